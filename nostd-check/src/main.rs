@@ -42,3 +42,8 @@ fn panic(_info: &PanicInfo<'_>) -> ! {
 pub extern "C" fn _start() -> ! {
     loop {}
 }
+
+/// The prebuilt `alloc` is compiled with unwinding and names this symbol;
+/// with `panic = "abort"` it is never called, so an empty one links.
+#[unsafe(no_mangle)]
+pub extern "C" fn rust_eh_personality() {}
