@@ -1,4 +1,14 @@
 //! The reference netboot server: engine, drivers and binary.
 //!
-//! Work in progress: see issue 5. Nothing here is usable yet.
+//! Work in progress: see issue 5.
 #![no_std]
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::panic))]
+
+#[cfg(feature = "alloc")]
+extern crate alloc;
+#[cfg(feature = "std")]
+extern crate std;
+
+#[cfg(feature = "alloc")]
+pub mod lease;
+pub mod tftp;

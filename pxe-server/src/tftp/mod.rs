@@ -1,0 +1,5 @@
+//! TFTP service: safe path resolution under `tftp-root` and the transfer
+//! table driving `pxe-tftp`'s sans-IO server sessions.
+
+#[cfg(feature = "std")]
+pub mod path;
