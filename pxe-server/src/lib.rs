@@ -11,4 +11,8 @@ extern crate std;
 
 #[cfg(feature = "alloc")]
 pub mod lease;
+#[cfg(feature = "tokio")]
+pub mod http;
+#[cfg(feature = "alloc")]
+pub mod script;
 pub mod tftp;
