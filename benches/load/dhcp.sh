@@ -1,0 +1,139 @@
+# DHCP DORA load: perfdhcp in $NS_CLI against one server at a time in $NS_SRV.
+# Sourced by run.sh (needs lib.sh). Prints a markdown table on stdout.
+#
+# Same configuration on every side: one /16 subnet, pool 10.213.1.0-10.213.255.254
+# (65 279 addresses), 1 h leases, boot file pxelinux.0, leases kept on disk,
+# no per-packet logging. dnsmasq and pxe-server read the very same file.
+
+DHCP_SERVERS="${DHCP_SERVERS:-dnsmasq kea pxe-server}"
+DHCP_RATES="${DHCP_RATES:-1000 5000 20000}"
+DHCP_SECONDS="${DHCP_SECONDS:-10}"
+DHCP_CLIENTS="${DHCP_CLIENTS:-50000}"
+
+# dnsmasq-dialect configuration shared by dnsmasq and pxe-server
+dhcp_write_dnsmasq_conf() { # DIR
+  cat >"$1/dhcp.conf" <<CONF
+# load test configuration (benches/load/dhcp.sh)
+port=0
+interface=$IF_SRV
+bind-interfaces
+dhcp-range=10.213.1.0,10.213.255.254,255.255.0.0,1h
+dhcp-boot=pxelinux.0
+dhcp-authoritative
+dhcp-lease-max=100000
+dhcp-leasefile=$1/leases
+no-ping
+quiet-dhcp
+CONF
+}
+
+dhcp_write_kea_conf() { # DIR
+  cat >"$1/kea.json" <<CONF
+{ "Dhcp4": {
+  "interfaces-config": { "interfaces": [ "$IF_SRV" ], "dhcp-socket-type": "udp" },
+  "lease-database": { "type": "memfile", "persist": true, "name": "$1/leases.csv", "lfc-interval": 0 },
+  "multi-threading": { "enable-multi-threading": false },
+  "valid-lifetime": 3600,
+  "authoritative": true,
+  "next-server": "$SRV_IP",
+  "boot-file-name": "pxelinux.0",
+  "subnet4": [ { "subnet": "10.213.0.0/16",
+                 "pools": [ { "pool": "10.213.1.0 - 10.213.255.254" } ] } ],
+  "loggers": [ { "name": "kea-dhcp4", "severity": "WARN",
+                 "output_options": [ { "output": "$1/kea.log" } ] } ]
+} }
+CONF
+}
+
+# dhcp_start SERVER DIR -> sets DHCP_PID (the server's own pid, not a wrapper)
+dhcp_start() {
+  local server=$1 dir=$2
+  case "$server" in
+    dnsmasq)
+      dhcp_write_dnsmasq_conf "$dir"
+      ip netns exec "$NS_SRV" dnsmasq -k -C "$dir/dhcp.conf" --pid-file="$dir/pid" \
+        --log-facility="$dir/server.log" >"$dir/stdout.log" 2>&1 &
+      ;;
+    kea)
+      dhcp_write_kea_conf "$dir"
+      ip netns exec "$NS_SRV" env KEA_PIDFILE_DIR="$dir" KEA_LOCKFILE_DIR="$dir" \
+        kea-dhcp4 -c "$dir/kea.json" >"$dir/stdout.log" 2>&1 &
+      ;;
+    pxe-server)
+      dhcp_write_dnsmasq_conf "$dir"
+      ip netns exec "$NS_SRV" env RUST_LOG=warn "$PXE_SERVER_BIN" --conf "$dir/dhcp.conf" \
+        >"$dir/stdout.log" 2>&1 &
+      ;;
+    *) die "unknown DHCP server: $server" ;;
+  esac
+  DHCP_PID=$!   # ip netns exec execs the command: this is the server itself
+  if ! wait_udp_port "$NS_SRV" 67; then
+    log "$server did not bind UDP 67; its output:"
+    tail -n 20 "$dir/stdout.log" "$dir/server.log" 2>/dev/null >&2
+    stop_pid "$DHCP_PID"
+    return 1
+  fi
+}
+
+# value of "KEY: number" in the Nth (1-based) statistics block of a perfdhcp report
+pd_stat() { # FILE BLOCK KEY
+  awk -v blk="$2" -v key="$3" '
+    /^\*\*\*Statistics for:/ { n++ }
+    n == blk && index($0, key ":") == 1 {
+      split(substr($0, length(key) + 2), w, " "); print w[1]; exit }' "$1"
+}
+
+dhcp_one() { # SERVER RATE -> one table row
+  local server=$1 rate=$2 dir
+  dir="$LOAD_OUT/dhcp-$server-$rate"
+  mkdir -p "$dir"
+  if ! dhcp_start "$server" "$dir"; then
+    printf '| %s | %s | failed to start | | | | |\n' "$server" "$rate"
+    return 0
+  fi
+  # relayed mode: perfdhcp sends from $CLI_IP:67 with giaddr=$CLI_IP to the server,
+  # which answers by unicast; -R distinct MACs from the -b base; -W lets late
+  # answers arrive before the final count.
+  in_cli timeout $((DHCP_SECONDS + 20)) perfdhcp -4 -r "$rate" -p "$DHCP_SECONDS" \
+    -R "$DHCP_CLIENTS" -b mac=00:0c:01:00:00:00 -W 1000000 \
+    -l "$IF_CLI" "$SRV_IP" >"$dir/perfdhcp.txt" 2>&1 || true
+  local rss; rss=$(peak_rss_mib "$DHCP_PID")
+  stop_pid "$DHCP_PID"
+  local f="$dir/perfdhcp.txt"
+  local d_sent a_recv do_avg do_max ra_avg ra_max
+  d_sent=$(pd_stat "$f" 1 "sent packets")
+  a_recv=$(pd_stat "$f" 2 "received packets")
+  do_avg=$(pd_stat "$f" 1 "avg delay"); do_max=$(pd_stat "$f" 1 "max delay")
+  ra_avg=$(pd_stat "$f" 2 "avg delay"); ra_max=$(pd_stat "$f" 2 "max delay")
+  if [[ -z "$d_sent" || -z "$a_recv" ]]; then
+    printf '| %s | %s | perfdhcp failed (see %s) | | | | |\n' "$server" "$rate" "$f"
+    return 0
+  fi
+  awk -v s="$server" -v r="$rate" -v secs="$DHCP_SECONDS" -v ds="$d_sent" -v ar="$a_recv" \
+      -v da="$do_avg" -v dm="$do_max" -v ra="$ra_avg" -v rm="$ra_max" -v rss="$rss" '
+    function ms(x) { return (x ~ /^[0-9.]+$/) ? sprintf("%.3f", x) : "-" }
+    BEGIN {
+      lost = ds - ar; pct = ds > 0 ? 100 * lost / ds : 0
+      printf "| %s | %d | %.0f | %d / %d (%.1f %%) | %s / %s | %s / %s | %s |\n",
+        s, r, ar / secs, lost, ds, pct, ms(da), ms(ra), ms(dm), ms(rm), rss }'
+}
+
+dhcp_run() {
+  need_tool perfdhcp dnsmasq kea-dhcp4
+  local s r
+  echo
+  echo "### DHCP DORA (perfdhcp $(perfdhcp -v 2>&1 | awk '{print $2}'), ${DHCP_SECONDS} s per cell, ${DHCP_CLIENTS} distinct MACs)"
+  echo
+  echo "| server | offered/s | completed DORA/s | incomplete / DISCOVERs sent | avg latency ms (D-O / R-A) | max latency ms (D-O / R-A) | peak RSS MiB |"
+  echo "|---|---:|---:|---:|---:|---:|---:|"
+  for s in $DHCP_SERVERS; do
+    if [[ "$s" == pxe-server && -z "${PXE_SERVER_BIN:-}" ]]; then
+      echo "| pxe-server | - | not built | | | | |"
+      continue
+    fi
+    for r in $DHCP_RATES; do
+      log "dhcp: $s at $r/s for ${DHCP_SECONDS}s"
+      dhcp_one "$s" "$r"
+    done
+  done
+}
