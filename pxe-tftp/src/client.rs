@@ -1,0 +1,616 @@
+//! Client side: download (RRQ) into a sink, upload (WRQ) from a source.
+//!
+//! The driver sends the first datagram (the request) to the server's port
+//! 69 and takes the source address and port of the first reply as the
+//! server's transfer ID; later datagrams from anywhere else are answered
+//! with [`foreign_tid_reply`](crate::wire::foreign_tid_reply) and not fed
+//! to the engine.
+
+use crate::engine::{AckEffect, DataEffect, Receiver, RecvError, SendError, Sender, Timer};
+use crate::error::{ErrorText, State, Stats, TransferError};
+use crate::io::{DataSink, DataSource};
+use crate::options::{TransferOptions, check_oack, effective_timeout};
+use crate::wire::{
+    BuildError, ErrorCode, Mode, OptionWriter, Packet, RequestKind, write_ack, write_error,
+};
+use crate::{Instant, TransferConfig};
+
+/// Requests longer than this are refused by the constructors (RFC 1350
+/// requests fit one 512-byte datagram; servers often reject more).
+pub const MAX_REQUEST_LEN: usize = 512;
+
+#[derive(Debug, Clone)]
+struct RequestBytes {
+    buf: [u8; MAX_REQUEST_LEN],
+    len: usize,
+}
+
+impl RequestBytes {
+    fn new(
+        kind: RequestKind,
+        filename: &[u8],
+        mode: Mode,
+        options: &TransferOptions,
+    ) -> Result<Self, BuildError> {
+        let mut buf = [0u8; MAX_REQUEST_LEN];
+        let mut w = OptionWriter::request(&mut buf, kind, filename, mode.as_bytes())?;
+        options.write_into(&mut w)?;
+        let len = w.finish();
+        Ok(RequestBytes { buf, len })
+    }
+}
+
+fn peer_error<E>(code: ErrorCode, message: &[u8]) -> TransferError<E> {
+    TransferError::Peer {
+        code,
+        message: ErrorText::new(message),
+    }
+}
+
+/// Downloads a file (RRQ) into a [`DataSink`].
+///
+/// Sends the RRQ (again on each timeout), accepts an OACK only if it grants
+/// no more than was asked (else ERROR 8 and stop), ACKs block 0 after an
+/// OACK, then receives with windows (RFC 7440): an ACK every `windowsize`
+/// blocks, on the first block past a gap, on resent blocks, and on the
+/// final block. A server that answers with DATA 1 directly gets plain RFC
+/// 1350 (blksize 512, window 1). After the final block the engine lingers
+/// [`TransferConfig::linger_timeouts`] timeouts to re-ACK a resent final
+/// block.
+///
+/// ```
+/// use pxe_tftp::{client::ClientRead, wire::Mode, TransferOptions, TransferConfig, Instant};
+/// let mut got = Vec::new();
+/// let asked = TransferOptions { blksize: Some(1468), tsize: Some(0), ..Default::default() };
+/// let mut c = ClientRead::new(b"boot.ipxe", Mode::Octet, &asked, TransferConfig::default(), &mut got)?;
+/// let mut buf = [0u8; 1500];
+/// let n = c.poll_transmit(Instant::ZERO, &mut buf).unwrap();
+/// assert_eq!(&buf[..n], b"\x00\x01boot.ipxe\x00octet\x00blksize\x001468\x00tsize\x000\x00");
+/// # Ok::<(), pxe_tftp::wire::BuildError>(())
+/// ```
+#[derive(Debug)]
+pub struct ClientRead<K: DataSink> {
+    sink: K,
+    request: RequestBytes,
+    asked: TransferOptions,
+    granted: TransferOptions,
+    /// No reply yet: (re)send the request.
+    requesting: bool,
+    request_due: bool,
+    rx: Receiver,
+    netascii: bool,
+    timer: Timer,
+    default_timeout: core::time::Duration,
+    linger: Option<Instant>,
+    linger_timeouts: u32,
+    error_out: Option<(ErrorCode, &'static str)>,
+    state: State<K::Error>,
+    stats: Stats,
+}
+
+impl<K: DataSink> ClientRead<K> {
+    /// A download of `filename` asking for `options` (all `None`: plain
+    /// RFC 1350 request). Fails only if the request does not fit
+    /// [`MAX_REQUEST_LEN`] or the file name contains a NUL.
+    pub fn new(
+        filename: &[u8],
+        mode: Mode,
+        options: &TransferOptions,
+        config: TransferConfig,
+        sink: K,
+    ) -> Result<Self, BuildError> {
+        let request = RequestBytes::new(RequestKind::Read, filename, mode, options)?;
+        // Until the server answers, our own timeout option (if any) applies.
+        let timeout = effective_timeout(options, config.retransmit_timeout);
+        Ok(ClientRead {
+            sink,
+            request,
+            asked: *options,
+            granted: TransferOptions::default(),
+            requesting: true,
+            request_due: true,
+            rx: Receiver::new(512, 1, mode == Mode::Netascii),
+            netascii: mode == Mode::Netascii,
+            timer: Timer::new(timeout, config.max_retransmits),
+            default_timeout: config.retransmit_timeout,
+            linger: None,
+            linger_timeouts: config.linger_timeouts,
+            error_out: None,
+            state: State::Active,
+            stats: Stats::default(),
+        })
+    }
+
+    /// What the server granted (empty before its OACK, or without one).
+    pub fn granted(&self) -> &TransferOptions {
+        &self.granted
+    }
+
+    /// The size the server announced with `tsize`, if any.
+    pub fn transfer_size(&self) -> Option<u64> {
+        self.granted.tsize
+    }
+
+    /// Bytes written to the sink so far.
+    pub fn bytes_received(&self) -> u64 {
+        self.rx.offset
+    }
+
+    /// Where the transfer stands (`Complete` as soon as the final block is in).
+    pub fn state(&self) -> &State<K::Error> {
+        &self.state
+    }
+
+    /// True once nothing more will be sent or awaited.
+    pub fn is_finished(&self) -> bool {
+        !self.state.is_active() && self.error_out.is_none() && self.linger.is_none()
+    }
+
+    /// Counters.
+    pub fn stats(&self) -> Stats {
+        self.stats
+    }
+
+    /// The sink.
+    pub fn sink(&self) -> &K {
+        &self.sink
+    }
+
+    /// Gives the sink back.
+    pub fn into_sink(self) -> K {
+        self.sink
+    }
+
+    fn fail(&mut self, err: TransferError<K::Error>, reply: Option<(ErrorCode, &'static str)>) {
+        if self.state.is_active() {
+            self.state = State::Failed(err);
+            self.error_out = reply;
+            self.timer.deadline = None;
+            self.rx.ack_pending = false;
+            self.request_due = false;
+        }
+    }
+
+    /// Ends the transfer with ERROR `code`.
+    pub fn abort(&mut self, code: ErrorCode, message: &'static str) {
+        self.fail(TransferError::Aborted(code), Some((code, message)));
+    }
+
+    /// Feeds one datagram from the server.
+    pub fn handle_datagram(&mut self, now: Instant, datagram: &[u8]) {
+        if matches!(self.state, State::Failed(_)) {
+            self.stats.ignored += 1;
+            return;
+        }
+        let Ok(pkt) = Packet::parse(datagram) else {
+            self.stats.ignored += 1;
+            return;
+        };
+        match pkt {
+            Packet::Oack(list) => {
+                if !self.requesting {
+                    // Our ACK 0 was lost and the server repeats its OACK.
+                    if self.rx.expected == 1 {
+                        self.rx.ack_pending = true;
+                    } else {
+                        self.stats.ignored += 1;
+                    }
+                    return;
+                }
+                match check_oack(&self.asked, &list) {
+                    Ok(g) => {
+                        self.granted = g;
+                        self.rx = Receiver::new(
+                            g.effective_blksize(),
+                            g.effective_windowsize(),
+                            self.netascii,
+                        );
+                        self.rx.ack_pending = true; // ACK 0
+                        self.timer.timeout = effective_timeout(&g, self.default_timeout);
+                        self.requesting = false;
+                        self.request_due = false;
+                        self.timer.retries = 0;
+                        self.timer.arm(now);
+                    }
+                    Err(e) => self.fail(
+                        TransferError::BadOack(e),
+                        Some((ErrorCode::OPTION_REFUSED, "OACK refused")),
+                    ),
+                }
+            }
+            Packet::Data { block, data } => {
+                if self.requesting {
+                    // No OACK: the server ignored every option (RFC 2347).
+                    self.requesting = false;
+                    self.request_due = false;
+                    self.timer.timeout = self.default_timeout;
+                }
+                match self.rx.on_data(&mut self.sink, block, data) {
+                    Ok(DataEffect::Progress) => {
+                        self.stats.bytes = self.rx.offset;
+                        self.timer.retries = 0;
+                        self.timer.arm(now);
+                    }
+                    Ok(DataEffect::Finished) => {
+                        self.stats.bytes = self.rx.offset;
+                        if self.state.is_active() {
+                            self.state = State::Complete;
+                            self.timer.deadline = None;
+                            self.linger = Some(now + self.timer.timeout * self.linger_timeouts);
+                        }
+                    }
+                    Ok(DataEffect::Old | DataEffect::Future) => self.stats.ignored += 1,
+                    Err(RecvError::Storage(e)) => self.fail(
+                        TransferError::Storage(e),
+                        Some((ErrorCode::DISK_FULL, "cannot store data")),
+                    ),
+                    Err(RecvError::TooLarge { block, len }) => {
+                        let blksize = self.rx.blksize;
+                        self.fail(
+                            TransferError::BlockTooLarge {
+                                block,
+                                len,
+                                blksize,
+                            },
+                            Some((ErrorCode::ILLEGAL_OPERATION, "block larger than blksize")),
+                        )
+                    }
+                }
+            }
+            Packet::Error { code, message } => {
+                if self.state.is_active() {
+                    self.fail(peer_error(code, message), None);
+                } else {
+                    self.linger = None;
+                }
+            }
+            other if self.state.is_active() => self.fail(
+                TransferError::UnexpectedPacket(other.opcode()),
+                Some((ErrorCode::ILLEGAL_OPERATION, "illegal TFTP operation")),
+            ),
+            _ => self.stats.ignored += 1,
+        }
+    }
+
+    /// Handles the passage of time: resends the request or the last ACK,
+    /// or gives up after [`TransferConfig::max_retransmits`].
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if let Some(l) = self.linger {
+            if now >= l {
+                self.linger = None;
+            }
+            return;
+        }
+        if !self.state.is_active() || !self.timer.expired(now) {
+            return;
+        }
+        if !self.timer.retry() {
+            let block = if self.requesting { 0 } else { self.rx.expected };
+            let err = TransferError::TimedOut {
+                block,
+                retransmits: self.timer.retries,
+                timeout: self.timer.timeout,
+            };
+            self.fail(err, None);
+            return;
+        }
+        self.stats.timeouts += 1;
+        if self.requesting {
+            self.request_due = true;
+        } else {
+            self.rx.on_timeout();
+        }
+        self.timer.arm(now);
+    }
+
+    /// Writes the next datagram (request, ACK or ERROR) into `buf` (at
+    /// least [`MAX_REQUEST_LEN`] bytes is always enough).
+    pub fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<usize> {
+        if let Some((code, msg)) = self.error_out.take() {
+            let n = write_error(buf, code, msg.as_bytes()).ok()?;
+            self.stats.datagrams_sent += 1;
+            return Some(n);
+        }
+        if self.request_due {
+            let len = self.request.len;
+            if buf.len() < len {
+                self.fail(
+                    TransferError::BufferTooSmall {
+                        needed: len,
+                        available: buf.len(),
+                    },
+                    None,
+                );
+                return None;
+            }
+            buf[..len].copy_from_slice(&self.request.buf[..len]);
+            self.request_due = false;
+            self.timer.arm(now);
+            self.stats.datagrams_sent += 1;
+            return Some(len);
+        }
+        if !self.rx.ack_pending || matches!(self.state, State::Failed(_)) {
+            return None;
+        }
+        let n = write_ack(buf, self.rx.ack_value as u16).ok()?;
+        self.rx.ack_pending = false;
+        if self.state.is_active() {
+            self.timer.arm(now);
+        }
+        self.stats.datagrams_sent += 1;
+        Some(n)
+    }
+
+    /// The next deadline.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        if self.linger.is_some() {
+            return self.linger;
+        }
+        if self.state.is_active() {
+            self.timer.deadline
+        } else {
+            None
+        }
+    }
+}
+
+/// Uploads a file (WRQ) from a [`DataSource`].
+///
+/// Sends the WRQ until the server answers with ACK 0 or an OACK (checked as
+/// for reads; `tsize` is sent with the source's size when asked for), then
+/// sends windows exactly like the server's [`ReadTransfer`]
+/// (crate::server::ReadTransfer) does. Octet only in spirit, but netascii
+/// is encoded if asked for.
+#[derive(Debug)]
+pub struct ClientWrite<S: DataSource> {
+    source: S,
+    request: RequestBytes,
+    asked: TransferOptions,
+    granted: TransferOptions,
+    requesting: bool,
+    request_due: bool,
+    netascii: bool,
+    size: Option<u64>,
+    sender: Sender,
+    timer: Timer,
+    default_timeout: core::time::Duration,
+    error_out: Option<(ErrorCode, &'static str)>,
+    state: State<S::Error>,
+    stats: Stats,
+}
+
+impl<S: DataSource> ClientWrite<S> {
+    /// An upload of `source` as `filename`. If `options.tsize` is set, the
+    /// source's size replaces its value (octet mode; netascii sends none).
+    pub fn new(
+        filename: &[u8],
+        mode: Mode,
+        options: &TransferOptions,
+        config: TransferConfig,
+        mut source: S,
+    ) -> Result<Self, BuildError> {
+        let netascii = mode == Mode::Netascii;
+        let size = source.size();
+        let mut asked = *options;
+        if asked.tsize.is_some() {
+            asked.tsize = if netascii { None } else { size };
+        }
+        let request = RequestBytes::new(RequestKind::Write, filename, mode, &asked)?;
+        Ok(ClientWrite {
+            source,
+            request,
+            asked,
+            granted: TransferOptions::default(),
+            requesting: true,
+            request_due: true,
+            netascii,
+            size,
+            sender: Sender::new(512, 1, netascii, size),
+            timer: Timer::new(
+                effective_timeout(&asked, config.retransmit_timeout),
+                config.max_retransmits,
+            ),
+            default_timeout: config.retransmit_timeout,
+            error_out: None,
+            state: State::Active,
+            stats: Stats::default(),
+        })
+    }
+
+    /// What the server granted.
+    pub fn granted(&self) -> &TransferOptions {
+        &self.granted
+    }
+
+    /// Where the transfer stands.
+    pub fn state(&self) -> &State<S::Error> {
+        &self.state
+    }
+
+    /// True once nothing more will be sent or awaited.
+    pub fn is_finished(&self) -> bool {
+        !self.state.is_active() && self.error_out.is_none()
+    }
+
+    /// Counters.
+    pub fn stats(&self) -> Stats {
+        self.stats
+    }
+
+    fn fail(&mut self, err: TransferError<S::Error>, reply: Option<(ErrorCode, &'static str)>) {
+        if self.state.is_active() {
+            self.state = State::Failed(err);
+            self.error_out = reply;
+            self.timer.deadline = None;
+            self.request_due = false;
+        }
+    }
+
+    /// Ends the transfer with ERROR `code`.
+    pub fn abort(&mut self, code: ErrorCode, message: &'static str) {
+        self.fail(TransferError::Aborted(code), Some((code, message)));
+    }
+
+    fn start(&mut self, now: Instant, g: TransferOptions) {
+        self.granted = g;
+        self.sender = Sender::new(
+            g.effective_blksize(),
+            g.effective_windowsize(),
+            self.netascii,
+            self.size,
+        );
+        self.timer.timeout = effective_timeout(&g, self.default_timeout);
+        self.requesting = false;
+        self.request_due = false;
+        self.timer.retries = 0;
+        self.timer.arm(now);
+    }
+
+    /// Feeds one datagram from the server.
+    pub fn handle_datagram(&mut self, now: Instant, datagram: &[u8]) {
+        if !self.state.is_active() {
+            self.stats.ignored += 1;
+            return;
+        }
+        let Ok(pkt) = Packet::parse(datagram) else {
+            self.stats.ignored += 1;
+            return;
+        };
+        match pkt {
+            Packet::Oack(list) if self.requesting => match check_oack(&self.asked, &list) {
+                Ok(g) => self.start(now, g),
+                Err(e) => self.fail(
+                    TransferError::BadOack(e),
+                    Some((ErrorCode::OPTION_REFUSED, "OACK refused")),
+                ),
+            },
+            Packet::Oack(_) => self.stats.ignored += 1,
+            Packet::Ack { block: 0 } if self.requesting => {
+                self.start(now, TransferOptions::default())
+            }
+            Packet::Ack { block } => {
+                if self.requesting {
+                    self.stats.ignored += 1;
+                    return;
+                }
+                match self.sender.on_ack(&mut self.source, block) {
+                    Ok(AckEffect::Duplicate | AckEffect::Bogus) => self.stats.ignored += 1,
+                    Ok(AckEffect::Advanced) => {
+                        self.timer.retries = 0;
+                        self.timer.arm(now);
+                    }
+                    Ok(AckEffect::Complete) => {
+                        self.state = State::Complete;
+                        self.timer.deadline = None;
+                    }
+                    Err(e) => self.fail_send(e),
+                }
+            }
+            Packet::Error { code, message } => self.fail(peer_error(code, message), None),
+            other => self.fail(
+                TransferError::UnexpectedPacket(other.opcode()),
+                Some((ErrorCode::ILLEGAL_OPERATION, "illegal TFTP operation")),
+            ),
+        }
+    }
+
+    fn fail_send(&mut self, e: SendError<S::Error>) {
+        let err = match e {
+            SendError::Storage(e) => TransferError::Storage(e),
+            SendError::Shrank { expected, got } => TransferError::SourceShrank { expected, got },
+        };
+        self.fail(err, Some((ErrorCode::NOT_DEFINED, "cannot read file")));
+    }
+
+    /// Handles the passage of time.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if !self.state.is_active() || !self.timer.expired(now) {
+            return;
+        }
+        if !self.timer.retry() {
+            let block = if self.requesting {
+                0
+            } else {
+                self.sender.acked + 1
+            };
+            let err = TransferError::TimedOut {
+                block,
+                retransmits: self.timer.retries,
+                timeout: self.timer.timeout,
+            };
+            self.fail(err, None);
+            return;
+        }
+        self.stats.timeouts += 1;
+        if self.requesting {
+            self.request_due = true;
+        } else {
+            self.sender.rewind();
+        }
+        self.timer.arm(now);
+    }
+
+    /// Writes the next datagram (request, DATA or ERROR) into `buf`, which
+    /// must hold 4 + blksize bytes.
+    pub fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<usize> {
+        if let Some((code, msg)) = self.error_out.take() {
+            let n = write_error(buf, code, msg.as_bytes()).ok()?;
+            self.stats.datagrams_sent += 1;
+            return Some(n);
+        }
+        if !self.state.is_active() {
+            return None;
+        }
+        if self.request_due {
+            let len = self.request.len;
+            if buf.len() < len {
+                return None;
+            }
+            buf[..len].copy_from_slice(&self.request.buf[..len]);
+            self.request_due = false;
+            self.timer.arm(now);
+            self.stats.datagrams_sent += 1;
+            return Some(len);
+        }
+        if self.requesting || !self.sender.has_pending() {
+            return None;
+        }
+        if buf.len() < self.sender.datagram_len() {
+            let needed = self.sender.datagram_len();
+            self.fail(
+                TransferError::BufferTooSmall {
+                    needed,
+                    available: buf.len(),
+                },
+                Some((ErrorCode::NOT_DEFINED, "internal error")),
+            );
+            return self.poll_transmit(now, buf);
+        }
+        match self.sender.poll(&mut self.source, buf) {
+            Ok(Some((n, resent))) => {
+                self.timer.arm(now);
+                self.stats.datagrams_sent += 1;
+                if resent {
+                    self.stats.blocks_resent += 1;
+                } else {
+                    self.stats.bytes += (n - crate::wire::HEADER_LEN) as u64;
+                }
+                Some(n)
+            }
+            Ok(None) => None,
+            Err(e) => {
+                self.fail_send(e);
+                self.poll_transmit(now, buf)
+            }
+        }
+    }
+
+    /// The next deadline.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        if self.state.is_active() {
+            self.timer.deadline
+        } else {
+            None
+        }
+    }
+}

@@ -1,0 +1,701 @@
+//! Server side: accepting a request, then serving a read (RRQ) or, only when
+//! explicitly enabled, receiving a write (WRQ).
+//!
+//! # Driving an engine
+//!
+//! The engines never touch sockets or clocks. A driver:
+//!
+//! 1. receives a request on port 69 and calls [`accept`]; on `Err` it sends
+//!    [`Rejection::write_reply`] (if any) back to the client (dnsmasq sends
+//!    it from a fresh port) and forgets it;
+//! 2. resolves [`Accepted::filename`] (raw bytes, no character set implied,
+//!    path policy is the driver's) and opens a [`DataSource`];
+//! 3. opens a fresh UDP socket (the transfer ID), builds a
+//!    [`ReadTransfer`], and loops: `poll_transmit` until `None`, wait for a
+//!    datagram or `poll_timeout`, feed it with `handle_datagram` or
+//!    `handle_timeout`, until `is_finished`.
+//!
+//! Datagrams arriving on the transfer socket from any address or port other
+//! than the client's must not be fed to the engine: answer them with
+//! [`foreign_tid_reply`](crate::wire::foreign_tid_reply) (ERROR 5) and carry
+//! on — the transfer is not disturbed.
+
+use crate::engine::{AckEffect, DataEffect, Receiver, RecvError, SendError, Sender, Timer};
+use crate::error::{ErrorText, State, Stats, TransferError};
+use crate::io::{DataSink, DataSource};
+use crate::netascii;
+use crate::options::{
+    OptionError, RequestedOptions, ServerLimits, TransferOptions, effective_timeout,
+};
+use crate::wire::{
+    ErrorCode, Mode, Opcode, OptionList, Packet, ParseError, RequestKind, write_ack, write_error,
+};
+use crate::{Instant, TransferConfig};
+
+/// Server policy applied by [`accept`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ServerPolicy {
+    /// Option limits and switches.
+    pub limits: ServerLimits,
+    /// Accept WRQ at all. Off by default: a server writes nothing unless
+    /// configured to.
+    pub allow_writes: bool,
+}
+
+/// A request that passed [`accept`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Accepted<'a> {
+    /// RRQ or WRQ (WRQ only when the policy allows writes).
+    pub kind: RequestKind,
+    /// Requested file name: raw bytes from the wire, not validated in any
+    /// way (may contain `..`, `\`, non-UTF-8). Path resolution is the
+    /// server's job.
+    pub filename: &'a [u8],
+    /// `octet` or `netascii`.
+    pub mode: Mode,
+    /// Known options, decoded.
+    pub options: RequestedOptions,
+    /// All options as sent, for logs.
+    pub raw_options: OptionList<'a>,
+}
+
+/// Why a datagram sent to the request port was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum RejectReason {
+    /// Not a TFTP packet at all.
+    #[error("malformed request: {0}")]
+    Malformed(#[from] ParseError),
+    /// A valid packet, but not a request (DATA, ACK, ERROR, OACK on port 69).
+    #[error("{0:?} packet where a request was expected")]
+    NotARequest(Opcode),
+    /// WRQ while writes are disabled.
+    #[error("write request refused: writes are not enabled")]
+    WritesDisabled,
+    /// Mode other than octet or netascii.
+    #[error("unsupported transfer mode")]
+    UnsupportedMode,
+    /// Empty file name.
+    #[error("empty file name")]
+    EmptyFilename,
+    /// A malformed option value.
+    #[error("option refused: {0}")]
+    BadOption(#[from] OptionError),
+}
+
+/// A refused request and the ERROR to answer it with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("{reason} (ERROR {code})")]
+pub struct Rejection {
+    /// The TFTP error code of the reply.
+    pub code: ErrorCode,
+    /// What was wrong.
+    pub reason: RejectReason,
+}
+
+impl Rejection {
+    fn new(reason: RejectReason) -> Self {
+        let code = match reason {
+            RejectReason::BadOption(_) => ErrorCode::OPTION_REFUSED,
+            // dnsmasq answers WRQ, bad modes and non-requests with ERROR 4
+            // "unsupported request".
+            _ => ErrorCode::ILLEGAL_OPERATION,
+        };
+        Rejection { code, reason }
+    }
+
+    /// The ERROR message text sent to the client.
+    pub fn message(&self) -> &'static str {
+        match self.reason {
+            RejectReason::Malformed(_) => "malformed request",
+            RejectReason::NotARequest(_) => "unsupported request",
+            RejectReason::WritesDisabled => "unsupported request: writes are disabled",
+            RejectReason::UnsupportedMode => "unsupported request: bad mode",
+            RejectReason::EmptyFilename => "unsupported request: empty file name",
+            RejectReason::BadOption(OptionError::NotANumber { .. }) => {
+                "option refused: value is not a number"
+            }
+            RejectReason::BadOption(OptionError::BlksizeTooSmall(_)) => {
+                "option refused: blksize below 8"
+            }
+            RejectReason::BadOption(OptionError::WindowsizeZero) => "option refused: windowsize 0",
+        }
+    }
+
+    /// Writes the ERROR reply; `None` when none must be sent (the offending
+    /// datagram was itself an ERROR — errors are never answered).
+    pub fn write_reply(&self, buf: &mut [u8]) -> Option<usize> {
+        if self.reason == RejectReason::NotARequest(Opcode::Error) {
+            return None;
+        }
+        write_error(buf, self.code, self.message().as_bytes()).ok()
+    }
+}
+
+/// Parses a datagram received on the request port and applies `policy`.
+///
+/// ```
+/// use pxe_tftp::server::{accept, ServerPolicy, RejectReason};
+/// let acc = accept(b"\x00\x01pxelinux.0\x00octet\x00tsize\x000\x00", &ServerPolicy::default())?;
+/// assert_eq!(acc.filename, b"pxelinux.0");
+/// assert_eq!(acc.options.tsize, Some(0));
+/// let rej = accept(b"\x00\x02upload\x00octet\x00", &ServerPolicy::default()).unwrap_err();
+/// assert_eq!(rej.reason, RejectReason::WritesDisabled);
+/// let mut buf = [0u8; 128];
+/// assert!(rej.write_reply(&mut buf).is_some());
+/// # Ok::<(), pxe_tftp::server::Rejection>(())
+/// ```
+pub fn accept<'a>(datagram: &'a [u8], policy: &ServerPolicy) -> Result<Accepted<'a>, Rejection> {
+    let pkt = Packet::parse(datagram).map_err(|e| Rejection::new(e.into()))?;
+    let Packet::Request(req) = pkt else {
+        return Err(Rejection::new(RejectReason::NotARequest(pkt.opcode())));
+    };
+    if req.kind == RequestKind::Write && !policy.allow_writes {
+        return Err(Rejection::new(RejectReason::WritesDisabled));
+    }
+    let mode = match Mode::from_bytes(req.mode) {
+        Some(m @ (Mode::Octet | Mode::Netascii)) => m,
+        _ => return Err(Rejection::new(RejectReason::UnsupportedMode)),
+    };
+    if req.filename.is_empty() {
+        return Err(Rejection::new(RejectReason::EmptyFilename));
+    }
+    let options =
+        RequestedOptions::from_list(&req.options).map_err(|e| Rejection::new(e.into()))?;
+    Ok(Accepted {
+        kind: req.kind,
+        filename: req.filename,
+        mode,
+        options,
+        raw_options: req.options,
+    })
+}
+
+fn peer_error<E>(code: ErrorCode, message: &[u8]) -> TransferError<E> {
+    TransferError::Peer {
+        code,
+        message: ErrorText::new(message),
+    }
+}
+
+/// Serves one RRQ: sends the source's bytes to the client.
+///
+/// Behaviour, in the words of the RFCs:
+/// * Options granted → OACK first, DATA 1 only after the client's ACK 0
+///   (RFC 2347). An ERROR (e.g. 8) in answer to the OACK ends the transfer.
+///   Nothing granted → DATA 1 right away.
+/// * Windows of `windowsize` blocks (RFC 7440). An ACK for block n inside the
+///   window acknowledges up to n and the next window starts at n + 1 — so an
+///   ACK for an older block of the window resends from there. An ACK for the
+///   block already acknowledged is ignored (no Sorcerer's Apprentice).
+/// * No ACK within the timeout (the negotiated `timeout`, else
+///   [`TransferConfig::retransmit_timeout`]) → the whole window is sent
+///   again, up to [`TransferConfig::max_retransmits`] times in a row, then
+///   the transfer fails with [`TransferError::TimedOut`] (no ERROR is sent:
+///   the peer is gone).
+/// * Block numbers roll over from 65535 to 0 (what tftp-hpa, dnsmasq and
+///   most clients do), so files of any size go through.
+/// * The last block is shorter than blksize, possibly empty.
+/// * netascii: LF → CR LF, CR → CR NUL; `tsize` then announces the encoded
+///   size, which costs one full read of the source at construction.
+/// * An ERROR from the peer stops the transfer; a DATA, OACK or request
+///   from the peer is answered with ERROR 4 and stops it; malformed
+///   datagrams are ignored and counted.
+#[derive(Debug)]
+pub struct ReadTransfer<S: DataSource> {
+    source: S,
+    granted: TransferOptions,
+    sender: Sender,
+    timer: Timer,
+    /// OACK sent and not yet acknowledged with ACK 0.
+    oack_phase: bool,
+    /// OACK must be (re)sent.
+    oack_due: bool,
+    error_out: Option<(ErrorCode, &'static str)>,
+    state: State<S::Error>,
+    stats: Stats,
+}
+
+impl<S: DataSource> ReadTransfer<S> {
+    /// Builds the engine for an accepted RRQ. `mode` and `requested` come
+    /// from [`Accepted`]; `limits` bound what is granted.
+    ///
+    /// `Mode::Mail` is served as octet ([`accept`] never lets it through).
+    pub fn new(
+        mut source: S,
+        mode: Mode,
+        requested: &RequestedOptions,
+        limits: &ServerLimits,
+        config: TransferConfig,
+    ) -> Self {
+        let netascii = mode == Mode::Netascii;
+        let size = source.size();
+        let mut failure = None;
+        let tsize = if requested.tsize.is_some() && limits.tsize {
+            if netascii {
+                match size.map(|_| netascii::encoded_len(&mut source)) {
+                    Some(Ok(n)) => Some(n),
+                    Some(Err(e)) => {
+                        failure = Some(TransferError::Storage(e));
+                        None
+                    }
+                    None => None,
+                }
+            } else {
+                size
+            }
+        } else {
+            None
+        };
+        let granted = limits.negotiate(requested, tsize);
+        let sender = Sender::new(
+            granted.effective_blksize(),
+            granted.effective_windowsize(),
+            netascii,
+            size,
+        );
+        let timer = Timer::new(
+            effective_timeout(&granted, config.retransmit_timeout),
+            config.max_retransmits,
+        );
+        let oack = !granted.is_empty();
+        let mut t = ReadTransfer {
+            source,
+            granted,
+            sender,
+            timer,
+            oack_phase: oack,
+            oack_due: oack,
+            error_out: None,
+            state: State::Active,
+            stats: Stats::default(),
+        };
+        if let Some(e) = failure {
+            t.fail(e, Some((ErrorCode::NOT_DEFINED, "cannot read file")));
+        }
+        t
+    }
+
+    /// The options granted (what the OACK says; empty when none is sent).
+    pub fn granted(&self) -> &TransferOptions {
+        &self.granted
+    }
+
+    /// Where the transfer stands.
+    pub fn state(&self) -> &State<S::Error> {
+        &self.state
+    }
+
+    /// True once the transfer has ended and nothing is left to transmit;
+    /// the driver can then drop the engine and close its socket.
+    pub fn is_finished(&self) -> bool {
+        !self.state.is_active() && self.error_out.is_none()
+    }
+
+    /// Counters.
+    pub fn stats(&self) -> Stats {
+        self.stats
+    }
+
+    /// The smallest buffer `poll_transmit` accepts: 4 + blksize (and enough
+    /// for the OACK).
+    pub fn max_datagram_len(&self) -> usize {
+        self.sender.datagram_len().max(128)
+    }
+
+    /// Gives the data source back (e.g. to return a file to a cache).
+    pub fn into_source(self) -> S {
+        self.source
+    }
+
+    fn fail(&mut self, err: TransferError<S::Error>, reply: Option<(ErrorCode, &'static str)>) {
+        if self.state.is_active() {
+            self.state = State::Failed(err);
+            self.error_out = reply;
+            self.timer.deadline = None;
+        }
+    }
+
+    /// Ends the transfer, telling the peer with ERROR `code` and `message`.
+    pub fn abort(&mut self, code: ErrorCode, message: &'static str) {
+        self.fail(TransferError::Aborted(code), Some((code, message)));
+    }
+
+    /// Feeds one datagram that came from the transfer's peer (the driver has
+    /// already checked the source address and port).
+    pub fn handle_datagram(&mut self, now: Instant, datagram: &[u8]) {
+        if !self.state.is_active() {
+            self.stats.ignored += 1;
+            return;
+        }
+        let Ok(pkt) = Packet::parse(datagram) else {
+            self.stats.ignored += 1;
+            return;
+        };
+        match pkt {
+            Packet::Ack { block } => {
+                if self.oack_phase {
+                    if block == 0 {
+                        self.oack_phase = false;
+                        self.oack_due = false;
+                        self.timer.retries = 0;
+                        self.timer.arm(now);
+                    } else {
+                        self.stats.ignored += 1;
+                    }
+                    return;
+                }
+                match self.sender.on_ack(&mut self.source, block) {
+                    Ok(AckEffect::Duplicate | AckEffect::Bogus) => self.stats.ignored += 1,
+                    Ok(AckEffect::Advanced) => {
+                        self.timer.retries = 0;
+                        self.timer.arm(now);
+                    }
+                    Ok(AckEffect::Complete) => {
+                        self.state = State::Complete;
+                        self.timer.deadline = None;
+                    }
+                    Err(e) => self.fail_send(e),
+                }
+            }
+            Packet::Error { code, message } => {
+                self.fail(peer_error(code, message), None);
+            }
+            other => {
+                self.fail(
+                    TransferError::UnexpectedPacket(other.opcode()),
+                    Some((ErrorCode::ILLEGAL_OPERATION, "illegal TFTP operation")),
+                );
+            }
+        }
+    }
+
+    fn fail_send(&mut self, e: SendError<S::Error>) {
+        let err = match e {
+            SendError::Storage(e) => TransferError::Storage(e),
+            SendError::Shrank { expected, got } => TransferError::SourceShrank { expected, got },
+        };
+        self.fail(err, Some((ErrorCode::NOT_DEFINED, "cannot read file")));
+    }
+
+    /// Tells the engine that `now` has been reached; retransmits or gives
+    /// up if the deadline from [`poll_timeout`](Self::poll_timeout) passed.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if !self.state.is_active() || !self.timer.expired(now) {
+            return;
+        }
+        if !self.timer.retry() {
+            let block = if self.oack_phase {
+                0
+            } else {
+                self.sender.acked + 1
+            };
+            let err = TransferError::TimedOut {
+                block,
+                retransmits: self.timer.retries,
+                timeout: self.timer.timeout,
+            };
+            self.fail(err, None);
+            return;
+        }
+        self.stats.timeouts += 1;
+        if self.oack_phase {
+            self.oack_due = true;
+        } else {
+            self.sender.rewind();
+        }
+        self.timer.arm(now);
+    }
+
+    /// Writes the next datagram to send into `buf` and returns its length,
+    /// or `None` when there is nothing to send now. Call until `None` after
+    /// every `handle_*` call. `buf` should hold
+    /// [`max_datagram_len`](Self::max_datagram_len) bytes; a smaller one
+    /// fails the transfer (with an ERROR sent if `buf` has room for one).
+    pub fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<usize> {
+        if let Some((code, msg)) = self.error_out.take() {
+            let n = write_error(buf, code, msg.as_bytes()).ok()?;
+            self.stats.datagrams_sent += 1;
+            return Some(n);
+        }
+        if !self.state.is_active() {
+            return None;
+        }
+        if self.oack_due {
+            return match self.granted.write_oack(buf) {
+                Ok(n) => {
+                    self.oack_due = false;
+                    self.timer.arm(now);
+                    self.stats.datagrams_sent += 1;
+                    Some(n)
+                }
+                Err(_) => self.too_small(buf),
+            };
+        }
+        if self.oack_phase || !self.sender.has_pending() {
+            return None;
+        }
+        if buf.len() < self.sender.datagram_len() {
+            return self.too_small(buf);
+        }
+        match self.sender.poll(&mut self.source, buf) {
+            Ok(Some((n, resent))) => {
+                self.timer.arm(now);
+                self.stats.datagrams_sent += 1;
+                if resent {
+                    self.stats.blocks_resent += 1;
+                } else {
+                    self.stats.bytes += (n - crate::wire::HEADER_LEN) as u64;
+                }
+                Some(n)
+            }
+            Ok(None) => None,
+            Err(e) => {
+                self.fail_send(e);
+                self.poll_transmit(now, buf)
+            }
+        }
+    }
+
+    fn too_small(&mut self, buf: &mut [u8]) -> Option<usize> {
+        let needed = self.max_datagram_len();
+        self.fail(
+            TransferError::BufferTooSmall {
+                needed,
+                available: buf.len(),
+            },
+            None,
+        );
+        let n = write_error(buf, ErrorCode::NOT_DEFINED, b"internal error").ok()?;
+        self.stats.datagrams_sent += 1;
+        Some(n)
+    }
+
+    /// When [`handle_timeout`](Self::handle_timeout) should next be called;
+    /// `None` when no timer runs (finished, or nothing sent yet).
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        if self.state.is_active() {
+            self.timer.deadline
+        } else {
+            None
+        }
+    }
+}
+
+/// Receives one WRQ into a sink. Only reachable when
+/// [`ServerPolicy::allow_writes`] is set, so a server writes nothing unless
+/// configured to.
+///
+/// Answers the WRQ with an OACK if options were granted, else ACK 0; ACKs
+/// every `windowsize` blocks, on a gap, on a resent block and on the final
+/// block; after the final block it lingers
+/// ([`TransferConfig::linger_timeouts`] timeouts) to re-ACK a resent final
+/// block, then [`is_finished`](Self::is_finished) turns true. A sink error
+/// is reported to the client as ERROR 3 (disk full).
+#[derive(Debug)]
+pub struct WriteTransfer<K: DataSink> {
+    sink: K,
+    granted: TransferOptions,
+    rx: Receiver,
+    timer: Timer,
+    linger: Option<Instant>,
+    linger_timeouts: u32,
+    error_out: Option<(ErrorCode, &'static str)>,
+    state: State<K::Error>,
+    stats: Stats,
+}
+
+impl<K: DataSink> WriteTransfer<K> {
+    /// Builds the engine for an accepted WRQ. The client's `tsize` is echoed
+    /// when `limits.tsize` is on (a caller that wants to refuse oversized
+    /// uploads checks `requested.tsize` before building this).
+    pub fn new(
+        sink: K,
+        mode: Mode,
+        requested: &RequestedOptions,
+        limits: &ServerLimits,
+        config: TransferConfig,
+    ) -> Self {
+        let granted = limits.negotiate(requested, requested.tsize);
+        let mut rx = Receiver::new(
+            granted.effective_blksize(),
+            granted.effective_windowsize(),
+            mode == Mode::Netascii,
+        );
+        rx.ack_pending = true; // ACK 0 or the OACK
+        WriteTransfer {
+            sink,
+            granted,
+            rx,
+            timer: Timer::new(
+                effective_timeout(&granted, config.retransmit_timeout),
+                config.max_retransmits,
+            ),
+            linger: None,
+            linger_timeouts: config.linger_timeouts,
+            error_out: None,
+            state: State::Active,
+            stats: Stats::default(),
+        }
+    }
+
+    /// The options granted.
+    pub fn granted(&self) -> &TransferOptions {
+        &self.granted
+    }
+
+    /// Where the transfer stands (`Complete` as soon as the final block is in).
+    pub fn state(&self) -> &State<K::Error> {
+        &self.state
+    }
+
+    /// True once nothing more will be sent or awaited.
+    pub fn is_finished(&self) -> bool {
+        !self.state.is_active() && self.error_out.is_none() && self.linger.is_none()
+    }
+
+    /// Counters.
+    pub fn stats(&self) -> Stats {
+        self.stats
+    }
+
+    /// Gives the sink back.
+    pub fn into_sink(self) -> K {
+        self.sink
+    }
+
+    /// The smallest buffer `poll_transmit` needs.
+    pub fn max_datagram_len(&self) -> usize {
+        128
+    }
+
+    fn fail(&mut self, err: TransferError<K::Error>, reply: Option<(ErrorCode, &'static str)>) {
+        if self.state.is_active() {
+            self.state = State::Failed(err);
+            self.error_out = reply;
+            self.timer.deadline = None;
+            self.rx.ack_pending = false;
+        }
+    }
+
+    /// Ends the transfer with ERROR `code`.
+    pub fn abort(&mut self, code: ErrorCode, message: &'static str) {
+        self.fail(TransferError::Aborted(code), Some((code, message)));
+    }
+
+    /// Feeds one datagram from the peer.
+    pub fn handle_datagram(&mut self, now: Instant, datagram: &[u8]) {
+        let Ok(pkt) = Packet::parse(datagram) else {
+            self.stats.ignored += 1;
+            return;
+        };
+        if matches!(self.state, State::Failed(_)) {
+            self.stats.ignored += 1;
+            return;
+        }
+        match pkt {
+            Packet::Data { block, data } => match self.rx.on_data(&mut self.sink, block, data) {
+                Ok(DataEffect::Progress) => {
+                    self.stats.bytes = self.rx.offset;
+                    self.timer.retries = 0;
+                    self.timer.arm(now);
+                }
+                Ok(DataEffect::Finished) => {
+                    self.stats.bytes = self.rx.offset;
+                    if self.state.is_active() {
+                        self.state = State::Complete;
+                        self.timer.deadline = None;
+                        self.linger = Some(now + self.timer.timeout * self.linger_timeouts);
+                    }
+                }
+                Ok(DataEffect::Old | DataEffect::Future) => self.stats.ignored += 1,
+                Err(RecvError::Storage(e)) => self.fail(
+                    TransferError::Storage(e),
+                    Some((ErrorCode::DISK_FULL, "disk full")),
+                ),
+                Err(RecvError::TooLarge { block, len }) => {
+                    let blksize = self.rx.blksize;
+                    self.fail(
+                        TransferError::BlockTooLarge {
+                            block,
+                            len,
+                            blksize,
+                        },
+                        Some((ErrorCode::ILLEGAL_OPERATION, "block larger than blksize")),
+                    )
+                }
+            },
+            Packet::Error { code, message } => {
+                if self.state.is_active() {
+                    self.fail(peer_error(code, message), None);
+                } else {
+                    self.linger = None;
+                }
+            }
+            other if self.state.is_active() => self.fail(
+                TransferError::UnexpectedPacket(other.opcode()),
+                Some((ErrorCode::ILLEGAL_OPERATION, "illegal TFTP operation")),
+            ),
+            _ => self.stats.ignored += 1,
+        }
+    }
+
+    /// Handles the passage of time.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if let Some(l) = self.linger {
+            if now >= l {
+                self.linger = None;
+            }
+            return;
+        }
+        if !self.state.is_active() || !self.timer.expired(now) {
+            return;
+        }
+        if !self.timer.retry() {
+            let err = TransferError::TimedOut {
+                block: self.rx.expected,
+                retransmits: self.timer.retries,
+                timeout: self.timer.timeout,
+            };
+            self.fail(err, None);
+            return;
+        }
+        self.stats.timeouts += 1;
+        self.rx.on_timeout();
+        self.timer.arm(now);
+    }
+
+    /// Writes the next datagram (OACK, ACK or ERROR) into `buf`.
+    pub fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<usize> {
+        if let Some((code, msg)) = self.error_out.take() {
+            let n = write_error(buf, code, msg.as_bytes()).ok()?;
+            self.stats.datagrams_sent += 1;
+            return Some(n);
+        }
+        if !self.rx.ack_pending || matches!(self.state, State::Failed(_)) {
+            return None;
+        }
+        self.rx.ack_pending = false;
+        let n = if self.rx.ack_value == 0 && !self.granted.is_empty() {
+            self.granted.write_oack(buf).ok()?
+        } else {
+            write_ack(buf, self.rx.ack_value as u16).ok()?
+        };
+        if self.state.is_active() {
+            self.timer.arm(now);
+        }
+        self.stats.datagrams_sent += 1;
+        Some(n)
+    }
+
+    /// The next deadline (receive timeout, or the end of lingering).
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        if self.linger.is_some() {
+            return self.linger;
+        }
+        if self.state.is_active() {
+            self.timer.deadline
+        } else {
+            None
+        }
+    }
+}
