@@ -375,7 +375,7 @@ fn writes_only_when_enabled() {
         assert_eq!(out, vec![ack(i as u16 + 1)]);
     }
     assert_eq!(*s.state(), State::Complete);
-    drop(s);
+    let _ = s;
     assert_eq!(sink, payload);
 }
 
@@ -451,6 +451,6 @@ fn client_write_uploads_through_a_write_transfer() {
     }
     assert_eq!(*c.state(), State::Complete);
     assert_eq!(*s.state(), State::Complete);
-    drop(s);
+    let _ = s;
     assert_eq!(sink, payload);
 }
