@@ -1,4 +1,90 @@
-//! Zero-copy DHCPv4 views and builders for network booting.
+//! Zero-copy, `no_std` DHCPv4/BOOTP codec for network booting.
 //!
-//! Work in progress: see issue 2. Nothing here is usable yet.
+//! - [`Packet`] is a smoltcp-style view over a received message: header
+//!   accessors, an allocation-free option iterator that follows option 52
+//!   overload into `file` and `sname`, RFC 3396 split options, and typed,
+//!   borrowed views of what netboot needs (53, 55, 57, 60, 61, 77, 93, 94,
+//!   97, 43 PXE sub-options, 175 iPXE, 208–211 PXELINUX, 82, ...).
+//! - [`Builder`] writes a message (typically a reply) into a caller's
+//!   `&mut [u8]`, with nested encapsulated options, RFC 3396 splitting and
+//!   option-overload layout for the client's maximum message size.
+//!
+//! Neither parsing nor building allocates; bad input is an [`Error`] that
+//! names the option and offset, never a panic.
+//!
+//! ```
+//! use core::net::Ipv4Addr;
+//! use pxe_dhcp::{Builder, ClientArch, MessageType, Packet, code, pxe::DiscoveryControl};
+//!
+//! // A BIOS PXE ROM's DISCOVER (from tests/captures), as a client would build it.
+//! let mut req = [0u8; 576];
+//! let mut b = Builder::new(&mut req)?;
+//! b.xid(0x6aa0e84b).chaddr(1, &[0x52, 0x54, 0, 0xb0, 7, 1])?;
+//! b.message_type(MessageType::Discover)?
+//!     .u16_option(code::MAX_MESSAGE_SIZE, 1472)?
+//!     .option(code::CLIENT_ARCH, &[0, 0])?
+//!     .option(code::VENDOR_CLASS, b"PXEClient:Arch:00000:UNDI:002001")?;
+//! let n = b.finish()?;
+//!
+//! // Server side: view the request without copying it.
+//! let request = Packet::new_checked(&req[..n])?;
+//! assert_eq!(request.message_type()?, Some(MessageType::Discover));
+//! let vendor = request.vendor_class()?.expect("option 60").parse();
+//! assert_eq!(vendor.arch, Some(0));
+//! assert_eq!(vendor.undi, Some((2, 1)));
+//! assert!(request.client_arch()?.expect("option 93").contains(ClientArch::X86_BIOS));
+//!
+//! // Write a proxyDHCP offer into a buffer of our own.
+//! let mut out = [0u8; 1500];
+//! let mut reply = Builder::reply_to(&request, &mut out)?;
+//! reply
+//!     .message_type(MessageType::Offer)?
+//!     .server_id(Ipv4Addr::new(192, 168, 2, 1))?
+//!     .option(code::VENDOR_CLASS, b"PXEClient")?
+//!     .pxe_options(|sub| {
+//!         sub.discovery_control(DiscoveryControl::SKIP_DISCOVERY)?
+//!             .menu_prompt(0, b"PXE")?;
+//!         Ok(())
+//!     })?;
+//! let len = reply.finish()?;
+//!
+//! let offer = Packet::new_checked(&out[..len])?;
+//! assert_eq!(offer.xid(), 0x6aa0e84b);
+//! let pxe = offer.pxe_options()?.expect("option 43");
+//! assert_eq!(pxe.discovery_control()?, Some(DiscoveryControl::SKIP_DISCOVERY));
+//! assert_eq!(pxe.as_bytes(), &[6, 1, 8, 10, 4, 0, b'P', b'X', b'E', 255]);
+//! # Ok::<(), pxe_dhcp::Error>(())
+//! ```
+//!
+//! Features: `std` (default) and `alloc` add only [`Packet::option_vec`];
+//! `bytes` adds `Builder::finish_into` for any `bytes::BufMut`.
 #![no_std]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+#[cfg(feature = "alloc")]
+extern crate alloc;
+#[cfg(feature = "std")]
+extern crate std;
+
+mod builder;
+mod error;
+pub mod ipxe;
+mod options;
+mod packet;
+pub mod pxe;
+pub mod pxelinux;
+pub mod relay;
+mod types;
+
+pub use builder::{BOOTP_MIN_LEN, Builder, SubBuilder};
+pub use error::{Area, Error};
+pub use options::{Fragments, Options, RawOption, SubOptions, code};
+pub use packet::{
+    Flags, HEADER_LEN, IP_UDP_HEADER_LEN, MAGIC_COOKIE, MIN_MAX_MESSAGE_SIZE, Op, Packet, c_string,
+    field,
+};
+pub use types::{
+    ClientArch, ClientArchList, ClientId, ClientNdi, ClientUuid, Ipv4List, MessageType,
+    ParameterRequestList, UserClass, UserClasses, UuidText, VendorClass, VendorInfo, VendorKind,
+    VendorQuirks,
+};

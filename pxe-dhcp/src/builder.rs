@@ -1,0 +1,627 @@
+//! Writing DHCP messages into a caller's buffer.
+
+use core::net::Ipv4Addr;
+
+use crate::error::Error;
+use crate::options::code;
+use crate::packet::{IP_UDP_HEADER_LEN, MAGIC_COOKIE, MIN_MAX_MESSAGE_SIZE, Op, Packet, field};
+use crate::pxe::{BootItem, DiscoveryControl, sub as pxe_sub};
+use crate::types::{ClientUuid, MessageType};
+
+/// The BOOTP minimum message length; shorter replies are padded with zeros
+/// (RFC 1542 section 3.1.1: some relays and clients drop shorter ones).
+pub const BOOTP_MIN_LEN: usize = 300;
+
+/// Writes a BOOTP/DHCP message into a borrowed `&mut [u8]`, without
+/// allocating and without panicking on any buffer size.
+///
+/// Options are appended in call order. Values longer than 255 bytes are
+/// split into several options of the same code (RFC 3396). At
+/// [`Builder::finish`], if the options do not fit the client's maximum
+/// message size (option 57, never below 576; the 28 bytes of IP and UDP
+/// headers are deducted as dnsmasq does), the trailing options are moved
+/// into `file` and then `sname` (when the caller left them empty) and
+/// option 52 is added; if even that is not enough, [`Error::TooBig`].
+///
+/// Give it a buffer at least as large as the largest reply you allow (1500
+/// bytes for Ethernet): options are first written linearly and only laid
+/// out for the client's limit when finishing.
+///
+/// ```
+/// use core::net::Ipv4Addr;
+/// use pxe_dhcp::{Builder, MessageType, Packet, code};
+///
+/// let mut buf = [0u8; 1500];
+/// let mut b = Builder::new(&mut buf)?;
+/// b.xid(0x1234_5678).message_type(MessageType::Discover)?;
+/// b.option(code::VENDOR_CLASS, b"PXEClient:Arch:00007:UNDI:003016")?;
+/// let len = b.finish()?;
+/// let p = Packet::new_checked(&buf[..len])?;
+/// assert_eq!(p.xid(), 0x1234_5678);
+/// assert_eq!(p.vendor_class()?.unwrap().parse().arch, Some(7));
+/// # Ok::<(), pxe_dhcp::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct Builder<'b> {
+    buf: &'b mut [u8],
+    pos: usize,
+    limit: usize,
+    min_len: usize,
+    file_used: bool,
+    sname_used: bool,
+}
+
+fn too_small(needed: usize, available: usize) -> Error {
+    Error::BufferTooSmall { needed, available }
+}
+
+impl<'b> Builder<'b> {
+    /// Starts a message in `buf`: zeroed header, op BOOTREQUEST, htype 1,
+    /// hlen 6, the magic cookie, no options, and no size limit other than
+    /// the buffer (see [`Builder::max_message_size`]).
+    pub fn new(buf: &'b mut [u8]) -> Result<Self, Error> {
+        let needed = field::OPTIONS + 1;
+        if buf.len() < needed {
+            return Err(too_small(needed, buf.len()));
+        }
+        buf[..field::OPTIONS].fill(0);
+        buf[field::OP] = 1;
+        buf[field::HTYPE] = 1;
+        buf[field::HLEN] = 6;
+        buf[field::COOKIE].copy_from_slice(&MAGIC_COOKIE);
+        let limit = buf.len();
+        Ok(Builder {
+            buf,
+            pos: field::OPTIONS,
+            limit,
+            min_len: BOOTP_MIN_LEN,
+            file_used: false,
+            sname_used: false,
+        })
+    }
+
+    /// Starts a reply (op BOOTREPLY) to `request`: copies xid, htype,
+    /// hlen, chaddr, flags and giaddr, and takes the size limit from the
+    /// request's option 57 (never below 576).
+    pub fn reply_to<T: AsRef<[u8]>>(request: &Packet<T>, buf: &'b mut [u8]) -> Result<Self, Error> {
+        let mut b = Builder::new(buf)?;
+        let src = request.as_bytes();
+        b.buf[field::OP] = 2;
+        b.buf[field::HTYPE] = src[field::HTYPE];
+        b.buf[field::HLEN] = src[field::HLEN].min(16);
+        b.buf[field::XID].copy_from_slice(&src[field::XID]);
+        b.buf[field::FLAGS].copy_from_slice(&src[field::FLAGS]);
+        b.buf[field::GIADDR].copy_from_slice(&src[field::GIADDR]);
+        b.buf[field::CHADDR].copy_from_slice(&src[field::CHADDR]);
+        b.max_message_size(request.max_message_size_effective());
+        Ok(b)
+    }
+
+    /// Limits the message to what a client with option 57 = `size` accepts:
+    /// `max(size, 576) - 28` bytes of DHCP payload (and the buffer length).
+    pub fn max_message_size(&mut self, size: u16) -> &mut Self {
+        let size = usize::from(size.max(MIN_MAX_MESSAGE_SIZE)) - IP_UDP_HEADER_LEN;
+        self.limit = size.min(self.buf.len());
+        self
+    }
+
+    /// Pads the finished message with zeros to at least `len` bytes (default
+    /// 300, the BOOTP minimum; capped by the size limit). 0 disables padding.
+    pub fn min_len(&mut self, len: usize) -> &mut Self {
+        self.min_len = len;
+        self
+    }
+
+    /// Sets the op code.
+    pub fn op(&mut self, op: Op) -> &mut Self {
+        self.buf[field::OP] = op.into();
+        self
+    }
+    /// Sets the transaction id.
+    pub fn xid(&mut self, xid: u32) -> &mut Self {
+        self.buf[field::XID].copy_from_slice(&xid.to_be_bytes());
+        self
+    }
+    /// Sets the seconds field.
+    pub fn secs(&mut self, secs: u16) -> &mut Self {
+        self.buf[field::SECS].copy_from_slice(&secs.to_be_bytes());
+        self
+    }
+    /// Sets the flags.
+    pub fn flags(&mut self, flags: crate::Flags) -> &mut Self {
+        self.buf[field::FLAGS].copy_from_slice(&flags.bits().to_be_bytes());
+        self
+    }
+    /// Sets the relay hops.
+    pub fn hops(&mut self, hops: u8) -> &mut Self {
+        self.buf[field::HOPS] = hops;
+        self
+    }
+    /// Sets ciaddr.
+    pub fn ciaddr(&mut self, a: Ipv4Addr) -> &mut Self {
+        self.buf[field::CIADDR].copy_from_slice(&a.octets());
+        self
+    }
+    /// Sets yiaddr.
+    pub fn yiaddr(&mut self, a: Ipv4Addr) -> &mut Self {
+        self.buf[field::YIADDR].copy_from_slice(&a.octets());
+        self
+    }
+    /// Sets siaddr (the next server, where the boot file is fetched).
+    pub fn siaddr(&mut self, a: Ipv4Addr) -> &mut Self {
+        self.buf[field::SIADDR].copy_from_slice(&a.octets());
+        self
+    }
+    /// Sets giaddr.
+    pub fn giaddr(&mut self, a: Ipv4Addr) -> &mut Self {
+        self.buf[field::GIADDR].copy_from_slice(&a.octets());
+        self
+    }
+    /// Sets htype, hlen and chaddr (at most 16 bytes).
+    pub fn chaddr(&mut self, htype: u8, addr: &[u8]) -> Result<&mut Self, Error> {
+        let Some(dst) = self
+            .buf
+            .get_mut(field::CHADDR.start..field::CHADDR.start + addr.len())
+            .filter(|_| addr.len() <= 16)
+        else {
+            return Err(Error::ValueTooLong {
+                field: "chaddr",
+                len: addr.len(),
+                max: 16,
+            });
+        };
+        dst.copy_from_slice(addr);
+        self.buf[field::CHADDR.start + addr.len()..field::CHADDR.end].fill(0);
+        self.buf[field::HTYPE] = htype;
+        self.buf[field::HLEN] = addr.len() as u8;
+        Ok(self)
+    }
+    /// Sets the `sname` field (at most 64 bytes; shorter values are NUL
+    /// terminated). A non-empty sname is not used for option overload.
+    pub fn sname(&mut self, name: &[u8]) -> Result<&mut Self, Error> {
+        text_field(self.buf, field::SNAME, name, "sname")?;
+        self.sname_used = !name.is_empty();
+        Ok(self)
+    }
+    /// Sets the `file` field (at most 128 bytes; shorter values are NUL
+    /// terminated). A non-empty file is not used for option overload.
+    pub fn file(&mut self, name: &[u8]) -> Result<&mut Self, Error> {
+        text_field(self.buf, field::FILE, name, "file")?;
+        self.file_used = !name.is_empty();
+        Ok(self)
+    }
+
+    /// Bytes of options written so far (headers included, before layout).
+    pub fn options_len(&self) -> usize {
+        self.pos - field::OPTIONS
+    }
+
+    /// Appends option `code` with `value`, split into several options of
+    /// the same code when longer than 255 bytes (RFC 3396).
+    pub fn option(&mut self, code: u8, value: &[u8]) -> Result<&mut Self, Error> {
+        check_code(code)?;
+        let parts = value.len().div_ceil(255).max(1);
+        let needed = value.len() + 2 * parts;
+        self.reserve(needed)?;
+        if value.is_empty() {
+            self.buf[self.pos] = code;
+            self.buf[self.pos + 1] = 0;
+            self.pos += 2;
+            return Ok(self);
+        }
+        for chunk in value.chunks(255) {
+            let p = self.pos;
+            self.buf[p] = code;
+            self.buf[p + 1] = chunk.len() as u8;
+            self.buf[p + 2..p + 2 + chunk.len()].copy_from_slice(chunk);
+            self.pos = p + 2 + chunk.len();
+        }
+        Ok(self)
+    }
+
+    /// Appends option 53.
+    pub fn message_type(&mut self, t: MessageType) -> Result<&mut Self, Error> {
+        self.option(code::MESSAGE_TYPE, &[t.into()])
+    }
+    /// Appends an option holding one IPv4 address (1, 3, 28, 50, 54, ...).
+    pub fn ipv4_option(&mut self, code: u8, addr: Ipv4Addr) -> Result<&mut Self, Error> {
+        self.option(code, &addr.octets())
+    }
+    /// Appends an option holding a list of IPv4 addresses (3, 6, 42, ...).
+    pub fn ipv4_list_option(&mut self, code: u8, addrs: &[Ipv4Addr]) -> Result<&mut Self, Error> {
+        let mut enc = self.encapsulated_raw(code)?;
+        for a in addrs {
+            enc.raw(&a.octets())?;
+        }
+        enc.close()
+    }
+    /// Appends an option holding a big-endian u32 (51, 58, 59, 211, ...).
+    pub fn u32_option(&mut self, code: u8, v: u32) -> Result<&mut Self, Error> {
+        self.option(code, &v.to_be_bytes())
+    }
+    /// Appends an option holding a big-endian u16 (57, ...).
+    pub fn u16_option(&mut self, code: u8, v: u16) -> Result<&mut Self, Error> {
+        self.option(code, &v.to_be_bytes())
+    }
+    /// Appends an option holding one byte.
+    pub fn u8_option(&mut self, code: u8, v: u8) -> Result<&mut Self, Error> {
+        self.option(code, &[v])
+    }
+    /// Appends option 54, the server identifier.
+    pub fn server_id(&mut self, addr: Ipv4Addr) -> Result<&mut Self, Error> {
+        self.ipv4_option(code::SERVER_ID, addr)
+    }
+    /// Appends option 51, the lease time.
+    pub fn lease_time(&mut self, secs: u32) -> Result<&mut Self, Error> {
+        self.u32_option(code::LEASE_TIME, secs)
+    }
+    /// Appends option 97 as received (echoed by PXE servers).
+    pub fn client_uuid(&mut self, uuid: &ClientUuid) -> Result<&mut Self, Error> {
+        self.option(code::CLIENT_UUID, &uuid.to_bytes())
+    }
+    /// Copies every occurrence of option `code` from `packet` (e.g. 82 or
+    /// 97 echoed back). Does nothing when absent.
+    pub fn copy_option<T: AsRef<[u8]>>(
+        &mut self,
+        packet: &Packet<T>,
+        code: u8,
+    ) -> Result<&mut Self, Error> {
+        for frag in packet.fragments(code) {
+            self.option(code, frag)?;
+        }
+        Ok(self)
+    }
+
+    /// Appends an encapsulated option (43, 175, 82, ...): `f` writes the
+    /// sub-options, then the length is back-patched. Content over 255 bytes
+    /// is split per RFC 3396. On error nothing of the option remains.
+    pub fn encapsulated<F>(&mut self, code: u8, f: F) -> Result<&mut Self, Error>
+    where
+        F: FnOnce(&mut SubBuilder<'_, 'b>) -> Result<(), Error>,
+    {
+        let mut enc = self.encapsulated_raw(code)?;
+        let start = enc.start;
+        match f(&mut enc) {
+            Ok(()) => enc.close(),
+            Err(e) => {
+                enc.b.pos = start;
+                Err(e)
+            }
+        }
+    }
+
+    /// Appends option 43 with PXE sub-options written by `f`, followed by
+    /// the end sub-option (255) as PXE clients expect.
+    pub fn pxe_options<F>(&mut self, f: F) -> Result<&mut Self, Error>
+    where
+        F: FnOnce(&mut SubBuilder<'_, 'b>) -> Result<(), Error>,
+    {
+        self.encapsulated(code::VENDOR_SPECIFIC, |sub| {
+            f(sub)?;
+            sub.end()?;
+            Ok(())
+        })
+    }
+
+    fn encapsulated_raw(&mut self, code: u8) -> Result<SubBuilder<'_, 'b>, Error> {
+        check_code(code)?;
+        self.reserve(2)?;
+        let start = self.pos;
+        self.buf[start] = code;
+        self.buf[start + 1] = 0;
+        self.pos += 2;
+        Ok(SubBuilder { b: self, start })
+    }
+
+    /// Space check against the buffer (one byte kept for the end option).
+    fn reserve(&self, n: usize) -> Result<(), Error> {
+        let needed = self.pos + n + 1;
+        if needed > self.buf.len() {
+            return Err(too_small(needed, self.buf.len()));
+        }
+        Ok(())
+    }
+
+    /// Lays the options out for the size limit, writes the end option and
+    /// padding, and returns the message length.
+    pub fn finish(self) -> Result<usize, Error> {
+        self.finish_bytes().map(<[u8]>::len)
+    }
+
+    /// Like [`Builder::finish`] but returns the finished message.
+    pub fn finish_bytes(self) -> Result<&'b [u8], Error> {
+        let Builder {
+            buf,
+            pos,
+            limit,
+            min_len,
+            file_used,
+            sname_used,
+        } = self;
+        let limit = limit.min(buf.len());
+        let end = if pos < limit {
+            buf[pos] = code::END;
+            pos + 1
+        } else {
+            overload(buf, pos, limit, file_used, sname_used)?
+        };
+        let len = end.max(min_len.min(limit));
+        buf[end..len].fill(0);
+        Ok(&buf[..len])
+    }
+
+    /// Finishes and appends the message to `dst` (e.g. a `BytesMut`).
+    #[cfg(feature = "bytes")]
+    pub fn finish_into<B: bytes::BufMut>(self, dst: &mut B) -> Result<usize, Error> {
+        let msg = self.finish_bytes()?;
+        if dst.remaining_mut() < msg.len() {
+            return Err(too_small(msg.len(), dst.remaining_mut()));
+        }
+        dst.put_slice(msg);
+        Ok(msg.len())
+    }
+}
+
+fn check_code(code: u8) -> Result<(), Error> {
+    if matches!(code, code::PAD | code::END | code::OVERLOAD) {
+        return Err(Error::ReservedCode { code });
+    }
+    Ok(())
+}
+
+fn text_field(
+    buf: &mut [u8],
+    range: core::ops::Range<usize>,
+    v: &[u8],
+    name: &'static str,
+) -> Result<(), Error> {
+    let max = range.len();
+    if v.len() > max {
+        return Err(Error::ValueTooLong {
+            field: name,
+            len: v.len(),
+            max,
+        });
+    }
+    let dst = &mut buf[range];
+    dst.fill(0);
+    dst[..v.len()].copy_from_slice(v);
+    Ok(())
+}
+
+/// Moves trailing options into `file` then `sname` so the message fits
+/// `limit`; returns the end of the main options area.
+fn overload(
+    buf: &mut [u8],
+    pos: usize,
+    limit: usize,
+    file_used: bool,
+    sname_used: bool,
+) -> Result<usize, Error> {
+    let total = pos - field::OPTIONS;
+    // Main area keeps room for option 52 (3 bytes) and the end option.
+    let main_cap = limit.saturating_sub(field::OPTIONS + 4);
+    let areas = [
+        (!file_used).then_some(field::FILE),
+        (!sname_used).then_some(field::SNAME),
+    ];
+    let capacity = main_cap + areas.iter().flatten().map(|r| r.len() - 1).sum::<usize>();
+    let too_big = Error::TooBig {
+        needed: total + 1,
+        limit: capacity + 1,
+    };
+    if limit < field::OPTIONS + 4 || areas.iter().all(Option::is_none) {
+        return Err(too_big);
+    }
+    // Keep the longest prefix that fits the main area; the rest goes to
+    // file then sname, in order, so split fragments keep RFC 3396 order.
+    let mut main_end = field::OPTIONS;
+    let mut p = field::OPTIONS;
+    while p < pos && (p + 2 + usize::from(buf[p + 1])) - field::OPTIONS <= main_cap {
+        p += 2 + usize::from(buf[p + 1]);
+        main_end = p;
+    }
+    // Copy the rest (the header areas never overlap the options area).
+    let mut fill = [0usize; 2];
+    let mut area_idx = 0;
+    while p < pos {
+        let unit = 2 + usize::from(buf[p + 1]);
+        loop {
+            match areas.get(area_idx) {
+                Some(Some(r)) if fill[area_idx] + unit < r.len() => break,
+                Some(_) => area_idx += 1,
+                None => return Err(too_big),
+            }
+        }
+        let Some(Some(r)) = areas.get(area_idx) else {
+            return Err(too_big);
+        };
+        let dst = r.start + fill[area_idx];
+        buf.copy_within(p..p + unit, dst);
+        fill[area_idx] += unit;
+        p += unit;
+    }
+    let mut value = 0;
+    for (i, r) in areas.iter().enumerate() {
+        if let Some(r) = r
+            && fill[i] > 0
+        {
+            buf[r.start + fill[i]..r.end].fill(0);
+            buf[r.start + fill[i]] = code::END;
+            value |= 1 << i;
+        }
+    }
+    buf[main_end..main_end + 4].copy_from_slice(&[code::OVERLOAD, 1, value, code::END]);
+    Ok(main_end + 4)
+}
+
+/// Writes sub-options inside an encapsulated option; see
+/// [`Builder::encapsulated`].
+#[derive(Debug)]
+pub struct SubBuilder<'s, 'b> {
+    b: &'s mut Builder<'b>,
+    start: usize,
+}
+
+impl SubBuilder<'_, '_> {
+    /// Appends sub-option `code` with `value` (at most 255 bytes).
+    pub fn option(&mut self, code: u8, value: &[u8]) -> Result<&mut Self, Error> {
+        if value.len() > 255 {
+            return Err(Error::ValueTooLong {
+                field: "sub-option",
+                len: value.len(),
+                max: 255,
+            });
+        }
+        self.b.reserve(2 + value.len())?;
+        let p = self.b.pos;
+        self.b.buf[p] = code;
+        self.b.buf[p + 1] = value.len() as u8;
+        self.b.buf[p + 2..p + 2 + value.len()].copy_from_slice(value);
+        self.b.pos = p + 2 + value.len();
+        Ok(self)
+    }
+    /// Appends raw bytes (no code or length).
+    pub fn raw(&mut self, bytes: &[u8]) -> Result<&mut Self, Error> {
+        self.b.reserve(bytes.len())?;
+        let p = self.b.pos;
+        self.b.buf[p..p + bytes.len()].copy_from_slice(bytes);
+        self.b.pos = p + bytes.len();
+        Ok(self)
+    }
+    /// Appends the end sub-option (255), as option 43 uses.
+    pub fn end(&mut self) -> Result<&mut Self, Error> {
+        self.raw(&[255])
+    }
+    /// Appends a one-byte sub-option.
+    pub fn u8(&mut self, code: u8, v: u8) -> Result<&mut Self, Error> {
+        self.option(code, &[v])
+    }
+    /// Appends a big-endian u16 sub-option.
+    pub fn u16(&mut self, code: u8, v: u16) -> Result<&mut Self, Error> {
+        self.option(code, &v.to_be_bytes())
+    }
+    /// Appends a big-endian u32 sub-option.
+    pub fn u32(&mut self, code: u8, v: u32) -> Result<&mut Self, Error> {
+        self.option(code, &v.to_be_bytes())
+    }
+    /// Appends an IPv4 sub-option.
+    pub fn ipv4(&mut self, code: u8, a: Ipv4Addr) -> Result<&mut Self, Error> {
+        self.option(code, &a.octets())
+    }
+    /// PXE 43.6, discovery control.
+    pub fn discovery_control(&mut self, v: DiscoveryControl) -> Result<&mut Self, Error> {
+        self.u8(pxe_sub::DISCOVERY_CONTROL, v.bits())
+    }
+    /// PXE 43.10, menu prompt (timeout seconds and text).
+    pub fn menu_prompt(&mut self, timeout: u8, prompt: &[u8]) -> Result<&mut Self, Error> {
+        self.sub_with(pxe_sub::MENU_PROMPT, |s| {
+            s.raw(&[timeout])?;
+            s.raw(prompt)?;
+            Ok(())
+        })
+    }
+    /// PXE 43.9, boot menu: `(type, description)` entries.
+    pub fn boot_menu(&mut self, items: &[(u16, &[u8])]) -> Result<&mut Self, Error> {
+        self.sub_with(pxe_sub::BOOT_MENU, |s| {
+            for (kind, desc) in items {
+                let len = u8::try_from(desc.len()).map_err(|_| Error::ValueTooLong {
+                    field: "boot menu description",
+                    len: desc.len(),
+                    max: 255,
+                })?;
+                s.raw(&kind.to_be_bytes())?;
+                s.raw(&[len])?;
+                s.raw(desc)?;
+            }
+            Ok(())
+        })
+    }
+    /// PXE 43.8, boot servers: `(type, addresses)` entries.
+    pub fn boot_servers(&mut self, servers: &[(u16, &[Ipv4Addr])]) -> Result<&mut Self, Error> {
+        self.sub_with(pxe_sub::BOOT_SERVERS, |s| {
+            for (kind, addrs) in servers {
+                let n = u8::try_from(addrs.len()).map_err(|_| Error::ValueTooLong {
+                    field: "boot server list",
+                    len: addrs.len(),
+                    max: 255,
+                })?;
+                s.raw(&kind.to_be_bytes())?;
+                s.raw(&[n])?;
+                for a in *addrs {
+                    s.raw(&a.octets())?;
+                }
+            }
+            Ok(())
+        })
+    }
+    /// PXE 43.71, boot item.
+    pub fn boot_item(&mut self, item: BootItem) -> Result<&mut Self, Error> {
+        self.option(pxe_sub::BOOT_ITEM, &item.to_bytes())
+    }
+
+    /// Writes one sub-option whose value `f` appends piecewise (at most
+    /// 255 bytes), back-patching its length.
+    pub fn sub_with<F>(&mut self, code: u8, f: F) -> Result<&mut Self, Error>
+    where
+        F: FnOnce(&mut Self) -> Result<(), Error>,
+    {
+        self.b.reserve(2)?;
+        let start = self.b.pos;
+        self.b.buf[start] = code;
+        self.b.pos += 2;
+        let res = f(self);
+        let len = self.b.pos - start - 2;
+        match res {
+            Ok(()) if len <= 255 => {
+                self.b.buf[start + 1] = len as u8;
+                Ok(self)
+            }
+            Ok(()) => {
+                self.b.pos = start;
+                Err(Error::ValueTooLong {
+                    field: "sub-option",
+                    len,
+                    max: 255,
+                })
+            }
+            Err(e) => {
+                self.b.pos = start;
+                Err(e)
+            }
+        }
+    }
+}
+
+impl<'s, 'b> SubBuilder<'s, 'b> {
+    /// Back-patches the length; splits content over 255 bytes (RFC 3396).
+    fn close(self) -> Result<&'s mut Builder<'b>, Error> {
+        let b = self.b;
+        let start = self.start;
+        let c0 = start + 2;
+        let n = b.pos - c0;
+        if n <= 255 {
+            b.buf[start + 1] = n as u8;
+            return Ok(b);
+        }
+        let parts = n.div_ceil(255);
+        let extra = 2 * (parts - 1);
+        if let Err(e) = b.reserve(extra) {
+            b.pos = start;
+            return Err(e);
+        }
+        let code = b.buf[start];
+        for i in (0..parts).rev() {
+            let len = (n - i * 255).min(255);
+            let src = c0 + i * 255;
+            b.buf.copy_within(src..src + len, c0 + i * 257);
+        }
+        for i in 0..parts {
+            let len = (n - i * 255).min(255);
+            b.buf[start + i * 257] = code;
+            b.buf[start + i * 257 + 1] = len as u8;
+        }
+        b.pos += extra;
+        Ok(b)
+    }
+}

@@ -1,0 +1,615 @@
+//! The zero-copy BOOTP/DHCP packet view.
+
+use core::net::Ipv4Addr;
+
+use crate::error::Error;
+use crate::options::{Fragments, Options, RawOption, code};
+use crate::types::*;
+
+/// Byte ranges of the fixed BOOTP header (RFC 951, RFC 2131 figure 1).
+pub mod field {
+    use core::ops::Range;
+    /// Message op code.
+    pub const OP: usize = 0;
+    /// Hardware address type.
+    pub const HTYPE: usize = 1;
+    /// Hardware address length.
+    pub const HLEN: usize = 2;
+    /// Relay hops.
+    pub const HOPS: usize = 3;
+    /// Transaction id.
+    pub const XID: Range<usize> = 4..8;
+    /// Seconds since the client began.
+    pub const SECS: Range<usize> = 8..10;
+    /// Flags.
+    pub const FLAGS: Range<usize> = 10..12;
+    /// Client IP address.
+    pub const CIADDR: Range<usize> = 12..16;
+    /// "Your" (client) IP address.
+    pub const YIADDR: Range<usize> = 16..20;
+    /// Next server IP address.
+    pub const SIADDR: Range<usize> = 20..24;
+    /// Relay agent IP address.
+    pub const GIADDR: Range<usize> = 24..28;
+    /// Client hardware address (16 bytes, `hlen` used).
+    pub const CHADDR: Range<usize> = 28..44;
+    /// Server host name (64 bytes).
+    pub const SNAME: Range<usize> = 44..108;
+    /// Boot file name (128 bytes).
+    pub const FILE: Range<usize> = 108..236;
+    /// Magic cookie `99.130.83.99`.
+    pub const COOKIE: Range<usize> = 236..240;
+    /// Start of the options.
+    pub const OPTIONS: usize = 240;
+}
+
+/// Length of the fixed BOOTP header, without cookie and options.
+pub const HEADER_LEN: usize = 236;
+/// The DHCP magic cookie (RFC 2131 section 3).
+pub const MAGIC_COOKIE: [u8; 4] = [99, 130, 83, 99];
+/// The smallest message every client must accept (RFC 2131: 576-byte IP datagram).
+pub const MIN_MAX_MESSAGE_SIZE: u16 = 576;
+/// Bytes of IPv4 and UDP headers counted in option 57 (20 + 8).
+pub const IP_UDP_HEADER_LEN: usize = 28;
+
+/// BOOTP message op code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Op {
+    /// 1: BOOTREQUEST, sent by clients.
+    Request,
+    /// 2: BOOTREPLY, sent by servers.
+    Reply,
+    /// Any other value.
+    Unknown(u8),
+}
+
+impl From<u8> for Op {
+    fn from(v: u8) -> Self {
+        match v {
+            1 => Op::Request,
+            2 => Op::Reply,
+            v => Op::Unknown(v),
+        }
+    }
+}
+
+impl From<Op> for u8 {
+    fn from(op: Op) -> u8 {
+        match op {
+            Op::Request => 1,
+            Op::Reply => 2,
+            Op::Unknown(v) => v,
+        }
+    }
+}
+
+bitflags::bitflags! {
+    /// The BOOTP `flags` field (RFC 1542).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub struct Flags: u16 {
+        /// The client cannot receive unicast before it is configured: reply by broadcast.
+        const BROADCAST = 0x8000;
+        // The other 15 bits are reserved but must be kept when relayed.
+        const _ = !0;
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+struct Bits([u64; 4]);
+
+impl Bits {
+    #[inline]
+    fn set(&mut self, c: u8) {
+        self.0[(c >> 6) as usize] |= 1 << (c & 63);
+    }
+    #[inline]
+    fn get(&self, c: u8) -> bool {
+        self.0[(c >> 6) as usize] & (1 << (c & 63)) != 0
+    }
+}
+
+/// A read-only view of a BOOTP/DHCP message in a borrowed (or owned) buffer.
+///
+/// [`Packet::new_checked`] validates the header length and the framing of
+/// every option (including option 52 overload areas) once, and records
+/// which codes occur, so later lookups are cheap and infallible at the
+/// framing level. Nothing is copied: all accessors return borrowed slices
+/// or small `Copy` values.
+#[derive(Debug, Clone)]
+pub struct Packet<T: AsRef<[u8]>> {
+    buffer: T,
+    options_start: Option<usize>,
+    overload: u8,
+    present: Bits,
+    multi: Bits,
+    error: Option<Error>,
+}
+
+/// Copies `N` bytes at `at` (the header is known to be long enough).
+#[inline]
+fn arr<const N: usize>(b: &[u8], at: usize) -> [u8; N] {
+    let mut out = [0u8; N];
+    if let Some(s) = b.get(at..at + N) {
+        out.copy_from_slice(s);
+    }
+    out
+}
+
+/// The bytes of `b` up to (not including) the first NUL.
+#[inline]
+pub fn c_string(b: &[u8]) -> &[u8] {
+    match b.iter().position(|&c| c == 0) {
+        Some(n) => &b[..n],
+        None => b,
+    }
+}
+
+impl<T: AsRef<[u8]>> Packet<T> {
+    /// Wraps `buffer`, checking that it holds a BOOTP header and that every
+    /// option is well framed (lengths inside their area, option 52 valid).
+    ///
+    /// A packet without the magic cookie is accepted as plain BOOTP and has
+    /// no options.
+    pub fn new_checked(buffer: T) -> Result<Self, Error> {
+        let p = Self::new_lenient(buffer)?;
+        match p.error {
+            Some(e) => Err(e),
+            None => Ok(p),
+        }
+    }
+
+    /// Like [`Packet::new_checked`] but accepts a packet whose options are
+    /// badly framed: the options before the first framing error stay
+    /// readable and the error is kept in [`Packet::options_error`]. Only a
+    /// buffer shorter than the header is refused.
+    pub fn new_lenient(buffer: T) -> Result<Self, Error> {
+        let b = buffer.as_ref();
+        if b.len() < HEADER_LEN {
+            return Err(Error::TooShort { len: b.len() });
+        }
+        let options_start =
+            (b.get(field::COOKIE) == Some(&MAGIC_COOKIE[..])).then_some(field::OPTIONS);
+        let mut present = Bits::default();
+        let mut multi = Bits::default();
+        let mut error = None;
+        let mut it = Options::new(b, options_start);
+        for opt in it.by_ref() {
+            match opt {
+                Ok(o) => {
+                    if present.get(o.code) {
+                        multi.set(o.code);
+                    }
+                    present.set(o.code);
+                }
+                Err(e) => error = Some(e),
+            }
+        }
+        let overload = it.overload();
+        Ok(Packet {
+            buffer,
+            options_start,
+            overload,
+            present,
+            multi,
+            error,
+        })
+    }
+
+    /// The framing error [`Packet::new_lenient`] tolerated, if any.
+    pub fn options_error(&self) -> Option<Error> {
+        self.error
+    }
+
+    /// The underlying buffer.
+    pub fn into_inner(self) -> T {
+        self.buffer
+    }
+
+    /// The whole message as bytes.
+    #[inline]
+    pub fn as_bytes(&self) -> &[u8] {
+        self.buffer.as_ref()
+    }
+
+    #[inline]
+    fn b(&self) -> &[u8] {
+        self.buffer.as_ref()
+    }
+
+    /// Op code (request or reply).
+    pub fn op(&self) -> Op {
+        Op::from(self.b()[field::OP])
+    }
+    /// Hardware address type (1 = Ethernet).
+    pub fn htype(&self) -> u8 {
+        self.b()[field::HTYPE]
+    }
+    /// Hardware address length as sent (may exceed 16 in hostile packets).
+    pub fn hlen(&self) -> u8 {
+        self.b()[field::HLEN]
+    }
+    /// Relay hops.
+    pub fn hops(&self) -> u8 {
+        self.b()[field::HOPS]
+    }
+    /// Transaction id.
+    pub fn xid(&self) -> u32 {
+        u32::from_be_bytes(arr(self.b(), field::XID.start))
+    }
+    /// Seconds elapsed since the client began.
+    pub fn secs(&self) -> u16 {
+        u16::from_be_bytes(arr(self.b(), field::SECS.start))
+    }
+    /// Flags (broadcast bit).
+    pub fn flags(&self) -> Flags {
+        Flags::from_bits_retain(u16::from_be_bytes(arr(self.b(), field::FLAGS.start)))
+    }
+    /// Client IP address (set when the client is renewing or at 4011).
+    pub fn ciaddr(&self) -> Ipv4Addr {
+        Ipv4Addr::from(arr::<4>(self.b(), field::CIADDR.start))
+    }
+    /// "Your" address, assigned by the server.
+    pub fn yiaddr(&self) -> Ipv4Addr {
+        Ipv4Addr::from(arr::<4>(self.b(), field::YIADDR.start))
+    }
+    /// Next-server address (where to fetch the boot file).
+    pub fn siaddr(&self) -> Ipv4Addr {
+        Ipv4Addr::from(arr::<4>(self.b(), field::SIADDR.start))
+    }
+    /// Relay agent address (0.0.0.0 when not relayed).
+    pub fn giaddr(&self) -> Ipv4Addr {
+        Ipv4Addr::from(arr::<4>(self.b(), field::GIADDR.start))
+    }
+    /// Client hardware address, `hlen` bytes (at most the 16 of the field).
+    pub fn chaddr(&self) -> &[u8] {
+        let n = usize::from(self.hlen()).min(16);
+        &self.b()[field::CHADDR.start..field::CHADDR.start + n]
+    }
+    /// The Ethernet MAC address when `htype` is 1 and `hlen` is 6.
+    pub fn mac(&self) -> Option<[u8; 6]> {
+        (self.htype() == 1 && self.hlen() == 6).then(|| arr(self.b(), field::CHADDR.start))
+    }
+    /// The raw 64-byte `sname` field.
+    pub fn sname_raw(&self) -> &[u8] {
+        &self.b()[field::SNAME]
+    }
+    /// The raw 128-byte `file` field.
+    pub fn file_raw(&self) -> &[u8] {
+        &self.b()[field::FILE]
+    }
+    /// Server host name up to its NUL; `None` when empty or when the field
+    /// carries options (option 52 = 2 or 3).
+    pub fn sname(&self) -> Option<&[u8]> {
+        let s = c_string(self.sname_raw());
+        (self.overload & 2 == 0 && !s.is_empty()).then_some(s)
+    }
+    /// Boot file name up to its NUL; `None` when empty or when the field
+    /// carries options (option 52 = 1 or 3).
+    pub fn file(&self) -> Option<&[u8]> {
+        let s = c_string(self.file_raw());
+        (self.overload & 1 == 0 && !s.is_empty()).then_some(s)
+    }
+    /// Boot file name as a client resolves it: option 67 (up to a NUL) if
+    /// present, else the `file` field.
+    pub fn boot_file_name(&self) -> Option<&[u8]> {
+        match self.option(code::BOOTFILE_NAME) {
+            Some(v) => Some(c_string(v)),
+            None => self.file(),
+        }
+    }
+    /// Whether the magic cookie is present (a DHCP rather than a plain BOOTP message).
+    pub fn has_cookie(&self) -> bool {
+        self.options_start.is_some()
+    }
+    /// Value of option 52: 0 none, 1 `file`, 2 `sname`, 3 both carry options.
+    pub fn overload(&self) -> u8 {
+        self.overload
+    }
+
+    /// Iterates every option in wire order (options, then `file` and
+    /// `sname` when overloaded), yielding borrowed `(code, value)` pairs.
+    pub fn options(&self) -> Options<'_> {
+        Options::new(self.b(), self.options_start)
+    }
+
+    /// Whether option `code` occurs at least once.
+    #[inline]
+    pub fn has_option(&self, code: u8) -> bool {
+        self.present.get(code)
+    }
+
+    /// Number of occurrences of `code` is more than one (an RFC 3396 split option).
+    #[inline]
+    pub fn is_split(&self, code: u8) -> bool {
+        self.multi.get(code)
+    }
+
+    /// The value of the first occurrence of option `code`.
+    ///
+    /// Absent codes are answered without walking the options.
+    #[inline]
+    pub fn option(&self, code: u8) -> Option<&[u8]> {
+        if !self.present.get(code) {
+            return None;
+        }
+        self.fragments(code).next()
+    }
+
+    /// The values of every occurrence of `code`, in the order RFC 3396
+    /// concatenates them.
+    pub fn fragments(&self, code: u8) -> Fragments<'_> {
+        Fragments {
+            inner: self.options(),
+            code,
+        }
+    }
+
+    /// Option `code` as one contiguous value without allocating: borrowed
+    /// from the packet when it occurs once, otherwise its fragments are
+    /// joined into `scratch` (RFC 3396).
+    pub fn option_concat<'s>(
+        &'s self,
+        code: u8,
+        scratch: &'s mut [u8],
+    ) -> Result<Option<&'s [u8]>, Error> {
+        if !self.multi.get(code) {
+            return Ok(self.option(code));
+        }
+        let mut n = 0;
+        for frag in self.fragments(code) {
+            let end = n + frag.len();
+            let Some(dst) = scratch.get_mut(n..end) else {
+                let needed = self.fragments(code).map(<[u8]>::len).sum();
+                return Err(Error::BufferTooSmall {
+                    needed,
+                    available: scratch.len(),
+                });
+            };
+            dst.copy_from_slice(frag);
+            n = end;
+        }
+        Ok(Some(&scratch[..n]))
+    }
+
+    /// Option `code` with all its RFC 3396 fragments joined into a vector.
+    #[cfg(feature = "alloc")]
+    pub fn option_vec(&self, code: u8) -> Option<alloc::vec::Vec<u8>> {
+        if !self.present.get(code) {
+            return None;
+        }
+        let mut v = alloc::vec::Vec::new();
+        for f in self.fragments(code) {
+            v.extend_from_slice(f);
+        }
+        Some(v)
+    }
+
+    /// The single contiguous value of `code`, or [`Error::Split`].
+    fn single(&self, code: u8) -> Result<Option<&[u8]>, Error> {
+        if self.multi.get(code) {
+            return Err(Error::Split {
+                code,
+                parts: self.fragments(code).count(),
+            });
+        }
+        Ok(self.option(code))
+    }
+
+    /// A fixed-size value: fragments are joined on the stack (RFC 3396).
+    fn fixed<const N: usize>(
+        &self,
+        code: u8,
+        expected: &'static str,
+    ) -> Result<Option<[u8; N]>, Error> {
+        if !self.present.get(code) {
+            return Ok(None);
+        }
+        let mut out = [0u8; N];
+        let mut n = 0;
+        for f in self.fragments(code) {
+            let end = n + f.len();
+            match out.get_mut(n..end) {
+                Some(dst) => dst.copy_from_slice(f),
+                None => {
+                    let len = self.fragments(code).map(<[u8]>::len).sum();
+                    return Err(Error::BadLength {
+                        code,
+                        len,
+                        expected,
+                    });
+                }
+            }
+            n = end;
+        }
+        if n != N {
+            return Err(Error::BadLength {
+                code,
+                len: n,
+                expected,
+            });
+        }
+        Ok(Some(out))
+    }
+
+    fn ipv4(&self, code: u8) -> Result<Option<Ipv4Addr>, Error> {
+        Ok(self
+            .fixed::<4>(code, "4 (an IPv4 address)")?
+            .map(Ipv4Addr::from))
+    }
+
+    fn u32_opt(&self, code: u8) -> Result<Option<u32>, Error> {
+        Ok(self
+            .fixed::<4>(code, "4 (a 32-bit number)")?
+            .map(u32::from_be_bytes))
+    }
+
+    fn view<'s, V: 's>(
+        &'s self,
+        code: u8,
+        parse: impl FnOnce(&'s [u8]) -> Result<V, Error>,
+    ) -> Result<Option<V>, Error> {
+        self.single(code)?.map(parse).transpose()
+    }
+
+    /// Option 53, the DHCP message type (`None` for plain BOOTP).
+    pub fn message_type(&self) -> Result<Option<MessageType>, Error> {
+        Ok(self
+            .fixed::<1>(code::MESSAGE_TYPE, "1")?
+            .map(|[v]| MessageType::from(v)))
+    }
+    /// Option 55, the parameter request list.
+    pub fn parameter_request_list(&self) -> Result<Option<ParameterRequestList<'_>>, Error> {
+        self.view(code::PARAMETER_REQUEST_LIST, |d| {
+            Ok(ParameterRequestList(d))
+        })
+    }
+    /// Option 57 as sent (see [`Packet::max_message_size_effective`]).
+    pub fn max_message_size(&self) -> Result<Option<u16>, Error> {
+        Ok(self
+            .fixed::<2>(code::MAX_MESSAGE_SIZE, "2")?
+            .map(u16::from_be_bytes))
+    }
+    /// The largest message (IP datagram, as option 57 counts) a reply may
+    /// use: option 57 if valid, never below 576.
+    pub fn max_message_size_effective(&self) -> u16 {
+        self.max_message_size()
+            .ok()
+            .flatten()
+            .unwrap_or(MIN_MAX_MESSAGE_SIZE)
+            .max(MIN_MAX_MESSAGE_SIZE)
+    }
+    /// Option 61, the client identifier.
+    pub fn client_id(&self) -> Result<Option<ClientId<'_>>, Error> {
+        self.view(code::CLIENT_ID, ClientId::parse)
+    }
+    /// Option 54, the server identifier.
+    pub fn server_id(&self) -> Result<Option<Ipv4Addr>, Error> {
+        self.ipv4(code::SERVER_ID)
+    }
+    /// Option 50, the requested IP address.
+    pub fn requested_ip(&self) -> Result<Option<Ipv4Addr>, Error> {
+        self.ipv4(code::REQUESTED_IP)
+    }
+    /// Option 51, the lease time in seconds (`u32::MAX` = infinite).
+    pub fn lease_time(&self) -> Result<Option<u32>, Error> {
+        self.u32_opt(code::LEASE_TIME)
+    }
+    /// Option 58, the renewal (T1) time in seconds.
+    pub fn renewal_time(&self) -> Result<Option<u32>, Error> {
+        self.u32_opt(code::RENEWAL_TIME)
+    }
+    /// Option 59, the rebinding (T2) time in seconds.
+    pub fn rebinding_time(&self) -> Result<Option<u32>, Error> {
+        self.u32_opt(code::REBINDING_TIME)
+    }
+    /// Option 1, the subnet mask.
+    pub fn subnet_mask(&self) -> Result<Option<Ipv4Addr>, Error> {
+        self.ipv4(code::SUBNET_MASK)
+    }
+    /// Option 28, the broadcast address.
+    pub fn broadcast_address(&self) -> Result<Option<Ipv4Addr>, Error> {
+        self.ipv4(code::BROADCAST)
+    }
+    /// Option 3, the routers.
+    pub fn routers(&self) -> Result<Option<Ipv4List<'_>>, Error> {
+        self.view(code::ROUTER, |d| Ipv4List::parse(code::ROUTER, d))
+    }
+    /// Option 6, the DNS servers.
+    pub fn dns_servers(&self) -> Result<Option<Ipv4List<'_>>, Error> {
+        self.view(code::DNS_SERVERS, |d| Ipv4List::parse(code::DNS_SERVERS, d))
+    }
+    /// Option 12, the host name (bytes up to a NUL).
+    pub fn host_name(&self) -> Result<Option<&[u8]>, Error> {
+        self.view(code::HOST_NAME, |d| Ok(c_string(d)))
+    }
+    /// Option 15, the domain name (bytes up to a NUL).
+    pub fn domain_name(&self) -> Result<Option<&[u8]>, Error> {
+        self.view(code::DOMAIN_NAME, |d| Ok(c_string(d)))
+    }
+    /// Option 66, the TFTP server name (bytes up to a NUL).
+    pub fn tftp_server_name(&self) -> Result<Option<&[u8]>, Error> {
+        self.view(code::TFTP_SERVER_NAME, |d| Ok(c_string(d)))
+    }
+    /// Option 67, the boot file name (bytes up to a NUL; dnsmasq sends one).
+    pub fn bootfile_name(&self) -> Result<Option<&[u8]>, Error> {
+        self.view(code::BOOTFILE_NAME, |d| Ok(c_string(d)))
+    }
+    /// Option 60, the vendor class identifier.
+    pub fn vendor_class(&self) -> Result<Option<VendorClass<'_>>, Error> {
+        self.view(code::VENDOR_CLASS, |d| Ok(VendorClass::new(d)))
+    }
+    /// Option 77, the user class (RFC 3004 or iPXE's bare string).
+    pub fn user_class(&self) -> Result<Option<UserClass<'_>>, Error> {
+        self.view(code::USER_CLASS, UserClass::parse)
+    }
+    /// Option 93, the client architectures.
+    pub fn client_arch(&self) -> Result<Option<ClientArchList<'_>>, Error> {
+        self.view(code::CLIENT_ARCH, ClientArchList::parse)
+    }
+    /// Option 94, the client network device interface.
+    pub fn client_ndi(&self) -> Result<Option<ClientNdi>, Error> {
+        Ok(self
+            .fixed::<3>(code::CLIENT_NDI, "3 (type, major, minor)")?
+            .map(|[kind, major, minor]| ClientNdi { kind, major, minor }))
+    }
+    /// Option 97, the client machine identifier (UUID).
+    pub fn client_uuid(&self) -> Result<Option<ClientUuid>, Error> {
+        self.fixed::<17>(code::CLIENT_UUID, "17 (type 0 + 16-byte UUID)")?
+            .map(|v| ClientUuid::parse(&v))
+            .transpose()
+    }
+    /// Option 43 read as PXE vendor sub-options (meaningful when option 60
+    /// starts with `PXEClient`).
+    pub fn pxe_options(&self) -> Result<Option<crate::pxe::PxeOptions<'_>>, Error> {
+        self.view(code::VENDOR_SPECIFIC, crate::pxe::PxeOptions::parse)
+    }
+    /// Option 175, iPXE's encapsulated options.
+    pub fn ipxe_options(&self) -> Result<Option<crate::ipxe::IpxeOptions<'_>>, Error> {
+        self.view(code::IPXE_ENCAP, crate::ipxe::IpxeOptions::parse)
+    }
+    /// Options 208–211, the PXELINUX options (RFC 5071).
+    pub fn pxelinux(&self) -> Result<crate::pxelinux::Pxelinux<'_>, Error> {
+        crate::pxelinux::Pxelinux::from_packet(self)
+    }
+    /// Option 82, the relay agent information sub-options.
+    pub fn relay_agent_info(&self) -> Result<Option<crate::relay::RelayAgentInfo<'_>>, Error> {
+        self.view(code::RELAY_AGENT_INFO, crate::relay::RelayAgentInfo::parse)
+    }
+
+    /// Crate-internal: single contiguous value (for views in other modules).
+    pub(crate) fn single_value(&self, code: u8) -> Result<Option<&[u8]>, Error> {
+        self.single(code)
+    }
+    /// Crate-internal: fixed-size value.
+    pub(crate) fn fixed_value<const N: usize>(
+        &self,
+        code: u8,
+        expected: &'static str,
+    ) -> Result<Option<[u8; N]>, Error> {
+        self.fixed(code, expected)
+    }
+}
+
+impl<'a> Packet<&'a [u8]> {
+    /// Like [`Packet::option`] but borrowing from the underlying buffer, so
+    /// the value outlives this view.
+    pub fn option_ref(&self, code: u8) -> Option<&'a [u8]> {
+        if !self.present.get(code) {
+            return None;
+        }
+        Fragments {
+            inner: Options::new(self.buffer, self.options_start),
+            code,
+        }
+        .next()
+    }
+}
+
+/// The options of a packet, for code that only has the option area.
+impl<'a> IntoIterator for &'a Packet<&'a [u8]> {
+    type Item = Result<RawOption<'a>, Error>;
+    type IntoIter = Options<'a>;
+    fn into_iter(self) -> Options<'a> {
+        self.options()
+    }
+}

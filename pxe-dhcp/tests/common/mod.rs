@@ -1,0 +1,153 @@
+//! Helpers shared by the integration tests: a tiny pcap reader and writer.
+#![allow(dead_code, unreachable_pub)]
+
+use std::path::PathBuf;
+
+/// The captures directory (shared spec).
+pub fn captures_dir() -> PathBuf {
+    let here = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    here.join("../../shared/spec/captures")
+}
+
+/// One UDP datagram from a pcap.
+#[derive(Debug, Clone)]
+pub struct Udp {
+    pub src: [u8; 4],
+    pub dst: [u8; 4],
+    pub sport: u16,
+    pub dport: u16,
+    pub payload: Vec<u8>,
+}
+
+fn u16be(b: &[u8], at: usize) -> u16 {
+    u16::from_be_bytes([b[at], b[at + 1]])
+}
+
+/// Reads every IPv4/UDP datagram of a classic little-endian Ethernet pcap.
+/// Panics (this is test code) on anything else.
+pub fn read_pcap_udp(bytes: &[u8]) -> Vec<Udp> {
+    assert!(bytes.len() >= 24, "pcap too short");
+    let magic = u32::from_le_bytes(bytes[0..4].try_into().unwrap());
+    assert_eq!(magic, 0xa1b2c3d4, "only little-endian microsecond pcaps");
+    let linktype = u32::from_le_bytes(bytes[20..24].try_into().unwrap());
+    assert_eq!(linktype, 1, "only Ethernet pcaps");
+    let mut out = Vec::new();
+    let mut p = 24;
+    while p + 16 <= bytes.len() {
+        let incl = u32::from_le_bytes(bytes[p + 8..p + 12].try_into().unwrap()) as usize;
+        let frame = &bytes[p + 16..p + 16 + incl];
+        p += 16 + incl;
+        let mut eth = 12;
+        let mut ethertype = u16be(frame, eth);
+        while ethertype == 0x8100 {
+            eth += 4;
+            ethertype = u16be(frame, eth);
+        }
+        if ethertype != 0x0800 {
+            continue;
+        }
+        let ip = &frame[eth + 2..];
+        let ihl = usize::from(ip[0] & 15) * 4;
+        let total = usize::from(u16be(ip, 2));
+        if ip[9] != 17 {
+            continue;
+        }
+        if total > ip.len() || ihl + 8 > total {
+            // Truncated by the capture's snap length (bulk TFTP/HTTP data).
+            continue;
+        }
+        let udp = &ip[ihl..total];
+        let ulen = usize::from(u16be(udp, 4));
+        if ulen > udp.len() {
+            continue;
+        }
+        out.push(Udp {
+            src: ip[12..16].try_into().unwrap(),
+            dst: ip[16..20].try_into().unwrap(),
+            sport: u16be(udp, 0),
+            dport: u16be(udp, 2),
+            payload: udp[8..ulen].to_vec(),
+        });
+    }
+    out
+}
+
+/// Whether a datagram is DHCP/BOOTP (ports 67, 68 or the PXE 4011).
+pub fn is_dhcp(u: &Udp) -> bool {
+    let dhcp = |p| p == 67 || p == 68 || p == 4011;
+    dhcp(u.sport) && dhcp(u.dport)
+}
+
+fn checksum(data: &[u8], mut sum: u32) -> u16 {
+    for c in data.chunks(2) {
+        let w = if c.len() == 2 {
+            u16::from_be_bytes([c[0], c[1]])
+        } else {
+            u16::from(c[0]) << 8
+        };
+        sum += u32::from(w);
+    }
+    while sum > 0xffff {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    !(sum as u16)
+}
+
+/// Wraps DHCP payloads into an Ethernet/IPv4/UDP pcap (correct checksums).
+pub fn write_pcap(datagrams: &[(u16, u16, &[u8])]) -> Vec<u8> {
+    let mut out = Vec::new();
+    out.extend_from_slice(&0xa1b2c3d4u32.to_le_bytes());
+    out.extend_from_slice(&2u16.to_le_bytes());
+    out.extend_from_slice(&4u16.to_le_bytes());
+    out.extend_from_slice(&0i32.to_le_bytes());
+    out.extend_from_slice(&0u32.to_le_bytes());
+    out.extend_from_slice(&65535u32.to_le_bytes());
+    out.extend_from_slice(&1u32.to_le_bytes());
+    for (i, (sport, dport, payload)) in datagrams.iter().enumerate() {
+        let src = [192, 168, 2, 1];
+        let dst = [255, 255, 255, 255];
+        let udp_len = 8 + payload.len();
+        let mut udp = Vec::with_capacity(udp_len);
+        udp.extend_from_slice(&sport.to_be_bytes());
+        udp.extend_from_slice(&dport.to_be_bytes());
+        udp.extend_from_slice(&(udp_len as u16).to_be_bytes());
+        udp.extend_from_slice(&[0, 0]);
+        udp.extend_from_slice(payload);
+        let mut pseudo = Vec::new();
+        pseudo.extend_from_slice(&src);
+        pseudo.extend_from_slice(&dst);
+        pseudo.extend_from_slice(&[0, 17]);
+        pseudo.extend_from_slice(&(udp_len as u16).to_be_bytes());
+        pseudo.extend_from_slice(&udp);
+        let c = checksum(&pseudo, 0);
+        udp[6..8].copy_from_slice(&(if c == 0 { 0xffff } else { c }).to_be_bytes());
+        let mut ip = vec![0x45, 0, 0, 0, 0, i as u8, 0, 0, 64, 17, 0, 0];
+        ip[2..4].copy_from_slice(&((20 + udp_len) as u16).to_be_bytes());
+        ip.extend_from_slice(&src);
+        ip.extend_from_slice(&dst);
+        let c = checksum(&ip, 0);
+        ip[10..12].copy_from_slice(&c.to_be_bytes());
+        let mut frame = vec![0xff; 6];
+        frame.extend_from_slice(&[0x02, 0, 0, 0, 0, 1, 0x08, 0x00]);
+        frame.extend_from_slice(&ip);
+        frame.extend_from_slice(&udp);
+        out.extend_from_slice(&(i as u32).to_le_bytes());
+        out.extend_from_slice(&0u32.to_le_bytes());
+        out.extend_from_slice(&(frame.len() as u32).to_le_bytes());
+        out.extend_from_slice(&(frame.len() as u32).to_le_bytes());
+        out.extend_from_slice(&frame);
+    }
+    out
+}
+
+pub fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+pub fn unhex(s: &str) -> Vec<u8> {
+    assert!(s.len().is_multiple_of(2), "odd hex {s}");
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+        .collect()
+}
