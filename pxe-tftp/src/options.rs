@@ -14,7 +14,9 @@
 //!   answering with a different value), so the server's own retransmission
 //!   timeout applies.
 //! * `tsize` in an RRQ is answered with the file size when the size is
-//!   known (for netascii: the encoded size); in a WRQ it is echoed.
+//!   known (for netascii: the encoded size), whatever value the client sent
+//!   (RFC 2349 says 0; atftp 0.8 sends the word `enable`); in a WRQ it must
+//!   be a number and is echoed.
 //! * No OACK is sent when no option was granted: DATA 1 (read) or ACK 0
 //!   (write) follows the request directly.
 
@@ -118,8 +120,23 @@ pub fn parse_decimal(value: &[u8]) -> Option<u64> {
 }
 
 impl RequestedOptions {
-    /// Decodes the known options of a request (see the module rules).
+    /// Decodes the known options of an RRQ or WRQ (see the module rules):
+    /// like [`from_list`](Self::from_list), except that an RRQ's `tsize`
+    /// value is not looked at (it is only a request for the size).
+    pub fn from_request(
+        list: &OptionList<'_>,
+        kind: crate::wire::RequestKind,
+    ) -> Result<Self, OptionError> {
+        Self::decode(list, kind == crate::wire::RequestKind::Read)
+    }
+
+    /// Decodes the known options of a list (an OACK, or a request read
+    /// strictly): every known option's value must be a decimal number.
     pub fn from_list(list: &OptionList<'_>) -> Result<Self, OptionError> {
+        Self::decode(list, false)
+    }
+
+    fn decode(list: &OptionList<'_>, any_tsize: bool) -> Result<Self, OptionError> {
         let mut out = RequestedOptions::default();
         let mut seen = [false; 4];
         for (name, value) in list.iter() {
@@ -131,6 +148,10 @@ impl RequestedOptions {
                 continue;
             }
             seen[idx] = true;
+            if opt == OptionName::Tsize && any_tsize {
+                out.tsize = Some(parse_decimal(value).unwrap_or(0));
+                continue;
+            }
             let n = parse_decimal(value).ok_or(OptionError::NotANumber { option: opt })?;
             match opt {
                 OptionName::Blksize => {

@@ -159,8 +159,8 @@ pub fn accept<'a>(datagram: &'a [u8], policy: &ServerPolicy) -> Result<Accepted<
     if req.filename.is_empty() {
         return Err(Rejection::new(RejectReason::EmptyFilename));
     }
-    let options =
-        RequestedOptions::from_list(&req.options).map_err(|e| Rejection::new(e.into()))?;
+    let options = RequestedOptions::from_request(&req.options, req.kind)
+        .map_err(|e| Rejection::new(e.into()))?;
     Ok(Accepted {
         kind: req.kind,
         filename: req.filename,

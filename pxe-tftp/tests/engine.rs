@@ -454,3 +454,23 @@ fn client_write_uploads_through_a_write_transfer() {
     let _ = s;
     assert_eq!(sink, payload);
 }
+
+#[test]
+fn rrq_tsize_value_is_not_checked_but_wrq_tsize_is() {
+    // atftp 0.8 sends "tsize enable".
+    let req = rrq(b"f", b"octet", &[(b"tsize", b"enable")]);
+    let acc = accept(&req, &ServerPolicy::default()).unwrap();
+    assert_eq!(acc.options.tsize, Some(0));
+    let mut buf = vec![0u8; 64];
+    let mut w = OptionWriter::request(&mut buf, RequestKind::Write, b"f", b"octet").unwrap();
+    w.option(b"tsize", b"enable").unwrap();
+    let n = w.finish();
+    let policy = ServerPolicy {
+        allow_writes: true,
+        ..ServerPolicy::default()
+    };
+    assert_eq!(
+        accept(&buf[..n], &policy).unwrap_err().code,
+        ErrorCode::OPTION_REFUSED
+    );
+}
