@@ -391,6 +391,12 @@ fn text_field(
 
 /// Moves trailing options into `file` then `sname` so the message fits
 /// `limit`; returns the end of the main options area.
+///
+/// Options keep their order (main, then file, then sname), so the
+/// fragments of a split option keep RFC 3396 order. An option that fits
+/// one of the remaining areas whole is never cut; one too long for any
+/// remaining area is split across them (RFC 3396), which is the only way
+/// to deliver it at all.
 fn overload(
     buf: &mut [u8],
     pos: usize,
@@ -399,58 +405,76 @@ fn overload(
     sname_used: bool,
 ) -> Result<usize, Error> {
     let total = pos - field::OPTIONS;
-    // Main area keeps room for option 52 (3 bytes) and the end option.
-    let main_cap = limit.saturating_sub(field::OPTIONS + 4);
-    let areas = [
-        (!file_used).then_some(field::FILE),
-        (!sname_used).then_some(field::SNAME),
+    // Main area keeps room for option 52 (3 bytes) and the end option;
+    // file and sname keep one byte for their end option.
+    let caps = [
+        limit.saturating_sub(field::OPTIONS + 4),
+        if file_used { 0 } else { field::FILE.len() - 1 },
+        if sname_used {
+            0
+        } else {
+            field::SNAME.len() - 1
+        },
     ];
-    let capacity = main_cap + areas.iter().flatten().map(|r| r.len() - 1).sum::<usize>();
+    let starts = [field::OPTIONS, field::FILE.start, field::SNAME.start];
     let too_big = Error::TooBig {
         needed: total + 1,
-        limit: capacity + 1,
+        limit: caps.iter().sum::<usize>() + 1,
     };
-    if limit < field::OPTIONS + 4 || areas.iter().all(Option::is_none) {
+    if limit < field::OPTIONS + 4 || (file_used && sname_used) {
         return Err(too_big);
     }
-    // Keep the longest prefix that fits the main area; the rest goes to
-    // file then sname, in order, so split fragments keep RFC 3396 order.
-    let mut main_end = field::OPTIONS;
+    let mut fill = [0usize; 3];
+    let mut area = 0;
     let mut p = field::OPTIONS;
-    while p < pos && (p + 2 + usize::from(buf[p + 1])) - field::OPTIONS <= main_cap {
-        p += 2 + usize::from(buf[p + 1]);
-        main_end = p;
-    }
-    // Copy the rest (the header areas never overlap the options area).
-    let mut fill = [0usize; 2];
-    let mut area_idx = 0;
     while p < pos {
-        let unit = 2 + usize::from(buf[p + 1]);
+        let code = buf[p];
+        let mut src = p + 2;
+        let mut rem = usize::from(buf[p + 1]);
+        p = src + rem;
         loop {
-            match areas.get(area_idx) {
-                Some(Some(r)) if fill[area_idx] + unit < r.len() => break,
-                Some(_) => area_idx += 1,
-                None => return Err(too_big),
+            let Some(&cap) = caps.get(area) else {
+                return Err(too_big);
+            };
+            let room = cap - fill[area];
+            let unit = 2 + rem;
+            let fits_later = (area + 1..3).any(|a| caps[a] - fill[a] >= unit);
+            let take = if unit <= room {
+                rem
+            } else if fits_later || room < 3 {
+                area += 1;
+                continue;
+            } else {
+                room - 2
+            };
+            let dst = starts[area] + fill[area];
+            if area == 0 {
+                // The main area is a prefix: the option is already in place.
+                buf[dst + 1] = take as u8;
+            } else {
+                buf[dst] = code;
+                buf[dst + 1] = take as u8;
+                buf.copy_within(src..src + take, dst + 2);
             }
+            fill[area] += 2 + take;
+            src += take;
+            rem -= take;
+            if rem == 0 {
+                break;
+            }
+            area += 1;
         }
-        let Some(Some(r)) = areas.get(area_idx) else {
-            return Err(too_big);
-        };
-        let dst = r.start + fill[area_idx];
-        buf.copy_within(p..p + unit, dst);
-        fill[area_idx] += unit;
-        p += unit;
     }
     let mut value = 0;
-    for (i, r) in areas.iter().enumerate() {
-        if let Some(r) = r
-            && fill[i] > 0
-        {
-            buf[r.start + fill[i]..r.end].fill(0);
-            buf[r.start + fill[i]] = code::END;
-            value |= 1 << i;
+    for a in 1..3 {
+        if fill[a] > 0 {
+            let end = starts[a] + fill[a];
+            buf[end..starts[a] + caps[a] + 1].fill(0);
+            buf[end] = code::END;
+            value |= 1 << (a - 1);
         }
     }
+    let main_end = field::OPTIONS + fill[0];
     buf[main_end..main_end + 4].copy_from_slice(&[code::OVERLOAD, 1, value, code::END]);
     Ok(main_end + 4)
 }

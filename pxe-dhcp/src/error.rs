@@ -130,14 +130,16 @@ pub enum Error {
         available: usize,
     },
     /// The options do not fit the size the client accepts, even after moving
-    /// what can be moved into `file` and `sname` with option 52.
+    /// what can be moved into `file` and `sname` with option 52. (Packing
+    /// keeps option order and cuts only options too long for any area, so
+    /// it can give up a few bytes short of `limit`.)
     #[error(
         "reply needs {needed} bytes of options but only {limit} fit the client's maximum message size, even using file/sname overload"
     )]
     TooBig {
-        /// Bytes of options (with headers) that had to be placed.
+        /// Bytes of options (with headers and end option) to place.
         needed: usize,
-        /// Bytes available for options in all usable areas.
+        /// Bytes available for options in all usable areas (with one end option).
         limit: usize,
     },
     /// Codes 0 (pad) and 255 (end) carry no value, and 52 (overload) is
