@@ -12,7 +12,8 @@ TFTP_BLKSIZES="${TFTP_BLKSIZES:-512 1468 8192 65464}"
 TFTP_WINDOWS="${TFTP_WINDOWS:-1 4 16 64}"
 TFTP_STORMS="${TFTP_STORMS:-50 200}"
 TFTP_FILE_MIB="${TFTP_FILE_MIB:-16}"
-TFTP_CELL_TIMEOUT="${TFTP_CELL_TIMEOUT:-60}"
+TFTP_CELL_TIMEOUT="${TFTP_CELL_TIMEOUT:-30}"
+TFTP_REPEAT="${TFTP_REPEAT:-3}"
 TFTP_STORM_TIMEOUT="${TFTP_STORM_TIMEOUT:-180}"
 TFTP_STORM_BLKSIZE="${TFTP_STORM_BLKSIZE:-1468}"
 TFTP_PEERS_DIR="${TFTP_PEERS_DIR:-/var/cache/pxe-load-peers}"
@@ -140,15 +141,34 @@ tftp_cell() { # CLIENT BLKSIZE WINDOW
   awk -v b="$TFTP_BYTES" -v ns="$ns" 'BEGIN{printf "%.1f", b / 1e6 / (ns / 1e9)}'
 }
 
-# background sampler of the server's total RSS (itself plus children), in KiB
+# median of TFTP_REPEAT runs of one cell; any failed run makes the cell FAIL
+tftp_cell_median() { # CLIENT BLKSIZE WINDOW
+  local i r vals=() fails=0 why=""
+  for ((i = 0; i < TFTP_REPEAT; i++)); do
+    r=$(tftp_cell "$@")
+    if [[ "$r" == FAIL* ]]; then
+      fails=$((fails + 1)); why=$r
+      cp "$TFTP_SHM/out/cell.log" "$TFTP_SHM/out/fail.log"
+    else vals+=("$r"); fi
+  done
+  if ((fails)); then echo "$why $fails/$TFTP_REPEAT"; return; fi
+  printf '%s\n' "${vals[@]}" | sort -n | awk '{v[NR]=$1} END{print v[int((NR+1)/2)]}'
+}
+
+# background sampler of the server's memory: proportional set size (PSS, so
+# pages shared between a forking server's children count once) of the server
+# plus its children, in KiB, every 0.2 s; the maximum goes to FILE
 rss_sampler_start() { # PID FILE
   local pid=$1 file=$2
   (
     max=0
     while kill -0 "$pid" 2>/dev/null; do
-      cur=$(ps -o rss= -p "$pid" --ppid "$pid" 2>/dev/null | awk '{s+=$1} END{print s+0}')
+      files=("/proc/$pid/smaps_rollup")
+      for p in $(ps -o pid= --ppid "$pid" 2>/dev/null); do files+=("/proc/$p/smaps_rollup"); done
+      cur=$(awk '/^Pss:/ {s += $2} END {print s + 0}' "${files[@]}" 2>/dev/null) || true
+      cur=${cur:-0}
       ((cur > max)) && max=$cur && echo "$max" >"$file"
-      sleep 0.1
+      sleep 0.2
     done
   ) &
   RSS_SAMPLER=$!
@@ -161,23 +181,24 @@ rss_sampler_stop() { # FILE -> MiB
 
 # N concurrent curl clients; prints "agg MB/s|failures|wall s"
 tftp_storm() { # N DIR
-  local n=$1 dir=$2 t0 t1
-  rm -f "$dir"/storm-*.txt
+  local n=$1 t0 t1 dir="$2/storm-$1"
+  rm -rf "$dir"; mkdir -p "$dir"
   t0=$(date +%s%N)
   in_cli bash -c '
     n=$1; dir=$2; ip=$3; bs=$4; to=$5
     for i in $(seq "$n"); do
       ( rc=0
         sz=$(timeout "$to" curl -sS -o /dev/null -w "%{size_download}" --tftp-blksize "$bs" \
-             "tftp://$ip/big.bin" 2>>"$dir/storm-err.txt") || rc=$?
-        echo "$rc ${sz:-0}" >"$dir/storm-$i.txt" ) &
+             "tftp://$ip/big.bin" 2>>"$dir/errors.txt") || rc=$?
+        echo "$rc ${sz:-0}" >"$dir/$i.txt" ) &
     done
     wait' _ "$n" "$dir" "$SRV_IP" "$TFTP_STORM_BLKSIZE" "$TFTP_STORM_TIMEOUT"
   t1=$(date +%s%N)
-  cat "$dir"/storm-[0-9]*.txt | awk -v want="$TFTP_BYTES" -v n="$n" -v ns=$((t1 - t0)) '
+  cat "$dir"/[0-9]*.txt >"$dir.txt"; rm -f "$dir"/[0-9]*.txt
+  awk -v want="$TFTP_BYTES" -v n="$n" -v ns=$((t1 - t0)) '
     { if ($1 == 0 && $2 == want) { ok++; bytes += $2 } else fail++ }
     END { fail += n - NR
-          printf "%.1f|%d|%.1f", bytes / 1e6 / (ns / 1e9), fail, ns / 1e9 }'
+          printf "%.1f|%d|%.1f", bytes / 1e6 / (ns / 1e9), fail, ns / 1e9 }' "$dir.txt"
 }
 
 tftp_run() {
@@ -205,9 +226,9 @@ tftp_run() {
       for b in $TFTP_BLKSIZES; do
         for w in $TFTP_WINDOWS; do
           [[ -n "$(tftp_client_cmd "$c" "$b" "$w" x)" ]] || continue
-          res=$(tftp_cell "$c" "$b" "$w")
+          res=$(tftp_cell_median "$c" "$b" "$w")
           TFTP_RES[$s,$c,$b,$w]=$res
-          [[ "$res" == FAIL* ]] && cp "$TFTP_SHM/out/cell.log" "$dir/fail-$c-$b-$w.log"
+          [[ "$res" == FAIL* ]] && cp "$TFTP_SHM/out/fail.log" "$dir/fail-$c-$b-$w.log"
         done
       done
     done
@@ -223,7 +244,7 @@ tftp_run() {
   echo
   echo "TFTP peers: tftpd-hpa $TFTPD_HPA_VERSION, atftpd $ATFTPD_VERSION, dnsmasq $(dnsmasq --version | awk 'NR==1{print $3}'); clients: atftp $(dpkg-query -W -f='${Version}' atftp), curl $(curl -V | awk 'NR==1{print $2}'), tftp-hpa $(dpkg-query -W -f='${Version}' tftp-hpa)"
   echo
-  echo "### TFTP single client, ${TFTP_FILE_MIB} MiB file, MB/s (10^6 B/s; FAIL = error, timeout or wrong bytes)"
+  echo "### TFTP single client, ${TFTP_FILE_MIB} MiB file, MB/s (10^6 B/s), median of ${TFTP_REPEAT} (FAIL = error, timeout or wrong bytes in k of ${TFTP_REPEAT} runs)"
   echo
   local hdr="| client | blksize | windowsize |" sep="|---|---:|---:|"
   for s in "${servers[@]}"; do
@@ -245,7 +266,7 @@ tftp_run() {
   echo
   echo "### TFTP boot storm: N concurrent curl clients, ${TFTP_FILE_MIB} MiB each, blksize ${TFTP_STORM_BLKSIZE}"
   echo
-  echo "| server | clients | aggregate MB/s | failures | wall s | peak RSS MiB (server + children) |"
+  echo "| server | clients | aggregate MB/s | failures | wall s | peak PSS MiB (server + children, sampled) |"
   echo "|---|---:|---:|---:|---:|---:|"
   for s in "${servers[@]}"; do
     for n in $TFTP_STORMS; do
