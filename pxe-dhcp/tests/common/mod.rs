@@ -3,10 +3,9 @@
 
 use std::path::PathBuf;
 
-/// The captures directory (shared spec).
+/// The captures (copied from the shared spec so a fresh clone has them).
 pub fn captures_dir() -> PathBuf {
-    let here = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    here.join("../../shared/spec/captures")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/captures")
 }
 
 /// One UDP datagram from a pcap.
