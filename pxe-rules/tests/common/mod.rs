@@ -4,7 +4,17 @@
 
 use std::net::Ipv4Addr;
 
-pub const CAPTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/spec/captures");
+/// The real captures: the copy vendored in pxe-dhcp's tests (present in
+/// every clone), else the shared spec folder beside the work tree.
+pub fn captures_dir() -> String {
+    let vendored = concat!(env!("CARGO_MANIFEST_DIR"), "/../pxe-dhcp/tests/captures");
+    let shared = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/spec/captures");
+    if std::path::Path::new(vendored).is_dir() {
+        vendored.to_string()
+    } else {
+        shared.to_string()
+    }
+}
 
 /// The seed's four configurations, verbatim, with xxx.xxx.xx.xx replaced.
 pub const SEED_REAL: &str = "enable-tftp
@@ -61,7 +71,7 @@ pub struct Datagram {
 
 /// Reads every UDP/IPv4 datagram of an Ethernet pcap file.
 pub fn read_pcap(name: &str) -> Vec<Datagram> {
-    let path = format!("{CAPTURES}/{name}");
+    let path = format!("{}/{name}", captures_dir());
     let d = std::fs::read(&path).unwrap_or_else(|e| panic!("cannot read capture {path}: {e}"));
     assert!(
         d.len() >= 24 && d[..4] == [0xd4, 0xc3, 0xb2, 0xa1],

@@ -1,0 +1,134 @@
+//! Evaluating a request allocates nothing, with and without tracing off,
+//! across the seed configurations, every client class, and a configuration
+//! that exercises every option path (encap, vi-encap, vendor, addresses
+//! with the local placeholder, prompts, menus).
+
+#![allow(clippy::panic, clippy::unwrap_used)]
+
+mod common;
+use common::*;
+
+use pxe_rules::{Config, Context, Facts, Port};
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+
+struct Counting;
+
+thread_local! {
+    static COUNT: Cell<usize> = const { Cell::new(0) };
+}
+
+// Counting wrapper around the system allocator: `GlobalAlloc` is an unsafe
+// trait; this impl only forwards to `System` and counts calls per thread.
+#[allow(unsafe_code)]
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
+        let _ = COUNT.try_with(|c| c.set(c.get() + 1));
+        unsafe { System.alloc(l) }
+    }
+    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
+        unsafe { System.dealloc(p, l) }
+    }
+    unsafe fn realloc(&self, p: *mut u8, l: Layout, n: usize) -> *mut u8 {
+        let _ = COUNT.try_with(|c| c.set(c.get() + 1));
+        unsafe { System.realloc(p, l, n) }
+    }
+}
+
+#[global_allocator]
+static A: Counting = Counting;
+
+fn allocations<R>(f: impl FnOnce() -> R) -> (R, usize) {
+    let before = COUNT.with(|c| c.get());
+    let r = f();
+    (r, COUNT.with(|c| c.get()) - before)
+}
+
+const EVERYTHING: &str = "dhcp-match=set:ipxe,175
+dhcp-match=set:efi,option:client-arch,7
+dhcp-match=set:hexm,60,50:58:45:*
+dhcp-userclass=set:ipxeuc,iPXE
+dhcp-vendorclass=set:pxe,PXEClient
+dhcp-mac=set:qemu,52:54:00:*:*:*
+tag-if=set:combo,tag:qemu,tag:pxe*
+dhcp-host=52:54:00:b0:07:01,set:host1,192.168.2.77,infinite
+dhcp-range=set:lan,192.168.2.100,192.168.2.200,12h
+dhcp-range=192.168.3.0,proxy
+dhcp-boot=tag:!ipxe,undionly.kpxe,bootsrv,192.168.2.5
+dhcp-boot=tag:ipxe,http://192.168.2.1/boot.ipxe
+dhcp-option=3,0.0.0.0
+dhcp-option=tag:lan,6,192.168.2.6,0.0.0.0
+dhcp-option=tag:ipxe,42,192.168.2.42
+dhcp-option-force=209,pxelinux.cfg/default
+dhcp-option=encap:175,176,1b
+dhcp-option=tag:ipxe,encap:175,190,user
+dhcp-option=vi-encap:3561,1,abc
+dhcp-option=vendor:PXEClient,1,0.0.0.0
+dhcp-option=option:domain-search,a.example.com,b.example.com
+pxe-prompt=\"Press F8 for boot menu\",5
+pxe-service=x86PC,\"Boot from local disk\"
+pxe-service=x86PC,\"Install Linux\",pxelinux
+pxe-service=x86PC,\"Remote\",menu.c32,192.168.2.9
+pxe-service=x86PC,\"Type 13 discover\",13
+pxe-service=x86-64_EFI,\"EFI\",snponly
+pxe-service=x86-64_EFI,\"EFI2\",grubx64.efi
+dhcp-reply-delay=tag:efi,1
+dhcp-broadcast=tag:ipxe
+";
+
+#[test]
+fn evaluation_does_not_allocate() {
+    let configs: Vec<Config> = [
+        SEED_REAL,
+        SEED_PROXY,
+        SEED_PROXY_PHP,
+        SEED_PROXY_PHP_NEXTSERVER,
+        EVERYTHING,
+    ]
+    .iter()
+    .map(|t| Config::parse_str(t, "t.conf").unwrap())
+    .collect();
+    let mut requests: Vec<Vec<u8>> = Vec::new();
+    for c in ALL_CLIENTS {
+        requests.push(client(c, 1));
+        requests.push(client(c, 3));
+    }
+    requests.push(
+        Req::new([0x52, 0x54, 0, 0xb0, 7, 1], 3)
+            .ciaddr(std::net::Ipv4Addr::new(192, 168, 2, 50))
+            .opt(60, b"PXEClient:Arch:00000:UNDI:002001")
+            .opt(93, &[0, 0])
+            .opt(43, &[71, 4, 0x80, 1, 0, 1, 255])
+            .done(),
+    );
+    // The counter works: an allocation is seen.
+    let (v, n) = allocations(|| Vec::<u8>::with_capacity(8));
+    assert!(n >= 1 && v.capacity() >= 8);
+    let mut checked = 0;
+    for config in &configs {
+        for req in &requests {
+            for port in [Port::Dhcp, Port::Pxe] {
+                for local in [LOCAL, std::net::Ipv4Addr::new(192, 168, 3, 1)] {
+                    let ctx = Context::new(local, MASK)
+                        .with_interface("eth0")
+                        .with_port(port);
+                    let ((), n) = allocations(|| {
+                        let facts = Facts::parse(req).unwrap();
+                        let d = config.evaluate(&facts, &ctx);
+                        // Touch everything the server reads.
+                        let mut sum = 0usize;
+                        for (c, v) in d.boot_options().chain(d.options()) {
+                            sum += usize::from(c) + v.len();
+                        }
+                        sum += d.file().map_or(0, <[u8]>::len) + d.sname().map_or(0, <[u8]>::len);
+                        sum += d.tag_names().count();
+                        std::hint::black_box((sum, d.verdict(), d.siaddr()));
+                    });
+                    assert_eq!(n, 0, "evaluation allocated {n} times");
+                    checked += 1;
+                }
+            }
+        }
+    }
+    assert!(checked > 100);
+}
