@@ -9,10 +9,18 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
+#[cfg(feature = "tokio")]
+pub mod config;
+#[cfg(feature = "alloc")]
+pub mod engine;
+#[cfg(feature = "tokio")]
+pub mod http;
 #[cfg(feature = "alloc")]
 pub mod lease;
 #[cfg(feature = "tokio")]
-pub mod http;
+pub mod net;
+#[cfg(feature = "tokio")]
+pub mod run;
 #[cfg(feature = "alloc")]
 pub mod script;
 pub mod tftp;

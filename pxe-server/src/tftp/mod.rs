@@ -3,3 +3,5 @@
 
 #[cfg(feature = "std")]
 pub mod path;
+#[cfg(feature = "tokio")]
+pub mod service;

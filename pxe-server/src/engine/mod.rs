@@ -1,0 +1,1018 @@
+//! The sans-IO DHCP engine: full DHCP (RFC 2131), proxyDHCP, and the PXE
+//! boot server on port 4011.
+//!
+//! The engine gets a datagram, where it came from ([`RxInfo`]) and the
+//! wall-clock time; it writes the reply into the caller's buffer and
+//! returns where to send it ([`Handled::Reply`]). Lease changes that the
+//! reply announces are queued and handed over by [`Engine::take_changes`]:
+//! the driver must persist them before sending the reply ("persist these,
+//! then send these"). Nothing here does I/O, reads a clock or allocates
+//! per packet except when a lease is created or changed.
+//!
+//! The rules (tags, which `dhcp-boot` line, which options, the PXE menu)
+//! come from `pxe-rules`; packet views and the reply builder from
+//! `pxe-dhcp`. The engine owns what is left: message handling per RFC
+//! 2131 and dnsmasq (spec §8), leases, the server's own options (53, 54,
+//! 51, 58, 59 and the built-ins 1, 28, 3, 15, 12), and reply addressing.
+//!
+//! ## Deviation from dnsmasq: next-server in proxy replies
+//!
+//! With the seed's "proxy DHCP and PHP" configuration, dnsmasq 2.90 answers
+//! iPXE's DISCOVER with a proxy OFFER whose `file` is the script URL but
+//! whose `siaddr` is `0.0.0.0` (the `dhcp-boot` line names no server).
+//! iPXE ignores such a proxy offer and reports "Nothing to boot". This
+//! engine sets `siaddr` (next-server) to its own address on the receiving
+//! interface whenever a proxy reply carries a boot file and no server was
+//! configured, so that configuration boots unchanged.
+//!
+//! ## Example
+//!
+//! ```
+//! use std::sync::Arc;
+//! use core::net::{Ipv4Addr, SocketAddrV4};
+//! use pxe_dhcp::{Builder, MessageType, Packet};
+//! use pxe_server::engine::{Engine, Handled, RxInfo};
+//!
+//! let conf = pxe_rules::Config::parse_str(
+//!     "dhcp-range=10.0.0.100,10.0.0.200\ndhcp-boot=pxelinux.0\n",
+//!     "example.conf",
+//! )?;
+//! let mut engine = Engine::new(Arc::new(conf));
+//! let rx = RxInfo {
+//!     port: 67,
+//!     src: SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 68),
+//!     iface: "eth0",
+//!     local: Ipv4Addr::new(10, 0, 0, 1),
+//!     netmask: Ipv4Addr::new(255, 255, 255, 0),
+//!     mtu: 1500,
+//!     broadcast: true,
+//! };
+//! // A DISCOVER from a client.
+//! let mut req = [0u8; 600];
+//! let mut b = Builder::new(&mut req)?;
+//! b.xid(7).chaddr(1, &[2, 0, 0, 0, 0, 1])?.message_type(MessageType::Discover)?;
+//! let n = b.finish()?;
+//! let mut out = [0u8; 1500];
+//! let Handled::Reply { len, .. } = engine.handle(1_700_000_000, &rx, &req[..n], &mut out) else {
+//!     panic!("no reply");
+//! };
+//! let offer = Packet::new_checked(&out[..len])?;
+//! assert_eq!(offer.message_type()?, Some(MessageType::Offer));
+//! assert_eq!(offer.file(), Some(&b"pxelinux.0"[..]));
+//! assert!(offer.yiaddr() >= Ipv4Addr::new(10, 0, 0, 100));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use alloc::string::String;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::fmt::Write;
+use core::net::{Ipv4Addr, SocketAddrV4};
+
+use pxe_dhcp::{Builder, MessageType, Op, Packet, code};
+use pxe_rules::config::{Host, Range, RangeMode};
+use pxe_rules::{Config, Context, Decision, Facts, IgnoreReason, Port, Verdict};
+
+use crate::lease::{HwAddr, Lease, LeaseChange, LeaseTable, NEVER, Pool, Reservation};
+use addressing::{AddressingInput, Destination, PXE_PORT};
+use metrics::{DropReason, Metrics};
+
+pub mod addressing;
+pub mod metrics;
+pub mod timing;
+
+/// Default lease time (dnsmasq: one hour).
+pub const DEFAULT_LEASE: u32 = 3600;
+
+/// Where a datagram came from.
+#[derive(Clone, Copy, Debug)]
+pub struct RxInfo<'a> {
+    /// The local UDP port it arrived on (67 or 4011).
+    pub port: u16,
+    /// Its source address and port.
+    pub src: SocketAddrV4,
+    /// Name of the arrival interface.
+    pub iface: &'a str,
+    /// The server's address on that interface (`local`).
+    pub local: Ipv4Addr,
+    /// The interface's netmask.
+    pub netmask: Ipv4Addr,
+    /// The interface's MTU.
+    pub mtu: u16,
+    /// The datagram was sent to a broadcast address.
+    pub broadcast: bool,
+}
+
+/// What the engine did with a datagram.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Handled {
+    /// Send the first `len` bytes of the output buffer to `dest` (after
+    /// persisting [`Engine::take_changes`]).
+    Reply {
+        /// Reply length.
+        len: usize,
+        /// Destination.
+        dest: Destination,
+    },
+    /// Handled, nothing to send (RELEASE, DECLINE, a REQUEST for another
+    /// server).
+    NoReply,
+    /// Dropped and counted.
+    Dropped(DropReason),
+}
+
+/// The DHCP engine.
+#[derive(Debug)]
+pub struct Engine {
+    config: Arc<Config>,
+    leases: LeaseTable,
+    pool_of_range: Vec<(Ipv4Addr, Ipv4Addr, usize)>,
+    metrics: Metrics,
+    changes: Vec<LeaseChange>,
+    log: String,
+}
+
+fn fmt_tags(d: &Decision<'_>, out: &mut String) {
+    let mut first = true;
+    for t in d.tag_names() {
+        if !first {
+            out.push_str(", ");
+        }
+        first = false;
+        out.push_str(t);
+    }
+    if first {
+        out.push_str("none");
+    }
+}
+
+fn msg_name(t: MessageType) -> &'static str {
+    match t {
+        MessageType::Discover => "DHCPDISCOVER",
+        MessageType::Offer => "DHCPOFFER",
+        MessageType::Request => "DHCPREQUEST",
+        MessageType::Decline => "DHCPDECLINE",
+        MessageType::Ack => "DHCPACK",
+        MessageType::Nak => "DHCPNAK",
+        MessageType::Release => "DHCPRELEASE",
+        MessageType::Inform => "DHCPINFORM",
+        MessageType::Other(_) => "DHCP?",
+    }
+}
+
+fn sanitize_hostname(h: &[u8]) -> Option<String> {
+    let h = match h.iter().position(|b| *b == 0) {
+        Some(p) => &h[..p],
+        None => h,
+    };
+    let s: String = h
+        .iter()
+        .take(63)
+        .filter(|b| b.is_ascii_alphanumeric() || **b == b'-' || **b == b'_')
+        .map(|b| *b as char)
+        .collect();
+    (!s.is_empty()).then_some(s)
+}
+
+/// Facts of the request that the engine needs besides the decision.
+struct Req<'p> {
+    pkt: Packet<&'p [u8]>,
+    mt: Option<MessageType>,
+    hw: HwAddr,
+    client_id: Option<&'p [u8]>,
+}
+
+impl Engine {
+    /// An engine for `config`, with an empty lease table (fill it with
+    /// [`Engine::leases_mut`], e.g. from the lease log).
+    pub fn new(config: Arc<Config>) -> Self {
+        let mut pools = Vec::new();
+        let mut pool_of_range = Vec::new();
+        for (_, r) in config.ranges() {
+            if r.mode == RangeMode::Dynamic {
+                pool_of_range.push((r.start, r.end, pools.len()));
+                pools.push(Pool {
+                    start: r.start,
+                    end: r.end,
+                    netmask: r.netmask,
+                    lease_time: r.lease.map_or(DEFAULT_LEASE, |l| l.as_secs()),
+                });
+            }
+        }
+        let mut leases = LeaseTable::new(pools);
+        for (_, h) in config.hosts() {
+            let Some(addr) = h.addr else { continue };
+            let hw = h
+                .macs
+                .iter()
+                .find(|m| !m.has_wildcard())
+                .and_then(|m| HwAddr::new(if m.htype == 0 { 1 } else { m.htype }, &m.bytes));
+            let client_id = h.client_ids.first().cloned();
+            if hw.is_none() && client_id.is_none() {
+                continue;
+            }
+            leases.add_reservation(Reservation {
+                hw,
+                client_id,
+                hostname: h.name.clone(),
+                addr: Some(addr),
+                lease_time: h.lease.map(|l| l.as_secs()),
+                ignore: h.ignore,
+            });
+        }
+        Engine {
+            config,
+            leases,
+            pool_of_range,
+            metrics: Metrics::default(),
+            changes: Vec::new(),
+            log: String::new(),
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Arc<Config> {
+        &self.config
+    }
+
+    /// The lease table.
+    pub fn leases(&self) -> &LeaseTable {
+        &self.leases
+    }
+
+    /// The lease table, mutably (log replay at start-up).
+    pub fn leases_mut(&mut self) -> &mut LeaseTable {
+        &mut self.leases
+    }
+
+    /// The counters.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    /// The lease changes of the last [`Engine::handle`] call, to persist
+    /// before sending its reply.
+    pub fn take_changes(&mut self) -> alloc::vec::Drain<'_, LeaseChange> {
+        self.changes.drain(..)
+    }
+
+    /// The log line describing the last exchange (empty if none), in the
+    /// spirit of dnsmasq's `log-dhcp`: interface, message, MAC, tags, what
+    /// was sent and why.
+    pub fn log_line(&self) -> &str {
+        &self.log
+    }
+
+    fn dropped(&mut self, r: DropReason, rx: &RxInfo<'_>, why: &str) -> Handled {
+        let before = self.metrics.drop(r);
+        self.log.clear();
+        if before == 0 || before.is_power_of_two() {
+            let _ = write!(
+                self.log,
+                "dropped packet from {} on {}: {r}{}{why} ({} so far)",
+                rx.src,
+                rx.iface,
+                if why.is_empty() { "" } else { ": " },
+                before + 1
+            );
+        }
+        Handled::Dropped(r)
+    }
+
+    /// Handle one datagram received at `now` (Unix seconds); the reply, if
+    /// any, is written into `out` (give it 1500 bytes or more).
+    pub fn handle(
+        &mut self,
+        now: u64,
+        rx: &RxInfo<'_>,
+        datagram: &[u8],
+        out: &mut [u8],
+    ) -> Handled {
+        self.log.clear();
+        self.changes.clear();
+        self.metrics.received += 1;
+        let pkt = match Packet::new_lenient(datagram) {
+            Ok(p) => p,
+            Err(e) => {
+                let mut why = String::new();
+                let _ = write!(why, "{e}");
+                return self.dropped(DropReason::TooShort, rx, &why);
+            }
+        };
+        if pkt.op() != Op::Request {
+            return self.dropped(DropReason::NotRequest, rx, "");
+        }
+        let (htype, hlen) = (pkt.htype(), pkt.hlen());
+        if hlen > 16 || (htype == 0 && hlen != 0) {
+            return self.dropped(DropReason::BadHardwareAddress, rx, "");
+        }
+        if let Some(e) = pkt.options_error() {
+            let mut why = String::new();
+            let _ = write!(why, "{e}");
+            return self.dropped(DropReason::BadOptions, rx, &why);
+        }
+        let mt = match pkt.message_type() {
+            Ok(m) => m,
+            Err(e) => {
+                let mut why = String::new();
+                let _ = write!(why, "{e}");
+                return self.dropped(DropReason::BadOptions, rx, &why);
+            }
+        };
+        match mt {
+            Some(MessageType::Offer | MessageType::Ack | MessageType::Nak) => {
+                return self.dropped(DropReason::ServerMessage, rx, "");
+            }
+            Some(MessageType::Other(_)) => {
+                return self.dropped(DropReason::UnknownMessageType, rx, "");
+            }
+            _ => {}
+        }
+        let Some(hw) = HwAddr::new(htype, pkt.chaddr()) else {
+            return self.dropped(DropReason::BadHardwareAddress, rx, "");
+        };
+        let client_id = if self.config.settings.ignore_client_id {
+            None
+        } else {
+            pkt.option_ref(code::CLIENT_ID).filter(|c| c.len() >= 2)
+        };
+        let facts = match Facts::parse(datagram) {
+            Ok(f) => f,
+            Err(e) => {
+                let mut why = String::new();
+                let _ = write!(why, "{e}");
+                return self.dropped(DropReason::BadOptions, rx, &why);
+            }
+        };
+        let ctx = Context::new(rx.local, rx.netmask)
+            .with_interface(rx.iface)
+            .with_port(if rx.port == PXE_PORT {
+                Port::Pxe
+            } else {
+                Port::Dhcp
+            });
+        let config = self.config.clone();
+        let d = config.evaluate(&facts, &ctx);
+        let req = Req {
+            pkt,
+            mt,
+            hw,
+            client_id,
+        };
+        let h = match d.verdict() {
+            Verdict::Ignore(reason) => {
+                let r = match reason {
+                    IgnoreReason::NoRange => DropReason::NoRange,
+                    IgnoreReason::NotARequest => DropReason::NotRequest,
+                    _ => DropReason::Ignored,
+                };
+                self.metrics.drop(r);
+                if config.settings.log_dhcp || !matches!(reason, IgnoreReason::NoRange) {
+                    let _ = write!(
+                        self.log,
+                        "{}({}) {} ignored: {reason:?}; tags: ",
+                        req.mt.map_or("BOOTP", msg_name),
+                        rx.iface,
+                        hw
+                    );
+                    fmt_tags(&d, &mut self.log);
+                }
+                return Handled::Dropped(r);
+            }
+            Verdict::BootServer { .. } => self.boot_server(&req, &d, rx, out),
+            Verdict::Proxy => self.proxy(&req, &d, rx, out),
+            Verdict::Full => self.full(now, &req, &d, rx, out),
+        };
+        if config.settings.log_dhcp {
+            self.explain(&facts, &ctx);
+        }
+        h
+    }
+
+    #[cfg(feature = "alloc")]
+    fn explain(&mut self, facts: &Facts<'_>, ctx: &Context<'_>) {
+        let config = self.config.clone();
+        let mut ex = pxe_rules::Explanation::default();
+        let _ = config.evaluate_traced(facts, ctx, &mut ex);
+        let _ = write!(self.log, "\n  why:\n{}", ex.display(&config));
+    }
+
+    fn start_log(&mut self, req: &Req<'_>, d: &Decision<'_>, rx: &RxInfo<'_>) {
+        let _ = write!(
+            self.log,
+            "{}({}) {}",
+            req.mt.map_or("BOOTP", msg_name),
+            rx.iface,
+            req.hw
+        );
+        if rx.port == PXE_PORT {
+            self.log.push_str(" on 4011");
+        }
+        self.log.push_str(" tags: ");
+        fmt_tags(d, &mut self.log);
+        self.log.push_str(" -> ");
+    }
+
+    fn log_sent(
+        &mut self,
+        what: &str,
+        yiaddr: Ipv4Addr,
+        d: &Decision<'_>,
+        siaddr: Ipv4Addr,
+        dest: &Destination,
+    ) {
+        let _ = write!(self.log, "{what} {yiaddr}");
+        if let Some(f) = d.file() {
+            let _ = write!(self.log, " file={}", String::from_utf8_lossy(f));
+        }
+        for (c, v) in d.boot_options() {
+            if c == 67 {
+                let v = v.strip_suffix(&[0]).unwrap_or(v);
+                let _ = write!(self.log, " bootfile={}", String::from_utf8_lossy(v));
+            }
+        }
+        if !siaddr.is_unspecified() {
+            let _ = write!(self.log, " next-server={siaddr}");
+        }
+        let _ = write!(self.log, " ({dest})");
+    }
+
+    fn addressing(
+        &self,
+        req: &Req<'_>,
+        rx: &RxInfo<'_>,
+        yiaddr: Ipv4Addr,
+        force_broadcast: bool,
+    ) -> Destination {
+        let p = &req.pkt;
+        let ciaddr =
+            if req.mt == Some(MessageType::Discover) || p.requested_ip().ok().flatten().is_some() {
+                Ipv4Addr::UNSPECIFIED
+            } else {
+                p.ciaddr()
+            };
+        addressing::destination(&AddressingInput {
+            arrival_port: rx.port,
+            src: rx.src,
+            ciaddr,
+            giaddr: p.giaddr(),
+            broadcast_flag: p.flags().contains(pxe_dhcp::Flags::BROADCAST),
+            htype: p.htype(),
+            hlen: p.hlen(),
+            inform: req.mt == Some(MessageType::Inform),
+            yiaddr,
+            hw: req.hw,
+            force_broadcast,
+        })
+    }
+
+    /// PXE boot-server ACK (43 sub-option 71), spec §5.8.
+    fn boot_server(
+        &mut self,
+        req: &Req<'_>,
+        d: &Decision<'_>,
+        rx: &RxInfo<'_>,
+        out: &mut [u8],
+    ) -> Handled {
+        self.start_log(req, d, rx);
+        let ciaddr = req.pkt.ciaddr();
+        let siaddr = d.siaddr();
+        let r = (|| {
+            let mut b = Builder::reply_to(&req.pkt, &mut *out)?;
+            b.yiaddr(ciaddr)
+                .ciaddr(Ipv4Addr::UNSPECIFIED)
+                .siaddr(siaddr);
+            if let Some(f) = d.file() {
+                b.file(f)?;
+            }
+            if let Some(s) = d.sname() {
+                b.sname(s)?;
+            }
+            b.message_type(MessageType::Ack)?;
+            b.server_id(rx.local)?;
+            for (c, v) in d.options() {
+                b.option(c, v)?;
+            }
+            b.finish()
+        })();
+        let dest = self.addressing(req, rx, ciaddr, false);
+        match r {
+            Ok(len) => {
+                self.metrics.boot_server_replies += 1;
+                self.metrics.replies += 1;
+                self.log_sent("PXE boot-server ACK", ciaddr, d, siaddr, &dest);
+                Handled::Reply { len, dest }
+            }
+            Err(_) => self.dropped(DropReason::ReplyTooBig, rx, "boot-server ACK"),
+        }
+    }
+
+    /// ProxyDHCP reply, spec §6.2.
+    fn proxy(
+        &mut self,
+        req: &Req<'_>,
+        d: &Decision<'_>,
+        rx: &RxInfo<'_>,
+        out: &mut [u8],
+    ) -> Handled {
+        self.start_log(req, d, rx);
+        let discover = req.mt == Some(MessageType::Discover);
+        let ciaddr = if discover {
+            Ipv4Addr::UNSPECIFIED
+        } else {
+            req.pkt.ciaddr()
+        };
+        // Deviation (see the module docs): a boot file without a server
+        // gets our own address as next-server, so iPXE accepts the offer.
+        let mut siaddr = d.siaddr();
+        if siaddr.is_unspecified() && d.siaddr_host().is_none() && d.file().is_some() {
+            siaddr = rx.local;
+        }
+        let r = (|| {
+            let mut b = Builder::reply_to(&req.pkt, &mut *out)?;
+            b.ciaddr(ciaddr).siaddr(siaddr);
+            if ciaddr.is_unspecified() {
+                b.flags(req.pkt.flags() | pxe_dhcp::Flags::BROADCAST);
+            }
+            if let Some(f) = d.file() {
+                b.file(f)?;
+            }
+            if let Some(s) = d.sname() {
+                b.sname(s)?;
+            }
+            b.message_type(if discover {
+                MessageType::Offer
+            } else {
+                MessageType::Ack
+            })?;
+            b.server_id(rx.local)?;
+            for (c, v) in d.options() {
+                b.option(c, v)?;
+            }
+            b.copy_option(&req.pkt, code::RELAY_AGENT_INFO)?;
+            b.finish()
+        })();
+        let dest = self.addressing(req, rx, Ipv4Addr::UNSPECIFIED, ciaddr.is_unspecified());
+        match r {
+            Ok(len) => {
+                self.metrics.proxy_replies += 1;
+                self.metrics.replies += 1;
+                let what = if discover { "proxy OFFER" } else { "proxy ACK" };
+                self.log_sent(what, Ipv4Addr::UNSPECIFIED, d, siaddr, &dest);
+                Handled::Reply { len, dest }
+            }
+            Err(_) => self.dropped(DropReason::ReplyTooBig, rx, "proxy reply"),
+        }
+    }
+
+    fn pool_for(&self, r: &Range) -> Option<usize> {
+        self.pool_of_range
+            .iter()
+            .find(|(s, e, _)| *s == r.start && *e == r.end)
+            .map(|(_, _, i)| *i)
+    }
+
+    fn nak(&mut self, req: &Req<'_>, rx: &RxInfo<'_>, reason: &str, out: &mut [u8]) -> Handled {
+        let r = (|| {
+            let mut b = Builder::reply_to(&req.pkt, &mut *out)?;
+            if !req.pkt.giaddr().is_unspecified() {
+                b.flags(req.pkt.flags() | pxe_dhcp::Flags::BROADCAST);
+            }
+            b.message_type(MessageType::Nak)?;
+            b.server_id(rx.local)?;
+            b.option(code::MESSAGE, reason.as_bytes())?;
+            b.finish()
+        })();
+        let dest = if req.pkt.giaddr().is_unspecified() {
+            Destination::Broadcast
+        } else {
+            Destination::Unicast(SocketAddrV4::new(req.pkt.giaddr(), addressing::SERVER_PORT))
+        };
+        match r {
+            Ok(len) => {
+                self.metrics.naks += 1;
+                self.metrics.replies += 1;
+                let _ = write!(self.log, "DHCPNAK {reason} ({dest})");
+                Handled::Reply { len, dest }
+            }
+            Err(_) => self.dropped(DropReason::ReplyTooBig, rx, "NAK"),
+        }
+    }
+
+    /// Full DHCP, spec §8.5.
+    fn full(
+        &mut self,
+        now: u64,
+        req: &Req<'_>,
+        d: &Decision<'_>,
+        rx: &RxInfo<'_>,
+        out: &mut [u8],
+    ) -> Handled {
+        self.start_log(req, d, rx);
+        let Some(range) = d.range() else {
+            return self.dropped(DropReason::NoRange, rx, "");
+        };
+        let host = d.host();
+        let static_addr = host
+            .and_then(|h| h.addr)
+            .filter(|a| range.same_net(*a, rx.netmask));
+        let pool = self.pool_for(range);
+        let p = &req.pkt;
+        let cid = req.client_id;
+        let hw = req.hw;
+        let requested = p.requested_ip().ok().flatten();
+        let server_id = p.server_id().ok().flatten();
+        let authoritative = self.config.settings.authoritative;
+        match req.mt {
+            None => {
+                // BOOTP: only for dhcp-host addresses (pxe-rules checked).
+                let Some(addr) = static_addr else {
+                    return self.dropped(
+                        DropReason::Ignored,
+                        rx,
+                        "BOOTP without a reserved address",
+                    );
+                };
+                self.ack_like(now, req, d, rx, out, addr, None, true)
+            }
+            Some(MessageType::Discover) => {
+                let addr = match static_addr {
+                    Some(a) => a,
+                    None => {
+                        let Some(pi) = pool else {
+                            let _ = write!(
+                                self.log,
+                                "no address: static range and no dhcp-host address"
+                            );
+                            return self.dropped_quiet(DropReason::Ignored);
+                        };
+                        match self.leases.choose(pi, cid, &hw, requested, now) {
+                            Ok(a) => a,
+                            Err(e) => {
+                                let _ = write!(self.log, "no address: {e}");
+                                return self.dropped_quiet(DropReason::Ignored);
+                            }
+                        }
+                    }
+                };
+                self.leases.hold_offer(addr, cid, &hw, now);
+                self.reply_full(now, req, d, rx, out, MessageType::Offer, addr)
+            }
+            Some(MessageType::Request) => {
+                let lease_addr = self
+                    .leases
+                    .find(cid, &hw)
+                    .filter(|l| l.is_active(now))
+                    .map(|l| l.addr);
+                let addr = if let Some(sid) = server_id {
+                    // SELECTING.
+                    if sid != rx.local {
+                        if authoritative {
+                            return self.nak(req, rx, "wrong server-ID", out);
+                        }
+                        let _ = write!(self.log, "client chose server {sid}");
+                        return Handled::NoReply;
+                    }
+                    let Some(r) = requested else {
+                        return self.nak(req, rx, "no address requested", out);
+                    };
+                    r
+                } else if let Some(r) = requested {
+                    // INIT-REBOOT.
+                    match lease_addr {
+                        None if !authoritative && static_addr != Some(r) => {
+                            let _ = write!(
+                                self.log,
+                                "INIT-REBOOT for {r}: no lease here, not authoritative"
+                            );
+                            return self.dropped_quiet(DropReason::NotOurs);
+                        }
+                        Some(l) if l != r => return self.nak(req, rx, "wrong address", out),
+                        _ => r,
+                    }
+                } else {
+                    // RENEWING / REBINDING.
+                    let c = p.ciaddr();
+                    if c.is_unspecified() {
+                        return self.nak(req, rx, "no address requested", out);
+                    }
+                    if lease_addr != Some(c) && static_addr != Some(c) && !authoritative {
+                        if rx.broadcast {
+                            let _ = write!(self.log, "REBINDING {c}: lease not found here");
+                            return self.dropped_quiet(DropReason::NotOurs);
+                        }
+                        return self.nak(req, rx, "lease not found", out);
+                    }
+                    c
+                };
+                if !range.same_net(addr, rx.netmask) {
+                    return self.nak(req, rx, "wrong network", out);
+                }
+                match static_addr {
+                    Some(s) if s != addr => {
+                        return self.nak(req, rx, "static lease available", out);
+                    }
+                    Some(_) => {}
+                    None => {
+                        let in_pool = pool.is_some_and(|pi| {
+                            self.leases
+                                .pools()
+                                .get(pi)
+                                .is_some_and(|pl| pl.contains(addr))
+                        });
+                        if !in_pool {
+                            return self.nak(req, rx, "address not available", out);
+                        }
+                    }
+                }
+                if let Err(e) = self.leases.check_free(addr, cid, &hw, now) {
+                    let why = match e {
+                        crate::lease::AllocError::Reserved(_) => "address reserved",
+                        crate::lease::AllocError::InUse(_) => "address in use",
+                        _ => "address not available",
+                    };
+                    return self.nak(req, rx, why, out);
+                }
+                self.ack_like(now, req, d, rx, out, addr, host, false)
+            }
+            Some(MessageType::Decline) => {
+                if server_id != Some(rx.local) {
+                    return self.dropped_quiet(DropReason::OtherServer);
+                }
+                let Some(a) = requested else {
+                    return self.dropped(DropReason::BadOptions, rx, "DECLINE without option 50");
+                };
+                if let Some(c) = self.leases.decline(a, cid, &hw, now) {
+                    self.changes.push(c);
+                }
+                self.metrics.declines += 1;
+                let _ = write!(self.log, "address {a} declined, kept out of use");
+                Handled::NoReply
+            }
+            Some(MessageType::Release) => {
+                if server_id != Some(rx.local) {
+                    return self.dropped_quiet(DropReason::OtherServer);
+                }
+                let a = p.ciaddr();
+                match self.leases.release(a, cid, &hw) {
+                    Some(c) => {
+                        self.changes.push(c);
+                        self.metrics.releases += 1;
+                        let _ = write!(self.log, "released {a}");
+                    }
+                    None => {
+                        let _ = write!(self.log, "RELEASE of {a}: unknown lease");
+                    }
+                }
+                Handled::NoReply
+            }
+            Some(MessageType::Inform) => {
+                if p.ciaddr().is_unspecified() {
+                    return self.dropped(DropReason::BadOptions, rx, "INFORM without ciaddr");
+                }
+                self.reply_inform(req, d, rx, out)
+            }
+            Some(_) => self.dropped(DropReason::UnknownMessageType, rx, ""),
+        }
+    }
+
+    fn dropped_quiet(&mut self, r: DropReason) -> Handled {
+        self.metrics.drop(r);
+        Handled::Dropped(r)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn ack_like(
+        &mut self,
+        now: u64,
+        req: &Req<'_>,
+        d: &Decision<'_>,
+        rx: &RxInfo<'_>,
+        out: &mut [u8],
+        addr: Ipv4Addr,
+        host: Option<&Host>,
+        bootp: bool,
+    ) -> Handled {
+        let secs = if bootp {
+            timing::INFINITE
+        } else {
+            let t = self.times(req, d);
+            t.lease
+        };
+        let hostname = host.and_then(|h| h.name.clone()).or_else(|| {
+            req.pkt
+                .host_name()
+                .ok()
+                .flatten()
+                .and_then(sanitize_hostname)
+        });
+        let lease = Lease {
+            addr,
+            hw: req.hw,
+            client_id: req.client_id.map(<[u8]>::to_vec),
+            hostname,
+            expires: if secs == timing::INFINITE {
+                NEVER
+            } else {
+                now + u64::from(secs)
+            },
+        };
+        match self.leases.commit(lease, now) {
+            Ok(ch) => self.changes.extend(ch),
+            Err(e) => {
+                let mut why = String::new();
+                let _ = write!(why, "{e}");
+                return self.nak(req, rx, "address in use", out);
+            }
+        }
+        if bootp {
+            return self.reply_bootp(req, d, rx, out, addr);
+        }
+        self.reply_full(now, req, d, rx, out, MessageType::Ack, addr)
+    }
+
+    fn times(&self, req: &Req<'_>, d: &Decision<'_>) -> timing::Times {
+        let configured = d.lease_time().map_or(DEFAULT_LEASE, |l| l.as_secs());
+        let requested = req.pkt.lease_time().ok().flatten();
+        let (t1, t2) = d.configured_t1_t2();
+        let be = |v: Option<&[u8]>| {
+            v.and_then(|b| b.get(..4))
+                .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+        };
+        timing::times(configured, requested, be(t1), be(t2), 0)
+    }
+
+    fn builtins(
+        b: &mut Builder<'_>,
+        d: &Decision<'_>,
+        rx: &RxInfo<'_>,
+        range: Option<&Range>,
+        req: &Req<'_>,
+        config: &Config,
+    ) -> Result<(), pxe_dhcp::Error> {
+        let prl = req.pkt.parameter_request_list().ok().flatten();
+        let wants = |c: u8| prl.as_ref().is_none_or(|l| l.contains(c));
+        let mask = range.and_then(|r| r.netmask).unwrap_or(rx.netmask);
+        if !d.overrides_builtin(1) {
+            b.ipv4_option(code::SUBNET_MASK, mask)?;
+        }
+        if !d.overrides_builtin(28) {
+            let bc = range
+                .and_then(|r| r.broadcast)
+                .unwrap_or_else(|| Ipv4Addr::from(u32::from(rx.local) | !u32::from(mask)));
+            b.ipv4_option(code::BROADCAST, bc)?;
+        }
+        if !d.overrides_builtin(3) && wants(3) {
+            let gw = if req.pkt.giaddr().is_unspecified() {
+                rx.local
+            } else {
+                req.pkt.giaddr()
+            };
+            b.ipv4_option(code::ROUTER, gw)?;
+        }
+        if !d.overrides_builtin(15)
+            && wants(15)
+            && let Some(dom) = &config.settings.domain
+        {
+            b.option(code::DOMAIN_NAME, dom.as_bytes())?;
+        }
+        if !d.overrides_builtin(12)
+            && wants(12)
+            && let Some(n) = d.host().and_then(|h| h.name.as_deref())
+        {
+            b.option(code::HOST_NAME, n.as_bytes())?;
+        }
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn reply_full(
+        &mut self,
+        _now: u64,
+        req: &Req<'_>,
+        d: &Decision<'_>,
+        rx: &RxInfo<'_>,
+        out: &mut [u8],
+        mt: MessageType,
+        addr: Ipv4Addr,
+    ) -> Handled {
+        let times = self.times(req, d);
+        let siaddr = d.siaddr();
+        let config = self.config.clone();
+        let r = (|| {
+            let mut b = Builder::reply_to(&req.pkt, &mut *out)?;
+            b.yiaddr(addr).siaddr(siaddr);
+            if let Some(f) = d.file() {
+                b.file(f)?;
+            }
+            if let Some(s) = d.sname() {
+                b.sname(s)?;
+            }
+            b.message_type(mt)?;
+            b.server_id(rx.local)?;
+            b.lease_time(times.lease)?;
+            for (c, v) in d.boot_options() {
+                b.option(c, v)?;
+            }
+            if let (Some(t1), Some(t2)) = (times.t1, times.t2) {
+                b.u32_option(code::RENEWAL_TIME, t1)?;
+                b.u32_option(code::REBINDING_TIME, t2)?;
+            }
+            Self::builtins(&mut b, d, rx, d.range(), req, &config)?;
+            for (c, v) in d.options() {
+                b.option(c, v)?;
+            }
+            b.copy_option(&req.pkt, code::RELAY_AGENT_INFO)?;
+            b.finish()
+        })();
+        let dest = self.addressing(req, rx, addr, d.broadcast());
+        match r {
+            Ok(len) => {
+                if mt == MessageType::Offer {
+                    self.metrics.offers += 1;
+                } else {
+                    self.metrics.acks += 1;
+                }
+                self.metrics.replies += 1;
+                self.log_sent(msg_name(mt), addr, d, siaddr, &dest);
+                Handled::Reply { len, dest }
+            }
+            Err(_) => self.dropped(DropReason::ReplyTooBig, rx, msg_name(mt)),
+        }
+    }
+
+    fn reply_inform(
+        &mut self,
+        req: &Req<'_>,
+        d: &Decision<'_>,
+        rx: &RxInfo<'_>,
+        out: &mut [u8],
+    ) -> Handled {
+        let siaddr = d.siaddr();
+        let config = self.config.clone();
+        let ciaddr = req.pkt.ciaddr();
+        let r = (|| {
+            let mut b = Builder::reply_to(&req.pkt, &mut *out)?;
+            b.ciaddr(ciaddr).siaddr(siaddr);
+            if let Some(f) = d.file() {
+                b.file(f)?;
+            }
+            if let Some(s) = d.sname() {
+                b.sname(s)?;
+            }
+            b.message_type(MessageType::Ack)?;
+            b.server_id(rx.local)?;
+            for (c, v) in d.boot_options() {
+                b.option(c, v)?;
+            }
+            Self::builtins(&mut b, d, rx, d.range(), req, &config)?;
+            for (c, v) in d.options() {
+                b.option(c, v)?;
+            }
+            b.copy_option(&req.pkt, code::RELAY_AGENT_INFO)?;
+            b.finish()
+        })();
+        let dest = self.addressing(req, rx, Ipv4Addr::UNSPECIFIED, false);
+        match r {
+            Ok(len) => {
+                self.metrics.acks += 1;
+                self.metrics.replies += 1;
+                self.log_sent("DHCPACK (INFORM)", ciaddr, d, siaddr, &dest);
+                Handled::Reply { len, dest }
+            }
+            Err(_) => self.dropped(DropReason::ReplyTooBig, rx, "INFORM ACK"),
+        }
+    }
+
+    fn reply_bootp(
+        &mut self,
+        req: &Req<'_>,
+        d: &Decision<'_>,
+        rx: &RxInfo<'_>,
+        out: &mut [u8],
+        addr: Ipv4Addr,
+    ) -> Handled {
+        let siaddr = d.siaddr();
+        let r = (|| {
+            let mut b = Builder::reply_to(&req.pkt, &mut *out)?;
+            b.yiaddr(addr).siaddr(siaddr);
+            if let Some(f) = d.file() {
+                b.file(f)?;
+            }
+            b.ipv4_option(code::SUBNET_MASK, rx.netmask)?;
+            b.finish()
+        })();
+        let dest = self.addressing(req, rx, addr, false);
+        match r {
+            Ok(len) => {
+                self.metrics.replies += 1;
+                self.log_sent("BOOTP reply", addr, d, siaddr, &dest);
+                Handled::Reply { len, dest }
+            }
+            Err(_) => self.dropped(DropReason::ReplyTooBig, rx, "BOOTP"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,432 @@
+//! Engine tests without sockets: the seed's configurations, RFC 2131
+//! states, proxy mode, the boot server, malformed input.
+
+use super::*;
+use alloc::vec;
+use pxe_dhcp::Flags;
+
+const LOCAL: Ipv4Addr = Ipv4Addr::new(192, 168, 2, 1);
+const NOW: u64 = 1_700_000_000;
+
+fn rx(port: u16) -> RxInfo<'static> {
+    RxInfo {
+        port,
+        src: SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 68),
+        iface: "eth0",
+        local: LOCAL,
+        netmask: Ipv4Addr::new(255, 255, 255, 0),
+        mtu: 1500,
+        broadcast: true,
+    }
+}
+
+fn engine(conf: &str) -> Engine {
+    Engine::new(Arc::new(Config::parse_str(conf, "test.conf").unwrap()))
+}
+
+struct C {
+    mac: [u8; 6],
+    xid: u32,
+    ciaddr: Ipv4Addr,
+    opts: Vec<(u8, Vec<u8>)>,
+}
+
+impl C {
+    fn new(n: u8) -> C {
+        C {
+            mac: [0x52, 0x54, 0, 0, 0, n],
+            xid: 0x1000 + u32::from(n),
+            ciaddr: Ipv4Addr::UNSPECIFIED,
+            opts: vec![(
+                55,
+                vec![
+                    1, 3, 6, 12, 15, 28, 43, 51, 54, 58, 59, 60, 66, 67, 97, 175, 209, 210,
+                ],
+            )],
+        }
+    }
+    fn pxe_rom(n: u8) -> C {
+        let mut c = C::new(n);
+        c.opts
+            .push((60, b"PXEClient:Arch:00000:UNDI:002001".to_vec()));
+        c.opts.push((93, vec![0, 0]));
+        c.opts.push((94, vec![1, 2, 1]));
+        c.opts.push((97, vec![0; 17]));
+        c
+    }
+    fn ipxe(n: u8) -> C {
+        let mut c = C::pxe_rom(n);
+        c.opts.push((175, vec![0x13, 1, 1]));
+        c.opts.push((77, b"iPXE".to_vec()));
+        c
+    }
+    fn msg(&self, t: MessageType, extra: &[(u8, &[u8])]) -> Vec<u8> {
+        let mut buf = [0u8; 1500];
+        let mut b = Builder::new(&mut buf).unwrap();
+        b.xid(self.xid).ciaddr(self.ciaddr).flags(Flags::BROADCAST);
+        b.chaddr(1, &self.mac).unwrap();
+        b.message_type(t).unwrap();
+        for (c, v) in &self.opts {
+            b.option(*c, v).unwrap();
+        }
+        for (c, v) in extra {
+            b.option(*c, v).unwrap();
+        }
+        let n = b.finish().unwrap();
+        buf[..n].to_vec()
+    }
+}
+
+fn reply(e: &mut Engine, r: &RxInfo<'_>, m: &[u8]) -> Option<(Vec<u8>, Destination)> {
+    let mut out = [0u8; 1500];
+    match e.handle(NOW, r, m, &mut out) {
+        Handled::Reply { len, dest } => Some((out[..len].to_vec(), dest)),
+        _ => None,
+    }
+}
+
+fn p(b: &[u8]) -> Packet<&[u8]> {
+    Packet::new_checked(b).unwrap()
+}
+
+const REAL: &str = include_str!("../../../conf/seed-real.conf");
+const PROXY: &str = include_str!("../../../conf/seed-proxy.conf");
+const PROXY_PHP: &str = include_str!("../../../conf/seed-proxy-php.conf");
+
+#[test]
+fn seed_real_dora_and_chain() {
+    let mut e = engine(REAL);
+    let c = C::pxe_rom(1);
+    let (o, dest) = reply(&mut e, &rx(67), &c.msg(MessageType::Discover, &[])).unwrap();
+    let op = p(&o);
+    assert_eq!(op.message_type().unwrap(), Some(MessageType::Offer));
+    assert_eq!(dest, Destination::Broadcast);
+    let yi = op.yiaddr();
+    assert!(yi >= Ipv4Addr::new(192, 168, 2, 100) && yi <= Ipv4Addr::new(192, 168, 2, 200));
+    assert_eq!(op.server_id().unwrap(), Some(LOCAL));
+    assert_eq!(op.siaddr(), LOCAL);
+    assert_eq!(op.option(67), Some(&b"undionly.kkpxe.0\0"[..]));
+    assert_eq!(op.option(209), Some(&b"pxelinux.cfg/default"[..]));
+    assert_eq!(op.lease_time().unwrap(), Some(3600));
+    assert_eq!(op.renewal_time().unwrap(), Some(1800));
+    assert_eq!(op.rebinding_time().unwrap(), Some(3150));
+    assert!(
+        e.take_changes().next().is_none(),
+        "an OFFER persists nothing"
+    );
+    let yo = yi.octets();
+    let so = LOCAL.octets();
+    let (a, _) = reply(
+        &mut e,
+        &rx(67),
+        &c.msg(MessageType::Request, &[(50, &yo), (54, &so)]),
+    )
+    .unwrap();
+    let ap = p(&a);
+    assert_eq!(ap.message_type().unwrap(), Some(MessageType::Ack));
+    assert_eq!(ap.yiaddr(), yi);
+    let ch: Vec<_> = e.take_changes().collect();
+    assert!(matches!(&ch[..], [LeaseChange::Grant(l)] if l.addr == yi && l.expires == NOW + 3600));
+    // iPXE on the same MAC gets the same address and pxelinux.0.
+    let c2 = C {
+        mac: c.mac,
+        ..C::ipxe(1)
+    };
+    let (o2, _) = reply(&mut e, &rx(67), &c2.msg(MessageType::Discover, &[])).unwrap();
+    assert_eq!(p(&o2).yiaddr(), yi);
+    assert_eq!(p(&o2).option(67), Some(&b"pxelinux.0\0"[..]));
+    assert!(e.log_line().contains("DHCPOFFER"), "{}", e.log_line());
+    assert!(e.log_line().contains("ipxe"), "{}", e.log_line());
+}
+
+#[test]
+fn two_hundred_clients_distinct_then_exhausted() {
+    let mut e = engine("dhcp-range=192.168.2.10,192.168.2.209\n");
+    let mut seen = alloc::collections::BTreeSet::new();
+    for n in 0..200u32 {
+        let mut c = C::new(0);
+        c.mac = [2, 0, 0, 0, (n >> 8) as u8, n as u8];
+        c.xid = n;
+        let (o, _) = reply(&mut e, &rx(67), &c.msg(MessageType::Discover, &[])).unwrap();
+        let yi = p(&o).yiaddr();
+        let (a, _) = reply(
+            &mut e,
+            &rx(67),
+            &c.msg(
+                MessageType::Request,
+                &[(50, &yi.octets()), (54, &LOCAL.octets())],
+            ),
+        )
+        .unwrap();
+        assert_eq!(p(&a).message_type().unwrap(), Some(MessageType::Ack));
+        assert!(seen.insert(yi), "address {yi} granted twice");
+    }
+    let mut c = C::new(0);
+    c.mac = [3, 0, 0, 0, 0, 1];
+    assert!(reply(&mut e, &rx(67), &c.msg(MessageType::Discover, &[])).is_none());
+    assert!(e.log_line().contains("no leases left"), "{}", e.log_line());
+}
+
+#[test]
+fn request_states_and_naks() {
+    let mut e = engine("dhcp-range=192.168.2.100,192.168.2.110\n");
+    let c = C::new(1);
+    let (o, _) = reply(&mut e, &rx(67), &c.msg(MessageType::Discover, &[])).unwrap();
+    let yi = p(&o).yiaddr();
+    reply(
+        &mut e,
+        &rx(67),
+        &c.msg(
+            MessageType::Request,
+            &[(50, &yi.octets()), (54, &LOCAL.octets())],
+        ),
+    )
+    .unwrap();
+    e.take_changes().for_each(drop);
+    // RENEWING: unicast, ciaddr set, no 50/54.
+    let mut r = C::new(1);
+    r.ciaddr = yi;
+    let mut urx = rx(67);
+    urx.broadcast = false;
+    urx.src = SocketAddrV4::new(yi, 68);
+    let (a, dest) = reply(&mut e, &urx, &r.msg(MessageType::Request, &[])).unwrap();
+    assert_eq!(p(&a).message_type().unwrap(), Some(MessageType::Ack));
+    assert_eq!(dest, Destination::Unicast(SocketAddrV4::new(yi, 68)));
+    assert_eq!(
+        e.take_changes().count(),
+        1,
+        "renewal extends the lease on disk"
+    );
+    // INIT-REBOOT with a wrong address: NAK.
+    let bad = Ipv4Addr::new(192, 168, 2, 109);
+    let (n, dest) = reply(
+        &mut e,
+        &rx(67),
+        &c.msg(MessageType::Request, &[(50, &bad.octets())]),
+    )
+    .unwrap();
+    assert_eq!(p(&n).message_type().unwrap(), Some(MessageType::Nak));
+    assert_eq!(p(&n).option(56), Some(&b"wrong address"[..]));
+    assert_eq!(dest, Destination::Broadcast);
+    // Another client asking for the leased address while selecting us: NAK.
+    let c2 = C::new(2);
+    let (n2, _) = reply(
+        &mut e,
+        &rx(67),
+        &c2.msg(
+            MessageType::Request,
+            &[(50, &yi.octets()), (54, &LOCAL.octets())],
+        ),
+    )
+    .unwrap();
+    assert_eq!(p(&n2).option(56), Some(&b"address in use"[..]));
+    // A request for another server: silence.
+    let other = Ipv4Addr::new(192, 168, 2, 254).octets();
+    assert!(
+        reply(
+            &mut e,
+            &rx(67),
+            &c2.msg(MessageType::Request, &[(50, &yi.octets()), (54, &other)])
+        )
+        .is_none()
+    );
+    // Unknown client INIT-REBOOT, not authoritative: silence.
+    let c3 = C::new(3);
+    assert!(
+        reply(
+            &mut e,
+            &rx(67),
+            &c3.msg(MessageType::Request, &[(50, &[192, 168, 2, 105])])
+        )
+        .is_none()
+    );
+    // RELEASE frees it, DECLINE keeps it out.
+    let mut rel = C::new(1);
+    rel.ciaddr = yi;
+    assert!(
+        reply(
+            &mut e,
+            &urx,
+            &rel.msg(MessageType::Release, &[(54, &LOCAL.octets())])
+        )
+        .is_none()
+    );
+    assert_eq!(
+        e.take_changes().collect::<Vec<_>>(),
+        vec![LeaseChange::Remove(yi)]
+    );
+    assert!(e.leases().get(yi).is_none());
+    assert!(
+        reply(
+            &mut e,
+            &rx(67),
+            &c2.msg(
+                MessageType::Decline,
+                &[(50, &yi.octets()), (54, &LOCAL.octets())]
+            )
+        )
+        .is_none()
+    );
+    let (o3, _) = reply(
+        &mut e,
+        &rx(67),
+        &c3.msg(MessageType::Discover, &[(50, &yi.octets())]),
+    )
+    .unwrap();
+    assert_ne!(p(&o3).yiaddr(), yi, "declined address not offered");
+}
+
+#[test]
+fn authoritative_naks_unknown_and_inform_acks() {
+    let mut e = engine("dhcp-range=192.168.2.100,192.168.2.110\ndhcp-authoritative\n");
+    let c = C::new(9);
+    let (n, _) = reply(
+        &mut e,
+        &rx(67),
+        &c.msg(MessageType::Request, &[(50, &[10, 0, 0, 5])]),
+    )
+    .unwrap();
+    assert_eq!(p(&n).option(56), Some(&b"wrong network"[..]));
+    let mut i = C::new(9);
+    i.ciaddr = Ipv4Addr::new(192, 168, 2, 50);
+    let mut urx = rx(67);
+    urx.src = SocketAddrV4::new(i.ciaddr, 68);
+    let (a, dest) = reply(&mut e, &urx, &i.msg(MessageType::Inform, &[])).unwrap();
+    let ap = p(&a);
+    assert_eq!(ap.message_type().unwrap(), Some(MessageType::Ack));
+    assert_eq!(ap.lease_time().unwrap(), None);
+    assert_eq!(ap.yiaddr(), Ipv4Addr::UNSPECIFIED);
+    assert_eq!(dest, Destination::Unicast(urx.src));
+}
+
+#[test]
+fn seed_proxy_menu_and_boot_server() {
+    let mut e = engine(PROXY);
+    let c = C::pxe_rom(1);
+    let (o, dest) = reply(&mut e, &rx(67), &c.msg(MessageType::Discover, &[])).unwrap();
+    let op = p(&o);
+    assert_eq!(op.message_type().unwrap(), Some(MessageType::Offer));
+    assert_eq!(op.yiaddr(), Ipv4Addr::UNSPECIFIED);
+    assert_eq!(
+        op.siaddr(),
+        Ipv4Addr::UNSPECIFIED,
+        "no boot file: siaddr as dnsmasq"
+    );
+    assert_eq!(dest, Destination::Broadcast);
+    assert_eq!(op.option(60), Some(&b"PXEClient"[..]));
+    assert!(op.option(43).is_some());
+    for c in [1u8, 3, 6, 51, 58, 59, 66, 67] {
+        assert!(
+            op.option(c).is_none(),
+            "proxy reply must not carry option {c}"
+        );
+    }
+    assert!(o.len() >= 300);
+    // Boot-server request on 4011 with 43.71.
+    let mut r = C::pxe_rom(1);
+    r.ciaddr = Ipv4Addr::new(192, 168, 2, 57);
+    let mut prx = rx(4011);
+    prx.src = SocketAddrV4::new(r.ciaddr, 4011);
+    prx.broadcast = false;
+    let (a, dest) = reply(
+        &mut e,
+        &prx,
+        &r.msg(MessageType::Request, &[(43, &[71, 4, 0x80, 0, 0, 0, 255])]),
+    )
+    .unwrap();
+    let ap = p(&a);
+    assert_eq!(ap.message_type().unwrap(), Some(MessageType::Ack));
+    assert_eq!(ap.yiaddr(), r.ciaddr);
+    assert_eq!(ap.siaddr(), LOCAL);
+    assert_eq!(
+        ap.file(),
+        Some(&b"undionly.kkpxe"[..]),
+        "basename with a dot: no .layer (spec §5.3)"
+    );
+    assert_eq!(ap.option(43), Some(&[71, 4, 0x80, 0, 0, 0, 255][..]));
+    assert_eq!(dest, Destination::Unicast(prx.src));
+    // A plain (non-PXE) client is ignored by a proxy.
+    assert!(reply(&mut e, &rx(67), &C::new(5).msg(MessageType::Discover, &[])).is_none());
+    // REQUEST on 67 in proxy mode: ignored.
+    assert!(
+        reply(
+            &mut e,
+            &rx(67),
+            &c.msg(
+                MessageType::Request,
+                &[(50, &[192, 168, 2, 57]), (54, &[192, 168, 2, 254])]
+            )
+        )
+        .is_none()
+    );
+}
+
+#[test]
+fn seed_proxy_php_sets_next_server_deviation() {
+    let mut e = engine(PROXY_PHP);
+    let c = C::ipxe(1);
+    let (o, _) = reply(&mut e, &rx(67), &c.msg(MessageType::Discover, &[])).unwrap();
+    let op = p(&o);
+    assert_eq!(
+        op.file(),
+        Some(&b"http://192.168.2.1/ipxe.php?mac=${mac}&uuid=${uuid}"[..])
+    );
+    assert_eq!(op.siaddr(), LOCAL, "documented deviation: next-server set");
+    assert_eq!(op.option(60), Some(&b"PXEClient"[..]));
+}
+
+#[test]
+fn malformed_is_dropped_and_counted() {
+    let mut e = engine(REAL);
+    let mut out = [0u8; 1500];
+    assert_eq!(
+        e.handle(NOW, &rx(67), &[1, 2, 3], &mut out),
+        Handled::Dropped(DropReason::TooShort)
+    );
+    let mut m = C::new(1).msg(MessageType::Discover, &[]);
+    m[0] = 2;
+    assert_eq!(
+        e.handle(NOW, &rx(67), &m, &mut out),
+        Handled::Dropped(DropReason::NotRequest)
+    );
+    let mut m = C::new(1).msg(MessageType::Discover, &[]);
+    m[2] = 17;
+    assert_eq!(
+        e.handle(NOW, &rx(67), &m, &mut out),
+        Handled::Dropped(DropReason::BadHardwareAddress)
+    );
+    let mut m = C::new(1).msg(MessageType::Discover, &[]);
+    m[241] = 200; // option 53's length runs past the packet
+    assert_eq!(
+        e.handle(NOW, &rx(67), &m, &mut out),
+        Handled::Dropped(DropReason::BadOptions)
+    );
+    let m = C::new(1).msg(MessageType::Other(42), &[]);
+    assert_eq!(
+        e.handle(NOW, &rx(67), &m, &mut out),
+        Handled::Dropped(DropReason::UnknownMessageType)
+    );
+    assert_eq!(e.metrics().malformed(), 5);
+    assert!(e.log_line().contains("unknown DHCP message type"));
+}
+
+proptest::proptest! {
+    #[test]
+    fn prop_random_input_never_panics(data in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..700)) {
+        let mut e = engine(REAL);
+        let mut out = [0u8; 1500];
+        let _ = e.handle(NOW, &rx(67), &data, &mut out);
+        let _ = e.handle(NOW, &rx(4011), &data, &mut out);
+    }
+
+    #[test]
+    fn prop_mutated_requests_never_panic(pos in 0usize..400, val in proptest::prelude::any::<u8>(), pos2 in 0usize..400) {
+        let mut e = engine(PROXY);
+        let mut m = C::pxe_rom(1).msg(MessageType::Discover, &[(43, &[71, 4, 0x80, 0, 0, 0, 255])]);
+        if pos < m.len() { m[pos] = val; }
+        if pos2 < m.len() { m.truncate(pos2.max(1)); }
+        let mut out = [0u8; 1500];
+        let _ = e.handle(NOW, &rx(67), &m, &mut out);
+        let _ = e.handle(NOW, &rx(4011), &m, &mut out);
+    }
+}

@@ -1,0 +1,124 @@
+//! `pxe-server`: a netboot server that reads dnsmasq's configuration lines.
+//!
+//! ```text
+//! pxe-server --conf /etc/pxe-server.conf          # run
+//! pxe-server check --conf /etc/pxe-server.conf    # validate and explain
+//! ```
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use pxe_server::run::{self, Overrides};
+
+/// A PXE/iPXE netboot server: DHCP (full or proxy), the PXE boot server on
+/// port 4011 and TFTP, configured with dnsmasq's own directives.
+#[derive(Parser, Debug)]
+#[command(name = "pxe-server", version, about, long_about = None)]
+#[command(after_help = "Examples:\n  \
+    pxe-server --conf /etc/pxe-server.conf\n  \
+    pxe-server --conf seed-real.conf --interface eth1 --tftp-root /srv/tftp --log-dhcp\n  \
+    pxe-server check --conf seed-proxy.conf")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+#[derive(Args, Debug, Clone)]
+struct RunArgs {
+    /// Configuration file in dnsmasq syntax (dhcp-range, dhcp-boot,
+    /// pxe-service, enable-tftp, ...).
+    #[arg(short = 'C', long = "conf", value_name = "FILE", global = true)]
+    conf: Option<PathBuf>,
+    /// Serve only on this interface (repeat for several); replaces the
+    /// file's `interface=` lines.
+    #[arg(long = "interface", short = 'i', value_name = "IFACE")]
+    interface: Vec<String>,
+    /// Lease file (dnsmasq format; the durable log is kept next to it as
+    /// FILE.log); replaces `dhcp-leasefile=`.
+    #[arg(long = "dhcp-leasefile", short = 'l', value_name = "FILE")]
+    dhcp_leasefile: Option<PathBuf>,
+    /// TFTP root directory; replaces `tftp-root=` and turns TFTP on.
+    #[arg(long = "tftp-root", value_name = "DIR")]
+    tftp_root: Option<PathBuf>,
+    /// Log every DHCP exchange in detail (as dnsmasq's `log-dhcp`).
+    #[arg(long = "log-dhcp")]
+    log_dhcp: bool,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Validate a configuration and print what was understood.
+    Check,
+}
+
+fn init_logging(verbose: bool) {
+    use tracing_subscriber::EnvFilter;
+    let default = if verbose {
+        "pxe_server=debug,info"
+    } else {
+        "info"
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
+        .try_init();
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let Some(conf) = cli.run.conf.clone() else {
+        eprintln!(
+            "pxe-server: no configuration given.\n\
+             Start it with `pxe-server --conf FILE` (dnsmasq syntax), e.g.\n  \
+             pxe-server --conf conf/seed-real.conf\n\
+             or check a file with `pxe-server check --conf FILE`."
+        );
+        return ExitCode::from(2);
+    };
+    let overrides = Overrides {
+        interfaces: cli.run.interface.clone(),
+        lease_file: cli.run.dhcp_leasefile.clone(),
+        tftp_root: cli.run.tftp_root.clone(),
+        log_dhcp: cli.run.log_dhcp,
+    };
+    let config = match run::load_config(&conf, &overrides) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("pxe-server: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    if let Some(Command::Check) = cli.command {
+        print!("{}", run::describe(&config));
+        return ExitCode::SUCCESS;
+    }
+    init_logging(config.settings.log_dhcp);
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("pxe-server: cannot start the runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match rt.block_on(run::run(
+        config,
+        run::RunOptions::default(),
+        run::shutdown_signal(),
+    )) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e}");
+            eprintln!("pxe-server: {e}");
+            ExitCode::from(1)
+        }
+    }
+}

@@ -1,0 +1,538 @@
+//! The tokio driver (feature `tokio`): loads the configuration, opens the
+//! lease log, binds the sockets and spawns the services.
+//!
+//! Services are spawned in one place, [`run`], each with a
+//! [`ServiceContext`] (configuration, lease queries, shutdown signal).
+//! Other services (the HTTP service of issue 6) add their spawn call there.
+
+use std::net::{Ipv4Addr, SocketAddrV4};
+use std::path::{Path, PathBuf};
+use std::string::{String, ToString};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::vec::Vec;
+use std::{format, vec};
+
+use pxe_rules::Config;
+use tokio::sync::{mpsc, watch};
+
+use crate::engine::addressing::{CLIENT_PORT, Destination, PXE_PORT, SERVER_PORT};
+use crate::engine::{Engine, Handled, RxInfo};
+use crate::lease::log::{LeaseLog, LogError};
+use crate::lease::{Lease, LeaseTable};
+use crate::net::{IfaceInfo, PktSocket, RecvMeta, interfaces};
+use crate::tftp::path::TftpRoot;
+use crate::tftp::service::{self, TftpMetrics, TftpSettings};
+
+/// Default lease file when neither the file nor the command line names one.
+pub const DEFAULT_LEASE_FILE: &str = "/var/lib/misc/pxe-server.leases";
+
+/// Errors that stop the server.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The configuration file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The configuration is invalid (file:line:column inside).
+    #[error("{0}")]
+    Config(String),
+    /// The lease log could not be opened or written.
+    #[error(transparent)]
+    Lease(#[from] LogError),
+    /// A socket could not be opened.
+    #[error("{what}: {source}")]
+    Socket {
+        /// Which socket.
+        what: String,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Command-line values that replace the file's.
+#[derive(Clone, Debug, Default)]
+pub struct Overrides {
+    /// `--interface` (replaces `interface=`).
+    pub interfaces: Vec<String>,
+    /// `--dhcp-leasefile`.
+    pub lease_file: Option<PathBuf>,
+    /// `--tftp-root` (also turns TFTP on).
+    pub tftp_root: Option<PathBuf>,
+    /// `--log-dhcp`.
+    pub log_dhcp: bool,
+}
+
+/// Read and parse `path`, then apply `overrides`.
+pub fn load_config(path: &Path, overrides: &Overrides) -> Result<Config, RunError> {
+    let mut config = crate::config::parse_file(path)?;
+    let s = &mut config.settings;
+    if !overrides.interfaces.is_empty() {
+        s.interfaces = overrides.interfaces.clone();
+    }
+    if let Some(l) = &overrides.lease_file {
+        s.lease_file = Some(l.to_string_lossy().into_owned());
+    }
+    if let Some(r) = &overrides.tftp_root {
+        s.tftp_roots = vec![(r.to_string_lossy().into_owned(), None)];
+        if s.enable_tftp.is_none() {
+            s.enable_tftp = Some(Vec::new());
+        }
+    }
+    s.log_dhcp |= overrides.log_dhcp;
+    Ok(config)
+}
+
+/// A human-readable summary of what the configuration means.
+pub fn describe(config: &Config) -> String {
+    crate::config::describe(config)
+}
+
+/// Knobs of the driver (ports can be changed for tests).
+#[derive(Clone, Debug)]
+pub struct RunOptions {
+    /// DHCP server port (67).
+    pub dhcp_port: u16,
+    /// PXE boot server port (4011).
+    pub pxe_port: u16,
+    /// TFTP port (69).
+    pub tftp_port: u16,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            dhcp_port: SERVER_PORT,
+            pxe_port: PXE_PORT,
+            tftp_port: 69,
+        }
+    }
+}
+
+/// Resolves when SIGTERM or SIGINT arrives.
+pub async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        std::future::pending::<()>().await;
+        return;
+    };
+    tokio::select! {
+        _ = term.recv() => tracing::info!("SIGTERM: shutting down"),
+        _ = int.recv() => tracing::info!("SIGINT: shutting down"),
+    }
+}
+
+/// Seconds since the Unix epoch (lease times are wall-clock).
+pub fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// The engine shared between the DHCP loop and queries from other services.
+pub type SharedEngine = Arc<Mutex<Engine>>;
+
+fn lock(e: &SharedEngine) -> MutexGuard<'_, Engine> {
+    e.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// A lease as other services see it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LeaseInfo {
+    /// The leased address.
+    pub addr: Ipv4Addr,
+    /// The client's host name, if known.
+    pub hostname: Option<String>,
+    /// Expiry (Unix seconds, 0 = never).
+    pub expires: u64,
+}
+
+/// Read access to the leases for other services (HTTP scripts, metrics).
+#[derive(Clone, Debug)]
+pub struct LeaseQuery {
+    engine: SharedEngine,
+}
+
+impl LeaseQuery {
+    /// The active lease of hardware address `mac` (most recent), if any.
+    pub fn by_mac(&self, mac: &[u8]) -> Option<LeaseInfo> {
+        let e = lock(&self.engine);
+        e.leases().lease_by_mac(mac, unix_now()).map(info)
+    }
+
+    /// The lease holding `addr`, if active.
+    pub fn by_addr(&self, addr: Ipv4Addr) -> Option<LeaseInfo> {
+        let e = lock(&self.engine);
+        e.leases()
+            .get(addr)
+            .filter(|l| l.is_active(unix_now()))
+            .map(info)
+    }
+
+    /// The DHCP counters now.
+    pub fn metrics(&self) -> crate::engine::metrics::Metrics {
+        lock(&self.engine).metrics().clone()
+    }
+}
+
+fn info(l: &Lease) -> LeaseInfo {
+    LeaseInfo {
+        addr: l.addr,
+        hostname: l.hostname.clone(),
+        expires: l.expires,
+    }
+}
+
+/// What every service gets.
+#[derive(Clone, Debug)]
+pub struct ServiceContext {
+    /// The configuration (after command-line overrides).
+    pub config: Arc<Config>,
+    /// Lease lookups.
+    pub leases: LeaseQuery,
+    /// Turns `true` when the server shuts down.
+    pub shutdown: watch::Receiver<bool>,
+}
+
+fn tftp_settings(config: &Config, opts: &RunOptions) -> Result<Option<TftpSettings>, RunError> {
+    let s = &config.settings;
+    let Some(ifs) = &s.enable_tftp else {
+        return Ok(None);
+    };
+    let mut roots = Vec::new();
+    for (dir, iface) in &s.tftp_roots {
+        match TftpRoot::new(Path::new(dir), s.tftp_lowercase) {
+            Ok(r) => roots.push((iface.clone(), r)),
+            Err(e) if s.tftp_no_fail => {
+                tracing::warn!("TFTP root {dir} unusable ({e}); tftp-no-fail: going on");
+            }
+            Err(e) => {
+                return Err(RunError::Config(format!(
+                    "tftp-root={dir}: {e} (create the directory, or add tftp-no-fail)"
+                )));
+            }
+        }
+    }
+    if s.tftp_roots.is_empty() {
+        return Err(RunError::Config(String::from(
+            "enable-tftp is set but no tftp-root= is given; add tftp-root=DIR (or --tftp-root DIR)",
+        )));
+    }
+    Ok(Some(TftpSettings {
+        roots,
+        max_transfers: s
+            .tftp_max
+            .map_or(service::DEFAULT_MAX, |m| m as usize)
+            .max(1),
+        mtu_cap: s.tftp_mtu,
+        no_blocksize: s.tftp_no_blocksize,
+        port: opts.tftp_port,
+        interfaces: if ifs.is_empty() {
+            s.interfaces.clone()
+        } else {
+            ifs.clone()
+        },
+    }))
+}
+
+/// Run every configured service until `shutdown` resolves, then flush the
+/// leases and stop.
+pub async fn run(
+    config: Config,
+    opts: RunOptions,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> Result<(), RunError> {
+    let config = Arc::new(config);
+    let now = unix_now();
+    let lease_path = PathBuf::from(
+        config
+            .settings
+            .lease_file
+            .clone()
+            .unwrap_or_else(|| DEFAULT_LEASE_FILE.to_string()),
+    );
+    let mut engine = Engine::new(config.clone());
+    let (log, rec) = LeaseLog::open(&lease_path, engine.leases_mut(), now)?;
+    tracing::info!(
+        "leases: {} from {} ({} records, {} torn bytes dropped, {} imported from dnsmasq format)",
+        engine.leases().len(),
+        log.path().display(),
+        rec.records,
+        rec.discarded_bytes,
+        rec.imported
+    );
+    let engine: SharedEngine = Arc::new(Mutex::new(engine));
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let ctx = ServiceContext {
+        config: config.clone(),
+        leases: LeaseQuery {
+            engine: engine.clone(),
+        },
+        shutdown: stop_rx.clone(),
+    };
+
+    let mut tasks: Vec<tokio::task::JoinHandle<Result<(), RunError>>> = Vec::new();
+
+    // DHCP (full, proxy) and the PXE boot server.
+    let dhcp_needed = config.ranges().next().is_some();
+    if dhcp_needed {
+        let socks = bind_dhcp(&config, &opts)?;
+        tasks.push(tokio::spawn(dhcp_loop(
+            engine.clone(),
+            log,
+            socks,
+            stop_rx.clone(),
+        )));
+    } else {
+        tracing::info!("no dhcp-range: DHCP is off");
+        drop(log);
+    }
+
+    // TFTP.
+    if let Some(t) = tftp_settings(&config, &opts)? {
+        let metrics = Arc::new(TftpMetrics::default());
+        let rx = stop_rx.clone();
+        tracing::info!(
+            "TFTP on port {} (root {}), at most {} transfers",
+            t.port,
+            t.roots
+                .iter()
+                .map(|(_, r)| r.root().display().to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+            t.max_transfers
+        );
+        let t = Arc::new(t);
+        tasks.push(tokio::spawn(async move {
+            service::serve(t, metrics, rx)
+                .await
+                .map_err(|source| RunError::Socket {
+                    what: String::from("TFTP"),
+                    source,
+                })
+        }));
+    }
+
+    // Other services are spawned here with `ctx` (issue 6: HTTP).
+    let _ = &ctx;
+
+    shutdown.await;
+    let _ = stop_tx.send(true);
+    let mut result = Ok(());
+    for t in tasks {
+        match tokio::time::timeout(Duration::from_secs(10), t).await {
+            Ok(Ok(Err(e))) => result = Err(e),
+            Ok(Err(e)) => tracing::warn!("service task ended abnormally: {e}"),
+            _ => {}
+        }
+    }
+    result
+}
+
+/// The sockets of the DHCP service, with what each is for.
+struct DhcpSockets {
+    socks: Vec<PktSocket>,
+}
+
+fn bind_dhcp(config: &Config, opts: &RunOptions) -> Result<DhcpSockets, RunError> {
+    let mut ports = vec![opts.dhcp_port];
+    // 4011 is needed for proxy mode and whenever PXE services exist.
+    if config.has_proxy_range() || config.pxe_enabled() {
+        ports.push(opts.pxe_port);
+    }
+    let ifs = &config.settings.interfaces;
+    let mut socks = Vec::new();
+    for port in ports {
+        let any = SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, port);
+        if ifs.is_empty() {
+            socks.push(
+                PktSocket::bind(any, None).map_err(|source| RunError::Socket {
+                    what: format!("UDP port {port}"),
+                    source,
+                })?,
+            );
+        } else {
+            for i in ifs {
+                socks.push(
+                    PktSocket::bind(any, Some(i)).map_err(|source| RunError::Socket {
+                        what: format!("UDP port {port} on {i}"),
+                        source,
+                    })?,
+                );
+            }
+        }
+        tracing::info!(
+            "DHCP listening on UDP {port}{}",
+            if ifs.is_empty() {
+                String::new()
+            } else {
+                format!(" on {}", ifs.join(", "))
+            }
+        );
+    }
+    Ok(DhcpSockets { socks })
+}
+
+/// Run blocking disk work without stalling other tasks when the runtime
+/// has several workers.
+fn blocking<T>(f: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
+        Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(f),
+        _ => f(),
+    }
+}
+
+struct Pending {
+    sock: usize,
+    len: usize,
+    buf: Vec<u8>,
+    dest: SocketAddrV4,
+    ifindex: u32,
+    src: Ipv4Addr,
+}
+
+const BATCH: usize = 64;
+
+async fn dhcp_loop(
+    engine: SharedEngine,
+    mut log: LeaseLog,
+    socks: DhcpSockets,
+    mut stop: watch::Receiver<bool>,
+) -> Result<(), RunError> {
+    let socks: Vec<Arc<PktSocket>> = socks.socks.into_iter().map(Arc::new).collect();
+    let (tx, mut rx) = mpsc::channel::<(usize, Vec<u8>, RecvMeta)>(4096);
+    let mut readers = Vec::new();
+    for (k, s) in socks.iter().enumerate() {
+        let s = s.clone();
+        let tx = tx.clone();
+        readers.push(tokio::spawn(async move {
+            let mut buf = vec![0u8; 65536];
+            loop {
+                match s.recv(&mut buf).await {
+                    Ok(m) => {
+                        if tx.send((k, buf[..m.len].to_vec(), m)).await.is_err() {
+                            break;
+                        }
+                    }
+                    Err(e) => {
+                        tracing::debug!("DHCP receive error: {e}");
+                        tokio::time::sleep(Duration::from_millis(5)).await;
+                    }
+                }
+            }
+        }));
+    }
+    drop(tx);
+    let mut ifaces: Vec<IfaceInfo> = interfaces().unwrap_or_default();
+    let mut ifaces_at = std::time::Instant::now();
+    let mut batch = Vec::with_capacity(BATCH);
+    let mut out: Vec<Pending> = Vec::with_capacity(BATCH);
+    loop {
+        batch.clear();
+        tokio::select! {
+            _ = stop.changed() => break,
+            m = rx.recv() => match m {
+                Some(m) => batch.push(m),
+                None => break,
+            },
+        }
+        while batch.len() < BATCH {
+            match rx.try_recv() {
+                Ok(m) => batch.push(m),
+                Err(_) => break,
+            }
+        }
+        if ifaces_at.elapsed() > Duration::from_secs(5)
+            || batch
+                .iter()
+                .any(|(_, _, m)| !ifaces.iter().any(|i| i.index == m.ifindex))
+        {
+            ifaces = interfaces().unwrap_or_default();
+            ifaces_at = std::time::Instant::now();
+        }
+        out.clear();
+        let now = unix_now();
+        {
+            let mut e = lock(&engine);
+            for (k, data, meta) in batch.drain(..) {
+                let Some(iface) = ifaces.iter().find(|i| i.index == meta.ifindex) else {
+                    tracing::debug!(
+                        "DHCP packet from {} on unknown interface {}",
+                        meta.src,
+                        meta.ifindex
+                    );
+                    continue;
+                };
+                let port = socks[k].local_addr().map_or(SERVER_PORT, |a| a.port());
+                let rx_info = RxInfo {
+                    port,
+                    src: meta.src,
+                    iface: &iface.name,
+                    local: iface.addr,
+                    netmask: iface.netmask,
+                    mtu: iface.mtu,
+                    broadcast: meta.dst == Ipv4Addr::BROADCAST,
+                };
+                let mut buf = vec![0u8; 1500];
+                let h = e.handle(now, &rx_info, &data, &mut buf);
+                let line = e.log_line();
+                if !line.is_empty() {
+                    tracing::info!("{line}");
+                }
+                for c in e.take_changes() {
+                    log.stage(&c)?;
+                }
+                if let Handled::Reply { len, dest } = h {
+                    let dest = match dest {
+                        Destination::Broadcast | Destination::UnicastHw { .. } => {
+                            SocketAddrV4::new(Ipv4Addr::BROADCAST, CLIENT_PORT)
+                        }
+                        Destination::Unicast(a) => a,
+                    };
+                    out.push(Pending {
+                        sock: k,
+                        len,
+                        buf,
+                        dest,
+                        ifindex: meta.ifindex,
+                        src: iface.addr,
+                    });
+                }
+            }
+            if log.pending() > 0 {
+                // Persist, then send: the group commit.
+                blocking(|| log.commit())?;
+                if log.wants_compaction(e.leases().len()) {
+                    let l: &LeaseTable = e.leases();
+                    blocking(|| log.compact(l, now))?;
+                }
+            }
+        }
+        for p in &out {
+            if let Err(err) = socks[p.sock]
+                .send(&p.buf[..p.len], p.dest, p.ifindex, Some(p.src))
+                .await
+            {
+                tracing::warn!("DHCP send to {} failed: {err}", p.dest);
+            }
+        }
+    }
+    for r in readers {
+        r.abort();
+    }
+    // Flush: everything staged is committed; the compacted log and the
+    // dnsmasq-format file are written.
+    let e = lock(&engine);
+    log.compact(e.leases(), unix_now())?;
+    tracing::info!("leases flushed to {}", log.path().display());
+    Ok(())
+}

@@ -1,0 +1,334 @@
+//! The TFTP service under tokio (feature `tokio`): requests on port 69,
+//! one socket (a fresh port, the new TID) and one task per transfer, each
+//! driving a `pxe_tftp::server::ReadTransfer`.
+//!
+//! * Read-only: write requests are refused with ERROR 4 (as dnsmasq).
+//! * Paths go through [`TftpRoot`](super::path::TftpRoot); refusals are
+//!   answered with a TFTP ERROR and logged.
+//! * At most `tftp-max` transfers at once (default 50); requests beyond that
+//!   are dropped (the client retransmits).
+//! * blksize is capped by the MTU of the interface the request came in on
+//!   (and `tftp-mtu`); `tsize` is answered; `tftp-no-blocksize` honoured.
+
+use std::net::{Ipv4Addr, SocketAddrV4};
+use std::string::String;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::Duration;
+use std::vec::Vec;
+
+use pxe_tftp::server::{ReadTransfer, ServerPolicy, accept};
+use pxe_tftp::wire::{ErrorCode, RequestKind, foreign_tid_reply, write_error};
+use pxe_tftp::{Instant, ServerLimits, TransferConfig};
+use tokio::sync::watch;
+
+use super::path::TftpRoot;
+use crate::net::{PktSocket, interfaces};
+
+/// Default `tftp-max`.
+pub const DEFAULT_MAX: usize = 50;
+
+/// TFTP service settings.
+#[derive(Clone, Debug)]
+pub struct TftpSettings {
+    /// Roots: `(interface, root)`; an entry without interface applies to
+    /// all interfaces that have no entry of their own.
+    pub roots: Vec<(Option<String>, TftpRoot)>,
+    /// `tftp-max`.
+    pub max_transfers: usize,
+    /// `tftp-mtu`: cap on the MTU used for the blksize ceiling.
+    pub mtu_cap: Option<u32>,
+    /// `tftp-no-blocksize`.
+    pub no_blocksize: bool,
+    /// Port to listen on (69).
+    pub port: u16,
+    /// Interfaces to listen on (empty: all).
+    pub interfaces: Vec<String>,
+}
+
+/// TFTP counters (shared with the running service).
+#[derive(Debug, Default)]
+pub struct TftpMetrics {
+    /// Requests received on the request port.
+    pub requests: AtomicU64,
+    /// Requests refused with an ERROR (bad request, path refused, ...).
+    pub refused: AtomicU64,
+    /// Requests dropped because `tftp-max` transfers were running.
+    pub busy: AtomicU64,
+    /// Transfers completed.
+    pub completed: AtomicU64,
+    /// Transfers that failed.
+    pub failed: AtomicU64,
+    /// Transfers running now.
+    pub active: AtomicUsize,
+}
+
+fn clock(start: std::time::Instant) -> Instant {
+    Instant::from_micros(u64::try_from(start.elapsed().as_micros()).unwrap_or(u64::MAX))
+}
+
+impl TftpSettings {
+    fn root_for(&self, iface: Option<&str>) -> Option<&TftpRoot> {
+        if let Some(i) = iface
+            && let Some((_, r)) = self.roots.iter().find(|(n, _)| n.as_deref() == Some(i))
+        {
+            return Some(r);
+        }
+        self.roots.iter().find(|(n, _)| n.is_none()).map(|(_, r)| r)
+    }
+}
+
+async fn send_error(local: Ipv4Addr, to: SocketAddrV4, code: ErrorCode, msg: &str) {
+    let mut buf = [0u8; 512];
+    let Ok(n) = write_error(&mut buf, code, msg.as_bytes()) else {
+        return;
+    };
+    if let Ok(s) = PktSocket::bind(SocketAddrV4::new(local, 0), None) {
+        let _ = s.send(&buf[..n], to, 0, None).await;
+    }
+}
+
+/// Run the TFTP service until `shutdown` turns true.
+pub async fn serve(
+    settings: Arc<TftpSettings>,
+    metrics: Arc<TftpMetrics>,
+    mut shutdown: watch::Receiver<bool>,
+) -> std::io::Result<()> {
+    let mut socks = Vec::new();
+    if settings.interfaces.is_empty() {
+        socks.push(PktSocket::bind(
+            SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, settings.port),
+            None,
+        )?);
+    } else {
+        for i in &settings.interfaces {
+            socks.push(PktSocket::bind(
+                SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, settings.port),
+                Some(i),
+            )?);
+        }
+    }
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<(usize, Vec<u8>, crate::net::RecvMeta)>(256);
+    let mut readers = Vec::new();
+    for (k, s) in socks.into_iter().enumerate() {
+        let tx = tx.clone();
+        readers.push(tokio::spawn(async move {
+            let mut buf = std::vec![0u8; 65536];
+            loop {
+                match s.recv(&mut buf).await {
+                    Ok(m) => {
+                        if tx.send((k, buf[..m.len].to_vec(), m)).await.is_err() {
+                            break;
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!("TFTP receive error: {e}");
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                    }
+                }
+            }
+        }));
+    }
+    drop(tx);
+    let start = std::time::Instant::now();
+    loop {
+        let (_, data, meta) = tokio::select! {
+            _ = shutdown.changed() => break,
+            m = rx.recv() => match m { Some(m) => m, None => break },
+        };
+        metrics.requests.fetch_add(1, Ordering::Relaxed);
+        handle_request(&settings, &metrics, &data, meta, start, shutdown.clone()).await;
+    }
+    for r in readers {
+        r.abort();
+    }
+    Ok(())
+}
+
+async fn handle_request(
+    settings: &Arc<TftpSettings>,
+    metrics: &Arc<TftpMetrics>,
+    data: &[u8],
+    meta: crate::net::RecvMeta,
+    start: std::time::Instant,
+    shutdown: watch::Receiver<bool>,
+) {
+    let ifaces = interfaces().unwrap_or_default();
+    let iface = ifaces.iter().find(|i| i.index == meta.ifindex);
+    let local = if meta.local.is_unspecified() {
+        iface.map_or(Ipv4Addr::UNSPECIFIED, |i| i.addr)
+    } else {
+        meta.local
+    };
+    let mtu = iface.map_or(1500, |i| u32::from(i.mtu));
+    let mtu = settings.mtu_cap.map_or(mtu, |c| c.min(mtu));
+    let limits = ServerLimits {
+        max_blksize: ServerLimits::blksize_for_mtu(mtu, false),
+        blksize: !settings.no_blocksize,
+        ..ServerLimits::default()
+    };
+    let policy = ServerPolicy {
+        limits,
+        allow_writes: false,
+    };
+    let acc = match accept(data, &policy) {
+        Ok(a) => a,
+        Err(rej) => {
+            metrics.refused.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!("TFTP refused request from {}: {rej}", meta.src);
+            let mut buf = [0u8; 512];
+            if let Some(n) = rej.write_reply(&mut buf)
+                && let Ok(s) = PktSocket::bind(SocketAddrV4::new(local, 0), None)
+            {
+                let _ = s.send(&buf[..n], meta.src, 0, None).await;
+            }
+            return;
+        }
+    };
+    if acc.kind != RequestKind::Read {
+        metrics.refused.fetch_add(1, Ordering::Relaxed);
+        send_error(local, meta.src, ErrorCode(4), "unsupported request").await;
+        return;
+    }
+    let name = String::from_utf8_lossy(acc.filename).into_owned();
+    if metrics.active.load(Ordering::Relaxed) >= settings.max_transfers {
+        metrics.busy.fetch_add(1, Ordering::Relaxed);
+        tracing::warn!(
+            "TFTP {}: {} transfers running (tftp-max), dropping request for {name:?}",
+            meta.src,
+            settings.max_transfers
+        );
+        return;
+    }
+    let Some(root) = settings.root_for(iface.map(|i| i.name.as_str())) else {
+        metrics.refused.fetch_add(1, Ordering::Relaxed);
+        send_error(local, meta.src, ErrorCode(2), "no TFTP root").await;
+        return;
+    };
+    let path = match root.resolve(acc.filename) {
+        Ok(p) => p,
+        Err(e) => {
+            metrics.refused.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!("TFTP refused {name:?} for {}: {e}", meta.src);
+            let msg = match e.tftp_code() {
+                1 => std::format!("file {name} not found"),
+                2 => std::format!("cannot access {name}: Permission denied"),
+                _ => std::format!("cannot read {name}: {e}"),
+            };
+            send_error(local, meta.src, ErrorCode(e.tftp_code()), &msg).await;
+            return;
+        }
+    };
+    let file = match std::fs::File::open(&path) {
+        Ok(f) => f,
+        Err(e) => {
+            metrics.refused.fetch_add(1, Ordering::Relaxed);
+            let code = if e.kind() == std::io::ErrorKind::PermissionDenied {
+                2
+            } else {
+                0
+            };
+            tracing::warn!("TFTP cannot open {}: {e}", path.display());
+            send_error(
+                local,
+                meta.src,
+                ErrorCode(code),
+                &std::format!("cannot read {name}: {e}"),
+            )
+            .await;
+            return;
+        }
+    };
+    let sock = match PktSocket::bind(SocketAddrV4::new(local, 0), None) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::warn!("TFTP cannot open a transfer socket: {e}");
+            return;
+        }
+    };
+    let transfer = ReadTransfer::new(
+        file,
+        acc.mode,
+        &acc.options,
+        &limits,
+        TransferConfig::default(),
+    );
+    metrics.active.fetch_add(1, Ordering::Relaxed);
+    let metrics = metrics.clone();
+    let peer = meta.src;
+    tokio::spawn(async move {
+        let ok = run_transfer(transfer, sock, peer, start, shutdown).await;
+        metrics.active.fetch_sub(1, Ordering::Relaxed);
+        match ok {
+            Ok(bytes) => {
+                metrics.completed.fetch_add(1, Ordering::Relaxed);
+                tracing::info!("TFTP sent {} to {peer} ({bytes} bytes)", path.display());
+            }
+            Err(e) => {
+                metrics.failed.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!("TFTP failed sending {} to {peer}: {e}", path.display());
+            }
+        }
+    });
+}
+
+async fn run_transfer(
+    mut t: ReadTransfer<std::fs::File>,
+    sock: PktSocket,
+    peer: SocketAddrV4,
+    start: std::time::Instant,
+    mut shutdown: watch::Receiver<bool>,
+) -> Result<u64, String> {
+    let mut out = std::vec![0u8; t.max_datagram_len().max(516)];
+    let mut inb = std::vec![0u8; 65536];
+    loop {
+        let now = clock(start);
+        while let Some(n) = t.poll_transmit(now, &mut out) {
+            if let Err(e) = sock.send(&out[..n], peer, 0, None).await {
+                return Err(std::format!("send: {e}"));
+            }
+        }
+        if t.is_finished() {
+            break;
+        }
+        let deadline = t.poll_timeout();
+        let sleep = async {
+            match deadline {
+                Some(d) => {
+                    let wait = d.saturating_duration_since(clock(start));
+                    tokio::time::sleep(wait).await;
+                }
+                None => std::future::pending::<()>().await,
+            }
+        };
+        tokio::select! {
+            r = sock.recv(&mut inb) => {
+                let Ok(m) = r else { continue };
+                if m.src != peer {
+                    // Another TID: ERROR 5 to the stranger, transfer goes on.
+                    let mut e = [0u8; 64];
+                    if let Ok(n) = foreign_tid_reply(&mut e) {
+                        let _ = sock.send(&e[..n], m.src, 0, None).await;
+                    }
+                    continue;
+                }
+                t.handle_datagram(clock(start), &inb[..m.len]);
+            }
+            _ = sleep => t.handle_timeout(clock(start)),
+            _ = shutdown.changed() => {
+                t.abort(ErrorCode(0), "server shutting down");
+                let now = clock(start);
+                while let Some(n) = t.poll_transmit(now, &mut out) {
+                    let _ = sock.send(&out[..n], peer, 0, None).await;
+                }
+                return Err(String::from("server shutting down"));
+            }
+        }
+    }
+    let stats = t.stats();
+    match t.state() {
+        pxe_tftp::State::Complete => Ok(stats.bytes),
+        pxe_tftp::State::Failed(e) => Err(std::format!("{e}")),
+        pxe_tftp::State::Active => Err(String::from("still active")),
+    }
+}
