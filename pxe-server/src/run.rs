@@ -532,6 +532,21 @@ async fn dhcp_loop(
     // Flush: everything staged is committed; the compacted log and the
     // dnsmasq-format file are written.
     let e = lock(&engine);
+    let m = e.metrics();
+    tracing::info!(
+        "DHCP counters: received={} replies={} offers={} acks={} naks={} proxy={} boot-server={} releases={} declines={} dropped={} malformed={}",
+        m.received,
+        m.replies,
+        m.offers,
+        m.acks,
+        m.naks,
+        m.proxy_replies,
+        m.boot_server_replies,
+        m.releases,
+        m.declines,
+        m.dropped(),
+        m.malformed()
+    );
     log.compact(e.leases(), unix_now())?;
     tracing::info!("leases flushed to {}", log.path().display());
     Ok(())
