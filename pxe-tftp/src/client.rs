@@ -358,9 +358,10 @@ impl<K: DataSink> ClientRead<K> {
 ///
 /// Sends the WRQ until the server answers with ACK 0 or an OACK (checked as
 /// for reads; `tsize` is sent with the source's size when asked for), then
-/// sends windows exactly like the server's [`ReadTransfer`]
-/// (crate::server::ReadTransfer) does. Octet only in spirit, but netascii
-/// is encoded if asked for.
+/// sends windows exactly like the server's
+/// [`ReadTransfer`](crate::server::ReadTransfer) does (netascii is encoded
+/// if asked for; `tsize` is then not sent, as its encoded size would need a
+/// full read).
 #[derive(Debug)]
 pub struct ClientWrite<S: DataSource> {
     source: S,

@@ -11,8 +11,8 @@ use core::time::Duration;
 use std::collections::BinaryHeap;
 
 use proptest::prelude::*;
-use pxe_tftp::client::ClientRead;
-use pxe_tftp::server::{ReadTransfer, ServerPolicy, accept};
+use pxe_tftp::client::{ClientRead, ClientWrite};
+use pxe_tftp::server::{ReadTransfer, ServerPolicy, WriteTransfer, accept};
 use pxe_tftp::wire::{Mode, Packet};
 use pxe_tftp::{Instant, ServerLimits, State, TransferConfig, TransferOptions};
 
@@ -71,27 +71,60 @@ fn netascii_encode(data: &[u8]) -> usize {
     data.len() + data.iter().filter(|&&b| b == b'\n' || b == b'\r').count()
 }
 
-#[allow(clippy::too_many_arguments)]
-fn run(
-    file: &[u8],
-    mode: Mode,
-    asked: TransferOptions,
-    limits: ServerLimits,
+/// The common driver interface of the four engines.
+trait Engine {
+    fn dgram(&mut self, now: Instant, d: &[u8]);
+    fn timeout(&mut self, now: Instant);
+    fn transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<usize>;
+    fn deadline(&self) -> Option<Instant>;
+    fn finished(&self) -> bool;
+    fn timeouts(&self) -> u64;
+    fn describe(&self) -> String;
+}
+
+macro_rules! engine {
+    ($t:ty) => {
+        impl Engine for $t {
+            fn dgram(&mut self, now: Instant, d: &[u8]) {
+                self.handle_datagram(now, d)
+            }
+            fn timeout(&mut self, now: Instant) {
+                self.handle_timeout(now)
+            }
+            fn transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<usize> {
+                self.poll_transmit(now, buf)
+            }
+            fn deadline(&self) -> Option<Instant> {
+                self.poll_timeout()
+            }
+            fn finished(&self) -> bool {
+                self.is_finished()
+            }
+            fn timeouts(&self) -> u64 {
+                self.stats().timeouts
+            }
+            fn describe(&self) -> String {
+                format!("{:?}", self.state())
+            }
+        }
+    };
+}
+engine!(ClientRead<Vec<u8>>);
+engine!(ClientWrite<&[u8]>);
+engine!(ReadTransfer<&[u8]>);
+engine!(WriteTransfer<Vec<u8>>);
+
+/// Runs a client against a server created from the first request that
+/// reaches "port 69"; returns the server (if one was created) and the
+/// virtual time used.
+fn simulate<C: Engine, S: Engine>(
+    client: &mut C,
+    mut make_server: impl FnMut(&[u8]) -> S,
     ch: Channel,
     seed: u64,
-) -> Outcome {
-    let cfg = TransferConfig {
-        retransmit_timeout: Duration::from_millis(400),
-        max_retransmits: 5,
-        linger_timeouts: 3,
-    };
-    let policy = ServerPolicy {
-        limits,
-        allow_writes: false,
-    };
+) -> (Option<S>, u64) {
     let mut rng = Rng(seed | 1);
-    let mut client = ClientRead::new(b"file", mode, &asked, cfg, Vec::new()).unwrap();
-    let mut server: Option<ReadTransfer<&[u8]>> = None;
+    let mut server: Option<S> = None;
     let mut net = BinaryHeap::new();
     let mut seq = 0u64;
     let mut now_us = 0u64;
@@ -118,18 +151,18 @@ fn run(
         steps += 1;
         assert!(steps < 20_000_000, "simulation does not terminate");
         let now = Instant::from_micros(now_us);
-        while let Some(n) = client.poll_transmit(now, &mut buf) {
+        while let Some(n) = client.transmit(now, &mut buf) {
             send(&mut net, &mut rng, now_us, true, &buf[..n]);
         }
         if let Some(s) = server.as_mut() {
-            while let Some(n) = s.poll_transmit(now, &mut buf) {
+            while let Some(n) = s.transmit(now, &mut buf) {
                 send(&mut net, &mut rng, now_us, false, &buf[..n]);
             }
         }
         let mut next = net.peek().map(|p| p.at);
         for t in [
-            client.poll_timeout(),
-            server.as_ref().and_then(|s| s.poll_timeout()),
+            client.deadline(),
+            server.as_ref().and_then(|s| s.deadline()),
         ]
         .into_iter()
         .flatten()
@@ -145,41 +178,106 @@ fn run(
             if p.to_server {
                 let is_request = matches!(Packet::parse(&p.bytes), Ok(Packet::Request(_)));
                 match (&mut server, is_request) {
-                    (None, true) => {
-                        let acc = accept(&p.bytes, &policy).unwrap();
-                        server = Some(ReadTransfer::new(
-                            file,
-                            acc.mode,
-                            &acc.options,
-                            &policy.limits,
-                            cfg,
-                        ));
-                    }
+                    (None, true) => server = Some(make_server(&p.bytes)),
                     // A repeated request reaches port 69, not the transfer:
                     // the driver ignores it while the transfer runs.
                     (Some(_), true) | (None, false) => {}
-                    (Some(s), false) => s.handle_datagram(now, &p.bytes),
+                    (Some(s), false) => s.dgram(now, &p.bytes),
                 }
             } else {
-                client.handle_datagram(now, &p.bytes);
+                client.dgram(now, &p.bytes);
             }
         }
-        client.handle_timeout(now);
+        client.timeout(now);
         if let Some(s) = server.as_mut() {
-            s.handle_timeout(now);
+            s.timeout(now);
         }
-        if client.is_finished() && server.as_ref().is_none_or(|s| s.is_finished()) && net.is_empty()
-        {
+        if client.finished() && server.as_ref().is_none_or(|s| s.finished()) && net.is_empty() {
             break;
         }
     }
+    (server, now_us / 1000)
+}
+
+fn sim_config() -> TransferConfig {
+    TransferConfig {
+        retransmit_timeout: Duration::from_millis(400),
+        max_retransmits: 5,
+        linger_timeouts: 3,
+    }
+}
+
+fn run(
+    file: &[u8],
+    mode: Mode,
+    asked: TransferOptions,
+    limits: ServerLimits,
+    ch: Channel,
+    seed: u64,
+) -> Outcome {
+    let cfg = sim_config();
+    let policy = ServerPolicy {
+        limits,
+        allow_writes: false,
+    };
+    let mut client = ClientRead::new(b"file", mode, &asked, cfg, Vec::new()).unwrap();
+    let (server, virtual_ms) = simulate(
+        &mut client,
+        |req: &[u8]| {
+            let acc = accept(req, &policy).unwrap();
+            ReadTransfer::new(file, acc.mode, &acc.options, &policy.limits, cfg)
+        },
+        ch,
+        seed,
+    );
     Outcome {
         client: client.state().clone(),
-        server: server.as_ref().map(|s| format!("{:?}", s.state())),
-        server_timeouts: server.as_ref().map_or(0, |s| s.stats().timeouts),
+        server: server.as_ref().map(|s| s.describe()),
+        server_timeouts: server.as_ref().map_or(0, |s| s.timeouts()),
         client_timeouts: client.stats().timeouts,
         got: client.into_sink(),
-        virtual_ms: now_us / 1000,
+        virtual_ms,
+    }
+}
+
+/// Upload: ClientWrite -> WriteTransfer.
+fn run_upload(file: &[u8], mode: Mode, asked: TransferOptions, ch: Channel, seed: u64) -> Outcome {
+    let cfg = sim_config();
+    let policy = ServerPolicy {
+        limits: ServerLimits::default(),
+        allow_writes: true,
+    };
+    let mut client = ClientWrite::new(b"up", mode, &asked, cfg, file).unwrap();
+    let (server, virtual_ms) = simulate(
+        &mut client,
+        |req: &[u8]| {
+            let acc = accept(req, &policy).unwrap();
+            WriteTransfer::new(Vec::new(), acc.mode, &acc.options, &policy.limits, cfg)
+        },
+        ch,
+        seed,
+    );
+    // The receiving end of an upload is the server: it plays the role of
+    // "client" in the outcome, and the uploading client that of "server".
+    let (server_state, got) = match server {
+        Some(s) => (s.state().clone(), s.into_sink()),
+        // The WRQ never got through: nothing was received.
+        None => (
+            State::Failed(pxe_tftp::TransferError::TimedOut {
+                block: 0,
+                retransmits: 0,
+                timeout: Duration::ZERO,
+            }),
+            Vec::new(),
+        ),
+    };
+    Outcome {
+        client: server_state,
+        server: Some(client.describe()),
+        server_timeouts: 0,
+        client_timeouts: client.stats().timeouts,
+        got,
+        virtual_ms,
     }
 }
 
@@ -288,6 +386,30 @@ proptest! {
         let mode = if netascii { Mode::Netascii } else { Mode::Octet };
         let o = run(&file, mode, asked, limits, Channel { drop: 0, dup, jitter_ms }, seed);
         check(&file, mode, &o, true)?;
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    /// Uploads (WRQ, only with writes enabled) under loss: the server ends
+    /// with exactly the file, or both ends fail.
+    #[test]
+    fn upload_under_loss(
+        file in file_strategy(),
+        netascii in any::<bool>(),
+        asked in options_strategy(),
+        drop in 0u32..200,
+        dup in 0u32..200,
+        jitter_ms in 0u64..200,
+        seed in any::<u64>(),
+    ) {
+        let mode = if netascii { Mode::Netascii } else { Mode::Octet };
+        let o = run_upload(&file, mode, asked, Channel { drop, dup, jitter_ms }, seed);
+        check(&file, mode, &o, false)?;
+        if drop == 0 {
+            prop_assert!(o.client == State::Complete, "lossless upload failed: {:?} / {:?}", o.client, o.server);
+        }
     }
 }
 
