@@ -279,6 +279,7 @@ pub(crate) fn encode(value: &[Ch], cx: TypeCtx) -> Result<Encoded, ValueError> {
             }
             c if is_digit(c) => found_dig = true,
             c => {
+                is_addr = false;
                 if idx + 1 == n && is_dec && matches!(c, 'b' | 's' | 'i') {
                     lenchar = Some(c);
                 } else {
@@ -286,7 +287,6 @@ pub(crate) fn encode(value: &[Ch], cx: TypeCtx) -> Result<Encoded, ValueError> {
                 }
                 if !(c.is_ascii_hexdigit() || (c == '*' && cx.for_match)) {
                     is_hex = false;
-                    is_addr = false;
                 }
             }
         }
@@ -613,6 +613,8 @@ mod tests {
         assert_eq!(bytes("1500", 26), [5, 0xdc]);
         assert_eq!(bytes("10m", 58), [0, 0, 2, 0x58]);
         assert_eq!(bytes("ff", 224), b"ff");
+        assert_eq!(bytes("a0", 224), b"a0");
+        assert_eq!(bytes("1.2.3.a", 224), b"1.2.3.a");
         assert_eq!(bytes("10.0.0.0/8,10.0.0.1", 121), [8, 10, 10, 0, 0, 1]);
         assert_eq!(bytes("70000", 224), [0, 1, 0x11, 0x70]);
         assert_eq!(enc("1,2", None, false, false), Err(ValueError::BadIpv4));

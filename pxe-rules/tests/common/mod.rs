@@ -285,3 +285,36 @@ pub fn client(c: Client, msg: u8) -> Vec<u8> {
     }
     .done()
 }
+
+/// A configuration that exercises every rule and option path.
+pub const EVERYTHING: &str = "dhcp-match=set:ipxe,175
+dhcp-match=set:efi,option:client-arch,7
+dhcp-match=set:hexm,60,50:58:45:*
+dhcp-userclass=set:ipxeuc,iPXE
+dhcp-vendorclass=set:pxe,PXEClient
+dhcp-mac=set:qemu,52:54:00:*:*:*
+tag-if=set:combo,tag:qemu,tag:pxe*
+dhcp-host=52:54:00:b0:07:01,set:host1,192.168.2.77,infinite
+dhcp-range=set:lan,192.168.2.100,192.168.2.200,12h
+dhcp-range=192.168.3.0,proxy
+dhcp-boot=tag:!ipxe,undionly.kpxe,bootsrv,192.168.2.5
+dhcp-boot=tag:ipxe,http://192.168.2.1/boot.ipxe
+dhcp-option=3,0.0.0.0
+dhcp-option=tag:lan,6,192.168.2.6,0.0.0.0
+dhcp-option=tag:ipxe,42,192.168.2.42
+dhcp-option-force=209,pxelinux.cfg/default
+dhcp-option=encap:175,176,1b
+dhcp-option=tag:ipxe,encap:175,190,user
+dhcp-option=vi-encap:3561,1,abc
+dhcp-option=vendor:PXEClient,1,0.0.0.0
+dhcp-option=option:domain-search,a.example.com,b.example.com
+pxe-prompt=\"Press F8 for boot menu\",5
+pxe-service=x86PC,\"Boot from local disk\"
+pxe-service=x86PC,\"Install Linux\",pxelinux
+pxe-service=x86PC,\"Remote\",menu.c32,192.168.2.9
+pxe-service=x86PC,\"Type 13 discover\",13
+pxe-service=x86-64_EFI,\"EFI\",snponly
+pxe-service=x86-64_EFI,\"EFI2\",grubx64.efi
+dhcp-reply-delay=tag:efi,1
+dhcp-broadcast=tag:ipxe
+";
