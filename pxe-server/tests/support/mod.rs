@@ -332,3 +332,75 @@ pub fn dora(s: &UdpSocket, mac: [u8; 6], xid: u32, extra: &[(u8, &[u8])]) -> Opt
     }
     None
 }
+
+/// dumpcap on `ns`'s eth0 for the lifetime of the guard.
+pub struct Capture {
+    child: ChildGuard,
+    file: PathBuf,
+}
+
+impl Capture {
+    pub fn start(ns: &Netns, dir: &Path, filter: &str) -> Capture {
+        need_tool("dumpcap");
+        let file = dir.join("cap.pcapng");
+        let child = ns
+            .cmd(&[
+                "dumpcap",
+                "-q",
+                "-i",
+                "eth0",
+                "-f",
+                filter,
+                "-w",
+                file.to_str().unwrap(),
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let c = Capture {
+            child: ChildGuard(Some(child)),
+            file,
+        };
+        // dumpcap needs a moment before it captures.
+        let start = std::time::Instant::now();
+        while !c.file.exists() && start.elapsed() < Duration::from_secs(5) {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        std::thread::sleep(Duration::from_millis(300));
+        c
+    }
+
+    /// Stop the capture and check every packet from the server with tshark.
+    /// Returns the number of server packets checked.
+    pub fn check_server_replies(mut self, server: Ipv4Addr) -> usize {
+        need_tool("tshark");
+        std::thread::sleep(Duration::from_millis(300));
+        self.child.terminate(Duration::from_secs(5));
+        let f = self.file.to_str().unwrap();
+        let from = format!("ip.src == {server}");
+        let count = Command::new("tshark")
+            .args(["-r", f, "-Y", &from, "-T", "fields", "-e", "frame.number"])
+            .output()
+            .unwrap();
+        let n = String::from_utf8_lossy(&count.stdout).lines().count();
+        let bad_filter =
+            format!("({from}) && (_ws.malformed || _ws.expert.severity >= \"warning\")");
+        let bad = Command::new("tshark")
+            .args(["-r", f, "-Y", &bad_filter, "-V"])
+            .output()
+            .unwrap();
+        assert!(
+            bad.status.success(),
+            "tshark failed: {}",
+            String::from_utf8_lossy(&bad.stderr)
+        );
+        let text = String::from_utf8_lossy(&bad.stdout);
+        assert!(
+            text.trim().is_empty(),
+            "tshark flags replies of the server:\n{text}"
+        );
+        n
+    }
+}
+

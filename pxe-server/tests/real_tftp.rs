@@ -1,0 +1,234 @@
+//! TFTP through the server with real clients (curl, atftp, tftp-hpa) and a
+//! scripted client, in network namespaces the test creates: downloads are
+//! byte-exact, path escapes are refused with a TFTP ERROR and logged,
+//! write requests are refused, blksize is capped by the interface MTU.
+//!
+//! Needs root and: ip, curl, atftp, tftp (tftp-hpa).
+#![allow(clippy::unwrap_used, clippy::panic, clippy::expect_used)]
+
+mod support;
+
+use std::net::{Ipv4Addr, SocketAddrV4, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use support::*;
+
+const SRV: &str = "10.78.0.1/24";
+const SRV_IP: &str = "10.78.0.1";
+
+struct Setup {
+    dir: tempfile::TempDir,
+    lab: Lab,
+    server: ChildGuard,
+    log: PathBuf,
+    big: Vec<u8>,
+}
+
+fn setup(extra_conf: &str) -> Setup {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    std::fs::create_dir_all(root.join("sub")).unwrap();
+    let big: Vec<u8> = (0..300_001u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    std::fs::write(root.join("big.bin"), &big).unwrap();
+    std::fs::write(root.join("sub/small.txt"), b"hello from the root\n").unwrap();
+    std::fs::write(dir.path().join("secret"), b"outside the root\n").unwrap();
+    std::os::unix::fs::symlink(dir.path().join("secret"), root.join("link-out")).unwrap();
+    let conf = dir.path().join("pxe.conf");
+    std::fs::write(
+        &conf,
+        format!("enable-tftp\ntftp-root={}\n{extra_conf}\n", root.display()),
+    )
+    .unwrap();
+    let lab = Lab::new(&[SRV, "10.78.0.2/24"]);
+    let log = dir.path().join("server.log");
+    let server = start_server(&lab.members[0], &conf, &[], &log);
+    wait_log(&log, "TFTP on port 69", Duration::from_secs(10));
+    std::thread::sleep(Duration::from_millis(200));
+    Setup {
+        dir,
+        lab,
+        server,
+        log,
+        big,
+    }
+}
+
+fn client(s: &Setup, args: &[&str]) -> std::process::Output {
+    s.lab.members[1]
+        .cmd(&["timeout", "30"])
+        .args(args)
+        .current_dir(s.dir.path())
+        .output()
+        .unwrap()
+}
+
+fn out_path(s: &Setup, name: &str) -> PathBuf {
+    s.dir.path().join(name)
+}
+
+fn read(p: &Path) -> Vec<u8> {
+    std::fs::read(p).unwrap_or_default()
+}
+
+#[test]
+fn curl_atftp_tftp_hpa_fetch_files() {
+    need_tool("curl");
+    need_tool("atftp");
+    need_tool("tftp");
+    let s = setup("");
+    let cap = Capture::start(&s.lab.members[0], s.dir.path(), "udp");
+    // curl, default and with a large block size.
+    for (i, blk) in [None, Some("1468")].iter().enumerate() {
+        let o = out_path(&s, &format!("curl{i}.bin"));
+        let mut a = vec!["curl", "-sS", "-o", o.to_str().unwrap()];
+        if let Some(b) = blk {
+            a.extend(["--tftp-blksize", b]);
+        }
+        let url = format!("tftp://{SRV_IP}/big.bin");
+        a.push(&url);
+        let r = client(&s, &a);
+        assert!(r.status.success(), "curl: {}", String::from_utf8_lossy(&r.stderr));
+        assert!(read(&o) == s.big, "curl download differs");
+    }
+    // atftp with blksize and tsize.
+    let o = out_path(&s, "atftp.bin");
+    let r = client(
+        &s,
+        &["atftp", "--option", "blksize 1428", "--option", "tsize 0", "-g", "-r", "big.bin", "-l", o.to_str().unwrap(), SRV_IP],
+    );
+    assert!(r.status.success(), "atftp: {}", String::from_utf8_lossy(&r.stderr));
+    assert!(read(&o) == s.big, "atftp download differs");
+    // tftp-hpa, plain RFC 1350 (512-byte blocks), and a subdirectory.
+    let o = out_path(&s, "hpa.bin");
+    let r = client(&s, &["tftp", "-m", "binary", SRV_IP, "-c", "get", "big.bin", o.to_str().unwrap()]);
+    assert!(r.status.success(), "tftp-hpa: {}", String::from_utf8_lossy(&r.stderr));
+    assert!(read(&o) == s.big, "tftp-hpa download differs");
+    let o = out_path(&s, "small.txt");
+    let r = client(&s, &["tftp", "-m", "binary", SRV_IP, "-c", "get", "sub\\small.txt", o.to_str().unwrap()]);
+    assert!(r.status.success());
+    assert_eq!(read(&o), b"hello from the root\n", "backslashes are slashes");
+    let log = std::fs::read_to_string(&s.log).unwrap();
+    assert!(log.matches("TFTP sent").count() >= 5, "{log}");
+    let n = cap.check_server_replies(Ipv4Addr::new(10, 78, 0, 1));
+    assert!(n > 1000, "only {n} server packets captured");
+}
+
+/// Send a raw request from the client namespace; return the first reply.
+fn raw_request(s: &Setup, req: Vec<u8>) -> Vec<u8> {
+    s.lab.members[1].enter(move || {
+        let sock = UdpSocket::bind("10.78.0.2:0").unwrap();
+        sock.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+        let to = SocketAddrV4::new(Ipv4Addr::new(10, 78, 0, 1), 69);
+        let mut buf = [0u8; 2048];
+        for _ in 0..3 {
+            sock.send_to(&req, to).unwrap();
+            if let Ok((n, _)) = sock.recv_from(&mut buf) {
+                return buf[..n].to_vec();
+            }
+        }
+        Vec::new()
+    })
+}
+
+fn rrq(name: &[u8], opts: &[(&str, &str)]) -> Vec<u8> {
+    let mut v = vec![0, 1];
+    v.extend_from_slice(name);
+    v.push(0);
+    v.extend_from_slice(b"octet\0");
+    for (k, val) in opts {
+        v.extend_from_slice(k.as_bytes());
+        v.push(0);
+        v.extend_from_slice(val.as_bytes());
+        v.push(0);
+    }
+    v
+}
+
+fn error_code(reply: &[u8]) -> Option<u16> {
+    (reply.len() >= 4 && reply[..2] == [0, 5]).then(|| u16::from_be_bytes([reply[2], reply[3]]))
+}
+
+#[test]
+fn escapes_and_writes_are_refused_with_errors() {
+    need_tool("atftp");
+    need_tool("tftp");
+    let s = setup("");
+    let cases: &[(&[u8], u16)] = &[
+        (b"../secret", 2),
+        (b"sub/../../secret", 2),
+        (b"..\\secret", 2),
+        (b"sub/..", 2),
+        (b"link-out", 2),
+        (b"/etc/passwd", 1),
+        (b"%2e%2e/secret", 1),
+        (b"big.bin\x01", 2),
+        (b"nosuchfile", 1),
+    ];
+    for (name, code) in cases {
+        let r = raw_request(&s, rrq(name, &[]));
+        assert_eq!(
+            error_code(&r),
+            Some(*code),
+            "request for {:?}: reply {r:?}",
+            String::from_utf8_lossy(name)
+        );
+        let text = String::from_utf8_lossy(&r[4..]);
+        assert!(!text.contains("outside the root"));
+    }
+    // A write request: ERROR 4.
+    let mut wrq = rrq(b"upload.bin", &[]);
+    wrq[1] = 2;
+    assert_eq!(error_code(&raw_request(&s, wrq)), Some(4));
+    assert!(!s.dir.path().join("root/upload.bin").exists());
+    // Real clients see the errors too.
+    let o = out_path(&s, "x");
+    let r = client(&s, &["atftp", "-g", "-r", "../secret", "-l", o.to_str().unwrap(), SRV_IP]);
+    assert!(!r.status.success());
+    assert!(String::from_utf8_lossy(&r.stderr).contains("Permission denied"), "{r:?}");
+    let r = client(&s, &["tftp", "-m", "binary", SRV_IP, "-c", "get", "link-out", o.to_str().unwrap()]);
+    let t = format!("{}{}", String::from_utf8_lossy(&r.stdout), String::from_utf8_lossy(&r.stderr));
+    assert!(t.contains("Error code 2"), "{t}");
+    assert!(!read(&o).starts_with(b"outside"), "escaped file delivered");
+    let log = std::fs::read_to_string(&s.log).unwrap();
+    assert!(log.matches("path escapes the TFTP root").count() >= 5, "{log}");
+    assert!(log.contains("write request refused"), "{log}");
+}
+
+#[test]
+fn blksize_capped_by_interface_mtu_and_tsize_answered() {
+    let s = setup("");
+    sh(&["ip", "-n", &s.lab.members[0].name, "link", "set", "eth0", "mtu", "1400"]);
+    let r = raw_request(&s, rrq(b"big.bin", &[("blksize", "9000"), ("tsize", "0")]));
+    assert_eq!(&r[..2], &[0, 6], "expected an OACK, got {r:?}");
+    let text = String::from_utf8_lossy(&r[2..]).into_owned();
+    let fields: Vec<&str> = text.split('\0').collect();
+    let get = |k: &str| {
+        fields
+            .iter()
+            .position(|f| f.eq_ignore_ascii_case(k))
+            .map(|i| fields[i + 1])
+    };
+    assert_eq!(get("blksize"), Some("1368"), "1400 - 32: {fields:?}");
+    assert_eq!(get("tsize"), Some("300001"));
+}
+
+#[test]
+fn tftp_max_limits_concurrent_transfers() {
+    let s = setup("tftp-max=1");
+    // First request starts a transfer (OACK), which is never acknowledged
+    // so it stays open; a second request from another port is dropped.
+    let first = raw_request(&s, rrq(b"big.bin", &[("blksize", "1024")]));
+    assert_eq!(&first[..2], &[0, 6]);
+    let second = s.lab.members[1].enter(|| {
+        let sock = UdpSocket::bind("10.78.0.2:0").unwrap();
+        sock.set_read_timeout(Some(Duration::from_millis(700))).unwrap();
+        sock.send_to(&rrq(b"big.bin", &[]), "10.78.0.1:69").unwrap();
+        let mut buf = [0u8; 2048];
+        sock.recv_from(&mut buf).ok().map(|(n, _)| buf[..n].to_vec())
+    });
+    assert!(second.is_none(), "second transfer started despite tftp-max=1: {second:?}");
+    let log = wait_log(&s.log, "(tftp-max)", Duration::from_secs(5));
+    assert!(log.contains("dropping request"), "{log}");
+    drop(s.server);
+}

@@ -1,0 +1,476 @@
+//! End-to-end boots of real firmware in qemu through the seed's three
+//! dnsmasq configurations (and a UEFI one), each stage asserted.
+//!
+//! Each scenario runs against the reference, Debian's dnsmasq 2.90 for
+//! DHCP/TFTP plus this crate's HTTP service (`*_dnsmasq` tests). The same
+//! scenarios against the `pxe-server` binary are the `*_pxe_server` tests.
+//!
+//! Needs root and the Debian packages qemu-system-x86, ipxe-qemu, ipxe,
+//! pxelinux, syslinux-common, busybox (udhcpd), ovmf, dnsmasq. Boots run
+//! one at a time under TCG (set `PXE_VM_ACCEL=kvm` to try KVM).
+//!
+//! The TFTP root and the HTTP root are different directories, so a file
+//! that can only come from one of them proves which protocol fetched it:
+//! the PXELINUX configuration files (with the marker) exist only in the
+//! HTTP root.
+
+#![allow(clippy::unwrap_used, clippy::panic)]
+
+mod vm_support;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use pxe_server::http::HttpConfig;
+use vm_support::*;
+
+const BOOT_TIMEOUT: Duration = Duration::from_secs(90);
+
+/// The boot files for every scenario.
+struct Roots {
+    dir: tempfile::TempDir,
+    tftp: PathBuf,
+    http: PathBuf,
+    scripts: PathBuf,
+}
+
+fn roots(token: &str) -> Roots {
+    let dir = tempfile::Builder::new()
+        .prefix("pxe-vm-")
+        .tempdir()
+        .unwrap();
+    // dnsmasq drops privileges for TFTP unless told otherwise; keep the
+    // tree world-readable anyway.
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).unwrap();
+    let tftp = dir.path().join("tftp");
+    let http = dir.path().join("http");
+    let scripts = dir.path().join("scripts");
+    let lpxelinux = require_file("/usr/lib/PXELINUX/lpxelinux.0", "pxelinux");
+    let modules = Path::new("/usr/lib/syslinux/modules/bios");
+    require_file(
+        "/usr/lib/syslinux/modules/bios/poweroff.c32",
+        "syslinux-common",
+    );
+    let ipxe_efi = require_file("/usr/lib/ipxe/ipxe.efi", "ipxe");
+    // TFTP: first stages only.
+    copy(&lpxelinux, &tftp.join("pxelinux.0"));
+    copy(&ipxe_efi, &tftp.join("ipxe.efi"));
+    copy(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../conf/seed-embedded.ipxe"),
+        &tftp.join("seed-embedded.ipxe"),
+    );
+    // HTTP: everything PXELINUX loads after itself, and PXELINUX itself for
+    // the script scenario's `chain ${210:string}pxelinux.0`.
+    copy(&lpxelinux, &http.join("pxelinux.0"));
+    for m in ["ldlinux.c32", "libcom32.c32", "libutil.c32", "poweroff.c32"] {
+        copy(&modules.join(m), &http.join(m));
+    }
+    fs::create_dir_all(http.join("pxelinux.cfg")).unwrap();
+    fs::write(
+        http.join("pxelinux.cfg/default"),
+        pxelinux_cfg(&format!("PXE-TEST-MARKER default {token}")),
+    )
+    .unwrap();
+    fs::create_dir_all(&scripts).unwrap();
+    Roots {
+        dir,
+        tftp,
+        http,
+        scripts,
+    }
+}
+
+/// Which DHCP/TFTP server the scenario runs against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Backend {
+    /// Debian's dnsmasq with the unchanged configuration, plus this crate's
+    /// HTTP service in-process.
+    Dnsmasq,
+}
+
+struct Servers {
+    _udhcpd: Option<Proc>,
+    main: Proc,
+    http: Option<HttpInNs>,
+}
+
+impl Servers {
+    /// Paths requested over HTTP with their status, as `PORT TARGET STATUS`.
+    fn http_log(&self) -> Vec<String> {
+        match &self.http {
+            Some(h) => h
+                .requests
+                .all()
+                .iter()
+                .map(|r| format!("{} {} {}", r.local.port(), r.target, r.status))
+                .collect(),
+            None => Vec::new(),
+        }
+    }
+
+    fn assert_http(&self, entry: &str, what: &str, vm: &VmOutcome) {
+        let log = self.http_log();
+        assert!(
+            log.iter().any(|l| l == entry),
+            "stage failed: {what}: no HTTP request `{entry}`; requests seen: {log:#?}\nserver log tail:\n{}\nconsole tail:\n{}",
+            tail(&self.main.output(), 2000),
+            tail(&vm.serial, 2000)
+        );
+    }
+}
+
+fn start(lan: &Lan, roots: &Roots, backend: Backend, conf: &str, udhcpd: bool) -> Servers {
+    let dir = roots.dir.path();
+    let udhcpd = udhcpd.then(|| {
+        let bin = require_tool("busybox", "busybox");
+        let conf = dir.join("udhcpd.conf");
+        fs::write(
+            &conf,
+            format!(
+                "start 192.168.2.50\nend 192.168.2.99\ninterface eth0\nlease_file {}\npidfile {}\noption subnet 255.255.255.0\noption router 192.168.2.2\noption lease 600\n",
+                dir.join("udhcpd.leases").display(),
+                dir.join("udhcpd.pid").display()
+            ),
+        )
+        .unwrap();
+        fs::write(dir.join("udhcpd.leases"), "").unwrap();
+        Proc::spawn_in(
+            &lan.dhcp,
+            "udhcpd",
+            &[bin.to_str().unwrap(), "udhcpd", "-f", conf.to_str().unwrap()],
+            dir.join("udhcpd.log"),
+        )
+    });
+    match backend {
+        Backend::Dnsmasq => {
+            let bin = require_tool("dnsmasq", "dnsmasq");
+            let path = dir.join("dnsmasq.conf");
+            fs::write(&path, conf).unwrap();
+            let main = Proc::spawn_in(
+                &lan.srv,
+                "dnsmasq",
+                &[
+                    bin.to_str().unwrap(),
+                    &format!("--conf-file={}", path.display()),
+                    "--port=0",
+                    "--no-daemon",
+                    "--log-dhcp",
+                    "--log-facility=-",
+                    "--user=root",
+                    &format!("--dhcp-leasefile={}", dir.join("dnsmasq.leases").display()),
+                    &format!("--pid-file={}", dir.join("dnsmasq.pid").display()),
+                ],
+                dir.join("dnsmasq.log"),
+            );
+            let http = HttpInNs::start(
+                &lan.srv,
+                HttpConfig {
+                    root: Some(roots.http.clone()),
+                    script: None,
+                    script_dir: Some(roots.scripts.clone()),
+                },
+            );
+            let mut s = Servers {
+                _udhcpd: udhcpd,
+                main,
+                http: Some(http),
+            };
+            std::thread::sleep(Duration::from_millis(300));
+            s.main.assert_running();
+            s
+        }
+    }
+}
+
+/// iPXE ignores a ProxyDHCP offer whose `siaddr` is 0 (`dhcp_has_pxeopts`
+/// wants a next-server with the boot file), and dnsmasq 2.90 leaves
+/// `siaddr` 0 in proxy replies to BIOS clients unless the `dhcp-boot` line
+/// names a server: so against dnsmasq the seed's proxy lines need
+/// `,,192.168.2.1` appended (observed: "Nothing to boot" otherwise).
+/// `pxe-server` must boot the seed's lines unchanged.
+fn iaddr_for_ipxe(backend: Backend, conf: String) -> String {
+    match backend {
+        Backend::Dnsmasq => conf
+            .lines()
+            .map(|l| {
+                if l.starts_with("dhcp-boot=net:ipxe,") {
+                    format!("{l},,{SERVER}\n")
+                } else {
+                    format!("{l}\n")
+                }
+            })
+            .collect(),
+    }
+}
+
+fn token() -> String {
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    format!("{:x}", t & 0xffff_ffff)
+}
+
+/// Stages common to the BIOS scenarios up to PXELINUX.
+fn assert_pxelinux_started(vm: &VmOutcome, gateway: &str) {
+    vm.assert_serial("iPXE", "firmware: qemu's iPXE NIC ROM runs");
+    vm.assert_serial(
+        &format!("/255.255.255.0 gw {gateway}"),
+        "DHCP: the VM got its address from the expected server (its router option)",
+    );
+    vm.assert_serial("PXELINUX 6.04", "PXELINUX (Debian lpxelinux.0) started");
+}
+
+/// (a) The seed's "real DHCP server": iPXE (option 175 set) gets
+/// `pxelinux.0` by TFTP; options 209/210 make PXELINUX fetch
+/// `pxelinux.cfg/default` from `http://192.168.2.1:81/`.
+fn real_dhcp(backend: Backend) {
+    let _g = vm_lock();
+    let lan = Lan::new();
+    let tok = token();
+    let r = roots(&tok);
+    let conf = seed_conf("seed-real.conf", &r.tftp);
+    let servers = start(&lan, &r, backend, &conf, false);
+    let vm = boot(
+        &lan,
+        r.dir.path(),
+        &VmSpec {
+            firmware: Firmware::Bios,
+            mac: "52:54:00:00:0a:01",
+            uuid: "0017001e-8c00-00ad-5087-90e6ba2f0a01",
+            end: End::PowerOff {
+                marker: format!("PXE-TEST-MARKER default {tok}"),
+            },
+            timeout: BOOT_TIMEOUT,
+        },
+    );
+    assert_pxelinux_started(&vm, "192.168.2.1");
+    vm.assert_serial(
+        "Filename: pxelinux.0",
+        "DHCP: boot file from dhcp-boot (the tag:ipxe branch is not taken by iPXE)",
+    );
+    vm.assert_serial(
+        "tftp://192.168.2.1/pxelinux.0... ok",
+        "TFTP: pxelinux.0 fetched",
+    );
+    servers.assert_http(
+        "81 /ldlinux.c32 200",
+        "HTTP: PXELINUX loaded ldlinux.c32 via option 210",
+        &vm,
+    );
+    servers.assert_http(
+        "81 /pxelinux.cfg/default 200",
+        "HTTP: PXELINUX fetched option 209's config",
+        &vm,
+    );
+    vm.assert_serial(
+        &format!("PXE-TEST-MARKER default {tok}"),
+        "PXELINUX ran the served config",
+    );
+    assert!(
+        vm.ended_ok,
+        "VM did not power off via poweroff.c32 within {BOOT_TIMEOUT:?}"
+    );
+}
+
+/// (b) The seed's "proxy DHCP server": udhcpd gives the address, the proxy
+/// the boot file. qemu's ROM is already iPXE (option 175), so the seed's
+/// `pxe-service=net:#ipxe,...undionly.kkpxe` does not apply to it; in the
+/// seed, undionly.kkpxe then runs its *embedded* script. Here the ROM gets
+/// that same script (`conf/seed-embedded.ipxe`) from the proxy by one added
+/// line, and the rest of the chain is the seed's.
+fn proxy_dhcp(backend: Backend) {
+    let _g = vm_lock();
+    let lan = Lan::new();
+    let tok = token();
+    let r = roots(&tok);
+    let mut conf = seed_conf("seed-proxy.conf", &r.tftp);
+    conf.push_str("# Test: iPXE gets the seed's embedded script by TFTP.\ndhcp-boot=net:ipxe,tftp://192.168.2.1/seed-embedded.ipxe\n");
+    let conf = iaddr_for_ipxe(backend, conf);
+    let servers = start(&lan, &r, backend, &conf, true);
+    let vm = boot(
+        &lan,
+        r.dir.path(),
+        &VmSpec {
+            firmware: Firmware::Bios,
+            mac: "52:54:00:00:0b:01",
+            uuid: "0017001e-8c00-00ad-5087-90e6ba2f0b01",
+            end: End::PowerOff {
+                marker: format!("PXE-TEST-MARKER default {tok}"),
+            },
+            timeout: BOOT_TIMEOUT,
+        },
+    );
+    assert_pxelinux_started(&vm, "192.168.2.2");
+    vm.assert_serial(
+        "Filename: tftp://192.168.2.1/seed-embedded.ipxe",
+        "proxy DHCP: boot file from the proxy offer",
+    );
+    vm.assert_serial("seed-embedded.ipxe... ok", "TFTP: script fetched");
+    vm.assert_serial(
+        "pxelinux.0... ok",
+        "TFTP: pxelinux.0 fetched by the script's `boot pxelinux.0`",
+    );
+    servers.assert_http(
+        "81 /pxelinux.cfg/default 200",
+        "HTTP: PXELINUX fetched the config set by the script's 209/210",
+        &vm,
+    );
+    vm.assert_serial(
+        &format!("PXE-TEST-MARKER default {tok}"),
+        "PXELINUX ran the served config",
+    );
+    assert!(
+        vm.ended_ok,
+        "VM did not power off via poweroff.c32 within {BOOT_TIMEOUT:?}"
+    );
+}
+
+/// (c) The seed's "proxy DHCP and PHP": the proxy offer carries
+/// `http://192.168.2.1/ipxe.php?mac=${mac}&uuid=${uuid}`; the rendered
+/// script (the built-in seed template) sets 209 to
+/// `pxelinux.cfg/<uuid>.cfg` and 210 to `http://192.168.2.1:81/` and
+/// chains `pxelinux.0` from there.
+fn proxy_php(backend: Backend) {
+    let _g = vm_lock();
+    let lan = Lan::new();
+    let tok = token();
+    let r = roots(&tok);
+    let mac = "52:54:00:00:0c:01";
+    let uuid = "0017001e-8c00-00ad-5087-90e6ba2f0c01";
+    fs::write(
+        r.http.join(format!("pxelinux.cfg/{uuid}.cfg")),
+        pxelinux_cfg(&format!("PXE-TEST-MARKER uuid {uuid} {tok}")),
+    )
+    .unwrap();
+    let conf = iaddr_for_ipxe(backend, seed_conf("seed-proxy-php.conf", &r.tftp));
+    let servers = start(&lan, &r, backend, &conf, true);
+    let vm = boot(
+        &lan,
+        r.dir.path(),
+        &VmSpec {
+            firmware: Firmware::Bios,
+            mac,
+            uuid,
+            end: End::PowerOff {
+                marker: format!("PXE-TEST-MARKER uuid {uuid} {tok}"),
+            },
+            timeout: BOOT_TIMEOUT,
+        },
+    );
+    vm.assert_serial("iPXE", "firmware: qemu's iPXE NIC ROM runs");
+    vm.assert_serial("/255.255.255.0 gw 192.168.2.2", "DHCP: address from udhcpd");
+    vm.assert_serial(
+        &format!("Filename: http://192.168.2.1/ipxe.php?mac={mac}&uuid={uuid}"),
+        "proxy DHCP: iPXE got the seed's script URL and expanded ${mac}/${uuid}",
+    );
+    servers.assert_http(
+        &format!(
+            "80 /ipxe.php?mac={}&uuid={uuid} 200",
+            mac.replace(':', "%3A")
+        ),
+        "HTTP: script rendered for the real MAC and UUID",
+        &vm,
+    );
+    servers.assert_http(
+        "81 /pxelinux.0 200",
+        "HTTP: the script's `chain ${210:string}pxelinux.0` reached the server",
+        &vm,
+    );
+    servers.assert_http(
+        &format!("81 /pxelinux.cfg/{uuid}.cfg 200"),
+        "HTTP: PXELINUX fetched the per-UUID config named by the script",
+        &vm,
+    );
+    vm.assert_serial(
+        &format!("PXE-TEST-MARKER uuid {uuid} {tok}"),
+        "PXELINUX ran the per-UUID config",
+    );
+    assert!(
+        vm.ended_ok,
+        "VM did not power off via poweroff.c32 within {BOOT_TIMEOUT:?}"
+    );
+}
+
+/// UEFI: OVMF's EDK2 PXE client (arch 7, no iPXE ROM) gets `ipxe.efi` by
+/// TFTP; iPXE (option 175) then gets a script URL and fetches a per-MAC
+/// script over HTTP, which prints the marker.
+fn uefi_pxe(backend: Backend) {
+    let _g = vm_lock();
+    let lan = Lan::new();
+    let tok = token();
+    let r = roots(&tok);
+    let mac = "52:54:00:00:0d:01";
+    let uuid = "0017001e-8c00-00ad-5087-90e6ba2f0d01";
+    fs::write(
+        r.scripts.join("52-54-00-00-0d-01.ipxe"),
+        format!("#!ipxe\necho PXE-TEST-MARKER efi {tok} mac={{{{mac}}}} uuid={{{{uuid}}}} ip={{{{ip}}}} server={{{{server}}}}\n"),
+    )
+    .unwrap();
+    let conf = format!(
+        "dhcp-match=set:ipxe,175\n\
+         dhcp-match=set:efi64,option:client-arch,7\n\
+         dhcp-range=192.168.2.100,192.168.2.200\n\
+         enable-tftp\n\
+         tftp-root={}/\n\
+         dhcp-boot=tag:efi64,ipxe.efi\n\
+         dhcp-boot=tag:ipxe,http://192.168.2.1/boot.ipxe?mac=${{mac}}&uuid=${{uuid}}\n",
+        r.tftp.display()
+    );
+    let servers = start(&lan, &r, backend, &conf, false);
+    let marker = format!("PXE-TEST-MARKER efi {tok} mac={mac} uuid={uuid} ip=192.168.2.");
+    let vm = boot(
+        &lan,
+        r.dir.path(),
+        &VmSpec {
+            firmware: Firmware::Uefi,
+            mac,
+            uuid,
+            end: End::Marker(marker.clone()),
+            timeout: BOOT_TIMEOUT,
+        },
+    );
+    vm.assert_serial("Start PXE over IPv4", "firmware: EDK2 PXE client runs");
+    vm.assert_serial("NBP filename is ipxe.efi", "DHCP: arch 7 got ipxe.efi");
+    vm.assert_serial("NBP file downloaded successfully", "TFTP: ipxe.efi fetched");
+    vm.assert_serial(
+        &format!("Filename: http://192.168.2.1/boot.ipxe?mac={mac}&uuid={uuid}"),
+        "DHCP: iPXE got the script URL",
+    );
+    servers.assert_http(
+        &format!(
+            "80 /boot.ipxe?mac={}&uuid={uuid} 200",
+            mac.replace(':', "%3A")
+        ),
+        "HTTP: per-MAC script served",
+        &vm,
+    );
+    vm.assert_serial(&marker, "iPXE ran the rendered script");
+    vm.assert_serial(
+        "server=192.168.2.1",
+        "script rendered with the server's address",
+    );
+    assert!(vm.ended_ok);
+}
+
+#[test]
+fn vm_real_dhcp_dnsmasq() {
+    real_dhcp(Backend::Dnsmasq);
+}
+
+#[test]
+fn vm_proxy_dhcp_dnsmasq() {
+    proxy_dhcp(Backend::Dnsmasq);
+}
+
+#[test]
+fn vm_proxy_php_dnsmasq() {
+    proxy_php(Backend::Dnsmasq);
+}
+
+#[test]
+fn vm_uefi_pxe_dnsmasq() {
+    uefi_pxe(Backend::Dnsmasq);
+}

@@ -1,0 +1,555 @@
+//! Harness for booting real firmware (SeaBIOS + iPXE NIC ROM, OVMF) in qemu
+//! against a netboot server, inside network namespaces the test creates.
+//!
+//! Topology (names carry the process id and a counter):
+//!
+//! ```text
+//!   lan ns:  br0 ── tap0 (qemu)
+//!             ├── s0 ─veth─ eth0 in srv ns   192.168.2.1/24  (pxe-server or dnsmasq, HTTP :80 :81)
+//!             └── d0 ─veth─ eth0 in dhcp ns  192.168.2.2/24  (busybox udhcpd for proxy scenarios)
+//! ```
+//!
+//! Every process and namespace is owned by a guard that removes it on
+//! drop, also when a test fails.
+
+#![allow(dead_code, clippy::unwrap_used, clippy::panic, unreachable_pub)]
+
+use std::fmt::Write as _;
+use std::fs;
+use std::io::Read;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use pxe_server::http::{AccessObserver, AccessRecord, HttpConfig, HttpService};
+
+/// The server's address on the test LAN (the address the seed's
+/// configurations in `conf/` use).
+pub const SERVER: &str = "192.168.2.1";
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+static VM_LOCK: Mutex<()> = Mutex::new(());
+
+/// Serializes VM boots inside one test binary (TCG is CPU bound; CI has two
+/// cores).
+pub fn vm_lock() -> MutexGuard<'static, ()> {
+    VM_LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Fails the test with a clear message if `tool` is not installed.
+pub fn require_tool(tool: &str, package: &str) -> PathBuf {
+    for dir in ["/usr/bin", "/usr/sbin", "/bin", "/sbin", "/usr/local/bin"] {
+        let p = Path::new(dir).join(tool);
+        if p.exists() {
+            return p;
+        }
+    }
+    panic!(
+        "`{tool}` is not installed: this test needs the Debian package `{package}` (CI installs it)"
+    );
+}
+
+/// Fails the test with a clear message if `path` does not exist.
+pub fn require_file(path: &str, package: &str) -> PathBuf {
+    let p = PathBuf::from(path);
+    assert!(
+        p.exists(),
+        "{path} is missing: this test needs the Debian package `{package}` (CI installs it)"
+    );
+    p
+}
+
+fn run(cmd: &str, args: &[&str]) {
+    let out = Command::new(cmd)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd}: {e}"));
+    assert!(
+        out.status.success(),
+        "`{cmd} {}` failed: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Three network namespaces wired as in the module docs, removed on drop.
+pub struct Lan {
+    /// Namespace with the bridge and the VM's tap.
+    pub lan: String,
+    /// Namespace of the netboot server (192.168.2.1).
+    pub srv: String,
+    /// Namespace of the plain DHCP server (192.168.2.2).
+    pub dhcp: String,
+}
+
+impl Lan {
+    /// Creates the namespaces and links.
+    pub fn new() -> Lan {
+        require_tool("ip", "iproute2");
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let id = format!("{}_{n}", std::process::id());
+        let lan = Lan {
+            lan: format!("pxvl{id}"),
+            srv: format!("pxvs{id}"),
+            dhcp: format!("pxvd{id}"),
+        };
+        for ns in [&lan.lan, &lan.srv, &lan.dhcp] {
+            run("ip", &["netns", "add", ns]);
+            run("ip", &["-n", ns, "link", "set", "lo", "up"]);
+        }
+        let l = lan.lan.as_str();
+        run("ip", &["-n", l, "link", "add", "br0", "type", "bridge"]);
+        run("ip", &["-n", l, "link", "set", "br0", "up"]);
+        run(
+            "ip",
+            &["-n", l, "tuntap", "add", "dev", "tap0", "mode", "tap"],
+        );
+        run(
+            "ip",
+            &["-n", l, "link", "set", "tap0", "master", "br0", "up"],
+        );
+        for (port, peer_ns, addr) in [
+            ("s0", &lan.srv, "192.168.2.1/24"),
+            ("d0", &lan.dhcp, "192.168.2.2/24"),
+        ] {
+            run(
+                "ip",
+                &[
+                    "-n", l, "link", "add", port, "type", "veth", "peer", "name", "eth0", "netns",
+                    peer_ns,
+                ],
+            );
+            run("ip", &["-n", l, "link", "set", port, "master", "br0", "up"]);
+            run("ip", &["-n", peer_ns, "addr", "add", addr, "dev", "eth0"]);
+            run("ip", &["-n", peer_ns, "link", "set", "eth0", "up"]);
+        }
+        lan
+    }
+}
+
+impl Drop for Lan {
+    fn drop(&mut self) {
+        for ns in [&self.lan, &self.srv, &self.dhcp] {
+            let _ = Command::new("ip").args(["netns", "del", ns]).status();
+        }
+    }
+}
+
+/// A child process killed (by its own pid) and reaped on drop; its stdout
+/// and stderr go to `log`.
+pub struct Proc {
+    child: Child,
+    /// Name for messages.
+    pub name: String,
+    /// Where its output goes.
+    pub log: PathBuf,
+}
+
+impl Proc {
+    /// Runs `argv` inside namespace `ns` (`ip netns exec` execs, so the pid
+    /// is the program's own).
+    pub fn spawn_in(ns: &str, name: &str, argv: &[&str], log: PathBuf) -> Proc {
+        let out = fs::File::create(&log).unwrap();
+        let err = out.try_clone().unwrap();
+        let child = Command::new("ip")
+            .args(["netns", "exec", ns])
+            .args(argv)
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {name}: {e}"));
+        Proc {
+            child,
+            name: name.to_string(),
+            log,
+        }
+    }
+
+    /// Whether it is still running; panics with its log if it died.
+    pub fn assert_running(&mut self) {
+        if let Ok(Some(status)) = self.child.try_wait() {
+            panic!(
+                "{} exited early ({status}); its log:\n{}",
+                self.name,
+                tail(&read_lossy(&self.log), 4000)
+            );
+        }
+    }
+
+    /// Its output so far.
+    pub fn output(&self) -> String {
+        read_lossy(&self.log)
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Reads a file as text, lossily; empty if missing.
+pub fn read_lossy(p: &Path) -> String {
+    let mut v = Vec::new();
+    if let Ok(mut f) = fs::File::open(p) {
+        let _ = f.read_to_end(&mut v);
+    }
+    String::from_utf8_lossy(&v).into_owned()
+}
+
+/// The last `n` bytes of `s` (at a char boundary), with ANSI escapes
+/// removed, for failure messages.
+pub fn tail(s: &str, n: usize) -> String {
+    let mut start = s.len().saturating_sub(n);
+    while !s.is_char_boundary(start) {
+        start += 1;
+    }
+    strip_ansi(&s[start..])
+}
+
+/// Removes ANSI escape sequences (SeaBIOS, iPXE and OVMF colour the
+/// console).
+pub fn strip_ansi(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut it = s.chars().peekable();
+    while let Some(c) = it.next() {
+        if c == '\u{1b}' {
+            if it.peek() == Some(&'[') {
+                it.next();
+                while let Some(&d) = it.peek() {
+                    it.next();
+                    if d.is_ascii_alphabetic() {
+                        break;
+                    }
+                }
+            }
+        } else if c != '\r' {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Requests seen by the in-process HTTP service.
+#[derive(Default)]
+pub struct Requests(Mutex<Vec<AccessRecord>>);
+
+impl AccessObserver for Requests {
+    fn record(&self, r: &AccessRecord) {
+        if let Ok(mut v) = self.0.lock() {
+            v.push(r.clone());
+        }
+    }
+}
+
+impl Requests {
+    /// A copy of what was seen.
+    pub fn all(&self) -> Vec<AccessRecord> {
+        self.0.lock().map(|v| v.clone()).unwrap_or_default()
+    }
+}
+
+/// The library's HTTP service running on ports 80 and 81 inside a network
+/// namespace (a thread that `setns`es, then runs a tokio runtime). Stops on
+/// drop.
+pub struct HttpInNs {
+    stop: Option<std::sync::mpsc::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+    /// What it served.
+    pub requests: Arc<Requests>,
+}
+
+impl HttpInNs {
+    /// Starts the service in `ns` with `config`.
+    pub fn start(ns: &str, config: HttpConfig) -> HttpInNs {
+        let requests = Arc::new(Requests::default());
+        let service = HttpService::new(&config, None)
+            .unwrap_or_else(|e| panic!("HTTP service setup: {e}"))
+            .with_observer(requests.clone());
+        let (stop_tx, stop_rx) = std::sync::mpsc::channel::<()>();
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel::<Result<(), String>>();
+        let ns_path = format!("/var/run/netns/{ns}");
+        let thread = std::thread::spawn(move || {
+            let setup = || -> Result<tokio::runtime::Runtime, String> {
+                let f = fs::File::open(&ns_path).map_err(|e| format!("{ns_path}: {e}"))?;
+                nix::sched::setns(f, nix::sched::CloneFlags::CLONE_NEWNET)
+                    .map_err(|e| format!("setns: {e}"))?;
+                tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .map_err(|e| e.to_string())
+            };
+            let rt = match setup() {
+                Ok(rt) => rt,
+                Err(e) => {
+                    let _ = ready_tx.send(Err(e));
+                    return;
+                }
+            };
+            rt.block_on(async move {
+                let addrs: Vec<SocketAddr> = ["0.0.0.0:80", "0.0.0.0:81"]
+                    .iter()
+                    .filter_map(|a| a.parse().ok())
+                    .collect();
+                match pxe_server::http::bind_all(&addrs).await {
+                    Ok(listeners) => {
+                        let tasks = pxe_server::http::spawn_all(&service, listeners);
+                        let _ = ready_tx.send(Ok(()));
+                        // Wait for the stop signal without blocking the runtime.
+                        while stop_rx.try_recv() == Err(std::sync::mpsc::TryRecvError::Empty) {
+                            tokio::time::sleep(Duration::from_millis(50)).await;
+                        }
+                        for t in tasks {
+                            t.abort();
+                        }
+                    }
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(format!("bind: {e}")));
+                    }
+                }
+            });
+        });
+        match ready_rx.recv_timeout(Duration::from_secs(10)) {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => panic!("HTTP service in {ns}: {e}"),
+            Err(e) => panic!("HTTP service in {ns} did not start: {e}"),
+        }
+        HttpInNs {
+            stop: Some(stop_tx),
+            thread: Some(thread),
+            requests,
+        }
+    }
+}
+
+impl Drop for HttpInNs {
+    fn drop(&mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Which firmware boots the VM.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Firmware {
+    /// SeaBIOS with qemu's iPXE NIC ROM (Debian `ipxe-qemu`).
+    Bios,
+    /// OVMF with EDK2's own virtio-net driver and PXE client (no option
+    /// ROM).
+    Uefi,
+}
+
+/// How a boot ends successfully.
+#[derive(Debug, Clone)]
+pub enum End {
+    /// The guest powers itself off (qemu exits 0) and `marker` is on the
+    /// serial console.
+    PowerOff {
+        /// Text that must be on the console.
+        marker: String,
+    },
+    /// `marker` appears on the serial console; the VM is then stopped.
+    Marker(String),
+}
+
+/// One VM boot.
+pub struct VmSpec {
+    /// Firmware.
+    pub firmware: Firmware,
+    /// NIC MAC.
+    pub mac: &'static str,
+    /// SMBIOS UUID.
+    pub uuid: &'static str,
+    /// Success condition.
+    pub end: End,
+    /// Give up after this long.
+    pub timeout: Duration,
+}
+
+/// What a boot did.
+pub struct VmOutcome {
+    /// Console text, ANSI escapes removed.
+    pub serial: String,
+    /// qemu exited by itself (power off) with this success flag.
+    pub exited: Option<bool>,
+    /// Success condition met.
+    pub ended_ok: bool,
+    /// Wall time.
+    pub elapsed: Duration,
+}
+
+impl VmOutcome {
+    /// Panics with `what` and the console tail unless the console contains
+    /// `needle`.
+    pub fn assert_serial(&self, needle: &str, what: &str) {
+        // The consoles wrap at 80 columns.
+        let unwrapped = self.serial.replace('\n', "");
+        assert!(
+            self.serial.contains(needle) || unwrapped.contains(needle),
+            "stage failed: {what}: `{needle}` not on the serial console after {:.1?}; console tail:\n{}",
+            self.elapsed,
+            tail(&self.serial, 3000)
+        );
+    }
+}
+
+/// Console lines after which nothing more will happen: SeaBIOS out of
+/// boot devices, OVMF falling back to its shell or boot manager.
+const GAVE_UP: [&str; 3] = ["No bootable device.", "Shell>", "Boot Manager Menu"];
+
+/// The accelerator: TCG unless `PXE_VM_ACCEL` says otherwise (KVM is often
+/// present but unusable under nested virtualization, where it hangs).
+fn accel() -> String {
+    std::env::var("PXE_VM_ACCEL").unwrap_or_else(|_| "tcg".to_string())
+}
+
+/// Boots a VM on `lan`'s tap and waits for `spec.end` or the timeout.
+pub fn boot(lan: &Lan, dir: &Path, spec: &VmSpec) -> VmOutcome {
+    let qemu = require_tool("qemu-system-x86_64", "qemu-system-x86");
+    let serial = dir.join(format!("serial-{}.log", spec.mac.replace(':', "")));
+    let _ = fs::remove_file(&serial);
+    let serial_arg = format!("file:{}", serial.display());
+    let netdev = "tap,id=n0,ifname=tap0,script=no,downscript=no".to_string();
+    let mut args: Vec<String> = vec![
+        qemu.display().to_string(),
+        "-accel".into(),
+        accel(),
+        "-m".into(),
+        "512".into(),
+        "-nographic".into(),
+        "-no-reboot".into(),
+        "-monitor".into(),
+        "none".into(),
+        "-serial".into(),
+        serial_arg,
+        "-uuid".into(),
+        spec.uuid.into(),
+        "-netdev".into(),
+        netdev,
+    ];
+    match spec.firmware {
+        Firmware::Bios => {
+            require_file("/usr/lib/ipxe/qemu/pxe-virtio.rom", "ipxe-qemu");
+            args.extend([
+                "-device".into(),
+                format!("virtio-net-pci,netdev=n0,mac={}", spec.mac),
+                "-boot".into(),
+                "n".into(),
+            ]);
+        }
+        Firmware::Uefi => {
+            let code = require_file("/usr/share/OVMF/OVMF_CODE_4M.fd", "ovmf");
+            let vars_src = require_file("/usr/share/OVMF/OVMF_VARS_4M.fd", "ovmf");
+            let vars = dir.join("OVMF_VARS.fd");
+            fs::copy(&vars_src, &vars).unwrap();
+            args.extend([
+                "-drive".into(),
+                format!(
+                    "if=pflash,format=raw,unit=0,readonly=on,file={}",
+                    code.display()
+                ),
+                "-drive".into(),
+                format!("if=pflash,format=raw,unit=1,file={}", vars.display()),
+                "-device".into(),
+                // romfile= : no iPXE ROM, so EDK2's own PXE client boots.
+                format!(
+                    "virtio-net-pci,netdev=n0,mac={},romfile=,bootindex=1",
+                    spec.mac
+                ),
+            ]);
+        }
+    }
+    let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+    let start = Instant::now();
+    let mut vm = Proc::spawn_in(&lan.lan, "qemu", &argv, dir.join("qemu.out"));
+    let mut exited = None;
+    let mut ended_ok = false;
+    while start.elapsed() < spec.timeout {
+        std::thread::sleep(Duration::from_millis(250));
+        if let Ok(Some(status)) = vm.child.try_wait() {
+            exited = Some(status.success());
+            break;
+        }
+        let text = strip_ansi(&read_lossy(&serial));
+        if let End::Marker(m) = &spec.end
+            && text.contains(m.as_str())
+        {
+            ended_ok = true;
+            break;
+        }
+        // The firmware gave up: no point in waiting for the timeout.
+        if GAVE_UP.iter().any(|g| text.contains(g)) {
+            break;
+        }
+    }
+    let text = strip_ansi(&read_lossy(&serial));
+    if let End::PowerOff { marker } = &spec.end {
+        ended_ok = exited == Some(true) && text.contains(marker.as_str());
+    }
+    let qemu_out = vm.output();
+    drop(vm);
+    let elapsed = start.elapsed();
+    let outcome = VmOutcome {
+        serial: text,
+        exited,
+        ended_ok,
+        elapsed,
+    };
+    if exited == Some(false) {
+        panic!(
+            "qemu failed: {}\nconsole tail:\n{}",
+            tail(&qemu_out, 2000),
+            tail(&outcome.serial, 3000)
+        );
+    }
+    outcome
+}
+
+/// Copies `src` to `dst`, creating directories.
+pub fn copy(src: &Path, dst: &Path) {
+    if let Some(p) = dst.parent() {
+        fs::create_dir_all(p).unwrap();
+    }
+    fs::copy(src, dst)
+        .unwrap_or_else(|e| panic!("copy {} -> {}: {e}", src.display(), dst.display()));
+}
+
+/// A PXELINUX configuration that prints `marker` on the serial console and
+/// powers the VM off.
+pub fn pxelinux_cfg(marker: &str) -> String {
+    let mut s = String::new();
+    let _ = write!(
+        s,
+        "SERIAL 0 115200\nSAY {marker}\nDEFAULT off\nPROMPT 0\nTIMEOUT 1\nLABEL off\n  COM32 poweroff.c32\n"
+    );
+    s
+}
+
+/// The seed's configuration `name` from the repository's `conf/`, with its
+/// `tftp-root=` pointed at `tftp_root`.
+pub fn seed_conf(name: &str, tftp_root: &Path) -> String {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../conf")
+        .join(name);
+    let text = fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+    let mut out = String::new();
+    for line in text.lines() {
+        if line.starts_with("tftp-root=") {
+            let _ = writeln!(out, "tftp-root={}/", tftp_root.display());
+        } else {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    assert!(out.contains("tftp-root="), "{name} has no tftp-root line");
+    out
+}
