@@ -236,7 +236,8 @@ impl<K: DataSink> ClientRead<K> {
                         if self.state.is_active() {
                             self.state = State::Complete;
                             self.timer.deadline = None;
-                            self.linger = Some(now + self.timer.timeout * self.linger_timeouts);
+                            self.linger =
+                                Some(now + self.timer.timeout.saturating_mul(self.linger_timeouts));
                         }
                     }
                     Ok(DataEffect::Old | DataEffect::Future) => self.stats.ignored += 1,

@@ -213,6 +213,8 @@ pub struct ReadTransfer<S: DataSource> {
     error_out: Option<(ErrorCode, &'static str)>,
     state: State<S::Error>,
     stats: Stats,
+    /// The peer answered the OACK with an ERROR.
+    refused_oack: bool,
 }
 
 impl<S: DataSource> ReadTransfer<S> {
@@ -268,6 +270,7 @@ impl<S: DataSource> ReadTransfer<S> {
             error_out: None,
             state: State::Active,
             stats: Stats::default(),
+            refused_oack: false,
         };
         if let Some(e) = failure {
             t.fail(e, Some((ErrorCode::NOT_DEFINED, "cannot read file")));
@@ -358,6 +361,7 @@ impl<S: DataSource> ReadTransfer<S> {
                 }
             }
             Packet::Error { code, message } => {
+                self.refused_oack = self.oack_phase;
                 self.fail(peer_error(code, message), None);
             }
             other => {
@@ -367,6 +371,15 @@ impl<S: DataSource> ReadTransfer<S> {
                 );
             }
         }
+    }
+
+    /// True when the client answered the OACK with an ERROR instead of
+    /// ACK 0. UEFI (EDK2) firmware does this on purpose: it asks with
+    /// `tsize` to learn the file's size, then ends the transfer with ERROR 8
+    /// "User aborted the transfer" and asks again without `tsize`. A driver
+    /// should log such a transfer as a size probe, not as a failure.
+    pub fn is_size_probe(&self) -> bool {
+        self.refused_oack && self.granted.tsize.is_some()
     }
 
     fn fail_send(&mut self, e: SendError<S::Error>) {
@@ -604,7 +617,8 @@ impl<K: DataSink> WriteTransfer<K> {
                     if self.state.is_active() {
                         self.state = State::Complete;
                         self.timer.deadline = None;
-                        self.linger = Some(now + self.timer.timeout * self.linger_timeouts);
+                        self.linger =
+                            Some(now + self.timer.timeout.saturating_mul(self.linger_timeouts));
                     }
                 }
                 Ok(DataEffect::Old | DataEffect::Future) => self.stats.ignored += 1,
