@@ -252,18 +252,42 @@ fn two_hundred_scripted_clients_get_distinct_addresses() {
 #[test]
 fn kill_9_under_load_loses_no_acknowledged_lease() {
     let dir = tempfile::tempdir().unwrap();
-    let lab = Lab::new(&[SRV, "10.77.0.2/24"]);
-    let conf = write_conf(dir.path(), "dhcp-range=10.77.0.10,10.77.0.250");
+    let lab = Lab::new(&["10.77.0.1/16", "10.77.0.2/16"]);
+    let conf = write_conf(dir.path(), "dhcp-range=10.77.1.0,10.77.200.255");
     let log = dir.path().join("server.log");
     let mut server = start_server(&lab.members[0], &conf, &[], &log);
     wait_log(&log, "DHCP listening on UDP 67", Duration::from_secs(10));
     // Load in the background; kill -9 in the middle of it.
+    // Each of 4 threads runs DORAs back to back until the server dies.
     let ns = lab.members[1].name.clone();
-    let load = std::thread::spawn(move || many_doras(&ns, 1000, 150, 3));
-    std::thread::sleep(Duration::from_millis(700));
+    let load = std::thread::spawn(move || {
+        enter_ns(&ns, move || {
+            let hs: Vec<_> = (0..4u32)
+                .map(|t| {
+                    std::thread::spawn(move || {
+                        let s = client_socket(68);
+                        let mut got = Vec::new();
+                        for i in 0..10_000u32 {
+                            let mac = [2, 0x99, t as u8, (i >> 8) as u8, i as u8, 0];
+                            match dora_tries(&s, mac, 0x6000_0000 + (t << 16) + i, &[], 1) {
+                                Some(ip) => got.push((mac, ip)),
+                                None => break,
+                            }
+                        }
+                        got
+                    })
+                })
+                .collect();
+            hs.into_iter()
+                .flat_map(|h| h.join().unwrap())
+                .collect::<BTreeMap<_, _>>()
+        })
+    });
+    std::thread::sleep(Duration::from_millis(400));
     server.kill9();
     let acked = load.join().unwrap();
     assert!(!acked.is_empty(), "no client got an ACK before the kill");
+    assert!(acked.len() < 40_000, "the load ended before the kill");
     // Restart: every acknowledged lease must be known, and new clients
     // must never receive an acknowledged address.
     let log2 = dir.path().join("server2.log");

@@ -293,6 +293,17 @@ pub fn opt(bytes: &[u8], c: u8) -> Option<Vec<u8>> {
 
 /// One DORA exchange: returns the ACKed address.
 pub fn dora(s: &UdpSocket, mac: [u8; 6], xid: u32, extra: &[(u8, &[u8])]) -> Option<Ipv4Addr> {
+    dora_tries(s, mac, xid, extra, 5)
+}
+
+/// [`dora`] with `tries` attempts per step.
+pub fn dora_tries(
+    s: &UdpSocket,
+    mac: [u8; 6],
+    xid: u32,
+    extra: &[(u8, &[u8])],
+    tries: u32,
+) -> Option<Ipv4Addr> {
     let bcast = SocketAddrV4::new(Ipv4Addr::BROADCAST, 67);
     let mut d = Msg {
         ty: MessageType::Discover,
@@ -303,7 +314,7 @@ pub fn dora(s: &UdpSocket, mac: [u8; 6], xid: u32, extra: &[(u8, &[u8])]) -> Opt
         options: extra.to_vec(),
     };
     let mut offer = None;
-    for _ in 0..5 {
+    for _ in 0..tries {
         s.send_to(&d.encode(), bcast).unwrap();
         if let Some((r, _)) = recv_xid(s, xid, Duration::from_millis(600)) {
             offer = Some(r);
@@ -320,7 +331,7 @@ pub fn dora(s: &UdpSocket, mac: [u8; 6], xid: u32, extra: &[(u8, &[u8])]) -> Opt
     d.ty = MessageType::Request;
     d.options.push((code::REQUESTED_IP, &yo));
     d.options.push((code::SERVER_ID, &so));
-    for _ in 0..5 {
+    for _ in 0..tries {
         s.send_to(&d.encode(), bcast).unwrap();
         if let Some((r, _)) = recv_xid(s, xid, Duration::from_millis(600)) {
             let p = Packet::new_checked(&r[..]).unwrap();
