@@ -67,9 +67,108 @@ pub struct HttpConfig {
     pub script_dir: Option<PathBuf>,
 }
 
+impl HttpConfig {
+    /// The HTTP settings of a configuration file (`http-root=`,
+    /// `ipxe-script=`, `ipxe-script-dir=`; ports are separate, see
+    /// [`start`]).
+    pub fn from_extensions(ext: &pxe_rules::config::Extensions) -> HttpConfig {
+        HttpConfig {
+            root: ext.http_root.as_ref().map(PathBuf::from),
+            script: ext.ipxe_script.as_ref().map(PathBuf::from),
+            script_dir: ext.ipxe_script_dir.as_ref().map(PathBuf::from),
+        }
+    }
+}
+
+/// Checks the HTTP part of a configuration without starting anything (for
+/// `pxe-server check`): the root is a directory, the template and every
+/// `*.ipxe` override parse. Returns one line per problem (empty = fine),
+/// each naming the file and, for templates, line and column.
+pub fn check(ext: &pxe_rules::config::Extensions) -> Vec<String> {
+    let mut problems = Vec::new();
+    let config = HttpConfig::from_extensions(ext);
+    if ext.http_ports.is_empty()
+        && (config.root.is_some() || config.script.is_some() || config.script_dir.is_some())
+    {
+        problems.push(String::from("http-root/ipxe-script/ipxe-script-dir given but no http-port=: the HTTP service is off"));
+    }
+    if let Err(e) = HttpService::new(
+        &HttpConfig {
+            script_dir: None,
+            ..config.clone()
+        },
+        None,
+    ) {
+        problems.push(e.to_string());
+    }
+    if let Some(dir) = &config.script_dir {
+        match check_script_dir(dir) {
+            Ok(errors) => problems.extend(errors.iter().map(ToString::to_string)),
+            Err(e) => problems.push(std::format!("ipxe-script-dir {}: {e}", dir.display())),
+        }
+    }
+    problems
+}
+
+/// Starts the HTTP service as the configuration file says: one listener on
+/// `0.0.0.0:PORT` per `http-port=`, serving until `shutdown` turns `true`.
+/// No `http-port=` means no HTTP service (no tasks). `lookup` supplies host
+/// names, arch and tags for scripts.
+pub async fn start(
+    ext: &pxe_rules::config::Extensions,
+    lookup: Option<Arc<dyn ClientLookup>>,
+    shutdown: tokio::sync::watch::Receiver<bool>,
+) -> Result<Vec<tokio::task::JoinHandle<()>>, HttpSetupError> {
+    if ext.http_ports.is_empty() {
+        return Ok(Vec::new());
+    }
+    let service = HttpService::new(&HttpConfig::from_extensions(ext), lookup)?;
+    let mut tasks = Vec::new();
+    for port in &ext.http_ports {
+        let addr = SocketAddr::from(([0, 0, 0, 0], *port));
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|source| HttpSetupError::Bind { addr, source })?;
+        tracing::info!(
+            target: "pxe_server::http",
+            "HTTP on {addr} (root {}, script {})",
+            service.inner.root.as_ref().map_or_else(|| String::from("none"), |r| r.display().to_string()),
+            ext.ipxe_script.as_deref().unwrap_or("built-in seed template")
+        );
+        let svc = service.clone();
+        let mut stop = shutdown.clone();
+        tasks.push(tokio::spawn(async move {
+            tokio::select! {
+                () = svc.serve(listener) => {}
+                _ = stop.wait_for(|s| *s) => {}
+            }
+        }));
+    }
+    Ok(tasks)
+}
+
+/// Host names come from the DHCP leases.
+impl ClientLookup for crate::run::LeaseQuery {
+    fn lookup(&self, mac: &MacAddr) -> Option<ClientFacts> {
+        self.by_mac(&mac.0).map(|l| ClientFacts {
+            arch: None,
+            hostname: l.hostname,
+            tags: Vec::new(),
+        })
+    }
+}
+
 /// Why the HTTP service could not be set up.
 #[derive(Debug, thiserror::Error)]
 pub enum HttpSetupError {
+    /// A listening socket could not be opened.
+    #[error("http-port {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The OS error.
+        source: std::io::Error,
+    },
     /// The root directory cannot be used.
     #[error("http-root {path}: {source}")]
     Root {

@@ -383,3 +383,43 @@ async fn script_injection_is_refused() {
         assert!(!r.text().starts_with("#!ipxe"), "{target}");
     }
 }
+
+#[test]
+fn check_reports_template_errors_with_position() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = dir.path().join("t.ipxe");
+    std::fs::write(&t, "#!ipxe\nchain http://x/{{mack}}\n").unwrap();
+    let sdir = dir.path().join("s");
+    std::fs::create_dir(&sdir).unwrap();
+    std::fs::write(sdir.join("52-54-00-00-00-01.ipxe"), "echo no shebang\n").unwrap();
+    std::fs::write(sdir.join("ok.ipxe"), "#!ipxe\n").unwrap();
+    let ext = pxe_rules::config::Extensions {
+        http_ports: vec![80],
+        http_root: Some(dir.path().display().to_string()),
+        ipxe_script: Some(t.display().to_string()),
+        ipxe_script_dir: Some(sdir.display().to_string()),
+    };
+    let problems = check(&ext);
+    assert_eq!(problems.len(), 2, "{problems:#?}");
+    assert!(
+        problems[0].contains("line 2, column 16: unknown variable `mack`"),
+        "{}",
+        problems[0]
+    );
+    assert!(
+        problems[1].contains("52-54-00-00-00-01.ipxe: line 1, column 1"),
+        "{}",
+        problems[1]
+    );
+
+    let ext = pxe_rules::config::Extensions {
+        http_ports: vec![],
+        http_root: Some("/nonexistent-pxe-root".to_string()),
+        ..Default::default()
+    };
+    let problems = check(&ext);
+    assert_eq!(problems.len(), 2, "{problems:#?}");
+    assert!(problems[0].contains("no http-port"));
+    assert!(problems[1].contains("/nonexistent-pxe-root"));
+    assert!(check(&pxe_rules::config::Extensions::default()).is_empty());
+}

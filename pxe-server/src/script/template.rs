@@ -407,7 +407,7 @@ shell
             port: Some(81),
         };
         assert_eq!(
-            t.and_then(|t| Ok(t.render(&vars))).ok(),
+            t.map(|t| t.render(&vars)).ok(),
             Some(Ok("#!ipxe
 mac=52:54:00:12:34:56
 mac_hyphen=52-54-00-12-34-56
