@@ -95,7 +95,16 @@ fn main() -> ExitCode {
     };
     if let Some(Command::Check) = cli.command {
         print!("{}", run::describe(&config));
-        return ExitCode::SUCCESS;
+        // HTTP root, iPXE template and override files (issue 6).
+        let problems = pxe_server::http::check(&config.settings.extensions);
+        for p in &problems {
+            eprintln!("pxe-server: {p}");
+        }
+        return if problems.is_empty() {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(1)
+        };
     }
     init_logging(config.settings.log_dhcp);
     let rt = match tokio::runtime::Builder::new_multi_thread()

@@ -322,8 +322,17 @@ pub async fn run(
         }));
     }
 
-    // Other services are spawned here with `ctx` (issue 6: HTTP).
-    let _ = &ctx;
+    // HTTP boot files and per-machine iPXE scripts (issue 6).
+    let lookup: Arc<dyn crate::http::ClientLookup> = Arc::new(ctx.leases.clone());
+    let http = crate::http::start(&config.settings.extensions, Some(lookup), stop_rx.clone())
+        .await
+        .map_err(|e| RunError::Config(e.to_string()))?;
+    for t in http {
+        tasks.push(tokio::spawn(async move {
+            let _ = t.await;
+            Ok(())
+        }));
+    }
 
     shutdown.await;
     let _ = stop_tx.send(true);
