@@ -1,6 +1,7 @@
 //! Steady-state datagram handling allocates nothing: a counting global
 //! allocator watches a whole in-memory transfer (OACK, windows, a lost
 //! window and its retransmission, netascii too).
+#![cfg(feature = "std")]
 #![allow(clippy::panic, clippy::unwrap_used)]
 
 use std::alloc::{GlobalAlloc, Layout, System};

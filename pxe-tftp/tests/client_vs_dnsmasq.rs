@@ -6,6 +6,7 @@
 //!
 //! Needs `dnsmasq` and `ip` (iproute2) and root; a missing tool fails the
 //! test with a message saying so.
+#![cfg(feature = "std")]
 #![allow(clippy::unwrap_used, clippy::panic)]
 
 use std::net::{SocketAddr, UdpSocket};

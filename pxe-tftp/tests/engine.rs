@@ -1,4 +1,5 @@
 //! Scenario tests of the server and client engines, one packet at a time.
+#![cfg(feature = "std")]
 #![allow(clippy::unwrap_used, clippy::panic)]
 
 use core::time::Duration;

@@ -1,6 +1,7 @@
 //! Requests captured from real firmware (OVMF/EDK2 on x86-64 and arm64,
 //! against dnsmasq 2.90: shared/spec/captures/uefi-pxe-full-dnsmasq.pcap and
 //! arm64-uefi-pxe-dnsmasq.pcap), replayed against the server engine.
+#![cfg(feature = "std")]
 #![allow(clippy::unwrap_used, clippy::panic)]
 
 use pxe_tftp::server::{ReadTransfer, ServerPolicy, accept};

@@ -4,6 +4,7 @@
 //!
 //! Needs the Debian packages `curl atftp tftp-hpa` (and coreutils'
 //! `timeout`); a missing tool fails the test with a message saying so.
+#![cfg(feature = "std")]
 #![allow(clippy::unwrap_used, clippy::panic)]
 
 #[path = "../examples/udp_server.rs"]

@@ -5,6 +5,7 @@
 //! Pass condition: the client ends with exactly the file's bytes, or both
 //! ends fail with an error — within a bounded amount of virtual time and a
 //! bounded number of timeouts. No engine may panic.
+#![cfg(feature = "std")]
 #![allow(clippy::unwrap_used, clippy::panic)]
 
 use core::time::Duration;
