@@ -19,6 +19,15 @@
 //! than the client's must not be fed to the engine: answer them with
 //! [`foreign_tid_reply`](crate::wire::foreign_tid_reply) (ERROR 5) and carry
 //! on — the transfer is not disturbed.
+//!
+//! A client that retransmits its request to port 69 while its transfer runs
+//! (its first OACK or DATA was lost) should not get a second transfer: the
+//! driver can key running transfers by client address and port and drop
+//! such duplicates; the running engine retransmits on its own.
+//!
+//! When a transfer ends, [`ReadTransfer::is_size_probe`] tells a UEFI
+//! firmware's deliberate `tsize` probe (OACK answered with ERROR 8) from a
+//! real failure, for logging.
 
 use crate::engine::{AckEffect, DataEffect, Receiver, RecvError, SendError, Sender, Timer};
 use crate::error::{ErrorText, State, Stats, TransferError};
