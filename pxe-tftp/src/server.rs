@@ -231,6 +231,11 @@ impl<S: DataSource> ReadTransfer<S> {
     /// from [`Accepted`]; `limits` bound what is granted.
     ///
     /// `Mode::Mail` is served as octet ([`accept`] never lets it through).
+    ///
+    /// Cost: for a netascii request with `tsize`, this reads the whole
+    /// source once to count line ends (an async driver may want to build
+    /// such an engine on a blocking thread). Otherwise it only asks the
+    /// source for its size.
     pub fn new(
         mut source: S,
         mode: Mode,
