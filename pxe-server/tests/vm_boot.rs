@@ -88,6 +88,9 @@ enum Backend {
     /// Debian's dnsmasq with the unchanged configuration, plus this crate's
     /// HTTP service in-process.
     Dnsmasq,
+    /// The `pxe-server` binary with the same configuration plus the
+    /// `http-port=`/`http-root=`/`ipxe-script-dir=` extension lines.
+    PxeServer,
 }
 
 struct Servers {
@@ -106,7 +109,27 @@ impl Servers {
                 .iter()
                 .map(|r| format!("{} {} {}", r.local.port(), r.target, r.status))
                 .collect(),
-            None => Vec::new(),
+            // pxe-server logs one line per request:
+            // `... http request peer=.. local=IP:PORT method=GET target_uri=/x status=200 length=..`
+            None => self
+                .main
+                .output()
+                .lines()
+                .filter(|l| l.contains("http request"))
+                .filter_map(|l| {
+                    let field = |name: &str| {
+                        l.split(' ')
+                            .find_map(|w| w.strip_prefix(name))
+                            .map(str::to_string)
+                    };
+                    let port = field("local=")?.rsplit(':').next()?.to_string();
+                    Some(format!(
+                        "{port} {} {}",
+                        field("target_uri=")?,
+                        field("status=")?
+                    ))
+                })
+                .collect(),
         }
     }
 
@@ -181,6 +204,56 @@ fn start(lan: &Lan, roots: &Roots, backend: Backend, conf: &str, udhcpd: bool) -
             s.main.assert_running();
             s
         }
+        Backend::PxeServer => {
+            let bin = env!("CARGO_BIN_EXE_pxe-server");
+            let path = dir.join("pxe-server.conf");
+            let conf = format!(
+                "{conf}# pxe-server extensions\nhttp-port=80\nhttp-port=81\nhttp-root={}\nipxe-script-dir={}\n",
+                roots.http.display(),
+                roots.scripts.display()
+            );
+            fs::write(&path, &conf).unwrap();
+            let check = std::process::Command::new(bin)
+                .args(["check", "--conf", path.to_str().unwrap()])
+                .output()
+                .unwrap();
+            assert!(
+                check.status.success(),
+                "pxe-server check refused the configuration:\n{conf}\n{}{}",
+                String::from_utf8_lossy(&check.stdout),
+                String::from_utf8_lossy(&check.stderr)
+            );
+            let leases = dir.join("pxe-server.leases");
+            let mut main = Proc::spawn_in(
+                &lan.srv,
+                "pxe-server",
+                &[
+                    bin,
+                    "--conf",
+                    path.to_str().unwrap(),
+                    "--dhcp-leasefile",
+                    leases.to_str().unwrap(),
+                    "--log-dhcp",
+                ],
+                dir.join("pxe-server.log"),
+            );
+            // Ready when both HTTP listeners are up (they start last).
+            let t0 = std::time::Instant::now();
+            while !main.output().contains("HTTP on 0.0.0.0:81") {
+                main.assert_running();
+                assert!(
+                    t0.elapsed() < Duration::from_secs(10),
+                    "pxe-server did not start its HTTP service within 10 s; log:\n{}",
+                    tail(&main.output(), 3000)
+                );
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            Servers {
+                _udhcpd: udhcpd,
+                main,
+                http: None,
+            }
+        }
     }
 }
 
@@ -202,6 +275,7 @@ fn iaddr_for_ipxe(backend: Backend, conf: String) -> String {
                 }
             })
             .collect(),
+        Backend::PxeServer => conf,
     }
 }
 
@@ -453,6 +527,26 @@ fn uefi_pxe(backend: Backend) {
         "script rendered with the server's address",
     );
     assert!(vm.ended_ok);
+}
+
+#[test]
+fn vm_real_dhcp_pxe_server() {
+    real_dhcp(Backend::PxeServer);
+}
+
+#[test]
+fn vm_proxy_dhcp_pxe_server() {
+    proxy_dhcp(Backend::PxeServer);
+}
+
+#[test]
+fn vm_proxy_php_pxe_server() {
+    proxy_php(Backend::PxeServer);
+}
+
+#[test]
+fn vm_uefi_pxe_pxe_server() {
+    uefi_pxe(Backend::PxeServer);
 }
 
 #[test]
