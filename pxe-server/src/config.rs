@@ -76,6 +76,17 @@ pub fn describe(c: &Config) -> String {
     match &s.enable_tftp {
         Some(_) => {
             for (dir, iface) in &s.tftp_roots {
+                if !Path::new(dir).is_dir() {
+                    let _ = writeln!(
+                        o,
+                        "  warning: tftp-root {dir} is not a directory: the server will refuse to start{}",
+                        if s.tftp_no_fail {
+                            " (tftp-no-fail: it will start without TFTP on it)"
+                        } else {
+                            " (create it, pass --tftp-root DIR, or add tftp-no-fail)"
+                        }
+                    );
+                }
                 let _ = writeln!(
                     o,
                     "  TFTP: root {dir}{}, read-only, at most {} transfers{}",

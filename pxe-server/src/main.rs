@@ -14,7 +14,12 @@ use pxe_server::run::{self, Overrides};
 /// A PXE/iPXE netboot server: DHCP (full or proxy), the PXE boot server on
 /// port 4011 and TFTP, configured with dnsmasq's own directives.
 #[derive(Parser, Debug)]
-#[command(name = "pxe-server", version, about, long_about = None)]
+#[command(
+    name = "pxe-server",
+    version,
+    about = "A PXE/iPXE netboot server: full or proxy DHCP, the PXE boot server on port 4011, and TFTP, configured with dnsmasq's own lines.",
+    long_about = None
+)]
 #[command(after_help = "Examples:\n  \
     pxe-server --conf /etc/pxe-server.conf\n  \
     pxe-server --conf seed-real.conf --interface eth1 --tftp-root /srv/tftp --log-dhcp\n  \
@@ -34,17 +39,17 @@ struct RunArgs {
     conf: Option<PathBuf>,
     /// Serve only on this interface (repeat for several); replaces the
     /// file's `interface=` lines.
-    #[arg(long = "interface", short = 'i', value_name = "IFACE")]
+    #[arg(long = "interface", short = 'i', value_name = "IFACE", global = true)]
     interface: Vec<String>,
     /// Lease file (dnsmasq format; the durable log is kept next to it as
     /// FILE.log); replaces `dhcp-leasefile=`.
-    #[arg(long = "dhcp-leasefile", short = 'l', value_name = "FILE")]
+    #[arg(long = "dhcp-leasefile", short = 'l', value_name = "FILE", global = true)]
     dhcp_leasefile: Option<PathBuf>,
     /// TFTP root directory; replaces `tftp-root=` and turns TFTP on.
-    #[arg(long = "tftp-root", value_name = "DIR")]
+    #[arg(long = "tftp-root", value_name = "DIR", global = true)]
     tftp_root: Option<PathBuf>,
     /// Log every DHCP exchange in detail (as dnsmasq's `log-dhcp`).
-    #[arg(long = "log-dhcp")]
+    #[arg(long = "log-dhcp", global = true)]
     log_dhcp: bool,
 }
 

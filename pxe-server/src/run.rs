@@ -481,6 +481,12 @@ async fn dhcp_loop(
                     );
                     continue;
                 };
+                let set = &e.config().settings;
+                if set.except_interfaces.contains(&iface.name)
+                    || set.no_dhcp_interfaces.contains(&iface.name)
+                {
+                    continue;
+                }
                 let port = socks[k].local_addr().map_or(SERVER_PORT, |a| a.port());
                 let rx_info = RxInfo {
                     port,

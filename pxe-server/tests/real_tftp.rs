@@ -29,7 +29,9 @@ fn setup(extra_conf: &str) -> Setup {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("root");
     std::fs::create_dir_all(root.join("sub")).unwrap();
-    let big: Vec<u8> = (0..300_001u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    let big: Vec<u8> = (0..300_001u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
     std::fs::write(root.join("big.bin"), &big).unwrap();
     std::fs::write(root.join("sub/small.txt"), b"hello from the root\n").unwrap();
     std::fs::write(dir.path().join("secret"), b"outside the root\n").unwrap();
@@ -88,26 +90,78 @@ fn curl_atftp_tftp_hpa_fetch_files() {
         let url = format!("tftp://{SRV_IP}/big.bin");
         a.push(&url);
         let r = client(&s, &a);
-        assert!(r.status.success(), "curl: {}", String::from_utf8_lossy(&r.stderr));
+        assert!(
+            r.status.success(),
+            "curl: {}",
+            String::from_utf8_lossy(&r.stderr)
+        );
         assert!(read(&o) == s.big, "curl download differs");
     }
     // atftp with blksize and tsize.
     let o = out_path(&s, "atftp.bin");
     let r = client(
         &s,
-        &["atftp", "--option", "blksize 1428", "--option", "tsize 0", "-g", "-r", "big.bin", "-l", o.to_str().unwrap(), SRV_IP],
+        &[
+            "atftp",
+            "--option",
+            "blksize 1428",
+            "--option",
+            "tsize 0",
+            "-g",
+            "-r",
+            "big.bin",
+            "-l",
+            o.to_str().unwrap(),
+            SRV_IP,
+        ],
     );
-    assert!(r.status.success(), "atftp: {}", String::from_utf8_lossy(&r.stderr));
+    assert!(
+        r.status.success(),
+        "atftp: {}",
+        String::from_utf8_lossy(&r.stderr)
+    );
     assert!(read(&o) == s.big, "atftp download differs");
     // tftp-hpa, plain RFC 1350 (512-byte blocks), and a subdirectory.
     let o = out_path(&s, "hpa.bin");
-    let r = client(&s, &["tftp", "-m", "binary", SRV_IP, "-c", "get", "big.bin", o.to_str().unwrap()]);
-    assert!(r.status.success(), "tftp-hpa: {}", String::from_utf8_lossy(&r.stderr));
+    let r = client(
+        &s,
+        &[
+            "tftp",
+            "-m",
+            "binary",
+            SRV_IP,
+            "-c",
+            "get",
+            "big.bin",
+            o.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        r.status.success(),
+        "tftp-hpa: {}",
+        String::from_utf8_lossy(&r.stderr)
+    );
     assert!(read(&o) == s.big, "tftp-hpa download differs");
     let o = out_path(&s, "small.txt");
-    let r = client(&s, &["tftp", "-m", "binary", SRV_IP, "-c", "get", "sub\\small.txt", o.to_str().unwrap()]);
+    let r = client(
+        &s,
+        &[
+            "tftp",
+            "-m",
+            "binary",
+            SRV_IP,
+            "-c",
+            "get",
+            "sub\\small.txt",
+            o.to_str().unwrap(),
+        ],
+    );
     assert!(r.status.success());
-    assert_eq!(read(&o), b"hello from the root\n", "backslashes are slashes");
+    assert_eq!(
+        read(&o),
+        b"hello from the root\n",
+        "backslashes are slashes"
+    );
     let log = std::fs::read_to_string(&s.log).unwrap();
     assert!(log.matches("TFTP sent").count() >= 5, "{log}");
     let n = cap.check_server_replies(Ipv4Addr::new(10, 78, 0, 1));
@@ -183,22 +237,64 @@ fn escapes_and_writes_are_refused_with_errors() {
     assert!(!s.dir.path().join("root/upload.bin").exists());
     // Real clients see the errors too.
     let o = out_path(&s, "x");
-    let r = client(&s, &["atftp", "-g", "-r", "../secret", "-l", o.to_str().unwrap(), SRV_IP]);
+    let r = client(
+        &s,
+        &[
+            "atftp",
+            "-g",
+            "-r",
+            "../secret",
+            "-l",
+            o.to_str().unwrap(),
+            SRV_IP,
+        ],
+    );
     assert!(!r.status.success());
-    assert!(String::from_utf8_lossy(&r.stderr).contains("Permission denied"), "{r:?}");
-    let r = client(&s, &["tftp", "-m", "binary", SRV_IP, "-c", "get", "link-out", o.to_str().unwrap()]);
-    let t = format!("{}{}", String::from_utf8_lossy(&r.stdout), String::from_utf8_lossy(&r.stderr));
+    assert!(
+        String::from_utf8_lossy(&r.stderr).contains("Permission denied"),
+        "{r:?}"
+    );
+    let r = client(
+        &s,
+        &[
+            "tftp",
+            "-m",
+            "binary",
+            SRV_IP,
+            "-c",
+            "get",
+            "link-out",
+            o.to_str().unwrap(),
+        ],
+    );
+    let t = format!(
+        "{}{}",
+        String::from_utf8_lossy(&r.stdout),
+        String::from_utf8_lossy(&r.stderr)
+    );
     assert!(t.contains("Error code 2"), "{t}");
     assert!(!read(&o).starts_with(b"outside"), "escaped file delivered");
     let log = std::fs::read_to_string(&s.log).unwrap();
-    assert!(log.matches("path escapes the TFTP root").count() >= 5, "{log}");
+    assert!(
+        log.matches("path escapes the TFTP root").count() >= 5,
+        "{log}"
+    );
     assert!(log.contains("write request refused"), "{log}");
 }
 
 #[test]
 fn blksize_capped_by_interface_mtu_and_tsize_answered() {
     let s = setup("");
-    sh(&["ip", "-n", &s.lab.members[0].name, "link", "set", "eth0", "mtu", "1400"]);
+    sh(&[
+        "ip",
+        "-n",
+        &s.lab.members[0].name,
+        "link",
+        "set",
+        "eth0",
+        "mtu",
+        "1400",
+    ]);
     let r = raw_request(&s, rrq(b"big.bin", &[("blksize", "9000"), ("tsize", "0")]));
     assert_eq!(&r[..2], &[0, 6], "expected an OACK, got {r:?}");
     let text = String::from_utf8_lossy(&r[2..]).into_owned();
@@ -222,12 +318,18 @@ fn tftp_max_limits_concurrent_transfers() {
     assert_eq!(&first[..2], &[0, 6]);
     let second = s.lab.members[1].enter(|| {
         let sock = UdpSocket::bind("10.78.0.2:0").unwrap();
-        sock.set_read_timeout(Some(Duration::from_millis(700))).unwrap();
+        sock.set_read_timeout(Some(Duration::from_millis(700)))
+            .unwrap();
         sock.send_to(&rrq(b"big.bin", &[]), "10.78.0.1:69").unwrap();
         let mut buf = [0u8; 2048];
-        sock.recv_from(&mut buf).ok().map(|(n, _)| buf[..n].to_vec())
+        sock.recv_from(&mut buf)
+            .ok()
+            .map(|(n, _)| buf[..n].to_vec())
     });
-    assert!(second.is_none(), "second transfer started despite tftp-max=1: {second:?}");
+    assert!(
+        second.is_none(),
+        "second transfer started despite tftp-max=1: {second:?}"
+    );
     let log = wait_log(&s.log, "(tftp-max)", Duration::from_secs(5));
     assert!(log.contains("dropping request"), "{log}");
     drop(s.server);

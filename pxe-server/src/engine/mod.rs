@@ -263,18 +263,23 @@ impl Engine {
         &self.log
     }
 
-    fn dropped(&mut self, r: DropReason, rx: &RxInfo<'_>, why: &str) -> Handled {
+    fn dropped(&mut self, r: DropReason, rx: &RxInfo<'_>, why: &dyn core::fmt::Display) -> Handled {
         let before = self.metrics.drop(r);
         self.log.clear();
+        // Logged once per reason, then at powers of two (a flood must not
+        // flood the log).
         if before == 0 || before.is_power_of_two() {
             let _ = write!(
                 self.log,
-                "dropped packet from {} on {}: {r}{}{why} ({} so far)",
-                rx.src,
-                rx.iface,
-                if why.is_empty() { "" } else { ": " },
-                before + 1
+                "dropped packet from {} on {}: {r}",
+                rx.src, rx.iface
             );
+            let mark = self.log.len();
+            let _ = write!(self.log, ": {why}");
+            if self.log.len() == mark + 2 {
+                self.log.truncate(mark);
+            }
+            let _ = write!(self.log, " ({} so far)", before + 1);
         }
         Handled::Dropped(r)
     }
@@ -294,42 +299,36 @@ impl Engine {
         let pkt = match Packet::new_lenient(datagram) {
             Ok(p) => p,
             Err(e) => {
-                let mut why = String::new();
-                let _ = write!(why, "{e}");
-                return self.dropped(DropReason::TooShort, rx, &why);
+                return self.dropped(DropReason::TooShort, rx, &e);
             }
         };
         if pkt.op() != Op::Request {
-            return self.dropped(DropReason::NotRequest, rx, "");
+            return self.dropped(DropReason::NotRequest, rx, &"");
         }
         let (htype, hlen) = (pkt.htype(), pkt.hlen());
         if hlen > 16 || (htype == 0 && hlen != 0) {
-            return self.dropped(DropReason::BadHardwareAddress, rx, "");
+            return self.dropped(DropReason::BadHardwareAddress, rx, &"");
         }
         if let Some(e) = pkt.options_error() {
-            let mut why = String::new();
-            let _ = write!(why, "{e}");
-            return self.dropped(DropReason::BadOptions, rx, &why);
+            return self.dropped(DropReason::BadOptions, rx, &e);
         }
         let mt = match pkt.message_type() {
             Ok(m) => m,
             Err(e) => {
-                let mut why = String::new();
-                let _ = write!(why, "{e}");
-                return self.dropped(DropReason::BadOptions, rx, &why);
+                return self.dropped(DropReason::BadOptions, rx, &e);
             }
         };
         match mt {
             Some(MessageType::Offer | MessageType::Ack | MessageType::Nak) => {
-                return self.dropped(DropReason::ServerMessage, rx, "");
+                return self.dropped(DropReason::ServerMessage, rx, &"");
             }
             Some(MessageType::Other(_)) => {
-                return self.dropped(DropReason::UnknownMessageType, rx, "");
+                return self.dropped(DropReason::UnknownMessageType, rx, &"");
             }
             _ => {}
         }
         let Some(hw) = HwAddr::new(htype, pkt.chaddr()) else {
-            return self.dropped(DropReason::BadHardwareAddress, rx, "");
+            return self.dropped(DropReason::BadHardwareAddress, rx, &"");
         };
         let client_id = if self.config.settings.ignore_client_id {
             None
@@ -339,9 +338,7 @@ impl Engine {
         let facts = match Facts::parse(datagram) {
             Ok(f) => f,
             Err(e) => {
-                let mut why = String::new();
-                let _ = write!(why, "{e}");
-                return self.dropped(DropReason::BadOptions, rx, &why);
+                return self.dropped(DropReason::BadOptions, rx, &e);
             }
         };
         let ctx = Context::new(rx.local, rx.netmask)
@@ -503,7 +500,7 @@ impl Engine {
                 self.log_sent("PXE boot-server ACK", ciaddr, d, siaddr, &dest);
                 Handled::Reply { len, dest }
             }
-            Err(_) => self.dropped(DropReason::ReplyTooBig, rx, "boot-server ACK"),
+            Err(_) => self.dropped(DropReason::ReplyTooBig, rx, &"boot-server ACK"),
         }
     }
 
@@ -561,7 +558,7 @@ impl Engine {
                 self.log_sent(what, Ipv4Addr::UNSPECIFIED, d, siaddr, &dest);
                 Handled::Reply { len, dest }
             }
-            Err(_) => self.dropped(DropReason::ReplyTooBig, rx, "proxy reply"),
+            Err(_) => self.dropped(DropReason::ReplyTooBig, rx, &"proxy reply"),
         }
     }
 
@@ -595,7 +592,7 @@ impl Engine {
                 let _ = write!(self.log, "DHCPNAK {reason} ({dest})");
                 Handled::Reply { len, dest }
             }
-            Err(_) => self.dropped(DropReason::ReplyTooBig, rx, "NAK"),
+            Err(_) => self.dropped(DropReason::ReplyTooBig, rx, &"NAK"),
         }
     }
 
@@ -610,7 +607,7 @@ impl Engine {
     ) -> Handled {
         self.start_log(req, d, rx);
         let Some(range) = d.range() else {
-            return self.dropped(DropReason::NoRange, rx, "");
+            return self.dropped(DropReason::NoRange, rx, &"");
         };
         let host = d.host();
         let static_addr = host
@@ -630,7 +627,7 @@ impl Engine {
                     return self.dropped(
                         DropReason::Ignored,
                         rx,
-                        "BOOTP without a reserved address",
+                        &"BOOTP without a reserved address",
                     );
                 };
                 self.ack_like(now, req, d, rx, out, addr, None, true)
@@ -740,7 +737,7 @@ impl Engine {
                     return self.dropped_quiet(DropReason::OtherServer);
                 }
                 let Some(a) = requested else {
-                    return self.dropped(DropReason::BadOptions, rx, "DECLINE without option 50");
+                    return self.dropped(DropReason::BadOptions, rx, &"DECLINE without option 50");
                 };
                 if let Some(c) = self.leases.decline(a, cid, &hw, now) {
                     self.changes.push(c);
@@ -768,11 +765,11 @@ impl Engine {
             }
             Some(MessageType::Inform) => {
                 if p.ciaddr().is_unspecified() {
-                    return self.dropped(DropReason::BadOptions, rx, "INFORM without ciaddr");
+                    return self.dropped(DropReason::BadOptions, rx, &"INFORM without ciaddr");
                 }
                 self.reply_inform(req, d, rx, out)
             }
-            Some(_) => self.dropped(DropReason::UnknownMessageType, rx, ""),
+            Some(_) => self.dropped(DropReason::UnknownMessageType, rx, &""),
         }
     }
 
@@ -820,9 +817,13 @@ impl Engine {
         match self.leases.commit(lease, now) {
             Ok(ch) => self.changes.extend(ch),
             Err(e) => {
-                let mut why = String::new();
-                let _ = write!(why, "{e}");
-                return self.nak(req, rx, "address in use", out);
+                let _ = write!(self.log, "({e}) ");
+                let why = match e {
+                    crate::lease::AllocError::Reserved(_) => "address reserved",
+                    crate::lease::AllocError::Declined(_) => "address not available",
+                    _ => "address in use",
+                };
+                return self.nak(req, rx, why, out);
             }
         }
         if bootp {
@@ -937,7 +938,7 @@ impl Engine {
                 self.log_sent(msg_name(mt), addr, d, siaddr, &dest);
                 Handled::Reply { len, dest }
             }
-            Err(_) => self.dropped(DropReason::ReplyTooBig, rx, msg_name(mt)),
+            Err(_) => self.dropped(DropReason::ReplyTooBig, rx, &msg_name(mt)),
         }
     }
 
@@ -980,7 +981,7 @@ impl Engine {
                 self.log_sent("DHCPACK (INFORM)", ciaddr, d, siaddr, &dest);
                 Handled::Reply { len, dest }
             }
-            Err(_) => self.dropped(DropReason::ReplyTooBig, rx, "INFORM ACK"),
+            Err(_) => self.dropped(DropReason::ReplyTooBig, rx, &"INFORM ACK"),
         }
     }
 
@@ -1009,7 +1010,7 @@ impl Engine {
                 self.log_sent("BOOTP reply", addr, d, siaddr, &dest);
                 Handled::Reply { len, dest }
             }
-            Err(_) => self.dropped(DropReason::ReplyTooBig, rx, "BOOTP"),
+            Err(_) => self.dropped(DropReason::ReplyTooBig, rx, &"BOOTP"),
         }
     }
 }

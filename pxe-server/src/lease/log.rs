@@ -120,6 +120,12 @@ impl LeaseLog {
     ) -> Result<(Self, Recovery), LogError> {
         let path = Self::log_path(leasefile);
         let mut rec = Recovery::default();
+        if let Some(dir) = path.parent()
+            && !dir.as_os_str().is_empty()
+            && !dir.exists()
+        {
+            fs::create_dir_all(dir).map_err(io_err(dir, "create directory"))?;
+        }
         let exists = path.exists();
         if !exists && leasefile.exists() {
             let text = fs::read_to_string(leasefile).map_err(io_err(leasefile, "read"))?;

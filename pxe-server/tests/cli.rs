@@ -1,0 +1,106 @@
+//! The command line: `check`, errors at file:line:column, overrides, help.
+#![allow(clippy::unwrap_used, clippy::panic)]
+
+use std::process::Command;
+
+fn run(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_pxe-server"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+const CONF: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../conf/");
+
+#[test]
+fn check_explains_every_seed_configuration() {
+    for (f, want) in [
+        (
+            "seed-real.conf",
+            "DHCP (full): addresses 192.168.2.100 - 192.168.2.200",
+        ),
+        ("seed-proxy.conf", "proxyDHCP on the network of 192.168.2.0"),
+        (
+            "seed-proxy-php.conf",
+            "dhcp-boot=tag:ipxe,\"http://192.168.2.1/ipxe.php?mac=${mac}&uuid=${uuid}\"",
+        ),
+    ] {
+        let path = format!("{CONF}{f}");
+        let (code, out, err) = run(&["check", "--conf", &path]);
+        assert_eq!(code, 0, "{f}: {err}");
+        assert!(out.contains(want), "{f}:\n{out}");
+        assert!(
+            out.contains(&format!("{f}:")),
+            "rules carry file:line\n{out}"
+        );
+    }
+    let (_, out, _) = run(&["check", "-C", &format!("{CONF}seed-proxy.conf")]);
+    assert!(out.contains("PXE boot server: UDP 4011"), "{out}");
+    assert!(out.contains("pxe-service=tag:!ipxe,x86PC"), "{out}");
+}
+
+#[test]
+fn errors_name_file_line_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("bad.conf");
+    std::fs::write(
+        &p,
+        "dhcp-range=10.0.0.1,10.0.0.9\n\ndhcp-bootx=pxelinux.0\n",
+    )
+    .unwrap();
+    let (code, _, err) = run(&["check", "--conf", p.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(err.contains(&format!("{}:3:1:", p.display())), "{err}");
+    assert!(err.contains("dhcp-bootx"), "{err}");
+    let (code, _, err) = run(&["--conf", "/nonexistent/pxe.conf"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("/nonexistent/pxe.conf"), "{err}");
+}
+
+#[test]
+fn overrides_replace_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let (code, out, err) = run(&[
+        "check",
+        "--conf",
+        &format!("{CONF}seed-real.conf"),
+        "--interface",
+        "eth7",
+        "--tftp-root",
+        d,
+        "--dhcp-leasefile",
+        "/tmp/x.leases",
+        "--log-dhcp",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("interfaces: eth7"), "{out}");
+    assert!(out.contains(&format!("TFTP: root {d}")), "{out}");
+    assert!(!out.contains("warning: tftp-root"), "{out}");
+    assert!(out.contains("lease file: /tmp/x.leases"), "{out}");
+    assert!(out.contains("log-dhcp"), "{out}");
+    // Without the override the seed's missing root is reported.
+    let (_, out, _) = run(&["check", "--conf", &format!("{CONF}seed-real.conf")]);
+    assert!(
+        out.contains("warning: tftp-root /tmp/memstick/host0_part1/"),
+        "{out}"
+    );
+}
+
+#[test]
+fn no_configuration_explains_what_to_do() {
+    let (code, _, err) = run(&[]);
+    assert_eq!(code, 2);
+    assert!(err.contains("pxe-server --conf FILE"), "{err}");
+    let (code, out, _) = run(&["--help"]);
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("--dhcp-leasefile") && out.contains("check"),
+        "{out}"
+    );
+}
