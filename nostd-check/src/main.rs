@@ -11,6 +11,9 @@ extern crate pxe_dhcp;
 extern crate pxe_rules;
 extern crate pxe_tftp;
 
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+
 use core::alloc::{GlobalAlloc, Layout};
 use core::panic::PanicInfo;
 
@@ -37,13 +40,142 @@ fn panic(_info: &PanicInfo<'_>) -> ! {
     loop {}
 }
 
-/// Entry point; linked, never run.
+/// The smoltcp driver as a board would use it: compiled rules, files in
+/// memory, leases in RAM, one poll of the interface and the server.
+fn netboot_on_smoltcp() -> Option<usize> {
+    use pxe_smoltcp::smoltcp::iface::{Config, Interface, SocketSet};
+    use pxe_smoltcp::smoltcp::phy::{Loopback, Medium};
+    use pxe_smoltcp::smoltcp::time::Instant;
+    use pxe_smoltcp::smoltcp::wire::{EthernetAddress, HardwareAddress, IpCidr, Ipv4Cidr};
+    use pxe_smoltcp::{MemoryFiles, Server, Settings, VolatileLeases};
+
+    static FILES: [(&str, &[u8]); 1] = [("boot.bin", b"firmware")];
+    let conf = pxe_rules::Config::parse_str(
+        "dhcp-range=10.0.0.100,10.0.0.110\ndhcp-boot=boot.bin\nenable-tftp\n",
+        "board",
+    )
+    .ok()?;
+    let settings = Settings::from_config(&conf);
+    let mut device = Loopback::new(Medium::Ethernet);
+    let hw = HardwareAddress::Ethernet(EthernetAddress([2, 0, 0, 0, 0, 1]));
+    let mut iface = Interface::new(Config::new(hw), &mut device, Instant::from_millis(0));
+    iface.update_ip_addrs(|a| {
+        let _ = a.push(IpCidr::Ipv4(Ipv4Cidr::new(
+            core::net::Ipv4Addr::new(10, 0, 0, 1),
+            24,
+        )));
+    });
+    let mut sockets = SocketSet::new(Vec::new());
+    let mut server = Server::new(
+        Arc::new(conf),
+        settings,
+        MemoryFiles::new(&FILES),
+        VolatileLeases,
+        &mut sockets,
+    )
+    .ok()?;
+    let now = Instant::from_millis(1);
+    iface.poll(now, &mut device, &mut sockets);
+    server.poll(now, &iface, &mut sockets);
+    Some(server.stats().tftp_active)
+}
+
+/// Entry point; linked, never run. `black_box` keeps the driver code in the
+/// binary (the linker would drop an unreachable function).
 #[unsafe(no_mangle)]
 pub extern "C" fn _start() -> ! {
+    if core::hint::black_box(false) {
+        let _ = core::hint::black_box(netboot_on_smoltcp());
+    }
     loop {}
+}
+
+// The C memory primitives. A hosted target takes them from libc and a
+// bare-metal target from compiler_builtins' `mem` feature; this binary has
+// neither, and needs them as soon as real code (the smoltcp driver) is
+// linked. Byte loops through volatile accesses, so that LLVM cannot turn
+// them back into calls to themselves.
+
+/// `memcpy(3)`.
+///
+/// # Safety
+/// As C's: `n` bytes valid at both pointers, not overlapping.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn memcpy(dst: *mut u8, src: *const u8, n: usize) -> *mut u8 {
+    // SAFETY: the caller's contract.
+    unsafe { memmove(dst, src, n) }
+}
+
+/// `memmove(3)`.
+///
+/// # Safety
+/// As C's: `n` bytes valid at both pointers.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn memmove(dst: *mut u8, src: *const u8, n: usize) -> *mut u8 {
+    // SAFETY: in bounds by the caller's contract; the copy direction
+    // handles overlap.
+    unsafe {
+        if (dst as usize) < (src as usize) {
+            for i in 0..n {
+                dst.add(i).write_volatile(src.add(i).read_volatile());
+            }
+        } else {
+            for i in (0..n).rev() {
+                dst.add(i).write_volatile(src.add(i).read_volatile());
+            }
+        }
+    }
+    dst
+}
+
+/// `memset(3)`.
+///
+/// # Safety
+/// As C's: `n` bytes valid at `dst`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn memset(dst: *mut u8, c: i32, n: usize) -> *mut u8 {
+    for i in 0..n {
+        // SAFETY: in bounds by the caller's contract.
+        unsafe { dst.add(i).write_volatile(c as u8) };
+    }
+    dst
+}
+
+/// `memcmp(3)`.
+///
+/// # Safety
+/// As C's: `n` bytes valid at both pointers.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn memcmp(a: *const u8, b: *const u8, n: usize) -> i32 {
+    for i in 0..n {
+        // SAFETY: in bounds by the caller's contract.
+        let (x, y) = unsafe { (a.add(i).read_volatile(), b.add(i).read_volatile()) };
+        if x != y {
+            return i32::from(x) - i32::from(y);
+        }
+    }
+    0
+}
+
+/// `bcmp(3)`: equality only.
+///
+/// # Safety
+/// As C's: `n` bytes valid at both pointers.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn bcmp(a: *const u8, b: *const u8, n: usize) -> i32 {
+    // SAFETY: the caller's contract.
+    unsafe { memcmp(a, b, n) }
 }
 
 /// The prebuilt `alloc` is compiled with unwinding and names this symbol;
 /// with `panic = "abort"` it is never called, so an empty one links.
 #[unsafe(no_mangle)]
 pub extern "C" fn rust_eh_personality() {}
+
+/// Named by the landing pads of the prebuilt `alloc` (built with
+/// unwinding); with `panic = "abort"` nothing ever unwinds, so it is never
+/// called.
+#[unsafe(no_mangle)]
+pub extern "C" fn _Unwind_Resume() -> ! {
+    loop {}
+}

@@ -1,0 +1,925 @@
+//! Netboot with no operating system: the `pxe-server` engine driven over a
+//! [`smoltcp`] interface.
+//!
+//! [`Server`] owns the sans-IO DHCP engine of `pxe-server` (full DHCP,
+//! proxyDHCP and the PXE boot server on port 4011) and a bounded pool of
+//! `pxe-tftp` read transfers. It adds its UDP sockets to the caller's
+//! [`SocketSet`]; the caller polls the [`Interface`] and then
+//! [`Server::poll`], with time taken from smoltcp's [`Instant`]. It needs
+//! `alloc` but not `std`: the configuration is a compiled
+//! [`pxe_rules::Config`], files come from a [`FileSource`] (for example
+//! [`MemoryFiles`]), and lease changes go through a [`LeaseStore`] before the
+//! reply that announces them is sent.
+//!
+//! # Example
+//!
+//! ```
+//! use std::sync::Arc;
+//! use smoltcp::iface::SocketSet;
+//! use smoltcp::time::Instant;
+//! use pxe_smoltcp::{MemoryFiles, Server, Settings, VolatileLeases};
+//!
+//! let conf = pxe_rules::Config::parse_str(
+//!     "dhcp-range=10.0.0.100,10.0.0.150\ndhcp-boot=boot.bin\nenable-tftp\n",
+//!     "board.conf",
+//! )?;
+//! let settings = Settings::from_config(&conf);
+//! static FILES: [(&str, &[u8]); 1] = [("boot.bin", b"hello, firmware")];
+//! let mut sockets = SocketSet::new(Vec::new());
+//! let mut server = Server::new(
+//!     Arc::new(conf),
+//!     settings,
+//!     MemoryFiles::new(&FILES),
+//!     VolatileLeases,
+//!     &mut sockets,
+//! )?;
+//! // The main loop of a board (see examples/smoltcp_tap for a real one):
+//! //   iface.poll(now, &mut device, &mut sockets);
+//! //   server.poll(now, &iface, &mut sockets);
+//! //   sleep until iface.poll_delay(..) / server.poll_delay(now)
+//! assert_eq!(server.poll_delay(Instant::from_millis(0)), None);
+//! assert_eq!(server.stats().tftp_active, 0);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Addressing on a link without ARP help
+//!
+//! smoltcp delivers datagrams sent to `255.255.255.255` (also from source
+//! `0.0.0.0`) to a socket bound to port 67 with no address, and tells which
+//! address they were sent to ([`UdpMetadata::local_address`]). It sends to
+//! `255.255.255.255` as an Ethernet broadcast frame. It cannot be told a
+//! neighbour's hardware address, so when the engine asks for a unicast to a
+//! client that has no address yet ([`Destination::UnicastHw`]) this driver
+//! broadcasts instead, as dnsmasq does when it cannot inject an ARP entry
+//! (RFC 2131 §4.1 allows it; clients accept both). Unicast replies to
+//! clients that own their address (4011 answers, renewals) go through
+//! smoltcp's ARP; the datagram waits in the socket until the neighbour is
+//! resolved.
+//!
+//! # Memory
+//!
+//! All packet memory is allocated once, by [`Server::new`]: the socket
+//! buffers (each transfer slot holds `windowsize + 2` full DATA datagrams)
+//! and two 1500-byte scratch buffers. Polling allocates only when the
+//! engine creates or changes a lease.
+#![no_std]
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::panic))]
+
+extern crate alloc;
+
+/// The smoltcp this crate is built against (name its types through this
+/// re-export to avoid a version mismatch).
+pub use smoltcp;
+
+use alloc::string::String;
+use alloc::sync::Arc;
+use alloc::vec;
+use alloc::vec::Vec;
+use core::convert::Infallible;
+use core::fmt;
+use core::net::{Ipv4Addr, SocketAddrV4};
+
+use pxe_rules::Config;
+use pxe_server::engine::addressing::{CLIENT_PORT, Destination, PXE_PORT, SERVER_PORT};
+use pxe_server::engine::{Engine, Handled, RxInfo};
+use pxe_server::lease::LeaseChange;
+use pxe_tftp::server::{ReadTransfer, ServerPolicy, accept};
+use pxe_tftp::wire::{ErrorCode, RequestKind, foreign_tid_reply, write_error};
+use pxe_tftp::{DataSource, ServerLimits, State, TransferConfig};
+use smoltcp::iface::{Interface, SocketHandle, SocketSet};
+use smoltcp::phy::PacketMeta;
+use smoltcp::socket::udp::{self, PacketBuffer, PacketMetadata, UdpMetadata};
+use smoltcp::time::{Duration, Instant};
+use smoltcp::wire::{IpAddress, IpCidr, IpEndpoint, IpListenEndpoint};
+
+/// The TFTP request port.
+pub const TFTP_PORT: u16 = 69;
+
+/// Largest DHCP datagram handled or sent (a full Ethernet MTU).
+const DHCP_MAX: usize = 1500;
+
+/// Settings of the driver that the dnsmasq configuration does not carry,
+/// or that a small board wants tighter than dnsmasq's defaults.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Settings {
+    /// Interface name used in the engine's decisions and log lines.
+    pub iface_name: String,
+    /// Unix time (seconds) at smoltcp's `Instant` zero: leases expire in
+    /// wall-clock time. A board without a clock can leave it 0; leases it
+    /// persists then only make sense until the next reboot.
+    pub unix_offset: u64,
+    /// IP MTU of the link: caps the TFTP block size and the DHCP reply.
+    pub mtu: u16,
+    /// Listen for DHCP on port 67.
+    pub dhcp: bool,
+    /// Answer PXE boot-server requests on port 4011.
+    pub pxe_port: bool,
+    /// Serve TFTP on port 69.
+    pub tftp: bool,
+    /// Transfer slots (`tftp-max`): each has its own UDP socket with
+    /// preallocated buffers. Requests beyond this are dropped (the client
+    /// retransmits).
+    pub max_transfers: usize,
+    /// Largest TFTP `windowsize` granted (RFC 7440).
+    pub max_windowsize: u16,
+    /// Acknowledge the `blksize` option (`tftp-no-blocksize` turns it off).
+    pub blksize: bool,
+    /// Most leases the table may ever hold: [`Server::new`] refuses a
+    /// configuration whose pools and `dhcp-host` addresses exceed it, so the
+    /// engine's table is bounded by it.
+    pub max_leases: usize,
+    /// First UDP port of the range transfer sockets (TIDs) are bound to.
+    pub tid_port_base: u16,
+    /// Number of ports in that range.
+    pub tid_port_count: u16,
+}
+
+/// Default number of transfer slots when the configuration has no
+/// `tftp-max` (dnsmasq's 50 would reserve ~440 KiB of socket buffers).
+pub const DEFAULT_MAX_TRANSFERS: usize = 4;
+/// Default lease capacity when the configuration has no `dhcp-lease-max`.
+pub const DEFAULT_MAX_LEASES: usize = 256;
+
+impl Settings {
+    /// Settings derived from a configuration: `tftp-max`, `dhcp-lease-max`,
+    /// `tftp-mtu`, `tftp-no-blocksize`, `enable-tftp` and whether PXE is
+    /// configured at all (port 4011).
+    pub fn from_config(config: &Config) -> Self {
+        let s = &config.settings;
+        let mtu = s
+            .tftp_mtu
+            .map_or(1500, |m| u16::try_from(m.min(1500)).unwrap_or(1500));
+        Settings {
+            iface_name: String::from("eth0"),
+            unix_offset: 0,
+            mtu,
+            dhcp: true,
+            pxe_port: config.pxe_enabled(),
+            tftp: s.enable_tftp.is_some(),
+            max_transfers: s.tftp_max.map_or(DEFAULT_MAX_TRANSFERS, |n| {
+                usize::try_from(n).unwrap_or(usize::MAX)
+            }),
+            max_windowsize: 4,
+            blksize: !s.tftp_no_blocksize,
+            max_leases: s.lease_max.map_or(DEFAULT_MAX_LEASES, |n| {
+                usize::try_from(n).unwrap_or(usize::MAX)
+            }),
+            tid_port_base: 49152,
+            tid_port_count: 16384,
+        }
+    }
+
+    fn limits(&self) -> ServerLimits {
+        ServerLimits {
+            max_blksize: ServerLimits::blksize_for_mtu(u32::from(self.mtu), false),
+            max_windowsize: self.max_windowsize.max(1),
+            blksize: self.blksize,
+            ..ServerLimits::default()
+        }
+    }
+}
+
+/// Why a file could not be opened; answered with the matching TFTP ERROR.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum FileError {
+    /// No such file (TFTP error 1).
+    #[error("file not found")]
+    NotFound,
+    /// The name is refused (TFTP error 2).
+    #[error("access violation")]
+    AccessDenied,
+    /// Anything else (TFTP error 0 with this message).
+    #[error("{0}")]
+    Other(&'static str),
+}
+
+impl FileError {
+    fn code(&self) -> ErrorCode {
+        match self {
+            FileError::NotFound => ErrorCode(1),
+            FileError::AccessDenied => ErrorCode(2),
+            FileError::Other(_) => ErrorCode(0),
+        }
+    }
+}
+
+/// Where TFTP files come from: flash, a ROM table, a host filesystem.
+pub trait FileSource {
+    /// An open file, read at offsets by the transfer.
+    type File: DataSource;
+    /// Open `name` exactly as the client sent it (raw bytes; may contain
+    /// `..`, `\` or non-UTF-8: refusing such names is the source's job).
+    fn open(&mut self, name: &[u8]) -> Result<Self::File, FileError>;
+}
+
+/// Files in memory: a table of `(name, contents)`. Names match exactly
+/// after leading `/` are removed from the request (as dnsmasq does
+/// relative to `tftp-root`); anything else is "file not found".
+#[derive(Clone, Copy, Debug)]
+pub struct MemoryFiles<'a> {
+    files: &'a [(&'a str, &'a [u8])],
+}
+
+impl<'a> MemoryFiles<'a> {
+    /// Serve these files.
+    pub const fn new(files: &'a [(&'a str, &'a [u8])]) -> Self {
+        MemoryFiles { files }
+    }
+}
+
+impl<'a> FileSource for MemoryFiles<'a> {
+    type File = &'a [u8];
+    fn open(&mut self, name: &[u8]) -> Result<&'a [u8], FileError> {
+        let mut n = name;
+        while let [b'/', rest @ ..] = n {
+            n = rest;
+        }
+        self.files
+            .iter()
+            .find(|(k, _)| k.as_bytes() == n)
+            .map(|(_, v)| *v)
+            .ok_or(FileError::NotFound)
+    }
+}
+
+/// The persistence hook for leases.
+///
+/// [`Server::poll`] calls [`LeaseStore::persist`] with the lease changes a
+/// DHCP reply announces (a grant before its ACK, the removal of a client's
+/// older lease, a RELEASE or DECLINE) **before** it queues that reply. Make
+/// them durable there (flash, FRAM, a host over a serial line). If it
+/// returns an error the reply is not sent: the client retries, and the
+/// engine, whose in-memory table already holds the change, asks again.
+/// At start-up, replay what was stored with
+/// [`Server::engine_mut`]`().leases_mut().apply(..)`.
+pub trait LeaseStore {
+    /// What went wrong while persisting.
+    type Error: fmt::Display;
+    /// Persist `changes`, in order, before the reply goes out.
+    fn persist(&mut self, changes: &[LeaseChange]) -> Result<(), Self::Error>;
+}
+
+/// Leases kept in RAM only (lost on reset): persists nothing.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct VolatileLeases;
+
+impl LeaseStore for VolatileLeases {
+    type Error = Infallible;
+    fn persist(&mut self, _changes: &[LeaseChange]) -> Result<(), Infallible> {
+        Ok(())
+    }
+}
+
+/// Why [`Server::new`] refused to start.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum StartError {
+    /// The pools and `dhcp-host` addresses could need more leases than
+    /// [`Settings::max_leases`].
+    #[error(
+        "the dhcp-range pools and dhcp-host addresses can hold {addresses} leases, more than the lease capacity of {max} (shrink the ranges or raise dhcp-lease-max)"
+    )]
+    TooManyAddresses {
+        /// Addresses the configuration can lease.
+        addresses: u64,
+        /// [`Settings::max_leases`].
+        max: usize,
+    },
+    /// A well-known port could not be bound.
+    #[error("cannot bind UDP port {0}")]
+    Bind(u16),
+    /// `tid_port_count` is smaller than `max_transfers` or the range
+    /// leaves the 16-bit port space.
+    #[error(
+        "the TID port range {base}+{count} cannot hold {slots} transfers (or leaves 1..=65535)"
+    )]
+    TidRange {
+        /// [`Settings::tid_port_base`].
+        base: u16,
+        /// [`Settings::tid_port_count`].
+        count: u16,
+        /// [`Settings::max_transfers`].
+        slots: usize,
+    },
+}
+
+/// Counters.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// DHCP datagrams received on 67 and 4011.
+    pub dhcp_received: u64,
+    /// DHCP replies queued.
+    pub dhcp_replies: u64,
+    /// DHCP datagrams dropped by the engine.
+    pub dhcp_dropped: u64,
+    /// Replies not sent because [`LeaseStore::persist`] failed.
+    pub persist_failures: u64,
+    /// Datagrams smoltcp refused to queue (buffer full).
+    pub send_failures: u64,
+    /// Datagrams received on the TFTP request port.
+    pub tftp_requests: u64,
+    /// Requests answered with a TFTP ERROR.
+    pub tftp_refused: u64,
+    /// Requests dropped because every slot was busy.
+    pub tftp_busy: u64,
+    /// Transfers completed.
+    pub tftp_completed: u64,
+    /// Transfers failed (timeout, peer error, storage error).
+    pub tftp_failed: u64,
+    /// Transfers running now.
+    pub tftp_active: usize,
+}
+
+struct Transfer<T: DataSource> {
+    engine: ReadTransfer<T>,
+    peer: IpEndpoint,
+}
+
+struct Slot<T: DataSource> {
+    socket: SocketHandle,
+    /// The TID port the socket is bound to while a transfer runs.
+    port: u16,
+    transfer: Option<Transfer<T>>,
+    /// Finished, waiting for its last datagrams to leave before closing.
+    draining: bool,
+}
+
+/// The netboot server on a smoltcp interface.
+pub struct Server<F: FileSource, S: LeaseStore> {
+    engine: Engine,
+    files: F,
+    store: S,
+    settings: Settings,
+    limits: ServerLimits,
+    dhcp: Option<SocketHandle>,
+    pxe: Option<SocketHandle>,
+    tftp: Option<SocketHandle>,
+    slots: Vec<Slot<F::File>>,
+    /// Received datagram (copied out of the socket so the reply can be
+    /// queued on the same socket).
+    rx: Vec<u8>,
+    /// Reply being built.
+    tx: Vec<u8>,
+    changes: Vec<LeaseChange>,
+    next_tid: u16,
+    stats: Stats,
+}
+
+impl<F: FileSource, S: LeaseStore> fmt::Debug for Server<F, S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Server")
+            .field("settings", &self.settings)
+            .field("stats", &self.stats)
+            .finish_non_exhaustive()
+    }
+}
+
+fn udp_socket(
+    rx_packets: usize,
+    rx_bytes: usize,
+    tx_packets: usize,
+    tx_bytes: usize,
+) -> udp::Socket<'static> {
+    udp::Socket::new(
+        PacketBuffer::new(vec![PacketMetadata::EMPTY; rx_packets], vec![0u8; rx_bytes]),
+        PacketBuffer::new(vec![PacketMetadata::EMPTY; tx_packets], vec![0u8; tx_bytes]),
+    )
+}
+
+fn v4(a: IpAddress) -> Option<Ipv4Addr> {
+    #[allow(irrefutable_let_patterns, unreachable_patterns)]
+    match a {
+        IpAddress::Ipv4(a) => Some(a),
+        _ => None,
+    }
+}
+
+/// The interface's IPv4 address and netmask that `local` belongs to
+/// (`local` itself, or a broadcast address on its subnet), else the first.
+fn local_cidr(iface: &Interface, local: Option<Ipv4Addr>) -> Option<(Ipv4Addr, Ipv4Addr)> {
+    let mut first = None;
+    for c in iface.ip_addrs() {
+        #[allow(irrefutable_let_patterns, unreachable_patterns)]
+        let IpCidr::Ipv4(c) = c else {
+            continue;
+        };
+        let pair = (c.address(), c.netmask());
+        if first.is_none() {
+            first = Some(pair);
+        }
+        if let Some(l) = local
+            && (l == c.address() || Some(l) == c.broadcast())
+        {
+            return Some(pair);
+        }
+    }
+    first
+}
+
+fn tftp_now(now: Instant) -> pxe_tftp::Instant {
+    pxe_tftp::Instant::from_micros(u64::try_from(now.total_micros()).unwrap_or(0))
+}
+
+fn smol_instant(t: pxe_tftp::Instant) -> Instant {
+    Instant::from_micros(i64::try_from(t.as_micros()).unwrap_or(i64::MAX))
+}
+
+impl<F: FileSource, S: LeaseStore> Server<F, S> {
+    /// A server for `config`, adding its sockets (with preallocated
+    /// buffers: all the memory it will use for packets) to `sockets`.
+    pub fn new(
+        config: Arc<Config>,
+        settings: Settings,
+        files: F,
+        store: S,
+        sockets: &mut SocketSet<'_>,
+    ) -> Result<Self, StartError> {
+        let engine = Engine::new(config);
+        let mut addresses: u64 = engine
+            .leases()
+            .pools()
+            .iter()
+            .map(|p| u64::from(p.size()))
+            .sum();
+        addresses += engine
+            .config()
+            .hosts()
+            .filter(|(_, h)| h.addr.is_some())
+            .count() as u64;
+        if addresses > settings.max_leases as u64 {
+            return Err(StartError::TooManyAddresses {
+                addresses,
+                max: settings.max_leases,
+            });
+        }
+        let slots_n = if settings.tftp {
+            settings.max_transfers
+        } else {
+            0
+        };
+        let tid_end = u32::from(settings.tid_port_base) + u32::from(settings.tid_port_count);
+        if slots_n > 0
+            && (settings.tid_port_base == 0
+                || tid_end > 65536
+                || usize::from(settings.tid_port_count) < slots_n)
+        {
+            return Err(StartError::TidRange {
+                base: settings.tid_port_base,
+                count: settings.tid_port_count,
+                slots: slots_n,
+            });
+        }
+        let mut bind = |port: u16, s: udp::Socket<'static>| -> Result<SocketHandle, StartError> {
+            let mut s = s;
+            s.bind(port).map_err(|_| StartError::Bind(port))?;
+            Ok(sockets.add(s))
+        };
+        let dhcp = if settings.dhcp {
+            Some(bind(
+                SERVER_PORT,
+                udp_socket(4, 2 * DHCP_MAX, 4, 2 * DHCP_MAX),
+            )?)
+        } else {
+            None
+        };
+        let pxe = if settings.pxe_port {
+            Some(bind(PXE_PORT, udp_socket(2, DHCP_MAX, 2, DHCP_MAX))?)
+        } else {
+            None
+        };
+        let tftp = if slots_n > 0 {
+            Some(bind(TFTP_PORT, udp_socket(4, 2048, 2, 1024))?)
+        } else {
+            None
+        };
+        let limits = settings.limits();
+        let max_dgram = usize::from(limits.max_blksize) + 4;
+        let window = usize::from(limits.max_windowsize);
+        let mut slots = Vec::with_capacity(slots_n);
+        for _ in 0..slots_n {
+            // Room for a whole window plus the two datagrams of slack that
+            // `room_for` needs to guarantee a contiguous slot.
+            let s = udp_socket(4, 1024, window + 2, (window + 2) * max_dgram);
+            slots.push(Slot {
+                socket: sockets.add(s),
+                port: 0,
+                transfer: None,
+                draining: false,
+            });
+        }
+        Ok(Server {
+            engine,
+            files,
+            store,
+            limits,
+            dhcp,
+            pxe,
+            tftp,
+            slots,
+            rx: vec![0u8; DHCP_MAX.max(max_dgram)],
+            tx: vec![0u8; DHCP_MAX.max(max_dgram)],
+            changes: Vec::with_capacity(4),
+            next_tid: 0,
+            stats: Stats::default(),
+            settings,
+        })
+    }
+
+    /// The DHCP engine (leases, metrics, configuration).
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// The DHCP engine, mutably (replay stored leases at start-up).
+    pub fn engine_mut(&mut self) -> &mut Engine {
+        &mut self.engine
+    }
+
+    /// The lease store.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// The settings in force.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// The counters.
+    pub fn stats(&self) -> Stats {
+        let mut s = self.stats;
+        s.tftp_active = self.slots.iter().filter(|s| s.transfer.is_some()).count();
+        s
+    }
+
+    /// Handle everything the interface received and queue the replies;
+    /// call it after `Interface::poll` (and poll the interface again, or
+    /// before sleeping, to send what was queued). Returns whether anything
+    /// was received or queued.
+    pub fn poll(&mut self, now: Instant, iface: &Interface, sockets: &mut SocketSet<'_>) -> bool {
+        self.poll_logged(now, iface, sockets, &mut |_| {})
+    }
+
+    /// [`Server::poll`], handing each log line (DHCP decisions in
+    /// dnsmasq's `log-dhcp` spirit, TFTP refusals and completions) to `log`.
+    pub fn poll_logged(
+        &mut self,
+        now: Instant,
+        iface: &Interface,
+        sockets: &mut SocketSet<'_>,
+        log: &mut dyn FnMut(fmt::Arguments<'_>),
+    ) -> bool {
+        let mut busy = false;
+        if let Some(h) = self.dhcp {
+            busy |= self.serve_dhcp(now, iface, sockets, h, SERVER_PORT, log);
+        }
+        if let Some(h) = self.pxe {
+            busy |= self.serve_dhcp(now, iface, sockets, h, PXE_PORT, log);
+        }
+        if let Some(h) = self.tftp {
+            busy |= self.serve_tftp_requests(iface, sockets, h, log);
+        }
+        busy |= self.drive_transfers(now, sockets, log);
+        busy
+    }
+
+    /// When [`Server::poll`] must run again at the latest (a TFTP
+    /// retransmission), relative to `now`; `None` when only incoming
+    /// packets can make it do anything.
+    pub fn poll_delay(&self, now: Instant) -> Option<Duration> {
+        self.slots
+            .iter()
+            .filter_map(|s| s.transfer.as_ref()?.engine.poll_timeout())
+            .map(smol_instant)
+            .min()
+            .map(|t| if t > now { t - now } else { Duration::ZERO })
+    }
+
+    fn serve_dhcp(
+        &mut self,
+        now: Instant,
+        iface: &Interface,
+        sockets: &mut SocketSet<'_>,
+        h: SocketHandle,
+        port: u16,
+        log: &mut dyn FnMut(fmt::Arguments<'_>),
+    ) -> bool {
+        let unix = self
+            .settings
+            .unix_offset
+            .saturating_add(u64::try_from(now.total_millis() / 1000).unwrap_or(0));
+        let sock = sockets.get_mut::<udp::Socket>(h);
+        let mut busy = false;
+        while let Ok((n, meta)) = sock.recv_slice(&mut self.rx) {
+            busy = true;
+            self.stats.dhcp_received += 1;
+            let Some(src_ip) = v4(meta.endpoint.addr) else {
+                continue;
+            };
+            let to = meta.local_address.and_then(v4);
+            let Some((local, netmask)) = local_cidr(iface, to) else {
+                // No IPv4 address on the interface yet: nothing to answer with.
+                self.stats.dhcp_dropped += 1;
+                continue;
+            };
+            let broadcast = to.is_some_and(|t| t != local);
+            let rx = RxInfo {
+                port,
+                src: SocketAddrV4::new(src_ip, meta.endpoint.port),
+                iface: &self.settings.iface_name,
+                local,
+                netmask,
+                mtu: self.settings.mtu,
+                broadcast,
+            };
+            let out_len = usize::from(self.settings.mtu).clamp(576, DHCP_MAX);
+            let handled = self
+                .engine
+                .handle(unix, &rx, &self.rx[..n], &mut self.tx[..out_len]);
+            if !self.engine.log_line().is_empty() {
+                log(format_args!("{}", self.engine.log_line()));
+            }
+            self.changes.clear();
+            self.changes.extend(self.engine.take_changes());
+            if !self.changes.is_empty()
+                && let Err(e) = self.store.persist(&self.changes)
+            {
+                self.stats.persist_failures += 1;
+                log(format_args!("lease store failed, reply not sent: {e}"));
+                continue;
+            }
+            match handled {
+                Handled::Reply { len, dest } => {
+                    let endpoint = match dest {
+                        Destination::Unicast(a) => {
+                            IpEndpoint::new(IpAddress::Ipv4(*a.ip()), a.port())
+                        }
+                        // smoltcp cannot be handed a neighbour entry:
+                        // broadcast, as dnsmasq does without ARP injection.
+                        Destination::Broadcast | Destination::UnicastHw { .. } => {
+                            IpEndpoint::new(IpAddress::Ipv4(Ipv4Addr::BROADCAST), CLIENT_PORT)
+                        }
+                    };
+                    let meta = UdpMetadata {
+                        endpoint,
+                        local_address: Some(IpAddress::Ipv4(local)),
+                        meta: PacketMeta::default(),
+                    };
+                    match sock.send_slice(&self.tx[..len], meta) {
+                        Ok(()) => self.stats.dhcp_replies += 1,
+                        Err(e) => {
+                            self.stats.send_failures += 1;
+                            log(format_args!("cannot queue DHCP reply to {endpoint}: {e}"));
+                        }
+                    }
+                }
+                Handled::NoReply => {}
+                Handled::Dropped(_) => self.stats.dhcp_dropped += 1,
+            }
+        }
+        busy
+    }
+
+    fn send_error(
+        &mut self,
+        sock: &mut udp::Socket<'_>,
+        to: IpEndpoint,
+        code: ErrorCode,
+        msg: &str,
+    ) {
+        if let Ok(n) = write_error(&mut self.tx, code, msg.as_bytes())
+            && sock.send_slice(&self.tx[..n], to).is_err()
+        {
+            self.stats.send_failures += 1;
+        }
+    }
+
+    fn serve_tftp_requests(
+        &mut self,
+        iface: &Interface,
+        sockets: &mut SocketSet<'_>,
+        h: SocketHandle,
+        log: &mut dyn FnMut(fmt::Arguments<'_>),
+    ) -> bool {
+        let policy = ServerPolicy {
+            limits: self.limits,
+            allow_writes: false,
+        };
+        let mut busy = false;
+        loop {
+            let sock = sockets.get_mut::<udp::Socket>(h);
+            let Ok((n, meta)) = sock.recv_slice(&mut self.rx) else {
+                break;
+            };
+            busy = true;
+            self.stats.tftp_requests += 1;
+            let peer = meta.endpoint;
+            let acc = match accept(&self.rx[..n], &policy) {
+                Ok(a) => a,
+                Err(rej) => {
+                    self.stats.tftp_refused += 1;
+                    log(format_args!("TFTP refused request from {peer}: {rej}"));
+                    if let Some(k) = rej.write_reply(&mut self.tx)
+                        && sock.send_slice(&self.tx[..k], peer).is_err()
+                    {
+                        self.stats.send_failures += 1;
+                    }
+                    continue;
+                }
+            };
+            if acc.kind != RequestKind::Read {
+                self.stats.tftp_refused += 1;
+                self.send_error(sock, peer, ErrorCode(4), "unsupported request");
+                continue;
+            }
+            // A retransmitted request of a running transfer.
+            if self
+                .slots
+                .iter()
+                .any(|s| s.transfer.as_ref().is_some_and(|t| t.peer == peer))
+            {
+                continue;
+            }
+            let Some(free) = self
+                .slots
+                .iter()
+                .position(|s| s.transfer.is_none() && !s.draining)
+            else {
+                self.stats.tftp_busy += 1;
+                log(format_args!(
+                    "TFTP {peer}: {} transfers running (tftp-max), dropping request",
+                    self.slots.len()
+                ));
+                continue;
+            };
+            let file = match self.files.open(acc.filename) {
+                Ok(f) => f,
+                Err(e) => {
+                    self.stats.tftp_refused += 1;
+                    log(format_args!(
+                        "TFTP refused {:?} for {peer}: {e}",
+                        EscapedName(acc.filename)
+                    ));
+                    let msg = match e {
+                        FileError::NotFound => "file not found",
+                        FileError::AccessDenied => "access violation",
+                        FileError::Other(m) => m,
+                    };
+                    self.send_error(sock, peer, e.code(), msg);
+                    continue;
+                }
+            };
+            let local = meta
+                .local_address
+                .and_then(v4)
+                .and_then(|l| local_cidr(iface, Some(l)))
+                .or_else(|| local_cidr(iface, None))
+                .map(|(a, _)| a);
+            let transfer = ReadTransfer::new(
+                file,
+                acc.mode,
+                &acc.options,
+                &self.limits,
+                TransferConfig::default(),
+            );
+            let port = pick_tid(&self.settings, &mut self.next_tid, &self.slots);
+            let slot = &mut self.slots[free];
+            let tsock = sockets.get_mut::<udp::Socket>(slot.socket);
+            let ep = IpListenEndpoint {
+                addr: local.map(IpAddress::Ipv4),
+                port,
+            };
+            if tsock.bind(ep).is_err() {
+                self.stats.tftp_failed += 1;
+                continue;
+            }
+            log(format_args!(
+                "TFTP sending {:?} to {peer} from port {port}",
+                EscapedName(acc.filename)
+            ));
+            slot.port = port;
+            slot.transfer = Some(Transfer {
+                engine: transfer,
+                peer,
+            });
+        }
+        busy
+    }
+
+    fn drive_transfers(
+        &mut self,
+        now: Instant,
+        sockets: &mut SocketSet<'_>,
+        log: &mut dyn FnMut(fmt::Arguments<'_>),
+    ) -> bool {
+        let t_now = tftp_now(now);
+        let mut busy = false;
+        for slot in &mut self.slots {
+            let sock = sockets.get_mut::<udp::Socket>(slot.socket);
+            if slot.draining {
+                if sock.send_queue() == 0 {
+                    sock.close();
+                    slot.draining = false;
+                }
+                continue;
+            }
+            let Some(t) = slot.transfer.as_mut() else {
+                continue;
+            };
+            while let Ok((n, meta)) = sock.recv_slice(&mut self.rx) {
+                busy = true;
+                if meta.endpoint != t.peer {
+                    // Another TID: ERROR 5 to the stranger, the transfer goes on.
+                    if let Ok(k) = foreign_tid_reply(&mut self.tx)
+                        && sock.send_slice(&self.tx[..k], meta.endpoint).is_err()
+                    {
+                        self.stats.send_failures += 1;
+                    }
+                    continue;
+                }
+                t.engine.handle_datagram(t_now, &self.rx[..n]);
+            }
+            if t.engine.poll_timeout().is_some_and(|d| d <= t_now) {
+                t.engine.handle_timeout(t_now);
+            }
+            let max = t.engine.max_datagram_len();
+            while room_for(sock, max) {
+                let Some(k) = t.engine.poll_transmit(t_now, &mut self.tx[..max]) else {
+                    break;
+                };
+                busy = true;
+                if sock.send_slice(&self.tx[..k], t.peer).is_err() {
+                    self.stats.send_failures += 1;
+                }
+            }
+            if t.engine.is_finished() {
+                match t.engine.state() {
+                    State::Complete => {
+                        self.stats.tftp_completed += 1;
+                        log(format_args!(
+                            "TFTP sent {} bytes to {}",
+                            t.engine.stats().bytes,
+                            t.peer
+                        ));
+                    }
+                    State::Failed(e) => {
+                        self.stats.tftp_failed += 1;
+                        log(format_args!("TFTP transfer to {} failed: {e}", t.peer));
+                    }
+                    State::Active => {}
+                }
+                slot.transfer = None;
+                slot.draining = true;
+                if sock.send_queue() == 0 {
+                    sock.close();
+                    slot.draining = false;
+                }
+            }
+        }
+        busy
+    }
+}
+
+/// The next TID port of the range that no running transfer uses.
+fn pick_tid<T: DataSource>(settings: &Settings, next: &mut u16, slots: &[Slot<T>]) -> u16 {
+    let count = settings.tid_port_count.max(1);
+    loop {
+        let port = settings.tid_port_base.wrapping_add(*next % count);
+        *next = next.wrapping_add(1) % count;
+        // `Server::new` checked count >= slots, so a free port exists.
+        if !slots.iter().any(|s| s.transfer.is_some() && s.port == port) {
+            return port;
+        }
+    }
+}
+
+/// Whether `sock` can take one more datagram of up to `max` bytes: a free
+/// metadata slot and at least `2 * max` free payload bytes (then a
+/// contiguous run of `max` exists whatever the ring's wrap point).
+fn room_for(sock: &udp::Socket<'_>, max: usize) -> bool {
+    sock.can_send()
+        && sock
+            .payload_send_capacity()
+            .saturating_sub(sock.send_queue())
+            >= 2 * max
+}
+
+/// A requested file name for log lines: printable ASCII as is, other bytes
+/// escaped.
+struct EscapedName<'a>(&'a [u8]);
+
+impl fmt::Debug for EscapedName<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("\"")?;
+        for &b in self.0.iter().take(128) {
+            if b.is_ascii_graphic() || b == b' ' {
+                if b == b'"' || b == b'\\' {
+                    f.write_str("\\")?;
+                }
+                write!(f, "{}", b as char)?;
+            } else {
+                write!(f, "\\x{b:02x}")?;
+            }
+        }
+        f.write_str("\"")
+    }
+}
