@@ -12,6 +12,7 @@ IF_CLI="pxlc$LOAD_ID"
 SRV_IP=10.213.0.1
 CLI_IP=10.213.0.2
 NET_PREFIX=16
+VETH_MTU="${VETH_MTU:-1500}"
 
 log() { printf '[load %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -29,7 +30,7 @@ need_tool() {
 ns_up() {
   ip netns add "$NS_SRV"
   ip netns add "$NS_CLI"
-  ip link add "$IF_SRV" type veth peer name "$IF_CLI"
+  ip link add "$IF_SRV" mtu "$VETH_MTU" type veth peer name "$IF_CLI" mtu "$VETH_MTU"
   ip link set "$IF_SRV" netns "$NS_SRV"
   ip link set "$IF_CLI" netns "$NS_CLI"
   ip -n "$NS_SRV" addr add "$SRV_IP/$NET_PREFIX" dev "$IF_SRV"

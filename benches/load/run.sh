@@ -4,7 +4,7 @@
 # Installs what it needs (apt), builds pxe-server in release, runs every cell
 # bounded in time inside network namespaces it creates (torn down on exit),
 # and prints markdown tables on stdout. Raw outputs stay in $LOAD_OUT.
-# Knobs (environment): DHCP_SERVERS DHCP_RATES DHCP_SECONDS DHCP_CLIENTS,
+# Knobs (environment): VETH_MTU (1500), DHCP_SERVERS DHCP_RATES DHCP_SECONDS DHCP_CLIENTS,
 # TFTP_SERVERS TFTP_CLIENTS TFTP_BLKSIZES TFTP_WINDOWS TFTP_STORMS,
 # PXE_SERVER_BIN (skip the build), CARGO_TARGET_DIR (default /work/target-load
 # if /work exists, else target/load).

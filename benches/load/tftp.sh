@@ -1,6 +1,7 @@
 # TFTP load: a single-client matrix and boot storms, clients in $NS_CLI,
-# one server at a time in $NS_SRV, over the veth pair (MTU 1500, like a LAN:
-# blocks above 1468 bytes travel as IP fragments). Sourced by run.sh.
+# one server at a time in $NS_SRV, over the veth pair (MTU $VETH_MTU, 1500 by
+# default as on a LAN: blocks above 1468 bytes travel as IP fragments, and
+# dnsmasq and pxe-server cap blksize at the MTU). Sourced by run.sh.
 #
 # tftpd-hpa and atftpd conflict as Debian packages, so both are unpacked
 # (apt-get download + dpkg-deb -x) into a private directory and run from
@@ -244,7 +245,7 @@ tftp_run() {
   echo
   echo "TFTP peers: tftpd-hpa $TFTPD_HPA_VERSION, atftpd $ATFTPD_VERSION, dnsmasq $(dnsmasq --version | awk 'NR==1{print $3}'); clients: atftp $(dpkg-query -W -f='${Version}' atftp), curl $(curl -V | awk 'NR==1{print $2}'), tftp-hpa $(dpkg-query -W -f='${Version}' tftp-hpa)"
   echo
-  echo "### TFTP single client, ${TFTP_FILE_MIB} MiB file, MB/s (10^6 B/s), median of ${TFTP_REPEAT} (FAIL = error, timeout or wrong bytes in k of ${TFTP_REPEAT} runs)"
+  echo "### TFTP single client, ${TFTP_FILE_MIB} MiB file, veth MTU ${VETH_MTU}, MB/s (10^6 B/s), median of ${TFTP_REPEAT} (FAIL = error, timeout or wrong bytes in k of ${TFTP_REPEAT} runs)"
   echo
   local hdr="| client | blksize | windowsize |" sep="|---|---:|---:|"
   for s in "${servers[@]}"; do
@@ -264,7 +265,7 @@ tftp_run() {
     done
   done
   echo
-  echo "### TFTP boot storm: N concurrent curl clients, ${TFTP_FILE_MIB} MiB each, blksize ${TFTP_STORM_BLKSIZE}"
+  echo "### TFTP boot storm: N concurrent curl clients, ${TFTP_FILE_MIB} MiB each, blksize ${TFTP_STORM_BLKSIZE}, veth MTU ${VETH_MTU}"
   echo
   echo "| server | clients | aggregate MB/s | failures | wall s | peak PSS MiB (server + children, sampled) |"
   echo "|---|---:|---:|---:|---:|---:|"
