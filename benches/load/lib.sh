@@ -39,11 +39,8 @@ ns_up() {
   ip -n "$NS_CLI" link set lo up
   ip -n "$NS_SRV" link set "$IF_SRV" up
   ip -n "$NS_CLI" link set "$IF_CLI" up
-  # bigger socket buffers inside the namespaces (per-netns sysctls)
-  local ns
-  for ns in "$NS_SRV" "$NS_CLI"; do
-    ip netns exec "$ns" sysctl -qw net.core.rmem_max=8388608 net.core.wmem_max=8388608 2>/dev/null || true
-  done
+  # socket buffer limits stay at the kernel's defaults for a new namespace:
+  # no server gets tuning that a default install would not have
 }
 
 ns_down() {
