@@ -335,6 +335,8 @@ pub struct Stats {
     pub dhcp_dropped: u64,
     /// Replies not sent because [`LeaseStore::persist`] failed.
     pub persist_failures: u64,
+    /// Datagrams dropped because they were larger than the MTU buffers.
+    pub oversized: u64,
     /// Datagrams smoltcp refused to queue (buffer full).
     pub send_failures: u64,
     /// Datagrams received on the TFTP request port.
@@ -631,8 +633,12 @@ impl<F: FileSource, S: LeaseStore> Server<F, S> {
             .saturating_add(u64::try_from(now.total_millis() / 1000).unwrap_or(0));
         let sock = sockets.get_mut::<udp::Socket>(h);
         let mut busy = false;
-        while let Ok((n, meta)) = sock.recv_slice(&mut self.rx) {
+        while let Some(r) = next_datagram(sock, &mut self.rx) {
             busy = true;
+            let Some((n, meta)) = r else {
+                self.stats.oversized += 1;
+                continue;
+            };
             self.stats.dhcp_received += 1;
             let Some(src_ip) = v4(meta.endpoint.addr) else {
                 continue;
@@ -729,10 +735,14 @@ impl<F: FileSource, S: LeaseStore> Server<F, S> {
         let mut busy = false;
         loop {
             let sock = sockets.get_mut::<udp::Socket>(h);
-            let Ok((n, meta)) = sock.recv_slice(&mut self.rx) else {
+            let Some(r) = next_datagram(sock, &mut self.rx) else {
                 break;
             };
             busy = true;
+            let Some((n, meta)) = r else {
+                self.stats.oversized += 1;
+                continue;
+            };
             self.stats.tftp_requests += 1;
             let peer = meta.endpoint;
             let acc = match accept(&self.rx[..n], &policy) {
@@ -847,8 +857,12 @@ impl<F: FileSource, S: LeaseStore> Server<F, S> {
             let Some(t) = slot.transfer.as_mut() else {
                 continue;
             };
-            while let Ok((n, meta)) = sock.recv_slice(&mut self.rx) {
+            while let Some(r) = next_datagram(sock, &mut self.rx) {
                 busy = true;
+                let Some((n, meta)) = r else {
+                    self.stats.oversized += 1;
+                    continue;
+                };
                 if meta.endpoint != t.peer {
                     // Another TID: ERROR 5 to the stranger, the transfer goes on.
                     if let Ok(k) = foreign_tid_reply(&mut self.tx)
@@ -898,6 +912,19 @@ impl<F: FileSource, S: LeaseStore> Server<F, S> {
             }
         }
         busy
+    }
+}
+
+/// The next datagram of `sock` copied into `buf`: `None` when there is
+/// none, `Some(None)` when one larger than `buf` was dropped.
+fn next_datagram(
+    sock: &mut udp::Socket<'_>,
+    buf: &mut [u8],
+) -> Option<Option<(usize, UdpMetadata)>> {
+    match sock.recv_slice(buf) {
+        Ok(r) => Some(Some(r)),
+        Err(udp::RecvError::Truncated) => Some(None),
+        Err(udp::RecvError::Exhausted) => None,
     }
 }
 

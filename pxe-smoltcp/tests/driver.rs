@@ -1,0 +1,347 @@
+//! Behaviour of the driver on an in-memory link (see `common`): the slot
+//! pool, the persistence hook, foreign TIDs, retransmission and give-up,
+//! windowed transfers, refusals and start-up checks.
+#![allow(clippy::unwrap_used, clippy::panic)]
+
+mod common;
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::sync::Arc;
+
+use common::{Bench, SERVER, ack, content, rrq, tftp_get};
+use pxe_dhcp::{Builder, MessageType, Packet, code};
+use pxe_server::lease::LeaseChange;
+use pxe_smoltcp::{LeaseStore, MemoryFiles, Server, Settings, StartError, VolatileLeases};
+use smoltcp::iface::SocketSet;
+use smoltcp::time::Duration;
+
+const CONF: &str =
+    "dhcp-range=10.0.0.100,10.0.0.150,255.255.255.0\ndhcp-boot=boot.bin\nenable-tftp\n";
+
+fn files(len: usize) -> MemoryFiles<'static> {
+    let file: &'static [u8] = Box::leak(content(len).into_boxed_slice());
+    MemoryFiles::new(Box::leak(vec![("boot.bin", file)].into_boxed_slice()))
+}
+
+fn bench(
+    adjust: impl FnOnce(&mut Settings),
+    len: usize,
+) -> Bench<MemoryFiles<'static>, VolatileLeases> {
+    Bench::new(CONF, adjust, files(len), VolatileLeases)
+}
+
+fn opcode(d: &[u8]) -> u16 {
+    u16::from_be_bytes([d[0], d[1]])
+}
+
+fn block(d: &[u8]) -> u16 {
+    u16::from_be_bytes([d[2], d[3]])
+}
+
+#[test]
+fn serves_a_file_and_strips_leading_slashes() {
+    let mut b = bench(|_| {}, 2000);
+    let h = b.client_socket(40000);
+    let (got, tid) = tftp_get(&mut b, h, "//boot.bin").unwrap();
+    assert_eq!(got, content(2000));
+    assert!(
+        tid.port >= 49152,
+        "transfer from a fresh TID, not 69: {tid}"
+    );
+    assert_eq!(b.server.stats().tftp_completed, 1);
+    assert_eq!(b.server.stats().tftp_active, 0);
+}
+
+#[test]
+fn missing_file_and_write_request_are_answered_with_errors() {
+    let mut b = bench(|_| {}, 10);
+    let h = b.client_socket(40000);
+    assert_eq!(
+        tftp_get(&mut b, h, "nope.bin").unwrap_err(),
+        "ERROR 1: file not found"
+    );
+    let mut wrq = rrq("up.bin", &[]);
+    wrq[1] = 2;
+    b.send(h, (SERVER, 69), &wrq);
+    let r = b.wait_recv(h, 10);
+    assert_eq!(r.len(), 1);
+    assert_eq!(opcode(&r[0].0), 5, "WRQ must be refused with an ERROR");
+    // Not a request at all: an ACK on port 69.
+    b.send(h, (SERVER, 69), &ack(1));
+    b.steps(5);
+    let r = b.recv_all(h);
+    assert!(r.iter().all(|(d, _)| opcode(d) == 5), "{r:?}");
+    assert_eq!(b.server.stats().tftp_refused, 3, "{:?}", b.server.stats());
+    assert_eq!(b.server.stats().tftp_active, 0);
+}
+
+#[test]
+fn requests_beyond_tftp_max_are_dropped_until_a_slot_frees() {
+    let mut b = bench(|s| s.max_transfers = 1, 5000);
+    let a = b.client_socket(40000);
+    let c = b.client_socket(40001);
+    b.send(a, (SERVER, 69), &rrq("boot.bin", &[]));
+    let first = b.wait_recv(a, 10);
+    assert_eq!(opcode(&first[0].0), 3);
+    b.send(c, (SERVER, 69), &rrq("boot.bin", &[]));
+    b.steps(5);
+    assert!(
+        b.recv_all(c).is_empty(),
+        "second transfer started beyond tftp-max"
+    );
+    assert_eq!(b.server.stats().tftp_busy, 1);
+    // Finish the first transfer (10 blocks), then the retransmitted
+    // request of the second is served.
+    let tid = first[0].1;
+    let mut last = 1;
+    b.send(a, (SERVER, tid.port), &ack(1));
+    while last < 10 {
+        for (d, _) in b.wait_recv(a, 10) {
+            last = block(&d);
+            b.send(a, (SERVER, tid.port), &ack(last));
+        }
+    }
+    b.steps(5);
+    assert_eq!(b.server.stats().tftp_completed, 1);
+    let (got, _) = tftp_get(&mut b, c, "boot.bin").unwrap();
+    assert_eq!(got, content(5000));
+}
+
+#[test]
+fn a_stranger_on_the_tid_gets_error_5_and_the_transfer_goes_on() {
+    let mut b = bench(|_| {}, 1000);
+    let a = b.client_socket(40000);
+    let stranger = b.client_socket(40002);
+    b.send(a, (SERVER, 69), &rrq("boot.bin", &[]));
+    let d1 = b.wait_recv(a, 10);
+    let tid = d1[0].1;
+    b.send(stranger, (SERVER, tid.port), &ack(1));
+    let e = b.wait_recv(stranger, 10);
+    assert_eq!(opcode(&e[0].0), 5);
+    assert_eq!(block(&e[0].0), 5, "unknown transfer ID");
+    b.send(a, (SERVER, tid.port), &ack(1));
+    let d2 = b.wait_recv(a, 10);
+    assert_eq!((opcode(&d2[0].0), block(&d2[0].0)), (3, 2));
+    b.send(a, (SERVER, tid.port), &ack(2));
+    b.steps(5);
+    assert_eq!(b.server.stats().tftp_completed, 1);
+}
+
+#[test]
+fn retransmits_on_timeout_then_gives_up_and_frees_the_slot() {
+    let mut b = bench(|s| s.max_transfers = 1, 1000);
+    let a = b.client_socket(40000);
+    b.send(a, (SERVER, 69), &rrq("boot.bin", &[]));
+    assert_eq!(b.wait_recv(a, 10).len(), 1);
+    let delay = b
+        .server
+        .poll_delay(b.now)
+        .expect("a running transfer has a deadline");
+    assert!(
+        delay > Duration::from_millis(500) && delay <= Duration::from_secs(1),
+        "{delay}"
+    );
+    // No ACK: DATA 1 again after each timeout.
+    b.advance(delay);
+    let again = b.wait_recv(a, 3);
+    assert_eq!((opcode(&again[0].0), block(&again[0].0)), (3, 1));
+    for _ in 0..10 {
+        b.advance(Duration::from_secs(1));
+        b.steps(2);
+    }
+    let s = b.server.stats();
+    assert_eq!((s.tftp_failed, s.tftp_active), (1, 0), "{s:?}");
+    assert_eq!(b.server.poll_delay(b.now), None);
+    // The slot is free again (drop the stale retransmissions first).
+    let stale = b.recv_all(a);
+    assert!(
+        (4..=7).contains(&stale.len()),
+        "{} retransmissions",
+        stale.len()
+    );
+    let (got, _) = tftp_get(&mut b, a, "boot.bin").unwrap();
+    assert_eq!(got, content(1000));
+}
+
+#[test]
+fn windowed_transfer_with_large_blocks() {
+    let mut b = bench(|_| {}, 100_000);
+    let a = b.client_socket(40000);
+    b.send(
+        a,
+        (SERVER, 69),
+        &rrq(
+            "boot.bin",
+            &[("blksize", "1468"), ("windowsize", "8"), ("tsize", "0")],
+        ),
+    );
+    let oack = b.wait_recv(a, 10);
+    let (d, tid) = &oack[0];
+    assert_eq!(opcode(d), 6, "OACK expected");
+    let text = String::from_utf8_lossy(&d[2..]).replace('\0', " ");
+    assert!(text.contains("blksize 1468"), "{text}");
+    assert!(text.contains("windowsize 4"), "window capped at 4: {text}");
+    assert!(text.contains("tsize 100000"), "{text}");
+    let tid = tid.port;
+    b.send(a, (SERVER, tid), &ack(0));
+    let mut file = Vec::new();
+    let mut expect = 1u16;
+    let mut max_burst = 0;
+    'outer: for _ in 0..200 {
+        let got = b.wait_recv(a, 10);
+        assert!(!got.is_empty(), "stalled at block {expect}");
+        max_burst = max_burst.max(got.len());
+        for (d, _) in got {
+            assert_eq!(opcode(&d), 3);
+            if block(&d) == expect {
+                file.extend_from_slice(&d[4..]);
+                expect += 1;
+                if d.len() < 4 + 1468 {
+                    b.send(a, (SERVER, tid), &ack(expect - 1));
+                    break 'outer;
+                }
+            }
+        }
+        b.send(a, (SERVER, tid), &ack(expect - 1));
+    }
+    b.steps(5);
+    assert_eq!(file, content(100_000));
+    assert_eq!(max_burst, 4, "a whole window per round");
+    assert_eq!(b.server.stats().tftp_completed, 1);
+}
+
+/// Records what it persisted; fails while `fail` is set.
+#[derive(Clone, Default)]
+struct Recorder {
+    seen: Rc<RefCell<Vec<LeaseChange>>>,
+    fail: Rc<RefCell<bool>>,
+}
+
+impl LeaseStore for Recorder {
+    type Error = &'static str;
+    fn persist(&mut self, changes: &[LeaseChange]) -> Result<(), &'static str> {
+        if *self.fail.borrow() {
+            return Err("flash busy");
+        }
+        self.seen.borrow_mut().extend_from_slice(changes);
+        Ok(())
+    }
+}
+
+fn dhcp(ty: MessageType, xid: u32, opts: &[(u8, &[u8])]) -> Vec<u8> {
+    let mut buf = [0u8; 600];
+    let mut b = Builder::new(&mut buf).unwrap();
+    b.xid(xid).chaddr(1, &[2, 0, 0, 0, 0, 2]).unwrap();
+    b.message_type(ty).unwrap();
+    for (c, v) in opts {
+        b.option(*c, v).unwrap();
+    }
+    let n = b.finish().unwrap();
+    buf[..n].to_vec()
+}
+
+#[test]
+fn the_ack_waits_for_the_lease_store() {
+    let store = Recorder::default();
+    let mut b = Bench::new(CONF, |_| {}, files(10), store.clone());
+    let c = b.client_socket(68);
+    b.send(c, ([255; 4], 67), &dhcp(MessageType::Discover, 1, &[]));
+    let offer = b.wait_recv(c, 10);
+    let yiaddr = Packet::new_checked(&offer[0].0[..]).unwrap().yiaddr();
+    assert!(store.seen.borrow().is_empty(), "an OFFER persists nothing");
+    let request = dhcp(
+        MessageType::Request,
+        2,
+        &[
+            (code::REQUESTED_IP, &yiaddr.octets()),
+            (code::SERVER_ID, &SERVER),
+        ],
+    );
+    *store.fail.borrow_mut() = true;
+    b.send(c, ([255; 4], 67), &request);
+    b.steps(10);
+    assert!(
+        b.recv_all(c).is_empty(),
+        "ACK sent although the lease was not stored"
+    );
+    assert_eq!(b.server.stats().persist_failures, 1);
+    assert!(
+        b.log.iter().any(|l| l.contains("flash busy")),
+        "{:?}",
+        b.log
+    );
+    // The client retries; now the store works.
+    *store.fail.borrow_mut() = false;
+    b.send(c, ([255; 4], 67), &request);
+    let ack = b.wait_recv(c, 10);
+    let p = Packet::new_checked(&ack[0].0[..]).unwrap();
+    assert_eq!(p.message_type().unwrap(), Some(MessageType::Ack));
+    assert_eq!(p.yiaddr(), yiaddr);
+    let seen = store.seen.borrow();
+    assert!(
+        seen.iter()
+            .any(|c| matches!(c, LeaseChange::Grant(l) if l.addr == yiaddr)),
+        "{seen:?}"
+    );
+    assert_eq!(ack[0].1.addr, smoltcp::wire::IpAddress::Ipv4(SERVER.into()));
+}
+
+#[test]
+fn start_refuses_more_addresses_than_the_lease_capacity() {
+    let conf =
+        pxe_rules::Config::parse_str("dhcp-range=10.0.0.1,10.0.255.254\n", "big.conf").unwrap();
+    let settings = Settings::from_config(&conf);
+    let mut sockets = SocketSet::new(Vec::new());
+    let err = Server::new(
+        Arc::new(conf.clone()),
+        settings.clone(),
+        files(1),
+        VolatileLeases,
+        &mut sockets,
+    )
+    .unwrap_err();
+    assert_eq!(
+        err,
+        StartError::TooManyAddresses {
+            addresses: 65534,
+            max: 256
+        }
+    );
+    assert!(err.to_string().contains("dhcp-lease-max"), "{err}");
+    let conf = pxe_rules::Config::parse_str(
+        "dhcp-range=10.0.0.1,10.0.255.254\ndhcp-lease-max=70000\n",
+        "big.conf",
+    )
+    .unwrap();
+    let settings = Settings::from_config(&conf);
+    assert_eq!(settings.max_leases, 70000);
+    assert!(
+        Server::new(
+            Arc::new(conf),
+            settings,
+            files(1),
+            VolatileLeases,
+            &mut sockets
+        )
+        .is_ok()
+    );
+}
+
+#[test]
+fn start_refuses_a_tid_range_smaller_than_the_pool() {
+    let conf = pxe_rules::Config::parse_str("enable-tftp\n", "t.conf").unwrap();
+    let mut settings = Settings::from_config(&conf);
+    settings.tid_port_base = 65535;
+    settings.tid_port_count = 2;
+    let mut sockets = SocketSet::new(Vec::new());
+    let err = Server::new(
+        Arc::new(conf),
+        settings,
+        files(1),
+        VolatileLeases,
+        &mut sockets,
+    )
+    .unwrap_err();
+    assert!(matches!(err, StartError::TidRange { .. }), "{err}");
+}
