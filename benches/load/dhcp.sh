@@ -70,7 +70,7 @@ dhcp_start() {
   if ! wait_udp_port "$NS_SRV" 67; then
     log "$server did not bind UDP 67; its output:"
     tail -n 20 "$dir/stdout.log" "$dir/server.log" 2>/dev/null >&2
-    stop_pid "$DHCP_PID"
+    stop_pid "$DHCP_PID"; DHCP_PID=""
     return 1
   fi
 }
@@ -98,7 +98,7 @@ dhcp_one() { # SERVER RATE -> one table row
     -R "$DHCP_CLIENTS" -b mac=00:0c:01:00:00:00 -W 1000000 \
     -l "$IF_CLI" "$SRV_IP" >"$dir/perfdhcp.txt" 2>&1 || true
   local rss; rss=$(peak_rss_mib "$DHCP_PID")
-  stop_pid "$DHCP_PID"
+  stop_pid "$DHCP_PID"; DHCP_PID=""
   local f="$dir/perfdhcp.txt"
   local d_sent a_recv do_avg do_max ra_avg ra_max
   d_sent=$(pd_stat "$f" 1 "sent packets")

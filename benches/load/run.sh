@@ -24,6 +24,9 @@ mkdir -p "$LOAD_OUT"
 
 cleanup() {
   local rc=$?
+  # a server still running means we were interrupted mid-cell
+  stop_pid "${DHCP_PID:-}"
+  stop_pid "${TFTP_PID:-}"
   [[ -n "${CLEANUP_HOOK:-}" ]] && $CLEANUP_HOOK || true
   ns_down
   exit "$rc"

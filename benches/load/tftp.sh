@@ -98,7 +98,7 @@ CONF
   if ! wait_udp_port "$NS_SRV" 69; then
     log "$server did not bind UDP 69; its output:"
     tail -n 20 "$dir/stdout.log" "$dir/server.log" 2>/dev/null >&2
-    stop_pid "$TFTP_PID"
+    stop_pid "$TFTP_PID"; TFTP_PID=""
     return 1
   fi
 }
@@ -239,7 +239,7 @@ tftp_run() {
       TFTP_RES[$s,storm,$n]=$(tftp_storm "$n" "$dir")
       TFTP_RES[$s,rss,$n]=$(rss_sampler_stop "$dir/rss-$n")
     done
-    stop_pid "$TFTP_PID"
+    stop_pid "$TFTP_PID"; TFTP_PID=""
   done
 
   echo
