@@ -51,6 +51,7 @@ pub struct Builder<'b> {
     sname_used: bool,
 }
 
+#[inline]
 fn too_small(needed: usize, available: usize) -> Error {
     Error::BufferTooSmall { needed, available }
 }
@@ -59,6 +60,7 @@ impl<'b> Builder<'b> {
     /// Starts a message in `buf`: zeroed header, op BOOTREQUEST, htype 1,
     /// hlen 6, the magic cookie, no options, and no size limit other than
     /// the buffer (see [`Builder::max_message_size`]).
+    #[inline]
     pub fn new(buf: &'b mut [u8]) -> Result<Self, Error> {
         let needed = field::OPTIONS + 1;
         if buf.len() < needed {
@@ -83,6 +85,7 @@ impl<'b> Builder<'b> {
     /// Starts a reply (op BOOTREPLY) to `request`: copies xid, htype,
     /// hlen, chaddr, flags and giaddr, and takes the size limit from the
     /// request's option 57 (never below 576).
+    #[inline]
     pub fn reply_to<T: AsRef<[u8]>>(request: &Packet<T>, buf: &'b mut [u8]) -> Result<Self, Error> {
         let mut b = Builder::new(buf)?;
         let src = request.as_bytes();
@@ -99,6 +102,7 @@ impl<'b> Builder<'b> {
 
     /// Limits the message to what a client with option 57 = `size` accepts:
     /// `max(size, 576) - 28` bytes of DHCP payload (and the buffer length).
+    #[inline]
     pub fn max_message_size(&mut self, size: u16) -> &mut Self {
         let size = usize::from(size.max(MIN_MAX_MESSAGE_SIZE)) - IP_UDP_HEADER_LEN;
         self.limit = size.min(self.buf.len());
@@ -107,57 +111,68 @@ impl<'b> Builder<'b> {
 
     /// Pads the finished message with zeros to at least `len` bytes (default
     /// 300, the BOOTP minimum; capped by the size limit). 0 disables padding.
+    #[inline]
     pub fn min_len(&mut self, len: usize) -> &mut Self {
         self.min_len = len;
         self
     }
 
     /// Sets the op code.
+    #[inline]
     pub fn op(&mut self, op: Op) -> &mut Self {
         self.buf[field::OP] = op.into();
         self
     }
     /// Sets the transaction id.
+    #[inline]
     pub fn xid(&mut self, xid: u32) -> &mut Self {
         self.buf[field::XID].copy_from_slice(&xid.to_be_bytes());
         self
     }
     /// Sets the seconds field.
+    #[inline]
     pub fn secs(&mut self, secs: u16) -> &mut Self {
         self.buf[field::SECS].copy_from_slice(&secs.to_be_bytes());
         self
     }
     /// Sets the flags.
+    #[inline]
     pub fn flags(&mut self, flags: crate::Flags) -> &mut Self {
         self.buf[field::FLAGS].copy_from_slice(&flags.bits().to_be_bytes());
         self
     }
     /// Sets the relay hops.
+    #[inline]
     pub fn hops(&mut self, hops: u8) -> &mut Self {
         self.buf[field::HOPS] = hops;
         self
     }
     /// Sets ciaddr.
+    #[inline]
     pub fn ciaddr(&mut self, a: Ipv4Addr) -> &mut Self {
         self.buf[field::CIADDR].copy_from_slice(&a.octets());
         self
     }
     /// Sets yiaddr.
+    #[inline]
     pub fn yiaddr(&mut self, a: Ipv4Addr) -> &mut Self {
         self.buf[field::YIADDR].copy_from_slice(&a.octets());
         self
     }
     /// Sets siaddr (the next server, where the boot file is fetched).
+    #[inline]
     pub fn siaddr(&mut self, a: Ipv4Addr) -> &mut Self {
         self.buf[field::SIADDR].copy_from_slice(&a.octets());
         self
     }
     /// Sets giaddr.
+    #[inline]
     pub fn giaddr(&mut self, a: Ipv4Addr) -> &mut Self {
         self.buf[field::GIADDR].copy_from_slice(&a.octets());
         self
     }
     /// Sets htype, hlen and chaddr (at most 16 bytes).
+    #[inline]
     pub fn chaddr(&mut self, htype: u8, addr: &[u8]) -> Result<&mut Self, Error> {
         let Some(dst) = self
             .buf
@@ -178,6 +193,7 @@ impl<'b> Builder<'b> {
     }
     /// Sets the `sname` field (at most 64 bytes; shorter values are NUL
     /// terminated). A non-empty sname is not used for option overload.
+    #[inline]
     pub fn sname(&mut self, name: &[u8]) -> Result<&mut Self, Error> {
         text_field(self.buf, field::SNAME, name, "sname")?;
         self.sname_used = !name.is_empty();
@@ -185,6 +201,7 @@ impl<'b> Builder<'b> {
     }
     /// Sets the `file` field (at most 128 bytes; shorter values are NUL
     /// terminated). A non-empty file is not used for option overload.
+    #[inline]
     pub fn file(&mut self, name: &[u8]) -> Result<&mut Self, Error> {
         text_field(self.buf, field::FILE, name, "file")?;
         self.file_used = !name.is_empty();
@@ -192,14 +209,30 @@ impl<'b> Builder<'b> {
     }
 
     /// Bytes of options written so far (headers included, before layout).
+    #[inline]
     pub fn options_len(&self) -> usize {
         self.pos - field::OPTIONS
     }
 
     /// Appends option `code` with `value`, split into several options of
     /// the same code when longer than 255 bytes (RFC 3396).
+    #[inline]
     pub fn option(&mut self, code: u8, value: &[u8]) -> Result<&mut Self, Error> {
         check_code(code)?;
+        if let Ok(len) = u8::try_from(value.len()) {
+            let p = self.pos;
+            let end = p + 2 + value.len();
+            // One byte stays free for the end option.
+            let cap = self.buf.len();
+            let Some(dst) = self.buf.get_mut(p..end).filter(|_| end < cap) else {
+                return Err(too_small(end + 1, cap));
+            };
+            dst[0] = code;
+            dst[1] = len;
+            dst[2..].copy_from_slice(value);
+            self.pos = end;
+            return Ok(self);
+        }
         let parts = value.len().div_ceil(255).max(1);
         let needed = value.len() + 2 * parts;
         self.reserve(needed)?;
@@ -220,14 +253,17 @@ impl<'b> Builder<'b> {
     }
 
     /// Appends option 53.
+    #[inline]
     pub fn message_type(&mut self, t: MessageType) -> Result<&mut Self, Error> {
         self.option(code::MESSAGE_TYPE, &[t.into()])
     }
     /// Appends an option holding one IPv4 address (1, 3, 28, 50, 54, ...).
+    #[inline]
     pub fn ipv4_option(&mut self, code: u8, addr: Ipv4Addr) -> Result<&mut Self, Error> {
         self.option(code, &addr.octets())
     }
     /// Appends an option holding a list of IPv4 addresses (3, 6, 42, ...).
+    #[inline]
     pub fn ipv4_list_option(&mut self, code: u8, addrs: &[Ipv4Addr]) -> Result<&mut Self, Error> {
         let mut enc = self.encapsulated_raw(code)?;
         for a in addrs {
@@ -236,31 +272,38 @@ impl<'b> Builder<'b> {
         enc.close()
     }
     /// Appends an option holding a big-endian u32 (51, 58, 59, 211, ...).
+    #[inline]
     pub fn u32_option(&mut self, code: u8, v: u32) -> Result<&mut Self, Error> {
         self.option(code, &v.to_be_bytes())
     }
     /// Appends an option holding a big-endian u16 (57, ...).
+    #[inline]
     pub fn u16_option(&mut self, code: u8, v: u16) -> Result<&mut Self, Error> {
         self.option(code, &v.to_be_bytes())
     }
     /// Appends an option holding one byte.
+    #[inline]
     pub fn u8_option(&mut self, code: u8, v: u8) -> Result<&mut Self, Error> {
         self.option(code, &[v])
     }
     /// Appends option 54, the server identifier.
+    #[inline]
     pub fn server_id(&mut self, addr: Ipv4Addr) -> Result<&mut Self, Error> {
         self.ipv4_option(code::SERVER_ID, addr)
     }
     /// Appends option 51, the lease time.
+    #[inline]
     pub fn lease_time(&mut self, secs: u32) -> Result<&mut Self, Error> {
         self.u32_option(code::LEASE_TIME, secs)
     }
     /// Appends option 97 as received (echoed by PXE servers).
+    #[inline]
     pub fn client_uuid(&mut self, uuid: &ClientUuid) -> Result<&mut Self, Error> {
         self.option(code::CLIENT_UUID, &uuid.to_bytes())
     }
     /// Copies every occurrence of option `code` from `packet` (e.g. 82 or
     /// 97 echoed back). Does nothing when absent.
+    #[inline]
     pub fn copy_option<T: AsRef<[u8]>>(
         &mut self,
         packet: &Packet<T>,
@@ -275,6 +318,7 @@ impl<'b> Builder<'b> {
     /// Appends an encapsulated option (43, 175, 82, ...): `f` writes the
     /// sub-options, then the length is back-patched. Content over 255 bytes
     /// is split per RFC 3396. On error nothing of the option remains.
+    #[inline]
     pub fn encapsulated<F>(&mut self, code: u8, f: F) -> Result<&mut Self, Error>
     where
         F: FnOnce(&mut SubBuilder<'_, 'b>) -> Result<(), Error>,
@@ -292,6 +336,7 @@ impl<'b> Builder<'b> {
 
     /// Appends option 43 with PXE sub-options written by `f`, followed by
     /// the end sub-option (255) as PXE clients expect.
+    #[inline]
     pub fn pxe_options<F>(&mut self, f: F) -> Result<&mut Self, Error>
     where
         F: FnOnce(&mut SubBuilder<'_, 'b>) -> Result<(), Error>,
@@ -303,6 +348,7 @@ impl<'b> Builder<'b> {
         })
     }
 
+    #[inline]
     fn encapsulated_raw(&mut self, code: u8) -> Result<SubBuilder<'_, 'b>, Error> {
         check_code(code)?;
         self.reserve(2)?;
@@ -314,6 +360,7 @@ impl<'b> Builder<'b> {
     }
 
     /// Space check against the buffer (one byte kept for the end option).
+    #[inline]
     fn reserve(&self, n: usize) -> Result<(), Error> {
         let needed = self.pos + n + 1;
         if needed > self.buf.len() {
@@ -324,11 +371,13 @@ impl<'b> Builder<'b> {
 
     /// Lays the options out for the size limit, writes the end option and
     /// padding, and returns the message length.
+    #[inline]
     pub fn finish(self) -> Result<usize, Error> {
         self.finish_bytes().map(<[u8]>::len)
     }
 
     /// Like [`Builder::finish`] but returns the finished message.
+    #[inline]
     pub fn finish_bytes(self) -> Result<&'b [u8], Error> {
         let Builder {
             buf,
@@ -352,6 +401,7 @@ impl<'b> Builder<'b> {
 
     /// Finishes and appends the message to `dst` (e.g. a `BytesMut`).
     #[cfg(feature = "bytes")]
+    #[inline]
     pub fn finish_into<B: bytes::BufMut>(self, dst: &mut B) -> Result<usize, Error> {
         let msg = self.finish_bytes()?;
         if dst.remaining_mut() < msg.len() {
@@ -362,6 +412,7 @@ impl<'b> Builder<'b> {
     }
 }
 
+#[inline]
 fn check_code(code: u8) -> Result<(), Error> {
     if matches!(code, code::PAD | code::END | code::OVERLOAD) {
         return Err(Error::ReservedCode { code });
@@ -369,6 +420,7 @@ fn check_code(code: u8) -> Result<(), Error> {
     Ok(())
 }
 
+#[inline]
 fn text_field(
     buf: &mut [u8],
     range: core::ops::Range<usize>,
@@ -397,6 +449,7 @@ fn text_field(
 /// one of the remaining areas whole is never cut; one too long for any
 /// remaining area is split across them (RFC 3396), which is the only way
 /// to deliver it at all.
+#[cold]
 fn overload(
     buf: &mut [u8],
     pos: usize,
@@ -489,6 +542,7 @@ pub struct SubBuilder<'s, 'b> {
 
 impl SubBuilder<'_, '_> {
     /// Appends sub-option `code` with `value` (at most 255 bytes).
+    #[inline]
     pub fn option(&mut self, code: u8, value: &[u8]) -> Result<&mut Self, Error> {
         if value.len() > 255 {
             return Err(Error::ValueTooLong {
@@ -506,6 +560,7 @@ impl SubBuilder<'_, '_> {
         Ok(self)
     }
     /// Appends raw bytes (no code or length).
+    #[inline]
     pub fn raw(&mut self, bytes: &[u8]) -> Result<&mut Self, Error> {
         self.b.reserve(bytes.len())?;
         let p = self.b.pos;
@@ -514,30 +569,37 @@ impl SubBuilder<'_, '_> {
         Ok(self)
     }
     /// Appends the end sub-option (255), as option 43 uses.
+    #[inline]
     pub fn end(&mut self) -> Result<&mut Self, Error> {
         self.raw(&[255])
     }
     /// Appends a one-byte sub-option.
+    #[inline]
     pub fn u8(&mut self, code: u8, v: u8) -> Result<&mut Self, Error> {
         self.option(code, &[v])
     }
     /// Appends a big-endian u16 sub-option.
+    #[inline]
     pub fn u16(&mut self, code: u8, v: u16) -> Result<&mut Self, Error> {
         self.option(code, &v.to_be_bytes())
     }
     /// Appends a big-endian u32 sub-option.
+    #[inline]
     pub fn u32(&mut self, code: u8, v: u32) -> Result<&mut Self, Error> {
         self.option(code, &v.to_be_bytes())
     }
     /// Appends an IPv4 sub-option.
+    #[inline]
     pub fn ipv4(&mut self, code: u8, a: Ipv4Addr) -> Result<&mut Self, Error> {
         self.option(code, &a.octets())
     }
     /// PXE 43.6, discovery control.
+    #[inline]
     pub fn discovery_control(&mut self, v: DiscoveryControl) -> Result<&mut Self, Error> {
         self.u8(pxe_sub::DISCOVERY_CONTROL, v.bits())
     }
     /// PXE 43.10, menu prompt (timeout seconds and text).
+    #[inline]
     pub fn menu_prompt(&mut self, timeout: u8, prompt: &[u8]) -> Result<&mut Self, Error> {
         self.sub_with(pxe_sub::MENU_PROMPT, |s| {
             s.raw(&[timeout])?;
@@ -546,6 +608,7 @@ impl SubBuilder<'_, '_> {
         })
     }
     /// PXE 43.9, boot menu: `(type, description)` entries.
+    #[inline]
     pub fn boot_menu(&mut self, items: &[(u16, &[u8])]) -> Result<&mut Self, Error> {
         self.sub_with(pxe_sub::BOOT_MENU, |s| {
             for (kind, desc) in items {
@@ -562,6 +625,7 @@ impl SubBuilder<'_, '_> {
         })
     }
     /// PXE 43.8, boot servers: `(type, addresses)` entries.
+    #[inline]
     pub fn boot_servers(&mut self, servers: &[(u16, &[Ipv4Addr])]) -> Result<&mut Self, Error> {
         self.sub_with(pxe_sub::BOOT_SERVERS, |s| {
             for (kind, addrs) in servers {
@@ -580,12 +644,14 @@ impl SubBuilder<'_, '_> {
         })
     }
     /// PXE 43.71, boot item.
+    #[inline]
     pub fn boot_item(&mut self, item: BootItem) -> Result<&mut Self, Error> {
         self.option(pxe_sub::BOOT_ITEM, &item.to_bytes())
     }
 
     /// Writes one sub-option whose value `f` appends piecewise (at most
     /// 255 bytes), back-patching its length.
+    #[inline]
     pub fn sub_with<F>(&mut self, code: u8, f: F) -> Result<&mut Self, Error>
     where
         F: FnOnce(&mut Self) -> Result<(), Error>,
@@ -619,6 +685,7 @@ impl SubBuilder<'_, '_> {
 
 impl<'s, 'b> SubBuilder<'s, 'b> {
     /// Back-patches the length; splits content over 255 bytes (RFC 3396).
+    #[inline]
     fn close(self) -> Result<&'s mut Builder<'b>, Error> {
         let b = self.b;
         let start = self.start;

@@ -121,23 +121,28 @@ pub struct IpxeOptions<'a>(&'a [u8]);
 
 impl<'a> IpxeOptions<'a> {
     /// Checks the framing of every sub-option in `data`.
+    #[inline]
     pub fn parse(data: &'a [u8]) -> Result<Self, Error> {
         SubOptions::new(code::IPXE_ENCAP, data, true).validate()?;
         Ok(IpxeOptions(data))
     }
     /// The raw value.
+    #[inline]
     pub fn as_bytes(&self) -> &'a [u8] {
         self.0
     }
     /// Every sub-option, borrowed.
+    #[inline]
     pub fn iter(&self) -> SubOptions<'a> {
         SubOptions::new(code::IPXE_ENCAP, self.0, true)
     }
     /// The first sub-option `code`, raw.
+    #[inline]
     pub fn get(&self, code: u8) -> Option<&'a [u8]> {
         self.iter().find(code)
     }
     /// The feature markers as `(code, version)` pairs, in wire order.
+    #[inline]
     pub fn features(&self) -> impl Iterator<Item = (u8, u8)> + use<'a> {
         self.iter()
             .map_while(Result::ok)
@@ -147,10 +152,12 @@ impl<'a> IpxeOptions<'a> {
             })
     }
     /// Whether the feature marker `code` (e.g. [`sub::FEATURE_HTTP`]) is present.
+    #[inline]
     pub fn has_feature(&self, code: u8) -> bool {
         self.features().any(|(c, _)| c == code)
     }
     /// Sub-option 235, the iPXE version (major, minor, patch).
+    #[inline]
     pub fn version(&self) -> Result<Option<(u8, u8, u8)>, Error> {
         self.get(sub::VERSION)
             .map(|d| match d {
@@ -160,6 +167,7 @@ impl<'a> IpxeOptions<'a> {
             .transpose()
     }
     /// Sub-option 177, the bus id.
+    #[inline]
     pub fn bus_id(&self) -> Result<Option<BusId>, Error> {
         self.get(sub::BUS_ID)
             .map(|d| match d {
@@ -173,42 +181,52 @@ impl<'a> IpxeOptions<'a> {
             .transpose()
     }
     /// Sub-option 1, the priority (signed).
+    #[inline]
     pub fn priority(&self) -> Result<Option<i8>, Error> {
         self.byte(sub::PRIORITY).map(|o| o.map(|v| v as i8))
     }
     /// Sub-option 176, `no-pxedhcp`.
+    #[inline]
     pub fn no_pxedhcp(&self) -> Result<Option<bool>, Error> {
         self.byte(sub::NO_PXEDHCP).map(|o| o.map(|v| v != 0))
     }
     /// Sub-option 8, `keep-san`.
+    #[inline]
     pub fn keep_san(&self) -> Result<Option<bool>, Error> {
         self.byte(sub::KEEP_SAN).map(|o| o.map(|v| v != 0))
     }
     /// Sub-option 9, `skip-san-boot`.
+    #[inline]
     pub fn skip_san_boot(&self) -> Result<Option<bool>, Error> {
         self.byte(sub::SKIP_SAN_BOOT).map(|o| o.map(|v| v != 0))
     }
     /// Sub-option 189, the SAN drive number.
+    #[inline]
     pub fn san_drive(&self) -> Result<Option<u8>, Error> {
         self.byte(sub::SAN_DRIVE)
     }
     /// Sub-option 81, the scriptlet (text).
+    #[inline]
     pub fn scriptlet(&self) -> Option<&'a [u8]> {
         self.get(sub::SCRIPTLET)
     }
     /// Sub-option 188, the SAN filename (text).
+    #[inline]
     pub fn san_filename(&self) -> Option<&'a [u8]> {
         self.get(sub::SAN_FILENAME)
     }
     /// Sub-option 190, the username (text).
+    #[inline]
     pub fn username(&self) -> Option<&'a [u8]> {
         self.get(sub::USERNAME)
     }
     /// Sub-option 191, the password (text).
+    #[inline]
     pub fn password(&self) -> Option<&'a [u8]> {
         self.get(sub::PASSWORD)
     }
 
+    #[inline]
     fn byte(&self, code: u8) -> Result<Option<u8>, Error> {
         self.get(code)
             .map(|d| match d {
@@ -219,6 +237,7 @@ impl<'a> IpxeOptions<'a> {
     }
 }
 
+#[inline]
 fn bad(code: u8, len: usize, expected: &'static str) -> Error {
     Error::BadLength {
         code,
@@ -228,6 +247,7 @@ fn bad(code: u8, len: usize, expected: &'static str) -> Error {
 }
 
 /// A short name for a feature or setting code, as the captures' dumps print it.
+#[inline]
 pub fn sub_name(code: u8) -> Option<&'static str> {
     Some(match code {
         sub::PRIORITY => "priority",

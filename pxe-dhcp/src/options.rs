@@ -124,6 +124,7 @@ impl<'a> Options<'a> {
     /// Iterates over the options of `packet` (a whole BOOTP message).
     /// `options_start` is where the options area begins (after the cookie),
     /// or `None` for a plain BOOTP packet without options.
+    #[inline]
     pub(crate) fn new(packet: &'a [u8], options_start: Option<usize>) -> Self {
         match options_start {
             Some(start) => Options {
@@ -146,16 +147,19 @@ impl<'a> Options<'a> {
     }
 
     /// The area the iterator is currently reading.
+    #[inline]
     pub fn area(&self) -> Area {
         self.area
     }
 
     /// The overload value seen so far (0 if option 52 has not been met).
+    #[inline]
     pub fn overload(&self) -> u8 {
         self.overload
     }
 
     /// Moves to the next area per the overload value; false when done.
+    #[inline]
     fn next_area(&mut self) -> bool {
         let next = match self.area {
             Area::Options if self.overload & 1 != 0 => Some((Area::File, field::FILE)),
@@ -178,6 +182,7 @@ impl<'a> Options<'a> {
         }
     }
 
+    #[inline]
     fn fail(&mut self, e: Error) -> Option<Result<RawOption<'a>, Error>> {
         self.done = true;
         Some(Err(e))
@@ -289,6 +294,7 @@ pub struct SubOptions<'a> {
 
 impl<'a> SubOptions<'a> {
     /// Iterates the sub-options in `data`, the value of option `parent`.
+    #[inline]
     pub fn new(parent: u8, data: &'a [u8], pad_end: bool) -> Self {
         SubOptions {
             data,
@@ -299,6 +305,7 @@ impl<'a> SubOptions<'a> {
     }
 
     /// First sub-option with `code`, ignoring anything after a framing error.
+    #[inline]
     pub fn find(&self, code: u8) -> Option<&'a [u8]> {
         self.clone()
             .map_while(Result::ok)
@@ -307,6 +314,7 @@ impl<'a> SubOptions<'a> {
     }
 
     /// Checks the framing of the whole list.
+    #[inline]
     pub fn validate(&self) -> Result<(), Error> {
         self.clone().try_for_each(|o| o.map(|_| ()))
     }
@@ -315,6 +323,7 @@ impl<'a> SubOptions<'a> {
 impl<'a> Iterator for SubOptions<'a> {
     type Item = Result<RawOption<'a>, Error>;
 
+    #[inline]
     fn next(&mut self) -> Option<Self::Item> {
         loop {
             let &code = self.data.get(self.pos)?;

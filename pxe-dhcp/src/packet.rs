@@ -94,35 +94,225 @@ bitflags::bitflags! {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-struct Bits([u64; 4]);
-
-impl Bits {
-    #[inline]
-    fn set(&mut self, c: u8) {
-        self.0[(c >> 6) as usize] |= 1 << (c & 63);
-    }
-    #[inline]
-    fn get(&self, c: u8) -> bool {
-        self.0[(c >> 6) as usize] & (1 << (c & 63)) != 0
-    }
-}
-
 /// A read-only view of a BOOTP/DHCP message in a borrowed (or owned) buffer.
 ///
 /// [`Packet::new_checked`] validates the header length and the framing of
-/// every option (including option 52 overload areas) once, and records
-/// which codes occur, so later lookups are cheap and infallible at the
-/// framing level. Nothing is copied: all accessors return borrowed slices
-/// or small `Copy` values.
-#[derive(Debug, Clone)]
+/// every option (including option 52 overload areas) in one pass, and
+/// records which codes occur (and which more than once), so lookups of
+/// absent codes cost nothing and lookups are infallible at the framing
+/// level. Nothing is copied: all accessors return borrowed slices or small
+/// `Copy` values.
+#[derive(Clone)]
 pub struct Packet<T: AsRef<[u8]>> {
     buffer: T,
     options_start: Option<usize>,
     overload: u8,
-    present: Bits,
-    multi: Bits,
+    /// Direct-mapped index of first occurrences; see [`Slot`].
+    slots: [u32; 32],
     error: Option<Error>,
+}
+
+/// A slot of the index: `0` = no code hashing here occurs; otherwise the
+/// code (bits 16..24) that first claimed it, whether that code repeats
+/// (bit 24, an RFC 3396 split) and the offset of its first value (bits
+/// 0..16; 0 when beyond 65535, meaning "walk"). A lookup for another code
+/// hashing to an occupied slot walks the options, so the index is exact.
+struct Slot;
+
+impl Slot {
+    const MULTI: u32 = 1 << 24;
+    #[inline]
+    fn code(s: u32) -> u32 {
+        (s >> 16) & 0xff
+    }
+}
+
+/// Slot of `code` in [`Packet`]'s cache: a multiplicative hash chosen so
+/// the codes netboot reads most (1, 3, 6, 12, 43, 50, 51, 53, 54, 55, 57,
+/// 60, 61, 66, 67, 77, 82, 93, 94, 97, 175) never collide.
+#[inline]
+fn slot(code: u8) -> usize {
+    usize::from((u16::from(code).wrapping_mul(197) >> 7) & 31)
+}
+
+impl<T: AsRef<[u8]>> core::fmt::Debug for Packet<T> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Packet")
+            .field("len", &self.b().len())
+            .field("op", &self.op())
+            .field("xid", &self.xid())
+            .field("has_cookie", &self.has_cookie())
+            .field("overload", &self.overload)
+            .field("options_error", &self.error)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What one validating pass over the options learns.
+struct Index {
+    options_start: Option<usize>,
+    overload: u8,
+    slots: [u32; 32],
+}
+
+impl Index {
+    const EMPTY: Index = Index {
+        options_start: None,
+        overload: 0,
+        slots: [0; 32],
+    };
+
+    /// Validates every option area of `b` (at least a header long).
+    #[inline]
+    fn scan(&mut self, b: &[u8]) -> Result<(), Error> {
+        use crate::error::Area;
+        if b.get(field::COOKIE) != Some(&MAGIC_COOKIE[..]) {
+            return Ok(());
+        }
+        self.options_start = Some(field::OPTIONS);
+        self.area(b, field::OPTIONS..b.len(), Area::Options)?;
+        if self.overload & 1 != 0 {
+            self.area(b, field::FILE, Area::File)?;
+        }
+        if self.overload & 2 != 0 {
+            self.area(b, field::SNAME, Area::Sname)?;
+        }
+        Ok(())
+    }
+
+    /// Walks one option area, noting which codes occur (and repeat) and
+    /// reading the overload value (main area only).
+    #[inline]
+    fn area(
+        &mut self,
+        b: &[u8],
+        range: core::ops::Range<usize>,
+        area: crate::error::Area,
+    ) -> Result<(), Error> {
+        let end = range.end.min(b.len());
+        let mut i = range.start;
+        while i < end {
+            let c = b[i];
+            if c == code::PAD {
+                i += 1;
+                continue;
+            }
+            if c == code::END {
+                return Ok(());
+            }
+            if i + 1 >= end {
+                return Err(Error::MissingLength {
+                    code: c,
+                    offset: i,
+                    area,
+                });
+            }
+            let len = b[i + 1];
+            let start = i + 2;
+            let stop = start + usize::from(len);
+            if stop > end {
+                return Err(Error::Overrun {
+                    code: c,
+                    offset: i,
+                    area,
+                    len,
+                    available: end - start,
+                });
+            }
+            let sl = &mut self.slots[slot(c)];
+            if *sl == 0 {
+                let at = if start <= usize::from(u16::MAX) {
+                    start as u32
+                } else {
+                    0
+                };
+                *sl = u32::from(c) << 16 | at;
+            } else if Slot::code(*sl) == u32::from(c) {
+                *sl |= Slot::MULTI;
+            }
+            if c == code::OVERLOAD && area == crate::error::Area::Options && self.overload == 0 {
+                match &b[start..stop] {
+                    [v @ 1..=3] => self.overload = *v,
+                    d => {
+                        return Err(Error::BadOverload {
+                            offset: i,
+                            len,
+                            value: d.first().copied().unwrap_or(0),
+                        });
+                    }
+                }
+            }
+            i = stop;
+        }
+        Ok(())
+    }
+}
+
+/// The value of the first `code` in `b[i..end]`, stopping at the end option
+/// or any framing problem.
+#[inline]
+fn find_in(b: &[u8], mut i: usize, end: usize, code: u8) -> Option<&[u8]> {
+    let end = end.min(b.len());
+    while i < end {
+        let c = b[i];
+        if c == code::PAD {
+            i += 1;
+            continue;
+        }
+        if c == code::END {
+            return None;
+        }
+        let len = usize::from(*b.get(i + 1)?);
+        let start = i + 2;
+        let stop = start + len;
+        if stop > end {
+            return None;
+        }
+        if c == code {
+            return b.get(start..stop);
+        }
+        i = stop;
+    }
+    None
+}
+
+/// First value of `code` through the index, walking only on a slot collision.
+#[inline(always)]
+fn lookup<'b>(
+    b: &'b [u8],
+    slots: &[u32; 32],
+    start: Option<usize>,
+    overload: u8,
+    code: u8,
+) -> Option<&'b [u8]> {
+    let s = slots[slot(code)];
+    if s == 0 {
+        return None;
+    }
+    let at = (s & 0xffff) as usize;
+    if Slot::code(s) == u32::from(code) && at != 0 {
+        let len = usize::from(*b.get(at - 1)?);
+        return b.get(at..at + len);
+    }
+    find_first(b, start, overload, code)
+}
+
+/// First occurrence of `code`: options area, then file and sname when overloaded.
+#[inline]
+fn find_first(b: &[u8], start: Option<usize>, overload: u8, code: u8) -> Option<&[u8]> {
+    let start = start?;
+    if let Some(v) = find_in(b, start, b.len(), code) {
+        return Some(v);
+    }
+    if overload & 1 != 0
+        && let Some(v) = find_in(b, field::FILE.start, field::FILE.end, code)
+    {
+        return Some(v);
+    }
+    if overload & 2 != 0 {
+        return find_in(b, field::SNAME.start, field::SNAME.end, code);
+    }
+    None
 }
 
 /// Copies `N` bytes at `at` (the header is known to be long enough).
@@ -151,11 +341,19 @@ impl<T: AsRef<[u8]>> Packet<T> {
     /// A packet without the magic cookie is accepted as plain BOOTP and has
     /// no options.
     pub fn new_checked(buffer: T) -> Result<Self, Error> {
-        let p = Self::new_lenient(buffer)?;
-        match p.error {
-            Some(e) => Err(e),
-            None => Ok(p),
+        let b = buffer.as_ref();
+        if b.len() < HEADER_LEN {
+            return Err(Error::TooShort { len: b.len() });
         }
+        let mut ix = Index::EMPTY;
+        ix.scan(b)?;
+        Ok(Packet {
+            buffer,
+            options_start: ix.options_start,
+            overload: ix.overload,
+            slots: ix.slots,
+            error: None,
+        })
     }
 
     /// Like [`Packet::new_checked`] but accepts a packet whose options are
@@ -167,30 +365,13 @@ impl<T: AsRef<[u8]>> Packet<T> {
         if b.len() < HEADER_LEN {
             return Err(Error::TooShort { len: b.len() });
         }
-        let options_start =
-            (b.get(field::COOKIE) == Some(&MAGIC_COOKIE[..])).then_some(field::OPTIONS);
-        let mut present = Bits::default();
-        let mut multi = Bits::default();
-        let mut error = None;
-        let mut it = Options::new(b, options_start);
-        for opt in it.by_ref() {
-            match opt {
-                Ok(o) => {
-                    if present.get(o.code) {
-                        multi.set(o.code);
-                    }
-                    present.set(o.code);
-                }
-                Err(e) => error = Some(e),
-            }
-        }
-        let overload = it.overload();
+        let mut ix = Index::EMPTY;
+        let error = ix.scan(b).err();
         Ok(Packet {
             buffer,
-            options_start,
-            overload,
-            present,
-            multi,
+            options_start: ix.options_start,
+            overload: ix.overload,
+            slots: ix.slots,
             error,
         })
     }
@@ -315,13 +496,17 @@ impl<T: AsRef<[u8]>> Packet<T> {
     /// Whether option `code` occurs at least once.
     #[inline]
     pub fn has_option(&self, code: u8) -> bool {
-        self.present.get(code)
+        self.option(code).is_some()
     }
 
     /// Number of occurrences of `code` is more than one (an RFC 3396 split option).
     #[inline]
     pub fn is_split(&self, code: u8) -> bool {
-        self.multi.get(code)
+        let s = self.slots[slot(code)];
+        if Slot::code(s) == u32::from(code) && s & 0xffff != 0 {
+            return s & Slot::MULTI != 0;
+        }
+        s != 0 && self.fragments(code).nth(1).is_some()
     }
 
     /// The value of the first occurrence of option `code`.
@@ -329,10 +514,13 @@ impl<T: AsRef<[u8]>> Packet<T> {
     /// Absent codes are answered without walking the options.
     #[inline]
     pub fn option(&self, code: u8) -> Option<&[u8]> {
-        if !self.present.get(code) {
-            return None;
-        }
-        self.fragments(code).next()
+        lookup(
+            self.b(),
+            &self.slots,
+            self.options_start,
+            self.overload,
+            code,
+        )
     }
 
     /// The values of every occurrence of `code`, in the order RFC 3396
@@ -352,7 +540,7 @@ impl<T: AsRef<[u8]>> Packet<T> {
         code: u8,
         scratch: &'s mut [u8],
     ) -> Result<Option<&'s [u8]>, Error> {
-        if !self.multi.get(code) {
+        if !self.is_split(code) {
             return Ok(self.option(code));
         }
         let mut n = 0;
@@ -374,9 +562,7 @@ impl<T: AsRef<[u8]>> Packet<T> {
     /// Option `code` with all its RFC 3396 fragments joined into a vector.
     #[cfg(feature = "alloc")]
     pub fn option_vec(&self, code: u8) -> Option<alloc::vec::Vec<u8>> {
-        if !self.present.get(code) {
-            return None;
-        }
+        self.option(code)?;
         let mut v = alloc::vec::Vec::new();
         for f in self.fragments(code) {
             v.extend_from_slice(f);
@@ -385,24 +571,58 @@ impl<T: AsRef<[u8]>> Packet<T> {
     }
 
     /// The single contiguous value of `code`, or [`Error::Split`].
+    #[inline]
     fn single(&self, code: u8) -> Result<Option<&[u8]>, Error> {
-        if self.multi.get(code) {
-            return Err(Error::Split {
-                code,
-                parts: self.fragments(code).count(),
-            });
+        match self.first_and_split(code) {
+            (v, false) => Ok(v),
+            (_, true) => Err(self.split_error(code)),
         }
-        Ok(self.option(code))
+    }
+
+    #[cold]
+    fn split_error(&self, code: u8) -> Error {
+        Error::Split {
+            code,
+            parts: self.fragments(code).count(),
+        }
+    }
+
+    /// The first value of `code` and whether it repeats, from one index read.
+    #[inline(always)]
+    fn first_and_split(&self, code: u8) -> (Option<&[u8]>, bool) {
+        let b = self.b();
+        let s = self.slots[slot(code)];
+        if s == 0 {
+            return (None, false);
+        }
+        let at = (s & 0xffff) as usize;
+        if Slot::code(s) == u32::from(code) && at != 0 {
+            let len = usize::from(b.get(at - 1).copied().unwrap_or(0));
+            return (b.get(at..at + len), s & Slot::MULTI != 0);
+        }
+        let mut f = self.fragments(code);
+        (f.next(), f.next().is_some())
     }
 
     /// A fixed-size value: fragments are joined on the stack (RFC 3396).
+    #[inline]
     fn fixed<const N: usize>(
         &self,
         code: u8,
         expected: &'static str,
     ) -> Result<Option<[u8; N]>, Error> {
-        if !self.present.get(code) {
-            return Ok(None);
+        if let (first, false) = self.first_and_split(code) {
+            return match first {
+                None => Ok(None),
+                Some(v) => match <[u8; N]>::try_from(v) {
+                    Ok(a) => Ok(Some(a)),
+                    Err(_) => Err(Error::BadLength {
+                        code,
+                        len: v.len(),
+                        expected,
+                    }),
+                },
+            };
         }
         let mut out = [0u8; N];
         let mut n = 0;
@@ -594,14 +814,13 @@ impl<'a> Packet<&'a [u8]> {
     /// Like [`Packet::option`] but borrowing from the underlying buffer, so
     /// the value outlives this view.
     pub fn option_ref(&self, code: u8) -> Option<&'a [u8]> {
-        if !self.present.get(code) {
-            return None;
-        }
-        Fragments {
-            inner: Options::new(self.buffer, self.options_start),
+        lookup(
+            self.buffer,
+            &self.slots,
+            self.options_start,
+            self.overload,
             code,
-        }
-        .next()
+        )
     }
 }
 

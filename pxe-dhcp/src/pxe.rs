@@ -60,23 +60,28 @@ pub struct PxeOptions<'a>(&'a [u8]);
 
 impl<'a> PxeOptions<'a> {
     /// Checks the framing of every sub-option in `data`.
+    #[inline]
     pub fn parse(data: &'a [u8]) -> Result<Self, Error> {
         SubOptions::new(code::VENDOR_SPECIFIC, data, true).validate()?;
         Ok(PxeOptions(data))
     }
     /// The raw value.
+    #[inline]
     pub fn as_bytes(&self) -> &'a [u8] {
         self.0
     }
     /// Every sub-option, borrowed.
+    #[inline]
     pub fn iter(&self) -> SubOptions<'a> {
         SubOptions::new(code::VENDOR_SPECIFIC, self.0, true)
     }
     /// The first sub-option `code`, raw.
+    #[inline]
     pub fn get(&self, code: u8) -> Option<&'a [u8]> {
         self.iter().find(code)
     }
     /// Sub-option 6, discovery control.
+    #[inline]
     pub fn discovery_control(&self) -> Result<Option<DiscoveryControl>, Error> {
         self.get(sub::DISCOVERY_CONTROL)
             .map(|d| match d {
@@ -86,26 +91,31 @@ impl<'a> PxeOptions<'a> {
             .transpose()
     }
     /// Sub-option 8, the boot servers.
+    #[inline]
     pub fn boot_servers(&self) -> Result<Option<BootServers<'a>>, Error> {
         self.get(sub::BOOT_SERVERS)
             .map(BootServers::parse)
             .transpose()
     }
     /// Sub-option 9, the boot menu.
+    #[inline]
     pub fn boot_menu(&self) -> Result<Option<BootMenu<'a>>, Error> {
         self.get(sub::BOOT_MENU).map(BootMenu::parse).transpose()
     }
     /// Sub-option 10, the menu prompt.
+    #[inline]
     pub fn menu_prompt(&self) -> Result<Option<MenuPrompt<'a>>, Error> {
         self.get(sub::MENU_PROMPT)
             .map(MenuPrompt::parse)
             .transpose()
     }
     /// Sub-option 71, the boot item.
+    #[inline]
     pub fn boot_item(&self) -> Result<Option<BootItem>, Error> {
         self.get(sub::BOOT_ITEM).map(BootItem::parse).transpose()
     }
     /// Sub-option 1, the multicast TFTP address.
+    #[inline]
     pub fn mtftp_ip(&self) -> Result<Option<Ipv4Addr>, Error> {
         self.get(sub::MTFTP_IP)
             .map(|d| match d {
@@ -116,6 +126,7 @@ impl<'a> PxeOptions<'a> {
     }
 }
 
+#[inline]
 fn bad(code: u8, len: usize, expected: &'static str) -> Error {
     Error::BadLength {
         code,
@@ -136,6 +147,7 @@ pub struct BootItem {
 
 impl BootItem {
     /// Parses the 4-byte value.
+    #[inline]
     pub fn parse(d: &[u8]) -> Result<Self, Error> {
         match d {
             [a, b, c, e] => Ok(BootItem {
@@ -146,6 +158,7 @@ impl BootItem {
         }
     }
     /// The wire form.
+    #[inline]
     pub fn to_bytes(self) -> [u8; 4] {
         let [a, b] = self.kind.to_be_bytes();
         let [c, d] = self.layer.to_be_bytes();
@@ -164,6 +177,7 @@ pub struct MenuPrompt<'a> {
 
 impl<'a> MenuPrompt<'a> {
     /// Parses the value (at least the timeout byte).
+    #[inline]
     pub fn parse(d: &'a [u8]) -> Result<Self, Error> {
         match d.split_first() {
             Some((&timeout, prompt)) => Ok(MenuPrompt { timeout, prompt }),
@@ -187,6 +201,7 @@ pub struct MenuItem<'a> {
 
 impl<'a> BootMenu<'a> {
     /// Checks that the entries exactly cover `d`.
+    #[inline]
     pub fn parse(d: &'a [u8]) -> Result<Self, Error> {
         let mut i = 0;
         while i < d.len() {
@@ -207,6 +222,7 @@ impl<'a> BootMenu<'a> {
         Ok(BootMenu(d))
     }
     /// The entries.
+    #[inline]
     pub fn iter(&self) -> impl Iterator<Item = MenuItem<'a>> + use<'a> {
         let mut rest = self.0;
         core::iter::from_fn(move || {
@@ -238,6 +254,7 @@ pub struct BootServer<'a> {
 
 impl<'a> BootServer<'a> {
     /// The server addresses for this type.
+    #[inline]
     pub fn addresses(&self) -> impl ExactSizeIterator<Item = Ipv4Addr> + use<'a> {
         self.addrs
             .chunks_exact(4)
@@ -247,6 +264,7 @@ impl<'a> BootServer<'a> {
 
 impl<'a> BootServers<'a> {
     /// Checks that the entries exactly cover `d`.
+    #[inline]
     pub fn parse(d: &'a [u8]) -> Result<Self, Error> {
         let mut i = 0;
         while i < d.len() {
@@ -267,6 +285,7 @@ impl<'a> BootServers<'a> {
         Ok(BootServers(d))
     }
     /// The entries.
+    #[inline]
     pub fn iter(&self) -> impl Iterator<Item = BootServer<'a>> + use<'a> {
         let mut rest = self.0;
         core::iter::from_fn(move || {

@@ -30,6 +30,7 @@ pub enum MessageType {
 }
 
 impl From<u8> for MessageType {
+    #[inline]
     fn from(v: u8) -> Self {
         match v {
             1 => Self::Discover,
@@ -46,6 +47,7 @@ impl From<u8> for MessageType {
 }
 
 impl From<MessageType> for u8 {
+    #[inline]
     fn from(t: MessageType) -> u8 {
         match t {
             MessageType::Discover => 1,
@@ -83,10 +85,12 @@ pub struct ParameterRequestList<'a>(pub &'a [u8]);
 
 impl<'a> ParameterRequestList<'a> {
     /// The requested codes.
+    #[inline]
     pub fn codes(&self) -> &'a [u8] {
         self.0
     }
     /// Whether the client asked for `code`.
+    #[inline]
     pub fn contains(&self, code: u8) -> bool {
         self.0.contains(&code)
     }
@@ -99,6 +103,7 @@ pub struct Ipv4List<'a>(&'a [u8]);
 impl<'a> Ipv4List<'a> {
     /// Checks that `data` (the value of option `code`) is a non-empty
     /// multiple of 4 bytes.
+    #[inline]
     pub fn parse(code: u8, data: &'a [u8]) -> Result<Self, Error> {
         if data.is_empty() || !data.len().is_multiple_of(4) {
             return Err(Error::BadLength {
@@ -110,20 +115,24 @@ impl<'a> Ipv4List<'a> {
         Ok(Ipv4List(data))
     }
     /// The addresses.
+    #[inline]
     pub fn iter(&self) -> impl ExactSizeIterator<Item = Ipv4Addr> + use<'a> {
         self.0
             .chunks_exact(4)
             .map(|c| Ipv4Addr::new(c[0], c[1], c[2], c[3]))
     }
     /// The first address.
+    #[inline]
     pub fn first(&self) -> Ipv4Addr {
         self.iter().next().unwrap_or(Ipv4Addr::UNSPECIFIED)
     }
     /// Number of addresses.
+    #[inline]
     pub fn len(&self) -> usize {
         self.0.len() / 4
     }
     /// Always false: an empty list does not parse.
+    #[inline]
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
@@ -141,6 +150,7 @@ pub struct ClientId<'a> {
 
 impl<'a> ClientId<'a> {
     /// Parses option 61 (at least 2 bytes, RFC 2132).
+    #[inline]
     pub fn parse(data: &'a [u8]) -> Result<Self, Error> {
         if data.len() < 2 {
             return Err(Error::BadLength {
@@ -152,14 +162,17 @@ impl<'a> ClientId<'a> {
         Ok(ClientId { raw: data })
     }
     /// The type byte (hardware type, 0 or 255).
+    #[inline]
     pub fn kind(&self) -> u8 {
         self.raw[0]
     }
     /// The identifier after the type byte.
+    #[inline]
     pub fn id(&self) -> &'a [u8] {
         &self.raw[1..]
     }
     /// The MAC address when the type is 1 (Ethernet) and 6 bytes follow.
+    #[inline]
     pub fn mac(&self) -> Option<[u8; 6]> {
         match self.raw {
             [1, a, b, c, d, e, f] => Some([*a, *b, *c, *d, *e, *f]),
@@ -218,6 +231,7 @@ pub struct VendorInfo<'a> {
     pub quirks: VendorQuirks,
 }
 
+#[inline]
 fn decimal(s: &[u8]) -> Option<u32> {
     if s.is_empty() || s.len() > 9 || !s.iter().all(u8::is_ascii_digit) {
         return None;
@@ -225,6 +239,7 @@ fn decimal(s: &[u8]) -> Option<u32> {
     Some(s.iter().fold(0u32, |n, &d| n * 10 + u32::from(d - b'0')))
 }
 
+#[inline]
 fn hex(s: &[u8]) -> Option<u32> {
     if s.is_empty() || s.len() > 8 {
         return None;
@@ -237,18 +252,22 @@ fn hex(s: &[u8]) -> Option<u32> {
 
 impl<'a> VendorClass<'a> {
     /// Wraps the raw value.
+    #[inline]
     pub fn new(data: &'a [u8]) -> Self {
         VendorClass(data)
     }
     /// The raw bytes.
+    #[inline]
     pub fn as_bytes(&self) -> &'a [u8] {
         self.0
     }
     /// Whether it starts with `PXEClient` (what dnsmasq tests, case sensitive).
+    #[inline]
     pub fn is_pxe_client(&self) -> bool {
         self.0.starts_with(b"PXEClient")
     }
     /// Whether it starts with `HTTPClient` (UEFI HTTP Boot).
+    #[inline]
     pub fn is_http_client(&self) -> bool {
         self.0.starts_with(b"HTTPClient")
     }
@@ -256,6 +275,7 @@ impl<'a> VendorClass<'a> {
     /// quirks: architecture in hex (only when it is not valid decimal),
     /// wrong field widths, letter case, missing or extra fields. Never fails:
     /// what could not be read is `None` and flagged in `quirks`.
+    #[inline]
     pub fn parse(&self) -> VendorInfo<'a> {
         let mut fields = self.0.split(|&c| c == b':');
         let vendor = fields.next().unwrap_or_default();
@@ -352,6 +372,7 @@ pub struct UserClass<'a> {
 
 impl<'a> UserClass<'a> {
     /// Parses option 77 (at least one byte).
+    #[inline]
     pub fn parse(data: &'a [u8]) -> Result<Self, Error> {
         if data.is_empty() {
             return Err(Error::BadLength {
@@ -370,14 +391,17 @@ impl<'a> UserClass<'a> {
         })
     }
     /// The raw value.
+    #[inline]
     pub fn as_bytes(&self) -> &'a [u8] {
         self.raw
     }
     /// Whether the value is in RFC 3004 (length-prefixed) form.
+    #[inline]
     pub fn is_rfc3004(&self) -> bool {
         self.rfc3004
     }
     /// The classes: each RFC 3004 entry, or the bare string as one class.
+    #[inline]
     pub fn classes(&self) -> UserClasses<'a> {
         UserClasses {
             rest: self.raw,
@@ -385,6 +409,7 @@ impl<'a> UserClass<'a> {
         }
     }
     /// Whether one of the classes equals `class` (e.g. `b"iPXE"`).
+    #[inline]
     pub fn contains(&self, class: &[u8]) -> bool {
         self.classes().any(|c| c == class)
     }
@@ -399,6 +424,7 @@ pub struct UserClasses<'a> {
 
 impl<'a> Iterator for UserClasses<'a> {
     type Item = &'a [u8];
+    #[inline]
     fn next(&mut self) -> Option<&'a [u8]> {
         if self.rest.is_empty() {
             return None;
@@ -512,6 +538,7 @@ impl ClientArch {
 
     /// The dnsmasq `dhcp-match`/`pxe-service` CSA name (`x86PC`,
     /// `x86-64_EFI`, `BC_EFI`, ...) for codes dnsmasq names.
+    #[inline]
     pub fn dnsmasq_name(self) -> Option<&'static str> {
         Some(match self.0 {
             0 => "x86PC",
@@ -531,6 +558,7 @@ impl ClientArch {
     }
 
     /// A short human description from the IANA registry.
+    #[inline]
     pub fn description(self) -> &'static str {
         const NAMES: [&str; 42] = [
             "x86 BIOS",
@@ -584,22 +612,26 @@ impl ClientArch {
 
     /// Whether the client is x64 UEFI: 7 per IANA, or 9 as sent by
     /// firmware following RFC 4578's original (erroneous) table.
+    #[inline]
     pub fn is_x64_uefi(self) -> bool {
         self == Self::X64_UEFI || self == Self::EBC
     }
 
     /// Whether the code is one of the UEFI HTTP Boot architectures.
+    #[inline]
     pub fn is_http_boot(self) -> bool {
         matches!(self.0, 15..=20 | 23 | 24 | 26 | 28 | 30 | 38 | 40)
     }
 
     /// Whether the client runs a legacy BIOS PXE ROM (code 0).
+    #[inline]
     pub fn is_bios(self) -> bool {
         self == Self::X86_BIOS
     }
 }
 
 impl From<u16> for ClientArch {
+    #[inline]
     fn from(v: u16) -> Self {
         ClientArch(v)
     }
@@ -617,6 +649,7 @@ pub struct ClientArchList<'a>(&'a [u8]);
 
 impl<'a> ClientArchList<'a> {
     /// Checks that `data` is a non-empty multiple of 2 bytes.
+    #[inline]
     pub fn parse(data: &'a [u8]) -> Result<Self, Error> {
         if data.is_empty() || !data.len().is_multiple_of(2) {
             return Err(Error::BadLength {
@@ -628,28 +661,34 @@ impl<'a> ClientArchList<'a> {
         Ok(ClientArchList(data))
     }
     /// The architectures in the order sent.
+    #[inline]
     pub fn iter(&self) -> impl ExactSizeIterator<Item = ClientArch> + use<'a> {
         self.0
             .chunks_exact(2)
             .map(|c| ClientArch(u16::from_be_bytes([c[0], c[1]])))
     }
     /// The first (normally only) architecture.
+    #[inline]
     pub fn first(&self) -> ClientArch {
         self.iter().next().unwrap_or(ClientArch::X86_BIOS)
     }
     /// Whether any element equals `arch` (dnsmasq's `dhcp-match` semantics).
+    #[inline]
     pub fn contains(&self, arch: ClientArch) -> bool {
         self.iter().any(|a| a == arch)
     }
     /// Number of entries.
+    #[inline]
     pub fn len(&self) -> usize {
         self.0.len() / 2
     }
     /// Always false: an empty list does not parse.
+    #[inline]
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
     /// The raw bytes.
+    #[inline]
     pub fn as_bytes(&self) -> &'a [u8] {
         self.0
     }
@@ -669,6 +708,7 @@ pub struct ClientNdi {
 
 impl ClientNdi {
     /// Parses the 3-byte value.
+    #[inline]
     pub fn parse(data: &[u8]) -> Result<Self, Error> {
         match data {
             [kind, major, minor] => Ok(ClientNdi {
@@ -684,6 +724,7 @@ impl ClientNdi {
         }
     }
     /// The wire form.
+    #[inline]
     pub fn to_bytes(self) -> [u8; 3] {
         [self.kind, self.major, self.minor]
     }
@@ -713,6 +754,7 @@ pub struct UuidText([u8; 36]);
 
 impl UuidText {
     /// The text, e.g. `0017001e-8c00-00ad-5087-90e6ba2f3423`.
+    #[inline]
     pub fn as_str(&self) -> &str {
         core::str::from_utf8(&self.0).unwrap_or_default()
     }
@@ -733,6 +775,7 @@ impl fmt::Debug for UuidText {
 impl ClientUuid {
     /// Parses the 17-byte value. Type bytes other than 0 are accepted (the
     /// type is kept) but the length must be 17, as PXE requires.
+    #[inline]
     pub fn parse(data: &[u8]) -> Result<Self, Error> {
         match data {
             [kind, rest @ ..] if rest.len() == 16 => {
@@ -748,6 +791,7 @@ impl ClientUuid {
         }
     }
     /// The wire form (type byte + 16 bytes).
+    #[inline]
     pub fn to_bytes(&self) -> [u8; 17] {
         let mut out = [0; 17];
         out[0] = self.kind;
@@ -755,6 +799,7 @@ impl ClientUuid {
         out
     }
     /// The bytes with the first three fields swapped (wire <-> SMBIOS/GUID order).
+    #[inline]
     pub fn swapped(&self) -> [u8; 16] {
         let b = self.bytes;
         let mut o = b;
@@ -764,16 +809,19 @@ impl ClientUuid {
         o
     }
     /// The wire bytes read as a big-endian RFC 4122 UUID.
+    #[inline]
     pub fn wire_text(&self) -> UuidText {
         uuid_text(&self.bytes)
     }
     /// The SMBIOS/GUID reading (first three fields little-endian): what
     /// `dmidecode`, EDK2 and iPXE's `${uuid}` print.
+    #[inline]
     pub fn guid_text(&self) -> UuidText {
         uuid_text(&self.swapped())
     }
 }
 
+#[inline]
 fn uuid_text(b: &[u8; 16]) -> UuidText {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut out = [b'-'; 36];

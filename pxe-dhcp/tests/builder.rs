@@ -355,3 +355,20 @@ fn finish_into_bufmut() {
         Some(MessageType::Inform)
     );
 }
+
+#[test]
+fn overload_is_found_even_when_its_index_slot_is_taken() {
+    // 94 and 52 share an index slot; 94 comes first.
+    let mut pkt = vec![0u8; 300];
+    pkt[field::COOKIE].copy_from_slice(&pxe_dhcp::MAGIC_COOKIE);
+    let opts = [94, 3, 1, 3, 0, 52, 1, 1, 255];
+    pkt[field::OPTIONS..field::OPTIONS + opts.len()].copy_from_slice(&opts);
+    pkt[field::FILE.start..field::FILE.start + 6].copy_from_slice(&[67, 3, b'a', b'.', b'b', 255]);
+    let p = Packet::new_checked(&pkt[..]).unwrap();
+    assert_eq!(p.overload(), 1);
+    assert_eq!(p.option(code::OVERLOAD), Some(&[1u8][..]));
+    assert_eq!(p.bootfile_name().unwrap(), Some(&b"a.b"[..]));
+    assert_eq!(p.file(), None);
+    let codes: Vec<u8> = p.options().map(|o| o.unwrap().code).collect();
+    assert_eq!(codes, vec![94, 52, 67]);
+}

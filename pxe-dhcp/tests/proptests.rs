@@ -177,6 +177,14 @@ proptest! {
             }
         }
         let got: Vec<(u8, Vec<u8>)> = p.options().map(|o| o.unwrap()).map(|o| (o.code, o.data.to_vec())).collect();
+        // The lookup index agrees with a plain walk for every code, whatever
+        // the hash collisions between the codes present.
+        for c in 1..=254u8 {
+            let frags: Vec<&[u8]> = want.iter().filter(|(k, _)| *k == c).map(|(_, v)| &v[..]).collect();
+            prop_assert_eq!(p.option(c), frags.first().copied(), "option({})", c);
+            prop_assert_eq!(p.has_option(c), !frags.is_empty());
+            prop_assert_eq!(p.is_split(c), frags.len() > 1, "is_split({})", c);
+        }
         prop_assert_eq!(got, want);
     }
 
