@@ -302,4 +302,57 @@ mod tests {
         assert!(out.starts_with("#!ipxe\n"));
         assert!(!out[7..].contains('$'));
     }
+
+    fn arb_value() -> impl proptest::strategy::Strategy<Value = (String, String)> {
+        use proptest::prelude::*;
+        let valid = prop::sample::select(alloc::vec![
+            ("mac", "52:54:00:12:34:56"),
+            ("mac", "52%3A54%3A00%3A12%3A34%3A56"),
+            ("mac", "52-54-00-ab-CD-ef"),
+            ("uuid", "0017001E-8C00-00AD-5087-90E6BA2F3423"),
+            ("arch", "x86_64"),
+            ("arch", "7"),
+            ("ip", "10.0.0.1"),
+            ("hostname", "node-1.lan"),
+        ]);
+        // Junk around a valid value: often empty, else anything that might
+        // break out of a line or start an expansion, raw or encoded.
+        let junk = || {
+            prop::string::string_regex(
+                "(%0[aAdD]|%24|%7[bBdD]|%25|%|\\$|\\{|\\}| |\\n|\\r|\\t|&|=|\\+|[0-9a-z:.-]){0,3}",
+            )
+            .unwrap()
+        };
+        (valid, junk(), junk())
+            .prop_map(|((k, v), a, b)| (String::from(k), alloc::format!("{a}{v}{b}")))
+    }
+
+    proptest::proptest! {
+        /// Whatever a client sends, a script is either refused or has
+        /// exactly the template's lines, and nothing from the request
+        /// brings `$`, braces, spaces or control characters.
+        #[test]
+        fn no_query_changes_the_script_shape(raw in proptest::collection::vec(arb_value(), 0..4)) {
+            let query: String = raw.iter().map(|(k, v)| alloc::format!("{k}={v}&")).collect();
+            if let Ok(q) = parse_query(&query) {
+                let vars = ScriptVars {
+                    mac: q.mac, uuid: q.uuid, arch: q.arch, ip: q.ip, hostname: q.hostname,
+                    ..ScriptVars::default()
+                };
+                for var in Var::ALL {
+                    let t = Template::parse(&alloc::format!("#!ipxe\n[{{{{{}}}}}]\n", var.name())).unwrap();
+                    if let Ok(out) = t.render(&vars) {
+                        proptest::prop_assert!(out.starts_with("#!ipxe\n["));
+                        proptest::prop_assert!(out.ends_with("]\n"));
+                        proptest::prop_assert_eq!(out.matches('\n').count(), 2);
+                        let body = &out[8..out.len() - 2];
+                        proptest::prop_assert!(
+                            body.chars().all(|c| c.is_ascii_alphanumeric() || ":.-_".contains(c)),
+                            "{:?} from {:?}", body, query
+                        );
+                    }
+                }
+            }
+        }
+    }
 }

@@ -21,7 +21,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use pxe_server::http::{AccessObserver, AccessRecord, HttpConfig, HttpService};
@@ -31,12 +31,34 @@ use pxe_server::http::{AccessObserver, AccessRecord, HttpConfig, HttpService};
 pub const SERVER: &str = "192.168.2.1";
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
-static VM_LOCK: Mutex<()> = Mutex::new(());
+static VM_SLOTS: (Mutex<usize>, std::sync::Condvar) = (Mutex::new(0), std::sync::Condvar::new());
 
-/// Serializes VM boots inside one test binary (TCG is CPU bound; CI has two
-/// cores).
-pub fn vm_lock() -> MutexGuard<'static, ()> {
-    VM_LOCK.lock().unwrap_or_else(|e| e.into_inner())
+/// A running VM's slot; frees it on drop.
+pub struct VmSlot;
+
+impl Drop for VmSlot {
+    fn drop(&mut self) {
+        let mut n = VM_SLOTS.0.lock().unwrap_or_else(|e| e.into_inner());
+        *n -= 1;
+        VM_SLOTS.1.notify_one();
+    }
+}
+
+/// Limits how many VMs boot at once inside one test binary: TCG is CPU
+/// bound and CI has two cores. `PXE_VM_PARALLEL` (default 2) sets the
+/// number.
+pub fn vm_lock() -> VmSlot {
+    let max = std::env::var("PXE_VM_PARALLEL")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .filter(|n| *n > 0)
+        .unwrap_or(2);
+    let mut n = VM_SLOTS.0.lock().unwrap_or_else(|e| e.into_inner());
+    while *n >= max {
+        n = VM_SLOTS.1.wait(n).unwrap_or_else(|e| e.into_inner());
+    }
+    *n += 1;
+    VmSlot
 }
 
 /// Fails the test with a clear message if `tool` is not installed.
