@@ -146,6 +146,7 @@ pub struct Stats {
     pub timeouts: u64,
     /// Datagrams ignored: malformed, duplicate or stale.
     pub ignored: u64,
-    /// Payload bytes delivered (receiver) or acknowledged (sender).
+    /// Payload bytes written to the sink (receivers) or sent for the first
+    /// time (senders).
     pub bytes: u64,
 }

@@ -62,6 +62,17 @@
 //! [`wire::foreign_tid_reply`] (ERROR 5) without touching the engine.
 //! File names are raw bytes; resolving them against a root is the caller's
 //! job.
+//!
+//! Choices worth knowing (details on each item):
+//! * block numbers roll over from 65535 to 0, so any file size works;
+//! * options: unknown ones ignored, malformed values refused with ERROR 8,
+//!   oversized blksize/windowsize granted at the server's limit, no OACK
+//!   when nothing was granted ([`options`]);
+//! * duplicate ACKs are ignored (no Sorcerer's Apprentice); an ACK inside
+//!   the window restarts the window after it (RFC 7440);
+//! * netascii `tsize` is the encoded size, computed by reading the source
+//!   once ([`netascii`]);
+//! * writes exist only behind [`server::ServerPolicy::allow_writes`].
 #![no_std]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
