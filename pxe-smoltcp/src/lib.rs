@@ -347,6 +347,9 @@ pub struct Stats {
     pub tftp_busy: u64,
     /// Transfers completed.
     pub tftp_completed: u64,
+    /// Transfers the client ended after the OACK to learn the size (UEFI
+    /// firmware asks with `tsize`, then aborts and asks again).
+    pub tftp_size_probes: u64,
     /// Transfers failed (timeout, peer error, storage error).
     pub tftp_failed: u64,
     /// Transfers running now.
@@ -593,6 +596,15 @@ impl<F: FileSource, S: LeaseStore> Server<F, S> {
         log: &mut dyn FnMut(fmt::Arguments<'_>),
     ) -> bool {
         let mut busy = false;
+        // Slots whose last datagrams have left are free for this round's
+        // requests.
+        for slot in &mut self.slots {
+            let sock = sockets.get_mut::<udp::Socket>(slot.socket);
+            if slot.draining && sock.send_queue() == 0 {
+                sock.close();
+                slot.draining = false;
+            }
+        }
         if let Some(h) = self.dhcp {
             busy |= self.serve_dhcp(now, iface, sockets, h, SERVER_PORT, log);
         }
@@ -659,7 +671,10 @@ impl<F: FileSource, S: LeaseStore> Server<F, S> {
                 mtu: self.settings.mtu,
                 broadcast,
             };
-            let out_len = usize::from(self.settings.mtu).clamp(576, DHCP_MAX);
+            // The UDP payload an IP datagram of `mtu` bytes can carry.
+            let out_len = usize::from(self.settings.mtu)
+                .saturating_sub(28)
+                .clamp(548, DHCP_MAX - 28);
             let handled = self
                 .engine
                 .handle(unix, &rx, &self.rx[..n], &mut self.tx[..out_len]);
@@ -894,6 +909,13 @@ impl<F: FileSource, S: LeaseStore> Server<F, S> {
                         log(format_args!(
                             "TFTP sent {} bytes to {}",
                             t.engine.stats().bytes,
+                            t.peer
+                        ));
+                    }
+                    State::Failed(_) if t.engine.is_size_probe() => {
+                        self.stats.tftp_size_probes += 1;
+                        log(format_args!(
+                            "TFTP {}: size probe (OACK answered with ERROR)",
                             t.peer
                         ));
                     }

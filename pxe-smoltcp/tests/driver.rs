@@ -345,3 +345,30 @@ fn start_refuses_a_tid_range_smaller_than_the_pool() {
     .unwrap_err();
     assert!(matches!(err, StartError::TidRange { .. }), "{err}");
 }
+
+#[test]
+fn a_uefi_size_probe_is_not_a_failure() {
+    let mut b = bench(|s| s.max_transfers = 1, 3000);
+    let a = b.client_socket(1545);
+    b.send(
+        a,
+        (SERVER, 69),
+        &rrq("boot.bin", &[("tsize", "0"), ("blksize", "1468")]),
+    );
+    let oack = b.wait_recv(a, 10);
+    assert_eq!(opcode(&oack[0].0), 6);
+    // EDK2: ERROR 8 instead of ACK 0, then the real request.
+    let mut err = vec![0, 5, 0, 8];
+    err.extend_from_slice(b"User aborted the transfer\0");
+    b.send(a, (SERVER, oack[0].1.port), &err);
+    b.steps(3);
+    let s = b.server.stats();
+    assert_eq!(
+        (s.tftp_size_probes, s.tftp_failed, s.tftp_active),
+        (1, 0, 0),
+        "{s:?}"
+    );
+    // The one slot is free again at once.
+    let (got, _) = tftp_get(&mut b, a, "boot.bin").unwrap();
+    assert_eq!(got, content(3000));
+}

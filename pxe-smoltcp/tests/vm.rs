@@ -243,4 +243,6 @@ fn uefi_pxe_client_boots_ipxe_efi_which_runs_a_script() {
         );
     }
     assert!(stats.tftp_completed >= 2, "{stats:?}");
+    assert_eq!(stats.tftp_failed, 0, "{stats:?}");
+    eprintln!("{stats:?}");
 }
