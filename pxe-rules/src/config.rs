@@ -519,6 +519,14 @@ pub(crate) struct Index {
     pub(crate) ignores: Vec<u32>,
     pub(crate) broadcasts: Vec<u32>,
     pub(crate) delays: Vec<u32>,
+    /// Plain `dhcp-option` lines grouped by option number, list order.
+    pub(crate) opt_codes: Vec<(u8, Vec<u32>)>,
+    /// Tag ids sorted by name (binary search for interface names).
+    pub(crate) tags_sorted: Vec<u16>,
+    /// Some `pxe-service` or `pxe-prompt` exists.
+    pub(crate) pxe_enabled: bool,
+    /// `bootp-dynamic` lines.
+    pub(crate) bootp_dynamic: Vec<u32>,
 }
 
 /// A parsed and compiled configuration.

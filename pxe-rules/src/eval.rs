@@ -12,9 +12,9 @@ use crate::trace::{Event, NoTrace, Outcome, TagSource, Tracer};
 use crate::value::ValueKind;
 
 /// Capacity of the decision's scratch buffer for composed options.
-pub const SCRATCH: usize = 2048;
+pub const SCRATCH: usize = 1024;
 /// Most options a decision can list.
-pub const MAX_OPTIONS: usize = 128;
+pub const MAX_OPTIONS: usize = 64;
 
 /// What the server should do with the request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,7 +88,7 @@ pub struct Decision<'a> {
     boot_opts: [Option<(u8, Src<'a>)>; 2],
     opts: [(u8, Src<'a>); MAX_OPTIONS],
     n_opts: usize,
-    suppressed: [bool; 256],
+    suppressed: [u64; 4],
     configured_t: [Option<&'a [u8]>; 2],
     buf: [u8; SCRATCH],
     buf_len: usize,
@@ -156,7 +156,7 @@ impl<'a> Decision<'a> {
             boot_opts: [None, None],
             opts: [(0, Src::Ref(&[])); MAX_OPTIONS],
             n_opts: 0,
-            suppressed: [false; 256],
+            suppressed: [0; 4],
             configured_t: [None, None],
             buf: [0; SCRATCH],
             buf_len: 0,
@@ -274,7 +274,7 @@ impl<'a> Decision<'a> {
     /// Whether a configured line replaces or suppresses the server's
     /// built-in value for `code` (1, 3, 6, 12, 15, 28).
     pub fn overrides_builtin(&self, code: u8) -> bool {
-        self.suppressed[usize::from(code)]
+        self.suppressed[usize::from(code / 64)] & (1 << (code % 64)) != 0
     }
 
     /// Configured T1 (58) and T2 (59) values (4 bytes), if any line applies.
@@ -345,8 +345,19 @@ fn holds(cond: &Cond, tags: &TagSet, untagged_ok: bool) -> Result<(), CondFailur
     check(&cond.0, tags)
 }
 
+/// Byte substring search (first-byte filter, then compare).
 fn contains(hay: &[u8], needle: &[u8]) -> bool {
-    needle.is_empty() || hay.windows(needle.len()).any(|w| w == needle)
+    let Some((&first, rest)) = needle.split_first() else {
+        return true;
+    };
+    if needle.len() > hay.len() {
+        return false;
+    }
+    let last = hay.len() - needle.len();
+    hay[..=last]
+        .iter()
+        .enumerate()
+        .any(|(i, &b)| b == first && hay[i + 1..].iter().zip(rest).all(|(x, y)| x == y))
 }
 
 /// `match_bytes`.
@@ -760,10 +771,14 @@ impl Config {
         };
         if bootp {
             let has_addr = d.host().is_some_and(|h| h.addr.is_some());
-            let dynamic = self.items.iter().any(|it| match &it.rule {
-                Rule::CondList(CondListKind::BootpDynamic, c) => holds(c, &tags, true).is_ok(),
-                _ => false,
-            });
+            let dynamic = self
+                .index
+                .bootp_dynamic
+                .iter()
+                .any(|&i| match self.rule(i) {
+                    Some(Rule::CondList(_, c)) => holds(c, &tags, true).is_ok(),
+                    _ => false,
+                });
             if !has_addr && !dynamic {
                 d.tags = tags;
                 d.verdict = Verdict::Ignore(IgnoreReason::BootpNotServed);
@@ -1336,13 +1351,19 @@ impl Config {
         full: &TagSet,
         tr: &mut T,
     ) -> Option<u32> {
+        let lines = self
+            .index
+            .opt_codes
+            .iter()
+            .find(|(c, _)| *c == code)
+            .map_or(&[][..], |(_, l)| l.as_slice());
         let plain = |i: u32| match self.rule(i) {
-            Some(Rule::Option(o)) if o.space == OptSpace::Plain && o.code == code => Some(o),
+            Some(Rule::Option(o)) => Some(o),
             _ => None,
         };
         // 1 + 2: tagged lines on the request's own tags, then the range tag.
         for pass in 0..2 {
-            for &i in &self.index.options {
+            for &i in lines {
                 let Some(o) = plain(i) else { continue };
                 if o.cond.is_untagged() {
                     continue;
@@ -1358,8 +1379,7 @@ impl Config {
             }
         }
         // 3: untagged.
-        self.index
-            .options
+        lines
             .iter()
             .copied()
             .find(|&i| plain(i).is_some_and(|o| o.cond.is_untagged()))
@@ -1399,18 +1419,9 @@ impl Config {
 
         // Selected plain options per number (list order, one per number).
         let mut selected = [u32::MAX; 256];
-        {
-            let mut seen = [false; 256];
-            for &i in &self.index.options {
-                if let Some(Rule::Option(o)) = self.rule(i)
-                    && o.space == OptSpace::Plain
-                    && !seen[usize::from(o.code)]
-                {
-                    seen[usize::from(o.code)] = true;
-                    if let Some(s) = self.selected_option(o.code, base, &tags, tr) {
-                        selected[usize::from(o.code)] = s;
-                    }
-                }
+        for (code, _) in &self.index.opt_codes {
+            if let Some(sl) = self.selected_option(*code, base, &tags, tr) {
+                selected[usize::from(*code)] = sl;
             }
         }
         let sel = |code: u8| -> Option<&OptionRule> {
@@ -1515,7 +1526,7 @@ impl Config {
                 continue;
             }
             if matches!(code, 1 | 3 | 6 | 12 | 15 | 28) {
-                d.suppressed[usize::from(code)] = true;
+                d.suppressed[usize::from(code / 64)] |= 1 << (code % 64);
             }
             if matches!(code, 58 | 59) {
                 d.configured_t[usize::from(code - 58)] = Some(&o.value.bytes);

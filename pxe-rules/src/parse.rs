@@ -1437,6 +1437,7 @@ impl<'l> Builder<'l> {
                 Rule::Option(_) => ix.options.push(i),
                 Rule::CondList(CondListKind::Ignore, _) => ix.ignores.push(i),
                 Rule::CondList(CondListKind::Broadcast, _) => ix.broadcasts.push(i),
+                Rule::CondList(CondListKind::BootpDynamic, _) => ix.bootp_dynamic.push(i),
                 Rule::CondList(..) => {}
                 Rule::Delay(_) => ix.delays.push(i),
             }
@@ -1450,6 +1451,27 @@ impl<'l> Builder<'l> {
         ix.mac.reverse();
         ix.matches.reverse();
         ix.class.reverse();
+        for &i in &ix.options {
+            if let Some(Item {
+                rule: Rule::Option(o),
+                ..
+            }) = items.get(i as usize)
+            {
+                if o.prompt.is_some() {
+                    ix.pxe_enabled = true;
+                }
+                if o.space == OptSpace::Plain {
+                    match ix.opt_codes.iter_mut().find(|(c, _)| *c == o.code) {
+                        Some((_, v)) => v.push(i),
+                        None => ix.opt_codes.push((o.code, alloc::vec![i])),
+                    }
+                }
+            }
+        }
+        ix.pxe_enabled |= !ix.services.is_empty();
+        ix.tags_sorted = (0..tags.len() as u16).collect();
+        ix.tags_sorted
+            .sort_by(|a, b| tags[usize::from(*a)].cmp(&tags[usize::from(*b)]));
         Config {
             settings,
             items,
