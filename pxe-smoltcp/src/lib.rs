@@ -89,6 +89,8 @@
 
 extern crate alloc;
 
+pub mod store;
+
 /// The smoltcp this crate is built against (name its types through this
 /// re-export to avoid a version mismatch).
 pub use smoltcp;
@@ -274,6 +276,10 @@ impl<'a> FileSource for MemoryFiles<'a> {
 /// engine, whose in-memory table already holds the change, asks again.
 /// At start-up, replay what was stored with
 /// [`Server::engine_mut`]`().leases_mut().apply(..)`.
+///
+/// [`store::RecordLog`] is a ready implementation: checksummed records
+/// appended to flash (or anything [`store::Append`]), replayed with
+/// [`store::replay`] and compacted with [`store::compact`].
 pub trait LeaseStore {
     /// What went wrong while persisting.
     type Error: fmt::Display;

@@ -372,3 +372,55 @@ fn a_uefi_size_probe_is_not_a_failure() {
     let (got, _) = tftp_get(&mut b, a, "boot.bin").unwrap();
     assert_eq!(got, content(3000));
 }
+
+#[test]
+fn leases_survive_a_reset_through_the_record_log() {
+    use pxe_smoltcp::store::{RecordLog, compact, replay};
+    let mut b = Bench::new(CONF, |_| {}, files(10), RecordLog::new(Vec::new()));
+    let c = b.client_socket(68);
+    b.send(c, ([255; 4], 67), &dhcp(MessageType::Discover, 1, &[]));
+    let offer = b.wait_recv(c, 10);
+    let yiaddr = Packet::new_checked(&offer[0].0[..]).unwrap().yiaddr();
+    b.send(
+        c,
+        ([255; 4], 67),
+        &dhcp(
+            MessageType::Request,
+            2,
+            &[
+                (code::REQUESTED_IP, &yiaddr.octets()),
+                (code::SERVER_ID, &SERVER),
+            ],
+        ),
+    );
+    assert_eq!(b.wait_recv(c, 10).len(), 1);
+    assert!(b.server.store().records() >= 1);
+    // "Reset": a new server replays the region (with a torn last record
+    // and erased flash behind it).
+    let mut region = b.server.store().get_ref().clone();
+    let good = region.len();
+    region.extend_from_within(..good / 2);
+    region.extend_from_slice(&[0xFF; 64]);
+    let conf = pxe_rules::Config::parse_str(CONF, "c").unwrap();
+    let mut sockets = SocketSet::new(Vec::new());
+    let mut again = Server::new(
+        Arc::new(conf),
+        Settings::from_config(&pxe_rules::Config::parse_str(CONF, "c").unwrap()),
+        files(10),
+        VolatileLeases,
+        &mut sockets,
+    )
+    .unwrap();
+    let (n, used) = replay(&region, again.engine_mut());
+    assert_eq!(used, good);
+    assert!(n >= 1);
+    let lease = again.engine().leases().get(yiaddr).expect("lease replayed");
+    assert_eq!(lease.hw.as_bytes(), &[2, 0, 0, 0, 0, 2]);
+    // Compaction keeps the active lease only.
+    let mut fresh = Vec::new();
+    assert_eq!(compact(again.engine(), 0, &mut fresh).unwrap(), 1);
+    let mut third =
+        pxe_server::engine::Engine::new(Arc::new(pxe_rules::Config::parse_str(CONF, "c").unwrap()));
+    assert_eq!(replay(&fresh, &mut third), (1, fresh.len()));
+    assert!(third.leases().get(yiaddr).is_some());
+}
