@@ -40,10 +40,15 @@ struct Roots {
 }
 
 fn roots(token: &str) -> Roots {
-    let dir = tempfile::Builder::new()
+    let mut dir = tempfile::Builder::new()
         .prefix("pxe-vm-")
         .tempdir()
         .unwrap();
+    // PXE_VM_KEEP=1 keeps logs, consoles and configurations for a look.
+    if std::env::var_os("PXE_VM_KEEP").is_some() {
+        dir.disable_cleanup(true);
+        eprintln!("keeping {}", dir.path().display());
+    }
     // dnsmasq drops privileges for TFTP unless told otherwise; keep the
     // tree world-readable anyway.
     use std::os::unix::fs::PermissionsExt;
@@ -135,6 +140,29 @@ impl Servers {
                 })
                 .collect(),
         }
+    }
+
+    /// Server log tail for failure messages.
+    fn context(&self) -> String {
+        format!(
+            "{} log tail:\n{}",
+            self.main.name,
+            tail(&self.main.output(), 3000)
+        )
+    }
+
+    /// For `pxe-server`: some log line contains all of `needles`.
+    fn assert_log(&self, backend: Backend, needles: &[&str], what: &str, vm: &VmOutcome) {
+        if backend != Backend::PxeServer {
+            return;
+        }
+        let out = self.main.output();
+        assert!(
+            out.lines().any(|l| needles.iter().all(|n| l.contains(n))),
+            "stage failed: {what}: no pxe-server log line with all of {needles:?}\n{}\nconsole tail:\n{}",
+            self.context(),
+            tail(&vm.serial, 2000)
+        );
     }
 
     fn assert_http(&self, entry: &str, what: &str, vm: &VmOutcome) {
@@ -311,7 +339,7 @@ fn real_dhcp(backend: Backend) {
     let r = roots(&tok);
     let conf = seed_conf("seed-real.conf", &r.tftp);
     let servers = start(&lan, &r, backend, &conf, false);
-    let vm = boot(
+    let mut vm = boot(
         &lan,
         r.dir.path(),
         &VmSpec {
@@ -324,6 +352,7 @@ fn real_dhcp(backend: Backend) {
             timeout: BOOT_TIMEOUT,
         },
     );
+    vm.context = servers.context();
     assert_pxelinux_started(&vm, "192.168.2.1");
     vm.assert_serial(
         "Filename: pxelinux.0",
@@ -332,6 +361,19 @@ fn real_dhcp(backend: Backend) {
     vm.assert_serial(
         "tftp://192.168.2.1/pxelinux.0... ok",
         "TFTP: pxelinux.0 fetched",
+    );
+    let mac = "52:54:00:00:0a:01";
+    servers.assert_log(
+        backend,
+        &["DHCPACK", mac, "bootfile=pxelinux.0"],
+        "server: DHCPACK with pxelinux.0",
+        &vm,
+    );
+    servers.assert_log(
+        backend,
+        &["TFTP sent", "/pxelinux.0 to 192.168.2."],
+        "server: TFTP of pxelinux.0",
+        &vm,
     );
     servers.assert_http(
         "81 /ldlinux.c32 200",
@@ -368,7 +410,7 @@ fn proxy_dhcp(backend: Backend) {
     conf.push_str("# Test: iPXE gets the seed's embedded script by TFTP.\ndhcp-boot=net:ipxe,tftp://192.168.2.1/seed-embedded.ipxe\n");
     let conf = iaddr_for_ipxe(backend, conf);
     let servers = start(&lan, &r, backend, &conf, true);
-    let vm = boot(
+    let mut vm = boot(
         &lan,
         r.dir.path(),
         &VmSpec {
@@ -381,12 +423,36 @@ fn proxy_dhcp(backend: Backend) {
             timeout: BOOT_TIMEOUT,
         },
     );
+    vm.context = servers.context();
     assert_pxelinux_started(&vm, "192.168.2.2");
     vm.assert_serial(
         "Filename: tftp://192.168.2.1/seed-embedded.ipxe",
         "proxy DHCP: boot file from the proxy offer",
     );
     vm.assert_serial("seed-embedded.ipxe... ok", "TFTP: script fetched");
+    let mac = "52:54:00:00:0b:01";
+    servers.assert_log(
+        backend,
+        &[
+            "proxy OFFER",
+            mac,
+            "file=tftp://192.168.2.1/seed-embedded.ipxe",
+        ],
+        "server: proxy offer with the script",
+        &vm,
+    );
+    servers.assert_log(
+        backend,
+        &["TFTP sent", "/seed-embedded.ipxe to"],
+        "server: TFTP of the script",
+        &vm,
+    );
+    servers.assert_log(
+        backend,
+        &["TFTP sent", "/pxelinux.0 to"],
+        "server: TFTP of pxelinux.0",
+        &vm,
+    );
     vm.assert_serial(
         "pxelinux.0... ok",
         "TFTP: pxelinux.0 fetched by the script's `boot pxelinux.0`",
@@ -425,7 +491,7 @@ fn proxy_php(backend: Backend) {
     .unwrap();
     let conf = iaddr_for_ipxe(backend, seed_conf("seed-proxy-php.conf", &r.tftp));
     let servers = start(&lan, &r, backend, &conf, true);
-    let vm = boot(
+    let mut vm = boot(
         &lan,
         r.dir.path(),
         &VmSpec {
@@ -438,8 +504,19 @@ fn proxy_php(backend: Backend) {
             timeout: BOOT_TIMEOUT,
         },
     );
+    vm.context = servers.context();
     vm.assert_serial("iPXE", "firmware: qemu's iPXE NIC ROM runs");
     vm.assert_serial("/255.255.255.0 gw 192.168.2.2", "DHCP: address from udhcpd");
+    servers.assert_log(
+        backend,
+        &[
+            "proxy OFFER",
+            mac,
+            "file=http://192.168.2.1/ipxe.php?mac=${mac}&uuid=${uuid}",
+        ],
+        "server: proxy offer with the seed's script URL",
+        &vm,
+    );
     vm.assert_serial(
         &format!("Filename: http://192.168.2.1/ipxe.php?mac={mac}&uuid={uuid}"),
         "proxy DHCP: iPXE got the seed's script URL and expanded ${mac}/${uuid}",
@@ -499,7 +576,7 @@ fn uefi_pxe(backend: Backend) {
     );
     let servers = start(&lan, &r, backend, &conf, false);
     let marker = format!("PXE-TEST-MARKER efi {tok} mac={mac} uuid={uuid} ip=192.168.2.");
-    let vm = boot(
+    let mut vm = boot(
         &lan,
         r.dir.path(),
         &VmSpec {
@@ -510,9 +587,33 @@ fn uefi_pxe(backend: Backend) {
             timeout: BOOT_TIMEOUT,
         },
     );
+    vm.context = servers.context();
     vm.assert_serial("Start PXE over IPv4", "firmware: EDK2 PXE client runs");
     vm.assert_serial("NBP filename is ipxe.efi", "DHCP: arch 7 got ipxe.efi");
     vm.assert_serial("NBP file downloaded successfully", "TFTP: ipxe.efi fetched");
+    servers.assert_log(
+        backend,
+        &["DHCPACK", mac, "tags: efi64", "bootfile=ipxe.efi"],
+        "server: arch 7 ACK",
+        &vm,
+    );
+    servers.assert_log(
+        backend,
+        &["TFTP sent", "/ipxe.efi to"],
+        "server: TFTP of ipxe.efi",
+        &vm,
+    );
+    servers.assert_log(
+        backend,
+        &[
+            "DHCPACK",
+            mac,
+            "ipxe",
+            "bootfile=http://192.168.2.1/boot.ipxe?mac=${mac}&uuid=${uuid}",
+        ],
+        "server: iPXE ACK with the script URL",
+        &vm,
+    );
     vm.assert_serial(
         &format!("Filename: http://192.168.2.1/boot.ipxe?mac={mac}&uuid={uuid}"),
         "DHCP: iPXE got the script URL",
@@ -569,7 +670,7 @@ fn uefi_http_boot(backend: Backend) {
     );
     let servers = start(&lan, &r, backend, &conf, false);
     let marker = format!("PXE-TEST-MARKER httpboot {tok} mac={mac} uuid={uuid}");
-    let vm = boot(
+    let mut vm = boot(
         &lan,
         r.dir.path(),
         &VmSpec {
@@ -580,6 +681,7 @@ fn uefi_http_boot(backend: Backend) {
             timeout: Duration::from_secs(240),
         },
     );
+    vm.context = servers.context();
     vm.assert_serial(
         "Start HTTP Boot over IPv4",
         "firmware: EDK2 HTTP Boot runs after PXE",
@@ -587,6 +689,17 @@ fn uefi_http_boot(backend: Backend) {
     vm.assert_serial(
         "URI: http://192.168.2.1/ipxe.efi",
         "DHCP: HTTPClient got the URL",
+    );
+    servers.assert_log(
+        backend,
+        &[
+            "DHCPACK",
+            mac,
+            "httpboot",
+            "bootfile=http://192.168.2.1/ipxe.efi",
+        ],
+        "server: HTTPClient ACK with the URL",
+        &vm,
     );
     servers.assert_http(
         "80 /ipxe.efi 200",

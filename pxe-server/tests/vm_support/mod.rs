@@ -407,6 +407,8 @@ pub struct VmOutcome {
     pub ended_ok: bool,
     /// Wall time.
     pub elapsed: Duration,
+    /// Shown with every failed stage (e.g. the server's log tail).
+    pub context: String,
 }
 
 impl VmOutcome {
@@ -417,9 +419,10 @@ impl VmOutcome {
         let unwrapped = self.serial.replace('\n', "");
         assert!(
             self.serial.contains(needle) || unwrapped.contains(needle),
-            "stage failed: {what}: `{needle}` not on the serial console after {:.1?}; console tail:\n{}",
+            "stage failed: {what}: `{needle}` not on the serial console after {:.1?}; console tail:\n{}\n{}",
             self.elapsed,
-            tail(&self.serial, 3000)
+            tail(&self.serial, 3000),
+            self.context
         );
     }
 }
@@ -525,6 +528,7 @@ pub fn boot(lan: &Lan, dir: &Path, spec: &VmSpec) -> VmOutcome {
         exited,
         ended_ok,
         elapsed,
+        context: String::new(),
     };
     if exited == Some(false) {
         panic!(
