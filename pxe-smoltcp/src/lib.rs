@@ -134,11 +134,14 @@ pub struct Settings {
     pub unix_offset: u64,
     /// IP MTU of the link: caps the TFTP block size and the DHCP reply.
     pub mtu: u16,
-    /// Listen for DHCP on port 67.
+    /// Listen for DHCP on port 67 ([`Settings::from_config`]: when the
+    /// configuration has a `dhcp-range`, full or proxy).
     pub dhcp: bool,
-    /// Answer PXE boot-server requests on port 4011.
+    /// Answer PXE boot-server requests on port 4011
+    /// ([`Settings::from_config`]: when a `pxe-service` or `pxe-prompt` is
+    /// configured).
     pub pxe_port: bool,
-    /// Serve TFTP on port 69.
+    /// Serve TFTP on port 69 ([`Settings::from_config`]: `enable-tftp`).
     pub tftp: bool,
     /// Transfer slots (`tftp-max`): each has its own UDP socket with
     /// preallocated buffers. Requests beyond this are dropped (the client
@@ -165,9 +168,11 @@ pub const DEFAULT_MAX_TRANSFERS: usize = 4;
 pub const DEFAULT_MAX_LEASES: usize = 256;
 
 impl Settings {
-    /// Settings derived from a configuration: `tftp-max`, `dhcp-lease-max`,
-    /// `tftp-mtu`, `tftp-no-blocksize`, `enable-tftp` and whether PXE is
-    /// configured at all (port 4011).
+    /// Settings derived from a configuration: `dhcp-range` (port 67),
+    /// `pxe-service`/`pxe-prompt` (port 4011), `enable-tftp`, `tftp-max`,
+    /// `dhcp-lease-max`, `tftp-mtu` and `tftp-no-blocksize`. The rest are
+    /// defaults to adjust: interface name `eth0`, no wall clock
+    /// (`unix_offset` 0), windowsize up to 4, TIDs from port 49152.
     pub fn from_config(config: &Config) -> Self {
         let s = &config.settings;
         let mtu = s
@@ -177,7 +182,7 @@ impl Settings {
             iface_name: String::from("eth0"),
             unix_offset: 0,
             mtu,
-            dhcp: true,
+            dhcp: config.ranges().next().is_some(),
             pxe_port: config.pxe_enabled(),
             tftp: s.enable_tftp.is_some(),
             max_transfers: s.tftp_max.map_or(DEFAULT_MAX_TRANSFERS, |n| {

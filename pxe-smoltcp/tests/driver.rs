@@ -424,3 +424,32 @@ fn leases_survive_a_reset_through_the_record_log() {
     assert_eq!(replay(&fresh, &mut third), (1, fresh.len()));
     assert!(third.leases().get(yiaddr).is_some());
 }
+
+#[test]
+fn settings_follow_the_configuration() {
+    let parse = |t: &str| pxe_rules::Config::parse_str(t, "c").unwrap();
+    let s = Settings::from_config(&parse(
+        "enable-tftp\ntftp-max=2\ntftp-mtu=1000\ntftp-no-blocksize\n",
+    ));
+    assert_eq!((s.dhcp, s.pxe_port, s.tftp), (false, false, true));
+    assert_eq!((s.max_transfers, s.mtu, s.blksize), (2, 1000, false));
+    let s = Settings::from_config(&parse(
+        "dhcp-range=10.0.0.0,proxy\npxe-service=x86PC,\"Boot\",pxelinux\n",
+    ));
+    assert_eq!((s.dhcp, s.pxe_port, s.tftp), (true, true, false));
+    assert_eq!(s.max_transfers, pxe_smoltcp::DEFAULT_MAX_TRANSFERS);
+    assert_eq!(s.max_leases, pxe_smoltcp::DEFAULT_MAX_LEASES);
+    // No TFTP: no slots, no request socket; only 67 and 4011.
+    let mut sockets = SocketSet::new(Vec::new());
+    let conf = parse("dhcp-range=10.0.0.0,proxy\npxe-service=x86PC,\"Boot\",pxelinux\n");
+    let settings = Settings::from_config(&conf);
+    Server::new(
+        Arc::new(conf),
+        settings,
+        files(1),
+        VolatileLeases,
+        &mut sockets,
+    )
+    .unwrap();
+    assert_eq!(sockets.iter().count(), 2);
+}
