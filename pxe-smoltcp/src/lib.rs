@@ -71,7 +71,7 @@
 //! | [`Settings::from_config`] defaults: 4 transfer slots, windowsize ≤ 4, MTU 1500 | 58 454 B | 61 174 B |
 //! | 1 slot, windowsize 1 | 21 798 B | 24 518 B |
 //!
-//! Not on the heap: `Server` itself is 736 B and smoltcp's `Interface`
+//! Not on the heap: `Server` itself is 768 B and smoltcp's `Interface`
 //! 392 B; the served files are wherever the [`FileSource`] keeps them
 //! (flash, for [`MemoryFiles`] over a `static`). The parsed configuration
 //! takes 1.3 KiB; the first lease 2.4 KiB (the engine's B-tree nodes,
@@ -84,6 +84,11 @@
 //! the TFTP request socket 3 KiB. Fewer slots ([`Settings::max_transfers`],
 //! `tftp-max`), a smaller [`Settings::max_windowsize`] or a smaller MTU
 //! (`tftp-mtu`) shrink it linearly.
+//!
+//! Code: the freestanding `nostd-check` binary, which links this driver,
+//! the engine, the configuration parser and smoltcp, has 151 KiB of text in
+//! an x86-64 release build (`size` on
+//! `nostd-check/target/x86_64-unknown-linux-gnu/release/pxe-nostd-check`).
 #![no_std]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::panic))]
 
