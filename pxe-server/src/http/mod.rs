@@ -237,13 +237,19 @@ pub trait AccessObserver: Send + Sync {
     fn record(&self, record: &AccessRecord);
 }
 
+#[derive(Clone)]
 struct Inner {
     root: Option<PathBuf>,
     template: Template,
     script_dir: Option<PathBuf>,
     lookup: Option<Arc<dyn ClientLookup>>,
     observer: Option<Arc<dyn AccessObserver>>,
+    connections: Arc<tokio::sync::Semaphore>,
 }
+
+/// Connections served at once by one [`HttpService`] (all its listeners
+/// together); further clients wait in the listen backlog.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 512;
 
 /// The HTTP service: cheap to clone, shared by all listeners.
 #[derive(Clone)]
@@ -345,21 +351,28 @@ impl HttpService {
                 script_dir: config.script_dir.clone(),
                 lookup,
                 observer: None,
+                connections: Arc::new(tokio::sync::Semaphore::new(DEFAULT_MAX_CONNECTIONS)),
             }),
         })
     }
 
     /// Adds an observer that sees every answered request.
     pub fn with_observer(self, observer: Arc<dyn AccessObserver>) -> HttpService {
-        let i = &self.inner;
+        let mut inner = (*self.inner).clone();
+        inner.observer = Some(observer);
         HttpService {
-            inner: Arc::new(Inner {
-                root: i.root.clone(),
-                template: i.template.clone(),
-                script_dir: i.script_dir.clone(),
-                lookup: i.lookup.clone(),
-                observer: Some(observer),
-            }),
+            inner: Arc::new(inner),
+        }
+    }
+
+    /// Sets how many connections are served at once (default
+    /// [`DEFAULT_MAX_CONNECTIONS`], at least 1); a slow or idle client holds
+    /// one until it closes or the 30 s header timeout ends it.
+    pub fn with_max_connections(self, max: usize) -> HttpService {
+        let mut inner = (*self.inner).clone();
+        inner.connections = Arc::new(tokio::sync::Semaphore::new(max.max(1)));
+        HttpService {
+            inner: Arc::new(inner),
         }
     }
 
@@ -575,10 +588,15 @@ impl HttpService {
 
     /// Serves HTTP/1.1 on `listener` until the task is dropped or aborted.
     /// Accept errors are logged and retried after a short pause; each
-    /// connection runs in its own task.
+    /// connection runs in its own task, at most as many at once as
+    /// [`HttpService::with_max_connections`] allows.
     pub async fn serve(self, listener: tokio::net::TcpListener) {
         let local_default = listener.local_addr().ok();
         loop {
+            let Ok(permit) = self.inner.connections.clone().acquire_owned().await else {
+                // The semaphore is never closed.
+                return;
+            };
             let (stream, peer) = match listener.accept().await {
                 Ok(x) => x,
                 Err(e) => {
@@ -594,6 +612,7 @@ impl HttpService {
                 .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0)));
             let svc = self.clone();
             tokio::spawn(async move {
+                let _permit = permit;
                 let io = hyper_util::rt::TokioIo::new(stream);
                 let handler =
                     hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {

@@ -423,3 +423,36 @@ fn check_reports_template_errors_with_position() {
     assert!(problems[1].contains("/nonexistent-pxe-root"));
     assert!(check(&pxe_rules::config::Extensions::default()).is_empty());
 }
+
+#[tokio::test]
+async fn connection_cap_holds_back_extra_clients() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("f"), "x").unwrap();
+    let config = HttpConfig {
+        root: Some(dir.path().to_path_buf()),
+        ..HttpConfig::default()
+    };
+    let svc = HttpService::new(&config, None)
+        .unwrap()
+        .with_max_connections(2);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let task = tokio::spawn(svc.serve(listener));
+    // Two idle clients take both slots.
+    let idle1 = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let _idle2 = tokio::net::TcpStream::connect(addr).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let third = tokio::spawn(get(addr, "/f", ""));
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(
+        !third.is_finished(),
+        "a third client was served past the cap"
+    );
+    drop(idle1);
+    let r = tokio::time::timeout(std::time::Duration::from_secs(5), third)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((r.status, r.text().as_str()), (200, "x"));
+    task.abort();
+}
