@@ -227,7 +227,6 @@ pub struct Host {
     pub lease: Option<LeaseTime>,
     /// `ignore`: never answer this host.
     pub ignore: bool,
-    pub(crate) src: Vec<String>,
 }
 
 /// A server given by address or by a name resolved from the hosts file.

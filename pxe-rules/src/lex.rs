@@ -9,12 +9,23 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 /// One character of a value, with its quoting and source column (1-based).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+///
+/// Equality ignores the column: two values are the same text whatever
+/// line position they were read from.
+#[derive(Debug, Clone, Copy)]
 pub(crate) struct Ch {
     pub(crate) c: char,
     pub(crate) hidden: bool,
     pub(crate) col: u32,
 }
+
+impl PartialEq for Ch {
+    fn eq(&self, other: &Self) -> bool {
+        self.c == other.c && self.hidden == other.hidden
+    }
+}
+
+impl Eq for Ch {}
 
 /// A lexed line: `name[=value]`.
 #[derive(Debug)]

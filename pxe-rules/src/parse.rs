@@ -937,7 +937,6 @@ impl<'l> Builder<'l> {
             if t.is_empty() {
                 continue;
             }
-            h.src.push(t.clone());
             if t.contains(':') {
                 let lower3 = t
                     .get(..3)
