@@ -351,6 +351,9 @@ pub struct Stats {
     pub dhcp_dropped: u64,
     /// Replies not sent because [`LeaseStore::persist`] failed.
     pub persist_failures: u64,
+    /// DHCPDECLINEs dropped because they named an address outside every
+    /// pool (also counted in `dhcp_dropped`).
+    pub foreign_declines: u64,
     /// Datagrams dropped because they were larger than the MTU buffers.
     pub oversized: u64,
     /// Datagrams smoltcp refused to queue (buffer full).
@@ -687,6 +690,17 @@ impl<F: FileSource, S: LeaseStore> Server<F, S> {
                 mtu: self.settings.mtu,
                 broadcast,
             };
+            if declines_foreign_address(&self.engine, &self.rx[..n]) {
+                self.stats.dhcp_dropped += 1;
+                self.stats.foreign_declines += 1;
+                if self.stats.foreign_declines.is_power_of_two() {
+                    log(format_args!(
+                        "dropped DHCPDECLINE from {} for an address outside every pool ({} so far)",
+                        rx.src, self.stats.foreign_declines
+                    ));
+                }
+                continue;
+            }
             // The UDP payload an IP datagram of `mtu` bytes can carry.
             let out_len = usize::from(self.settings.mtu)
                 .saturating_sub(28)
@@ -951,6 +965,27 @@ impl<F: FileSource, S: LeaseStore> Server<F, S> {
         }
         busy
     }
+}
+
+/// Whether `datagram` is a DHCPDECLINE naming an address outside every
+/// pool and `dhcp-host` address. The engine remembers declined addresses
+/// for ten minutes; passing it such DECLINEs would let one client grow
+/// that memory without bound, so the driver drops them (dnsmasq, too,
+/// only marks addresses of a context it serves).
+fn declines_foreign_address(engine: &Engine, datagram: &[u8]) -> bool {
+    let Ok(p) = pxe_dhcp::Packet::new_lenient(datagram) else {
+        return false;
+    };
+    if !matches!(p.message_type(), Ok(Some(pxe_dhcp::MessageType::Decline))) {
+        return false;
+    }
+    let Ok(Some(addr)) = p.requested_ip() else {
+        // No option 50: the engine drops it as malformed.
+        return false;
+    };
+    let in_pool = engine.leases().pools().iter().any(|p| p.contains(addr));
+    let reserved = || engine.config().hosts().any(|(_, h)| h.addr == Some(addr));
+    !in_pool && !reserved()
 }
 
 /// The next datagram of `sock` copied into `buf`: `None` when there is

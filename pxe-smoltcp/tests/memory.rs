@@ -129,4 +129,60 @@ fn footprint_of_one_dhcp_exchange_and_one_tftp_transfer() {
         s.max_windowsize = 1;
     });
     assert!(small_peak < default_peak);
+    decline_flood_does_not_grow_the_heap();
+}
+
+/// DECLINEs naming addresses outside every pool must not leave state
+/// behind (the engine remembers declined addresses for 10 minutes).
+fn decline_flood_does_not_grow_the_heap() {
+    let table: &'static [(&'static str, &'static [u8])] = Box::leak(Vec::new().into_boxed_slice());
+    let conf = "dhcp-range=10.0.0.100,10.0.0.150,255.255.255.0\n";
+    let mut b = Bench::new(conf, |_| {}, MemoryFiles::new(table), VolatileLeases);
+    let c68 = b.client_socket(68);
+    // Warm up the engine's log line and buffers.
+    b.send(c68, ([255; 4], 67), &dhcp(MessageType::Discover, 1, &[]));
+    b.steps(5);
+    let before = heap().0;
+    for i in 0..300u32 {
+        let addr = Ipv4Addr::from(0x0a01_0000 + i);
+        b.send(
+            c68,
+            ([255; 4], 67),
+            &dhcp(
+                MessageType::Decline,
+                100 + i,
+                &[
+                    (code::REQUESTED_IP, &addr.octets()),
+                    (code::SERVER_ID, &SERVER),
+                ],
+            ),
+        );
+        b.step();
+    }
+    b.steps(5);
+    let grown = heap().0.saturating_sub(before);
+    println!("  300 DECLINEs of foreign addresses: heap grew by {grown} bytes");
+    assert!(grown < 1024, "heap grew by {grown} bytes");
+    assert_eq!(
+        b.server.stats().foreign_declines,
+        300,
+        "{:?}",
+        b.server.stats()
+    );
+    // A DECLINE of a pool address still reaches the engine.
+    b.send(
+        c68,
+        ([255; 4], 67),
+        &dhcp(
+            MessageType::Decline,
+            999,
+            &[
+                (code::REQUESTED_IP, &[10, 0, 0, 120]),
+                (code::SERVER_ID, &SERVER),
+            ],
+        ),
+    );
+    b.steps(3);
+    assert_eq!(b.server.stats().foreign_declines, 300);
+    assert_eq!(b.server.stats().dhcp_received, 302);
 }
