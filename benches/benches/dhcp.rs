@@ -37,10 +37,22 @@ fn first_udp_payload(pcap: &[u8]) -> Vec<u8> {
 fn pxe_dhcp_typed(bytes: &[u8]) -> u64 {
     let p = Packet::new_checked(bytes).unwrap();
     let mut acc = u64::from(p.message_type().unwrap().map_or(0, u8::from));
-    acc += p.vendor_class().unwrap().map_or(0, |v| v.as_bytes().len() as u64);
-    acc += p.client_arch().unwrap().map_or(0, |a| u64::from(a.first().0));
-    acc += p.client_uuid().unwrap().map_or(0, |u| u64::from(u.bytes[0]));
-    acc += p.ipxe_options().unwrap().map_or(0, |x| x.as_bytes().len() as u64);
+    acc += p
+        .vendor_class()
+        .unwrap()
+        .map_or(0, |v| v.as_bytes().len() as u64);
+    acc += p
+        .client_arch()
+        .unwrap()
+        .map_or(0, |a| u64::from(a.first().0));
+    acc += p
+        .client_uuid()
+        .unwrap()
+        .map_or(0, |u| u64::from(u.bytes[0]));
+    acc += p
+        .ipxe_options()
+        .unwrap()
+        .map_or(0, |x| x.as_bytes().len() as u64);
     acc
 }
 
@@ -49,7 +61,9 @@ fn pxe_dhcp_raw(bytes: &[u8]) -> u64 {
     let p = Packet::new_checked(bytes).unwrap();
     let mut acc = p.option(53).map_or(0, |v| u64::from(v[0]));
     acc += p.option(60).map_or(0, |v| v.len() as u64);
-    acc += p.option(93).map_or(0, |v| u64::from(u16::from_be_bytes([v[0], v[1]])));
+    acc += p
+        .option(93)
+        .map_or(0, |v| u64::from(u16::from_be_bytes([v[0], v[1]])));
     acc += p.option(97).map_or(0, |v| u64::from(v[1]));
     acc += p.option(175).map_or(0, |v| v.len() as u64);
     acc
@@ -65,10 +79,13 @@ fn dhcproto_owned(bytes: &[u8]) -> u64 {
     if let Some(DhcpOption::ClassIdentifier(v)) = o.get(OptionCode::ClassIdentifier) {
         acc += v.len() as u64;
     }
-    if let Some(DhcpOption::ClientSystemArchitecture(a)) = o.get(OptionCode::ClientSystemArchitecture) {
+    if let Some(DhcpOption::ClientSystemArchitecture(a)) =
+        o.get(OptionCode::ClientSystemArchitecture)
+    {
         acc += u64::from(u16::from(*a));
     }
-    if let Some(DhcpOption::ClientMachineIdentifier(v)) = o.get(OptionCode::ClientMachineIdentifier) {
+    if let Some(DhcpOption::ClientMachineIdentifier(v)) = o.get(OptionCode::ClientMachineIdentifier)
+    {
         acc += u64::from(v[1]);
     }
     if let Some(DhcpOption::Unknown(u)) = o.get(OptionCode::from(175)) {
@@ -111,7 +128,9 @@ fn hand_tlv_walk(bytes: &[u8]) -> u64 {
             break;
         }
         let len = usize::from(bytes[i + 1]);
-        let Some(d) = bytes.get(i + 2..i + 2 + len) else { break };
+        let Some(d) = bytes.get(i + 2..i + 2 + len) else {
+            break;
+        };
         match c {
             53 => acc += u64::from(d[0]),
             60 => acc += d.len() as u64,
@@ -130,21 +149,27 @@ fn hand_tlv_walk(bytes: &[u8]) -> u64 {
 const MAC: [u8; 6] = [0x52, 0x54, 0x00, 0xb0, 0x07, 0x01];
 const XID: u32 = 0x6aa0_e84b;
 const SERVER: Ipv4Addr = Ipv4Addr::new(192, 168, 2, 1);
-const UUID: [u8; 17] = [0, 0x1e, 0, 0x17, 0, 0, 0x8c, 0xad, 0, 0x50, 0x87, 0x90, 0xe6, 0xba, 0x2f, 0x34, 0x23];
+const UUID: [u8; 17] = [
+    0, 0x1e, 0, 0x17, 0, 0, 0x8c, 0xad, 0, 0x50, 0x87, 0x90, 0xe6, 0xba, 0x2f, 0x34, 0x23,
+];
 const MENU: &[u8] = b"splashtop by richud.com";
 const CONFIG: &[u8] = b"pxelinux.cfg/default";
 const PREFIX: &[u8] = b"http://192.168.2.1:81/";
 /// Option 43 value as pxe-dhcp writes it (dhcproto has no typed 43).
 const OPT43: &[u8] = &[
-    6, 1, 3, 10, 4, 0, b'P', b'X', b'E', 8, 7, 0x80, 0, 1, 192, 168, 2, 1, 9, 26, 0x80, 0, 23, b's', b'p', b'l',
-    b'a', b's', b'h', b't', b'o', b'p', b' ', b'b', b'y', b' ', b'r', b'i', b'c', b'h', b'u', b'd', b'.', b'c',
-    b'o', b'm', 255,
+    6, 1, 3, 10, 4, 0, b'P', b'X', b'E', 8, 7, 0x80, 0, 1, 192, 168, 2, 1, 9, 26, 0x80, 0, 23,
+    b's', b'p', b'l', b'a', b's', b'h', b't', b'o', b'p', b' ', b'b', b'y', b' ', b'r', b'i', b'c',
+    b'h', b'u', b'd', b'.', b'c', b'o', b'm', 255,
 ];
 const OPT175: &[u8] = &[0xb0, 1, 1];
 
 fn pxe_dhcp_offer(buf: &mut [u8]) -> usize {
     let mut b = Builder::new(buf).unwrap();
-    b.op(Op::Reply).xid(XID).flags(Flags::BROADCAST).chaddr(1, &MAC).unwrap();
+    b.op(Op::Reply)
+        .xid(XID)
+        .flags(Flags::BROADCAST)
+        .chaddr(1, &MAC)
+        .unwrap();
     b.message_type(MessageType::Offer).unwrap();
     b.server_id(SERVER).unwrap();
     b.option(code::VENDOR_CLASS, b"PXEClient").unwrap();
@@ -168,17 +193,34 @@ fn pxe_dhcp_offer(buf: &mut [u8]) -> usize {
 }
 
 fn dhcproto_offer() -> Vec<u8> {
-    let mut m = dp::Message::new_with_id(XID, Ipv4Addr::UNSPECIFIED, Ipv4Addr::UNSPECIFIED, Ipv4Addr::UNSPECIFIED, Ipv4Addr::UNSPECIFIED, &MAC);
-    m.set_opcode(dp::Opcode::BootReply).set_flags(dp::Flags::default().set_broadcast());
+    let mut m = dp::Message::new_with_id(
+        XID,
+        Ipv4Addr::UNSPECIFIED,
+        Ipv4Addr::UNSPECIFIED,
+        Ipv4Addr::UNSPECIFIED,
+        Ipv4Addr::UNSPECIFIED,
+        &MAC,
+    );
+    m.set_opcode(dp::Opcode::BootReply)
+        .set_flags(dp::Flags::default().set_broadcast());
     let o = m.opts_mut();
     o.insert(DhcpOption::MessageType(dp::MessageType::Offer));
     o.insert(DhcpOption::ServerIdentifier(SERVER));
     o.insert(DhcpOption::ClassIdentifier(b"PXEClient".to_vec()));
     o.insert(DhcpOption::ClientMachineIdentifier(UUID.to_vec()));
     o.insert(DhcpOption::VendorExtensions(OPT43.to_vec()));
-    o.insert(DhcpOption::Unknown(UnknownOption::new(OptionCode::from(175), OPT175.to_vec())));
-    o.insert(DhcpOption::Unknown(UnknownOption::new(OptionCode::from(209), CONFIG.to_vec())));
-    o.insert(DhcpOption::Unknown(UnknownOption::new(OptionCode::from(210), PREFIX.to_vec())));
+    o.insert(DhcpOption::Unknown(UnknownOption::new(
+        OptionCode::from(175),
+        OPT175.to_vec(),
+    )));
+    o.insert(DhcpOption::Unknown(UnknownOption::new(
+        OptionCode::from(209),
+        CONFIG.to_vec(),
+    )));
+    o.insert(DhcpOption::Unknown(UnknownOption::new(
+        OptionCode::from(210),
+        PREFIX.to_vec(),
+    )));
     m.to_vec().unwrap()
 }
 
@@ -219,14 +261,26 @@ fn check_offers_agree() {
     let b = dhcproto_offer();
     let mut c = [0u8; 1500];
     let nc = hand_offer(&mut c);
-    assert_eq!(&a[..na], &c[..nc], "pxe-dhcp and the hand emitter write identical bytes");
+    assert_eq!(
+        &a[..na],
+        &c[..nc],
+        "pxe-dhcp and the hand emitter write identical bytes"
+    );
     let sorted = |bytes: &[u8]| {
         let p = Packet::new_checked(bytes).unwrap();
-        let mut v: Vec<(u8, Vec<u8>)> = p.options().map(|o| o.unwrap()).map(|o| (o.code, o.data.to_vec())).collect();
+        let mut v: Vec<(u8, Vec<u8>)> = p
+            .options()
+            .map(|o| o.unwrap())
+            .map(|o| (o.code, o.data.to_vec()))
+            .collect();
         v.sort();
         (p.xid(), p.chaddr().to_vec(), p.flags(), v)
     };
-    assert_eq!(sorted(&a[..na]), sorted(&b), "dhcproto writes the same options");
+    assert_eq!(
+        sorted(&a[..na]),
+        sorted(&b),
+        "dhcproto writes the same options"
+    );
 }
 
 fn benches(c: &mut Criterion) {
@@ -236,7 +290,14 @@ fn benches(c: &mut Criterion) {
     let n = pxe_dhcp_offer(&mut offer);
     let offer = offer[..n].to_vec();
     // Sanity: the inputs are what the names say, and all contestants agree.
-    assert!(Packet::new_checked(&bios[..]).unwrap().vendor_class().unwrap().unwrap().is_pxe_client());
+    assert!(
+        Packet::new_checked(&bios[..])
+            .unwrap()
+            .vendor_class()
+            .unwrap()
+            .unwrap()
+            .is_pxe_client()
+    );
     assert!(Packet::new_checked(&ipxe[..]).unwrap().has_option(175));
     assert!(!Packet::new_checked(&bios[..]).unwrap().has_option(175));
     for input in [&bios, &ipxe, &offer] {
@@ -248,21 +309,39 @@ fn benches(c: &mut Criterion) {
     }
     check_offers_agree();
 
-    for (name, input) in [("bios_discover", &bios), ("ipxe_discover", &ipxe), ("offer", &offer)] {
+    for (name, input) in [
+        ("bios_discover", &bios),
+        ("ipxe_discover", &ipxe),
+        ("offer", &offer),
+    ] {
         let mut g = c.benchmark_group(format!("dhcp_lookup/{name}"));
-        g.bench_function("pxe-dhcp typed", |b| b.iter(|| pxe_dhcp_typed(black_box(input))));
-        g.bench_function("pxe-dhcp raw", |b| b.iter(|| pxe_dhcp_raw(black_box(input))));
-        g.bench_function("dhcproto owned", |b| b.iter(|| dhcproto_owned(black_box(input))));
-        g.bench_function("dhcproto borrowed", |b| b.iter(|| dhcproto_borrowed(black_box(input))));
-        g.bench_function("hand TLV walk", |b| b.iter(|| hand_tlv_walk(black_box(input))));
+        g.bench_function("pxe-dhcp typed", |b| {
+            b.iter(|| pxe_dhcp_typed(black_box(input)))
+        });
+        g.bench_function("pxe-dhcp raw", |b| {
+            b.iter(|| pxe_dhcp_raw(black_box(input)))
+        });
+        g.bench_function("dhcproto owned", |b| {
+            b.iter(|| dhcproto_owned(black_box(input)))
+        });
+        g.bench_function("dhcproto borrowed", |b| {
+            b.iter(|| dhcproto_borrowed(black_box(input)))
+        });
+        g.bench_function("hand TLV walk", |b| {
+            b.iter(|| hand_tlv_walk(black_box(input)))
+        });
         g.finish();
     }
 
     let mut g = c.benchmark_group("dhcp_build/offer");
     let mut buf = [0u8; 1500];
-    g.bench_function("pxe-dhcp", |b| b.iter(|| pxe_dhcp_offer(black_box(&mut buf))));
+    g.bench_function("pxe-dhcp", |b| {
+        b.iter(|| pxe_dhcp_offer(black_box(&mut buf)))
+    });
     g.bench_function("dhcproto", |b| b.iter(|| black_box(dhcproto_offer())));
-    g.bench_function("hand emitter", |b| b.iter(|| hand_offer(black_box(&mut buf))));
+    g.bench_function("hand emitter", |b| {
+        b.iter(|| hand_offer(black_box(&mut buf)))
+    });
     g.finish();
 }
 

@@ -234,7 +234,9 @@ impl<'a> Iterator for Options<'a> {
             let data = &self.buf[start..stop];
             if code == code::OVERLOAD && self.area == Area::Options {
                 match data {
-                    [v @ 1..=3] => self.overload = *v,
+                    // Every option 52 must be valid; the first one decides.
+                    [v @ 1..=3] if self.overload == 0 => self.overload = *v,
+                    [1..=3] => {}
                     _ => {
                         let value = data.first().copied().unwrap_or(0);
                         return self.fail(Error::BadOverload { offset, len, value });

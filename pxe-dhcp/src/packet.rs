@@ -219,6 +219,22 @@ impl Index {
                     available: end - start,
                 });
             }
+            // Every option 52 in the options field must be valid; the first
+            // one decides. (Checked before indexing, so the index only holds
+            // options the iterator yields.)
+            if c == code::OVERLOAD && area == crate::error::Area::Options {
+                match &b[start..stop] {
+                    [v @ 1..=3] if self.overload == 0 => self.overload = *v,
+                    [1..=3] => {}
+                    d => {
+                        return Err(Error::BadOverload {
+                            offset: i,
+                            len,
+                            value: d.first().copied().unwrap_or(0),
+                        });
+                    }
+                }
+            }
             let sl = &mut self.slots[slot(c)];
             if *sl == 0 {
                 let at = if start <= usize::from(u16::MAX) {
@@ -230,61 +246,15 @@ impl Index {
             } else if Slot::code(*sl) == u32::from(c) {
                 *sl |= Slot::MULTI;
             }
-            if c == code::OVERLOAD && area == crate::error::Area::Options && self.overload == 0 {
-                match &b[start..stop] {
-                    [v @ 1..=3] => self.overload = *v,
-                    d => {
-                        return Err(Error::BadOverload {
-                            offset: i,
-                            len,
-                            value: d.first().copied().unwrap_or(0),
-                        });
-                    }
-                }
-            }
             i = stop;
         }
         Ok(())
     }
 }
 
-/// The value of the first `code` in `b[i..end]`, stopping at the end option
-/// or any framing problem.
-#[inline]
-fn find_in(b: &[u8], mut i: usize, end: usize, code: u8) -> Option<&[u8]> {
-    let end = end.min(b.len());
-    while i < end {
-        let c = b[i];
-        if c == code::PAD {
-            i += 1;
-            continue;
-        }
-        if c == code::END {
-            return None;
-        }
-        let len = usize::from(*b.get(i + 1)?);
-        let start = i + 2;
-        let stop = start + len;
-        if stop > end {
-            return None;
-        }
-        if c == code {
-            return b.get(start..stop);
-        }
-        i = stop;
-    }
-    None
-}
-
 /// First value of `code` through the index, walking only on a slot collision.
 #[inline(always)]
-fn lookup<'b>(
-    b: &'b [u8],
-    slots: &[u32; 32],
-    start: Option<usize>,
-    overload: u8,
-    code: u8,
-) -> Option<&'b [u8]> {
+fn lookup<'b>(b: &'b [u8], slots: &[u32; 32], start: Option<usize>, code: u8) -> Option<&'b [u8]> {
     let s = slots[slot(code)];
     if s == 0 {
         return None;
@@ -294,25 +264,13 @@ fn lookup<'b>(
         let len = usize::from(*b.get(at - 1)?);
         return b.get(at..at + len);
     }
-    find_first(b, start, overload, code)
-}
-
-/// First occurrence of `code`: options area, then file and sname when overloaded.
-#[inline]
-fn find_first(b: &[u8], start: Option<usize>, overload: u8, code: u8) -> Option<&[u8]> {
-    let start = start?;
-    if let Some(v) = find_in(b, start, b.len(), code) {
-        return Some(v);
+    // Collision: walk exactly as the option iterator does (same stopping
+    // rules for framing errors and option 52).
+    Fragments {
+        inner: Options::new(b, start),
+        code,
     }
-    if overload & 1 != 0
-        && let Some(v) = find_in(b, field::FILE.start, field::FILE.end, code)
-    {
-        return Some(v);
-    }
-    if overload & 2 != 0 {
-        return find_in(b, field::SNAME.start, field::SNAME.end, code);
-    }
-    None
+    .next()
 }
 
 /// Copies `N` bytes at `at` (the header is known to be long enough).
@@ -514,13 +472,7 @@ impl<T: AsRef<[u8]>> Packet<T> {
     /// Absent codes are answered without walking the options.
     #[inline]
     pub fn option(&self, code: u8) -> Option<&[u8]> {
-        lookup(
-            self.b(),
-            &self.slots,
-            self.options_start,
-            self.overload,
-            code,
-        )
+        lookup(self.b(), &self.slots, self.options_start, code)
     }
 
     /// The values of every occurrence of `code`, in the order RFC 3396
@@ -814,13 +766,7 @@ impl<'a> Packet<&'a [u8]> {
     /// Like [`Packet::option`] but borrowing from the underlying buffer, so
     /// the value outlives this view.
     pub fn option_ref(&self, code: u8) -> Option<&'a [u8]> {
-        lookup(
-            self.buffer,
-            &self.slots,
-            self.options_start,
-            self.overload,
-            code,
-        )
+        lookup(self.buffer, &self.slots, self.options_start, code)
     }
 }
 
