@@ -100,6 +100,8 @@ impl PktSocket {
                 .map_err(|e| io::Error::new(e.kind(), std::format!("SO_BINDTODEVICE {d}: {e}")))?;
         }
         setsockopt(&s, sockopt::Ipv4PacketInfo, &true).map_err(io::Error::from)?;
+        // Room for bursts (boot storms); the kernel caps it at rmem_max.
+        let _ = s.set_recv_buffer_size(4 << 20);
         s.set_nonblocking(true)?;
         s.bind(&SocketAddr::V4(addr).into())
             .map_err(|e| io::Error::new(e.kind(), std::format!("bind {addr}: {e}")))?;
@@ -189,6 +191,27 @@ impl PktSocket {
             Some(&addr),
         )
         .map_err(io::Error::from)
+    }
+
+    /// Send from a thread outside the runtime (the lease writer): retries
+    /// briefly while the socket's send buffer is full.
+    pub fn send_sync(
+        &self,
+        buf: &[u8],
+        dst: SocketAddrV4,
+        ifindex: u32,
+        src: Option<Ipv4Addr>,
+    ) -> io::Result<usize> {
+        let mut tries = 0;
+        loop {
+            match self.send_now(buf, dst, ifindex, src) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock && tries < 100 => {
+                    tries += 1;
+                    std::thread::sleep(std::time::Duration::from_micros(200));
+                }
+                r => return r,
+            }
+        }
     }
 
     /// Send `buf` to `dst` out of interface `ifindex` (0 = let routing

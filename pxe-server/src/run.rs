@@ -19,7 +19,7 @@ use tokio::sync::{mpsc, watch};
 use crate::engine::addressing::{CLIENT_PORT, Destination, PXE_PORT, SERVER_PORT};
 use crate::engine::{Engine, Handled, RxInfo};
 use crate::lease::log::{LeaseLog, LogError};
-use crate::lease::{Lease, LeaseTable};
+use crate::lease::{Lease, LeaseChange};
 use crate::net::{IfaceInfo, PktSocket, RecvMeta, interfaces};
 use crate::tftp::path::TftpRoot;
 use crate::tftp::service::{self, TftpMetrics, TftpSettings};
@@ -391,15 +391,6 @@ fn bind_dhcp(config: &Config, opts: &RunOptions) -> Result<DhcpSockets, RunError
     Ok(DhcpSockets { socks })
 }
 
-/// Run blocking disk work without stalling other tasks when the runtime
-/// has several workers.
-fn blocking<T>(f: impl FnOnce() -> T) -> T {
-    match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
-        Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(f),
-        _ => f(),
-    }
-}
-
 struct Pending {
     sock: usize,
     len: usize,
@@ -409,11 +400,99 @@ struct Pending {
     src: Ipv4Addr,
 }
 
+/// Lease changes and the replies that announce them: the writer thread
+/// persists the changes (one `fdatasync` for everything queued) and only
+/// then sends the replies.
+struct Job {
+    changes: Vec<LeaseChange>,
+    replies: Vec<Pending>,
+}
+
 const BATCH: usize = 64;
+
+fn send_pending(socks: &[Arc<PktSocket>], p: &Pending) {
+    if let Some(s) = socks.get(p.sock)
+        && let Err(err) = s.send_sync(&p.buf[..p.len], p.dest, p.ifindex, Some(p.src))
+    {
+        tracing::warn!("DHCP send to {} failed: {err}", p.dest);
+    }
+}
+
+/// The lease writer: group commit. Everything queued while the previous
+/// `fdatasync` ran is written and synced together, then its replies leave.
+fn lease_writer(
+    jobs: std::sync::mpsc::Receiver<Job>,
+    mut log: LeaseLog,
+    socks: Vec<Arc<PktSocket>>,
+    engine: SharedEngine,
+) -> Result<(), RunError> {
+    let mut batch: Vec<Job> = Vec::new();
+    let flush = |log: &mut LeaseLog, batch: &mut Vec<Job>| -> Result<(), RunError> {
+        for j in batch.iter() {
+            for c in &j.changes {
+                log.stage(c)?;
+            }
+        }
+        if let Err(e) = log.commit() {
+            // Not durable: the replies must not leave.
+            tracing::error!("{e}; {} replies withheld", batch.len());
+            batch.clear();
+            return Err(e.into());
+        }
+        for j in batch.drain(..) {
+            for p in &j.replies {
+                send_pending(&socks, p);
+            }
+        }
+        Ok(())
+    };
+    while let Ok(first) = jobs.recv() {
+        batch.push(first);
+        while let Ok(j) = jobs.try_recv() {
+            batch.push(j);
+        }
+        if let Err(e) = flush(&mut log, &mut batch) {
+            tracing::error!("lease log: {e}");
+            continue;
+        }
+        let live = lock(&engine).leases().len();
+        if log.wants_compaction(live) {
+            // Under the engine lock nothing new can be queued: drain, then
+            // snapshot the table.
+            let e = lock(&engine);
+            while let Ok(j) = jobs.try_recv() {
+                batch.push(j);
+            }
+            flush(&mut log, &mut batch)?;
+            log.compact(e.leases(), unix_now())?;
+        }
+    }
+    // Shut down: the queue is closed; write the compacted log and the
+    // dnsmasq-format file.
+    let e = lock(&engine);
+    let m = e.metrics();
+    tracing::info!(
+        "DHCP counters: received={} replies={} offers={} acks={} naks={} proxy={} boot-server={} releases={} declines={} dropped={} malformed={}",
+        m.received,
+        m.replies,
+        m.offers,
+        m.acks,
+        m.naks,
+        m.proxy_replies,
+        m.boot_server_replies,
+        m.releases,
+        m.declines,
+        m.dropped(),
+        m.malformed()
+    );
+    log.compact(e.leases(), unix_now())?;
+    tracing::info!("leases flushed to {}", log.path().display());
+    Ok(())
+}
 
 async fn dhcp_loop(
     engine: SharedEngine,
-    mut log: LeaseLog,
+    log: LeaseLog,
     socks: DhcpSockets,
     mut stop: watch::Receiver<bool>,
 ) -> Result<(), RunError> {
@@ -441,6 +520,18 @@ async fn dhcp_loop(
         }));
     }
     drop(tx);
+    let (job_tx, job_rx) = std::sync::mpsc::channel::<Job>();
+    let writer = {
+        let socks = socks.clone();
+        let engine = engine.clone();
+        std::thread::Builder::new()
+            .name(String::from("lease-writer"))
+            .spawn(move || lease_writer(job_rx, log, socks, engine))
+            .map_err(|source| RunError::Socket {
+                what: String::from("lease writer thread"),
+                source,
+            })?
+    };
     let mut ifaces: Vec<IfaceInfo> = interfaces().unwrap_or_default();
     let mut ifaces_at = std::time::Instant::now();
     let mut batch = Vec::with_capacity(BATCH);
@@ -472,6 +563,7 @@ async fn dhcp_loop(
         let now = unix_now();
         {
             let mut e = lock(&engine);
+            e.set_logging(tracing::enabled!(tracing::Level::INFO));
             for (k, data, meta) in batch.drain(..) {
                 let Some(iface) = ifaces.iter().find(|i| i.index == meta.ifindex) else {
                     tracing::debug!(
@@ -503,32 +595,36 @@ async fn dhcp_loop(
                 if !line.is_empty() {
                     tracing::info!("{line}");
                 }
-                for c in e.take_changes() {
-                    log.stage(&c)?;
-                }
-                if let Handled::Reply { len, dest } = h {
-                    let dest = match dest {
-                        Destination::Broadcast | Destination::UnicastHw { .. } => {
-                            SocketAddrV4::new(Ipv4Addr::BROADCAST, CLIENT_PORT)
-                        }
-                        Destination::Unicast(a) => a,
-                    };
-                    out.push(Pending {
+                let changes: Vec<LeaseChange> = e.take_changes().collect();
+                let reply = match h {
+                    Handled::Reply { len, dest } => Some(Pending {
                         sock: k,
                         len,
                         buf,
-                        dest,
+                        dest: match dest {
+                            Destination::Broadcast | Destination::UnicastHw { .. } => {
+                                SocketAddrV4::new(Ipv4Addr::BROADCAST, CLIENT_PORT)
+                            }
+                            Destination::Unicast(a) => a,
+                        },
                         ifindex: meta.ifindex,
                         src: iface.addr,
-                    });
-                }
-            }
-            if log.pending() > 0 {
-                // Persist, then send: the group commit.
-                blocking(|| log.commit())?;
-                if log.wants_compaction(e.leases().len()) {
-                    let l: &LeaseTable = e.leases();
-                    blocking(|| log.compact(l, now))?;
+                    }),
+                    _ => None,
+                };
+                if changes.is_empty() {
+                    // Nothing to persist (OFFER, NAK, proxy, 4011): send now.
+                    out.extend(reply);
+                } else {
+                    // Persist, then send: queued while the engine is locked,
+                    // so the writer's compaction never misses a change.
+                    let job = Job {
+                        changes,
+                        replies: reply.into_iter().collect(),
+                    };
+                    if job_tx.send(job).is_err() {
+                        tracing::error!("lease writer stopped: reply withheld");
+                    }
                 }
             }
         }
@@ -544,25 +640,12 @@ async fn dhcp_loop(
     for r in readers {
         r.abort();
     }
-    // Flush: everything staged is committed; the compacted log and the
-    // dnsmasq-format file are written.
-    let e = lock(&engine);
-    let m = e.metrics();
-    tracing::info!(
-        "DHCP counters: received={} replies={} offers={} acks={} naks={} proxy={} boot-server={} releases={} declines={} dropped={} malformed={}",
-        m.received,
-        m.replies,
-        m.offers,
-        m.acks,
-        m.naks,
-        m.proxy_replies,
-        m.boot_server_replies,
-        m.releases,
-        m.declines,
-        m.dropped(),
-        m.malformed()
-    );
-    log.compact(e.leases(), unix_now())?;
-    tracing::info!("leases flushed to {}", log.path().display());
-    Ok(())
+    drop(job_tx);
+    match tokio::task::spawn_blocking(move || writer.join()).await {
+        Ok(Ok(r)) => r,
+        _ => {
+            tracing::error!("lease writer thread panicked");
+            Ok(())
+        }
+    }
 }

@@ -129,10 +129,44 @@ pub struct Engine {
     pool_of_range: Vec<(Ipv4Addr, Ipv4Addr, usize)>,
     metrics: Metrics,
     changes: Vec<LeaseChange>,
-    log: String,
+    log: LogBuf,
 }
 
-fn fmt_tags(d: &Decision<'_>, out: &mut String) {
+/// The log-line buffer: formatting is skipped entirely when logging is off.
+#[derive(Debug, Default)]
+struct LogBuf {
+    s: String,
+    on: bool,
+}
+
+impl LogBuf {
+    fn write_fmt(&mut self, args: core::fmt::Arguments<'_>) -> core::fmt::Result {
+        if self.on {
+            self.s.write_fmt(args)
+        } else {
+            Ok(())
+        }
+    }
+    fn push_str(&mut self, t: &str) {
+        if self.on {
+            self.s.push_str(t);
+        }
+    }
+    fn clear(&mut self) {
+        self.s.clear();
+    }
+    fn len(&self) -> usize {
+        self.s.len()
+    }
+    fn truncate(&mut self, n: usize) {
+        self.s.truncate(n);
+    }
+}
+
+fn fmt_tags(d: &Decision<'_>, out: &mut LogBuf) {
+    if !out.on {
+        return;
+    }
     let mut first = true;
     for t in d.tag_names() {
         if !first {
@@ -226,8 +260,17 @@ impl Engine {
             pool_of_range,
             metrics: Metrics::default(),
             changes: Vec::new(),
-            log: String::new(),
+            log: LogBuf {
+                s: String::new(),
+                on: true,
+            },
         }
+    }
+
+    /// Turn the per-exchange log line on or off (off saves formatting it
+    /// when nobody reads it). On by default.
+    pub fn set_logging(&mut self, on: bool) {
+        self.log.on = on;
     }
 
     /// The configuration.
@@ -260,7 +303,7 @@ impl Engine {
     /// spirit of dnsmasq's `log-dhcp`: interface, message, MAC, tags, what
     /// was sent and why.
     pub fn log_line(&self) -> &str {
-        &self.log
+        &self.log.s
     }
 
     fn dropped(&mut self, r: DropReason, rx: &RxInfo<'_>, why: &dyn core::fmt::Display) -> Handled {
@@ -380,7 +423,7 @@ impl Engine {
             Verdict::Proxy => self.proxy(&req, &d, rx, out),
             Verdict::Full => self.full(now, &req, &d, rx, out),
         };
-        if config.settings.log_dhcp {
+        if config.settings.log_dhcp && self.log.on {
             self.explain(&facts, &ctx);
         }
         h

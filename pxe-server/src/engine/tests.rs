@@ -430,3 +430,4 @@ proptest::proptest! {
         let _ = e.handle(NOW, &rx(4011), &m, &mut out);
     }
 }
+

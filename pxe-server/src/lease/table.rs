@@ -105,6 +105,7 @@ pub struct LeaseTable {
     by_client_id: BTreeMap<Vec<u8>, u32>,
     by_hw: BTreeSet<(HwAddr, u32)>,
     offers: BTreeMap<u32, (Option<Vec<u8>>, HwAddr, u64)>,
+    offer_prune_at: usize,
     declined: BTreeMap<u32, u64>,
 }
 
@@ -336,8 +337,11 @@ impl LeaseTable {
     /// Set `addr` aside for this client for [`OFFER_HOLD_SECS`] (not
     /// persisted). Expired offers are pruned here too.
     pub fn hold_offer(&mut self, addr: Ipv4Addr, client_id: Option<&[u8]>, hw: &HwAddr, now: u64) {
-        if self.offers.len() > 4096 {
+        // Prune expired offers, amortised: only when the map has doubled
+        // since the last prune.
+        if self.offers.len() >= self.offer_prune_at.max(4096) {
             self.offers.retain(|_, (_, _, until)| *until > now);
+            self.offer_prune_at = self.offers.len() * 2;
         }
         self.offers.insert(
             u32::from(addr),

@@ -1,0 +1,102 @@
+//! pxe-server's sans-IO DHCP engine, no sockets: a whole full-mode
+//! exchange (DISCOVER → OFFER, REQUEST → ACK with the lease committed to
+//! the table, RELEASE) per iteration, and a proxyDHCP DISCOVER → OFFER
+//! with the seed's PXE menu.
+#![allow(missing_docs, clippy::unwrap_used, clippy::panic)]
+
+use std::hint::black_box;
+use std::net::{Ipv4Addr, SocketAddrV4};
+use std::sync::Arc;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use pxe_dhcp::{Builder, Flags, MessageType, Packet};
+use pxe_server::engine::{Engine, Handled, RxInfo};
+
+const LOCAL: Ipv4Addr = Ipv4Addr::new(10, 213, 0, 1);
+
+fn msg(t: MessageType, mac: [u8; 6], ciaddr: Ipv4Addr, extra: &[(u8, &[u8])]) -> Vec<u8> {
+    let mut buf = [0u8; 1500];
+    let mut b = Builder::new(&mut buf).unwrap();
+    b.xid(7).ciaddr(ciaddr).flags(Flags::BROADCAST);
+    b.chaddr(1, &mac).unwrap();
+    b.message_type(t).unwrap();
+    b.option(55, &[1, 3, 6, 12, 15, 28, 42, 66, 67]).unwrap();
+    for (c, v) in extra {
+        b.option(*c, v).unwrap();
+    }
+    let n = b.finish().unwrap();
+    buf[..n].to_vec()
+}
+
+fn rx() -> RxInfo<'static> {
+    RxInfo {
+        port: 67,
+        src: SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 68),
+        iface: "eth0",
+        local: LOCAL,
+        netmask: Ipv4Addr::new(255, 255, 0, 0),
+        mtu: 1500,
+        broadcast: true,
+    }
+}
+
+fn bench(c: &mut Criterion) {
+    let conf = pxe_rules::Config::parse_str(
+        "dhcp-range=10.213.1.0,10.213.255.254,255.255.0.0,1h\ndhcp-boot=pxelinux.0\ndhcp-authoritative\n",
+        "bench.conf",
+    )
+    .unwrap();
+    let mut e = Engine::new(Arc::new(conf));
+    e.set_logging(false);
+    let r = rx();
+    let mut out = [0u8; 1500];
+    let mut g = c.benchmark_group("server_engine");
+    g.throughput(Throughput::Elements(1));
+    let mut i = 0u32;
+    g.bench_function("full DORA + RELEASE", |b| {
+        b.iter(|| {
+            i = i.wrapping_add(1);
+            let mac = [2, 0, 0, (i >> 16) as u8, (i >> 8) as u8, i as u8];
+            let d = msg(MessageType::Discover, mac, Ipv4Addr::UNSPECIFIED, &[]);
+            let Handled::Reply { len, .. } = e.handle(1_700_000_000, &r, &d, &mut out) else {
+                panic!("no offer")
+            };
+            let yi = Packet::new_checked(&out[..len]).unwrap().yiaddr();
+            let q = msg(
+                MessageType::Request,
+                mac,
+                Ipv4Addr::UNSPECIFIED,
+                &[(50, &yi.octets()), (54, &LOCAL.octets())],
+            );
+            black_box(e.handle(1_700_000_000, &r, &q, &mut out));
+            e.take_changes().for_each(drop);
+            let rel = msg(MessageType::Release, mac, yi, &[(54, &LOCAL.octets())]);
+            black_box(e.handle(1_700_000_000, &r, &rel, &mut out));
+            e.take_changes().for_each(drop);
+        })
+    });
+    let proxy = pxe_rules::Config::parse_str(
+        "dhcp-match=ipxe,175\ndhcp-range=10.213.0.0,proxy\npxe-service=net:#ipxe,x86PC, \"splashtop by richud.com\", undionly.kkpxe\n",
+        "seed-proxy.conf",
+    )
+    .unwrap();
+    let mut pe = Engine::new(Arc::new(proxy));
+    pe.set_logging(false);
+    let pd = msg(
+        MessageType::Discover,
+        [0x52, 0x54, 0, 1, 2, 3],
+        Ipv4Addr::UNSPECIFIED,
+        &[
+            (60, b"PXEClient:Arch:00000:UNDI:002001"),
+            (93, &[0, 0]),
+            (97, &[0; 17]),
+        ],
+    );
+    g.bench_function("proxy DISCOVER -> OFFER (seed menu)", |b| {
+        b.iter(|| black_box(pe.handle(1_700_000_000, &r, black_box(&pd), &mut out)))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
