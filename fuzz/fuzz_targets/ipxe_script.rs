@@ -4,7 +4,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use pxe_server::script::{parse_query, ScriptVars, Template, Var};
+use pxe_server::script::{ScriptVars, Template, Var, parse_query};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = core::str::from_utf8(data) else {
@@ -29,7 +29,8 @@ fuzz_target!(|data: &[u8]| {
         if let Ok(out) = t.render(&vars) {
             let body = &out[8..out.len() - 2];
             assert!(
-                body.chars().all(|c| c.is_ascii_alphanumeric() || ":.-_[] ".contains(c)),
+                body.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || ":.-_[] ".contains(c)),
                 "{var:?} rendered {body:?}"
             );
             assert_eq!(out.matches('\n').count(), 2);

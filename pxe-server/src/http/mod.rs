@@ -1,6 +1,32 @@
 //! The HTTP side of netbooting: boot files from a root directory and
 //! per-machine iPXE scripts, on hyper.
 //!
+//! # Configuration (pxe-server extensions of the dnsmasq dialect)
+//!
+//! ```text
+//! http-port=80                 # repeatable; no http-port = no HTTP service
+//! http-port=81
+//! http-root=/srv/tftp          # files served over HTTP (may equal tftp-root)
+//! ipxe-script=/etc/pxe/boot.ipxe        # template; default: the seed's ipxe.php output
+//! ipxe-script-dir=/etc/pxe/machines     # <uuid>.ipxe / <52-54-00-12-34-56>.ipxe overrides
+//! ```
+//!
+//! Each port listens on `0.0.0.0` (all interfaces, whatever `interface=`
+//! says). `pxe-server check` loads the root, the template and every
+//! `*.ipxe` override and reports errors with file, line and column.
+//!
+//! Template syntax (see [`crate::script::Template`]): literal text with
+//! `{{mac}}`, `{{mac_hyphen}}`, `{{mac_hex}}`, `{{uuid}}`, `{{arch}}`,
+//! `{{ip}}`, `{{hostname}}`, `{{tags}}`, `{{server}}`, `{{port}}`; the first
+//! line must be `#!ipxe`; unknown names are load-time errors; a variable
+//! with no value for a request answers `400`. `mac`, `uuid`, `arch`, `ip`
+//! and `hostname` can come from the query (`?mac=${mac}&uuid=${uuid}&...`);
+//! in `pxe-server`, host names also come from the DHCP leases, while `arch`
+//! and `tags` are only filled by a [`ClientLookup`] that knows them (the
+//! lease store does not keep them yet, so `{{tags}}` renders empty there).
+//!
+//! # Requests
+//!
 //! * `GET`/`HEAD` of any other path serve the file it names under
 //!   [`HttpConfig::root`] (see [`resolve`] for the path rules), with
 //!   `Content-Length`, `Accept-Ranges: bytes` and single-range `Range`
