@@ -818,11 +818,11 @@ impl Config {
                     (None, None) => false,
                 };
                 if w.negated == present {
-                    let tag = w.tag.unwrap_or(TagId(u16::MAX));
-                    ok = Err(if present {
-                        CondFailure::Present(tag)
-                    } else {
-                        CondFailure::Missing(tag)
+                    ok = Err(match (w.tag, present) {
+                        (Some(tag), true) => Outcome::CondFailed(CondFailure::Present(tag)),
+                        (Some(tag), false) => Outcome::CondFailed(CondFailure::Missing(tag)),
+                        (None, true) => Outcome::NoMatch("a tag matches the negated wildcard"),
+                        (None, false) => Outcome::NoMatch("no tag matches the wildcard"),
                     });
                     break;
                 }
@@ -837,10 +837,7 @@ impl Config {
                         set(tags, s, TagSource::Rule(i), tr);
                     }
                 }
-                Err(e) => tr.event(Event::Rule {
-                    item: i,
-                    outcome: Outcome::CondFailed(e),
-                }),
+                Err(outcome) => tr.event(Event::Rule { item: i, outcome }),
             }
         }
     }
