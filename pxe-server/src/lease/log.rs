@@ -1,6 +1,6 @@
 //! The durable lease log (needs `std`).
 //!
-//! An append-only file of [`record`](super::record)s behind an 8-byte
+//! An append-only file of records (see [`super::record`]) behind an 8-byte
 //! header. The contract with the driver is *persist, then send*: the engine
 //! returns the [`LeaseChange`]s of a batch of requests together with the
 //! replies; the driver [`stage`](LeaseLog::stage)s them all,

@@ -3,7 +3,7 @@
 //! driving a `pxe_tftp::server::ReadTransfer`.
 //!
 //! * Read-only: write requests are refused with ERROR 4 (as dnsmasq).
-//! * Paths go through [`TftpRoot`](super::path::TftpRoot); refusals are
+//! * Paths go through [`super::path::TftpRoot`]; refusals are
 //!   answered with a TFTP ERROR and logged.
 //! * At most `tftp-max` transfers at once (default 50); requests beyond that
 //!   are dropped (the client retransmits).
