@@ -133,6 +133,7 @@ fn dhclient_obtain_renew_release() {
     let log = dir.path().join("server.log");
     let server = start_server(&lab.members[0], &conf, &[], &log);
     wait_log(&log, "DHCP listening on UDP 67", Duration::from_secs(10));
+    let cap = Capture::start(&lab.members[0], dir.path(), "udp port 67 or udp port 68");
     let script = make_script(
         dir.path(),
         "dhclient.sh",
@@ -197,6 +198,8 @@ fn dhclient_obtain_renew_release() {
     // Release.
     run(base(&["-r", "--no-pid"]));
     wait_log(&log, &format!("released {ip}"), Duration::from_secs(10));
+    let n = cap.check_server_replies(SRV_IP);
+    assert!(n >= 3, "expected OFFER, ACK, ACK on the wire, saw {n}");
     let s = shutdown_and_log(server, &log);
     assert!(s.contains("releases=1"), "{s}");
 }
@@ -233,8 +236,14 @@ fn two_hundred_scripted_clients_get_distinct_addresses() {
     let log = dir.path().join("server.log");
     let server = start_server(&lab.members[0], &conf, &[], &log);
     wait_log(&log, "DHCP listening on UDP 67", Duration::from_secs(10));
+    let cap = Capture::start(&lab.members[0], dir.path(), "udp port 67 or udp port 68");
     let got = many_doras(&lab.members[1].name, 0, 200, 4);
     assert_eq!(got.len(), 200, "not every client got an address");
+    let n = cap.check_server_replies(SRV_IP);
+    assert!(
+        n >= 400,
+        "expected 200 OFFERs and 200 ACKs on the wire, saw {n}"
+    );
     let distinct: BTreeSet<_> = got.values().collect();
     assert_eq!(distinct.len(), 200, "an address was granted twice");
     shutdown_and_log(server, &log);
