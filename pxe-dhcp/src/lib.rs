@@ -56,6 +56,33 @@
 //! # Ok::<(), pxe_dhcp::Error>(())
 //! ```
 //!
+//! # Notes for users
+//!
+//! - **Validation.** [`Packet::new_checked`] walks every option once
+//!   (options field, then `file` and `sname` when option 52 says so) and
+//!   rejects a truncated or overrunning option with its code and offset.
+//!   [`Packet::new_lenient`] keeps what precedes such an error readable
+//!   (useful to log or answer firmware that gets the last option wrong).
+//!   The same pass fills a small index, so [`Packet::option`] is O(1) for
+//!   the codes netboot reads.
+//! - **Split options (RFC 3396).** An option that occurs several times is
+//!   one value made of its fragments in wire order. [`Packet::fragments`]
+//!   iterates them, [`Packet::option_concat`] joins them into a caller's
+//!   buffer, [`Packet::option_vec`] (feature `alloc`) into a `Vec`.
+//!   Fixed-size typed getters (53, 54, 57, 97, ...) join small fragments on
+//!   the stack; borrowed views (60, 43, 175, ...) return [`Error::Split`]
+//!   rather than a silently partial value.
+//! - **Option 77** is read as RFC 3004 when its length prefixes cover it
+//!   exactly and as iPXE's bare string otherwise, as dnsmasq does.
+//! - **Option 93**: IANA (RFC 4578 errata 4624) has 7 = x64 UEFI and 9 =
+//!   EBC; firmware sends both for x64, see [`ClientArch::is_x64_uefi`].
+//! - **Option 97**: bytes are kept in wire order; see [`ClientUuid`] for
+//!   the wire versus SMBIOS/GUID text forms.
+//! - **Building.** [`Builder`] never panics on a short buffer (it returns
+//!   [`Error::BufferTooSmall`]), splits long values per RFC 3396, and lays
+//!   options out for the client's maximum message size at
+//!   [`Builder::finish`], using `file`/`sname` with option 52 when needed.
+//!
 //! Features: `std` (default) and `alloc` add only [`Packet::option_vec`];
 //! `bytes` adds `Builder::finish_into` for any `bytes::BufMut`.
 #![no_std]
