@@ -564,3 +564,70 @@ fn proxy_beside_udhcpd_offer_and_4011() {
     let leases = std::fs::read_to_string(dir.path().join("leases")).unwrap();
     assert!(leases.is_empty(), "{leases}");
 }
+
+#[test]
+fn several_interfaces_bound_by_name() {
+    // The server namespace has three links, each to its own client
+    // namespace; `interface=` names two of them.
+    let dir = tempfile::tempdir().unwrap();
+    let srv = Netns::new("s");
+    let clients: Vec<Netns> = (0..3).map(|i| Netns::new(&format!("c{i}"))).collect();
+    for (i, c) in clients.iter().enumerate() {
+        let va = unique("va");
+        let vb = unique("vb");
+        sh(&[
+            "ip", "link", "add", &va, "type", "veth", "peer", "name", &vb,
+        ]);
+        sh(&["ip", "link", "set", &va, "netns", &srv.name]);
+        sh(&["ip", "link", "set", &vb, "netns", &c.name]);
+        let ifn = format!("eth{i}");
+        sh(&["ip", "-n", &srv.name, "link", "set", &va, "name", &ifn]);
+        sh(&[
+            "ip",
+            "-n",
+            &srv.name,
+            "addr",
+            "add",
+            &format!("10.8{i}.0.1/24"),
+            "dev",
+            &ifn,
+        ]);
+        sh(&["ip", "-n", &srv.name, "link", "set", &ifn, "up"]);
+        sh(&["ip", "-n", &c.name, "link", "set", &vb, "name", "eth0"]);
+        sh(&["ip", "-n", &c.name, "link", "set", "eth0", "up"]);
+    }
+    let conf = write_conf(
+        dir.path(),
+        "interface=eth0\ninterface=eth1\ndhcp-range=10.80.0.100,10.80.0.150\ndhcp-range=10.81.0.100,10.81.0.150\ndhcp-range=10.82.0.100,10.82.0.150",
+    );
+    let log = dir.path().join("server.log");
+    let server = start_server(&srv, &conf, &[], &log);
+    wait_log(
+        &log,
+        "DHCP listening on UDP 67 on eth0, eth1",
+        Duration::from_secs(10),
+    );
+    for (i, c) in clients.iter().enumerate() {
+        let got = many_doras(&c.name, 100 * i as u32, if i < 2 { 3 } else { 1 }, 1);
+        if i < 2 {
+            assert_eq!(got.len(), 3, "clients on eth{i} not served");
+            for ip in got.values() {
+                assert_eq!(
+                    ip.octets()[..3],
+                    [10, 80 + i as u8, 0],
+                    "eth{i} client got {ip}"
+                );
+            }
+        } else {
+            assert!(
+                got.is_empty(),
+                "eth2 is not in interface=, yet served: {got:?}"
+            );
+        }
+    }
+    let s = shutdown_and_log(server, &log);
+    assert!(
+        s.contains("DHCPACK 10.80.0.") && s.contains("DHCPACK 10.81.0."),
+        "{s}"
+    );
+}

@@ -315,7 +315,7 @@ pub fn dora_tries(
     };
     let mut offer = None;
     for _ in 0..tries {
-        s.send_to(&d.encode(), bcast).unwrap();
+        s.send_to(&d.encode(), bcast).ok()?;
         if let Some((r, _)) = recv_xid(s, xid, Duration::from_millis(600)) {
             offer = Some(r);
             break;
