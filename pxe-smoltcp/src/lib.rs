@@ -56,12 +56,35 @@
 //! smoltcp's ARP; the datagram waits in the socket until the neighbour is
 //! resolved.
 //!
+//! # What is served, and how it is proven
+//!
+//! * DHCP on port 67 in full mode (leases) and proxy mode, the PXE boot
+//!   server on 4011, all decided by the same engine as the `pxe-server`
+//!   binary.
+//! * TFTP reads (RFC 1350 with blksize, tsize, timeout and windowsize
+//!   negotiation; blksize capped by the MTU), one UDP socket per transfer
+//!   from a pool of [`Settings::max_transfers`] (`tftp-max`); requests
+//!   beyond it are dropped and the client retransmits. Writes are refused
+//!   with ERROR 4. UEFI's tsize probes are counted as such.
+//! * Leases: the engine's table, bounded because [`Server::new`] refuses
+//!   more pool and `dhcp-host` addresses than [`Settings::max_leases`]
+//!   (`dhcp-lease-max`), and DECLINEs of addresses outside the pools are
+//!   dropped by the driver.
+//!
+//! `tests/tap.rs` runs the example's loop on a TAP device in a private
+//! network namespace against busybox `udhcpc` (full mode), `curl` over
+//! TFTP and a scripted PXE client (proxy offer, 4011 ACK); `tests/vm.rs`
+//! boots SeaBIOS with the iPXE NIC ROM into PXELINUX and OVMF's EDK2 PXE
+//! client into `ipxe.efi` in qemu from it; `tests/driver.rs` covers the
+//! slot pool, retransmission, foreign TIDs and the persistence hook on an
+//! in-memory link.
+//!
 //! # Memory
 //!
 //! All packet memory is allocated once, by [`Server::new`]: the socket
 //! buffers and two 1500-byte scratch buffers. Polling allocates only when
-//! the engine creates or changes a lease; a TFTP transfer allocates
-//! nothing. Measured by `tests/memory.rs` (counting global allocator,
+//! the engine creates or changes a lease (and while its log line buffer
+//! first grows); a TFTP transfer allocates nothing. Measured by `tests/memory.rs` (counting global allocator,
 //! server side only; x86-64, so pointer-heavy parts are smaller on a
 //! 32-bit microcontroller) serving one DHCP DISCOVER/OFFER/REQUEST/ACK
 //! exchange and one 64 KiB TFTP transfer, with a 51-address pool:

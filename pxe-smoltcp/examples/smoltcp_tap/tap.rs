@@ -70,10 +70,12 @@ pub(crate) fn run(
     .map_err(|e| format!("cannot start: {e}"))?;
     if opts.verbose {
         eprintln!(
-            "serving on {} as {} ({} file(s))",
+            "serving on {} as {} ({} file(s)); the host side is the kernel's {}: `ip link set {} up`",
             opts.tap,
             opts.addr,
-            table.len()
+            table.len(),
+            opts.tap,
+            opts.tap
         );
     }
     ready.store(true, Ordering::SeqCst);
