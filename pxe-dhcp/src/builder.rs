@@ -685,16 +685,25 @@ impl SubBuilder<'_, '_> {
 
 impl<'s, 'b> SubBuilder<'s, 'b> {
     /// Back-patches the length; splits content over 255 bytes (RFC 3396).
-    #[inline]
+    #[inline(always)]
     fn close(self) -> Result<&'s mut Builder<'b>, Error> {
+        let n = self.b.pos - self.start - 2;
+        match (u8::try_from(n), self.b.buf.get_mut(self.start + 1)) {
+            (Ok(len), Some(slot)) => {
+                *slot = len;
+                Ok(self.b)
+            }
+            _ => self.split(),
+        }
+    }
+
+    /// RFC 3396 split of an encapsulated option longer than 255 bytes.
+    #[cold]
+    fn split(self) -> Result<&'s mut Builder<'b>, Error> {
         let b = self.b;
         let start = self.start;
         let c0 = start + 2;
         let n = b.pos - c0;
-        if n <= 255 {
-            b.buf[start + 1] = n as u8;
-            return Ok(b);
-        }
         let parts = n.div_ceil(255);
         let extra = 2 * (parts - 1);
         if let Err(e) = b.reserve(extra) {
