@@ -464,7 +464,7 @@ fn a_transfer_survives_loss_of_every_third_datagram() {
             return false;
         }
         n += 1;
-        n % 3 == 0
+        n.is_multiple_of(3)
     }));
     let a = b.client_socket(40000);
     let mut tid = None;
@@ -517,15 +517,15 @@ fn garbage_on_every_port_is_dropped_and_service_goes_on() {
         x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
         x >> 8
     };
-    for i in 0..1500 {
+    for i in 0..1500usize {
         let len = (rnd() % 700) as usize;
         let mut d: Vec<u8> = (0..len).map(|_| rnd() as u8).collect();
         // Some look like the real thing at the start.
-        if i % 3 == 0 && len > 240 {
+        if i.is_multiple_of(3) && len > 240 {
             d[0] = 1;
             d[236..240].copy_from_slice(&[99, 130, 83, 99]);
         }
-        if i % 5 == 0 && len > 2 {
+        if i.is_multiple_of(5) && len > 2 {
             d[0] = 0;
             d[1] = (rnd() % 7) as u8;
         }
