@@ -14,7 +14,7 @@ use std::vec::Vec;
 use std::{format, vec};
 
 use pxe_rules::Config;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 
 use crate::engine::addressing::{CLIENT_PORT, Destination, PXE_PORT, SERVER_PORT};
 use crate::engine::{Engine, Handled, RxInfo};
@@ -494,32 +494,9 @@ async fn dhcp_loop(
     engine: SharedEngine,
     log: LeaseLog,
     socks: DhcpSockets,
-    mut stop: watch::Receiver<bool>,
+    stop: watch::Receiver<bool>,
 ) -> Result<(), RunError> {
     let socks: Vec<Arc<PktSocket>> = socks.socks.into_iter().map(Arc::new).collect();
-    let (tx, mut rx) = mpsc::channel::<(usize, Vec<u8>, RecvMeta)>(4096);
-    let mut readers = Vec::new();
-    for (k, s) in socks.iter().enumerate() {
-        let s = s.clone();
-        let tx = tx.clone();
-        readers.push(tokio::spawn(async move {
-            let mut buf = vec![0u8; 65536];
-            loop {
-                match s.recv(&mut buf).await {
-                    Ok(m) => {
-                        if tx.send((k, buf[..m.len].to_vec(), m)).await.is_err() {
-                            break;
-                        }
-                    }
-                    Err(e) => {
-                        tracing::debug!("DHCP receive error: {e}");
-                        tokio::time::sleep(Duration::from_millis(5)).await;
-                    }
-                }
-            }
-        }));
-    }
-    drop(tx);
     let (job_tx, job_rx) = std::sync::mpsc::channel::<Job>();
     let writer = {
         let socks = socks.clone();
@@ -532,29 +509,74 @@ async fn dhcp_loop(
                 source,
             })?
     };
+    // One worker per socket: receive a batch, handle it under the engine
+    // lock, send what needs no disk, queue the rest for the writer.
+    let mut workers = Vec::new();
+    for k in 0..socks.len() {
+        workers.push(tokio::spawn(dhcp_worker(
+            k,
+            socks.clone(),
+            engine.clone(),
+            job_tx.clone(),
+            stop.clone(),
+        )));
+    }
+    drop(job_tx);
+    for w in workers {
+        let _ = w.await;
+    }
+    match tokio::task::spawn_blocking(move || writer.join()).await {
+        Ok(Ok(r)) => r,
+        _ => {
+            tracing::error!("lease writer thread panicked");
+            Ok(())
+        }
+    }
+}
+
+async fn dhcp_worker(
+    k: usize,
+    socks: Vec<Arc<PktSocket>>,
+    engine: SharedEngine,
+    job_tx: std::sync::mpsc::Sender<Job>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let Some(sock) = socks.get(k).cloned() else {
+        return;
+    };
+    let port = sock.local_addr().map_or(SERVER_PORT, |a| a.port());
+    let mut bufs: Vec<Vec<u8>> = (0..BATCH).map(|_| vec![0u8; 2048]).collect();
+    let mut metas: Vec<RecvMeta> = Vec::with_capacity(BATCH);
+    let mut out: Vec<Pending> = Vec::with_capacity(BATCH);
     let mut ifaces: Vec<IfaceInfo> = interfaces().unwrap_or_default();
     let mut ifaces_at = std::time::Instant::now();
-    let mut batch = Vec::with_capacity(BATCH);
-    let mut out: Vec<Pending> = Vec::with_capacity(BATCH);
     loop {
-        batch.clear();
-        tokio::select! {
-            _ = stop.changed() => break,
-            m = rx.recv() => match m {
-                Some(m) => batch.push(m),
-                None => break,
-            },
+        metas.clear();
+        let first = {
+            let b = &mut bufs[0];
+            tokio::select! {
+                _ = stop.changed() => break,
+                r = sock.recv(b) => r,
+            }
+        };
+        match first {
+            Ok(m) => metas.push(m),
+            Err(e) => {
+                tracing::debug!("DHCP receive error: {e}");
+                tokio::time::sleep(Duration::from_millis(5)).await;
+                continue;
+            }
         }
-        while batch.len() < BATCH {
-            match rx.try_recv() {
-                Ok(m) => batch.push(m),
+        while metas.len() < BATCH {
+            match sock.try_recv(&mut bufs[metas.len()]) {
+                Ok(m) => metas.push(m),
                 Err(_) => break,
             }
         }
         if ifaces_at.elapsed() > Duration::from_secs(5)
-            || batch
+            || metas
                 .iter()
-                .any(|(_, _, m)| !ifaces.iter().any(|i| i.index == m.ifindex))
+                .any(|m| !ifaces.iter().any(|i| i.index == m.ifindex))
         {
             ifaces = interfaces().unwrap_or_default();
             ifaces_at = std::time::Instant::now();
@@ -564,7 +586,7 @@ async fn dhcp_loop(
         {
             let mut e = lock(&engine);
             e.set_logging(tracing::enabled!(tracing::Level::INFO));
-            for (k, data, meta) in batch.drain(..) {
+            for (meta, data) in metas.iter().zip(bufs.iter()) {
                 let Some(iface) = ifaces.iter().find(|i| i.index == meta.ifindex) else {
                     tracing::debug!(
                         "DHCP packet from {} on unknown interface {}",
@@ -579,7 +601,6 @@ async fn dhcp_loop(
                 {
                     continue;
                 }
-                let port = socks[k].local_addr().map_or(SERVER_PORT, |a| a.port());
                 let rx_info = RxInfo {
                     port,
                     src: meta.src,
@@ -590,12 +611,12 @@ async fn dhcp_loop(
                     broadcast: meta.dst == Ipv4Addr::BROADCAST,
                 };
                 let mut buf = vec![0u8; 1500];
-                let h = e.handle(now, &rx_info, &data, &mut buf);
+                let len = meta.len.min(data.len());
+                let h = e.handle(now, &rx_info, &data[..len], &mut buf);
                 let line = e.log_line();
                 if !line.is_empty() {
                     tracing::info!("{line}");
                 }
-                let changes: Vec<LeaseChange> = e.take_changes().collect();
                 let reply = match h {
                     Handled::Reply { len, dest } => Some(Pending {
                         sock: k,
@@ -612,14 +633,16 @@ async fn dhcp_loop(
                     }),
                     _ => None,
                 };
-                if changes.is_empty() {
+                let mut changes = e.take_changes().peekable();
+                if changes.peek().is_none() {
+                    drop(changes);
                     // Nothing to persist (OFFER, NAK, proxy, 4011): send now.
                     out.extend(reply);
                 } else {
                     // Persist, then send: queued while the engine is locked,
                     // so the writer's compaction never misses a change.
                     let job = Job {
-                        changes,
+                        changes: changes.collect(),
                         replies: reply.into_iter().collect(),
                     };
                     if job_tx.send(job).is_err() {
@@ -629,23 +652,12 @@ async fn dhcp_loop(
             }
         }
         for p in &out {
-            if let Err(err) = socks[p.sock]
+            if let Err(err) = sock
                 .send(&p.buf[..p.len], p.dest, p.ifindex, Some(p.src))
                 .await
             {
                 tracing::warn!("DHCP send to {} failed: {err}", p.dest);
             }
-        }
-    }
-    for r in readers {
-        r.abort();
-    }
-    drop(job_tx);
-    match tokio::task::spawn_blocking(move || writer.join()).await {
-        Ok(Ok(r)) => r,
-        _ => {
-            tracing::error!("lease writer thread panicked");
-            Ok(())
         }
     }
 }
