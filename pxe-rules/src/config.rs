@@ -526,6 +526,8 @@ pub(crate) struct Index {
     pub(crate) pxe_enabled: bool,
     /// `bootp-dynamic` lines.
     pub(crate) bootp_dynamic: Vec<u32>,
+    /// Some `dhcp-host` has a `tag:` filter.
+    pub(crate) tagged_hosts: bool,
 }
 
 /// A parsed and compiled configuration.

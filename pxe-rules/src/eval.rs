@@ -542,9 +542,16 @@ impl Config {
             }
         }
         // 7. known: the host lookup sees tags 1-6 after tag-if.
-        let mut pre = tags.clone();
-        self.run_tag_if(&mut pre, &mut NoTrace);
-        let host = self.find_host(facts, &pre, tr);
+        // (Only tagged dhcp-host entries look at tags.)
+        let host = if self.index.tagged_hosts {
+            let mut pre = tags.clone();
+            self.run_tag_if(&mut pre, &mut NoTrace);
+            self.find_host(facts, &pre, tr)
+        } else if self.index.hosts.is_empty() {
+            None
+        } else {
+            self.find_host(facts, &tags, tr)
+        };
         let net_addr = if facts.giaddr.is_unspecified() {
             ctx.local
         } else {

@@ -35,6 +35,24 @@
 //! # Ok::<(), pxe_rules::ParseError>(())
 //! ```
 //!
+//! ## Turning a [`Decision`] into a reply
+//!
+//! - [`Decision::verdict`]: [`Verdict::Full`] (OFFER/ACK as the message
+//!   type requires; the server allocates from [`Decision::range`] or the
+//!   [`Decision::host`] reservation), [`Verdict::Proxy`] (OFFER for
+//!   DISCOVER, ACK for REQUEST, `yiaddr` 0), [`Verdict::BootServer`] (ACK,
+//!   `yiaddr = ciaddr`, back to the sender) or [`Verdict::Ignore`].
+//! - Header: [`Decision::siaddr`] (or resolve [`Decision::siaddr_host`]),
+//!   [`Decision::file`], [`Decision::sname`].
+//! - Options, in dnsmasq's order: the server writes 53, 54 and (full mode)
+//!   51, then [`Decision::boot_options`], then 58/59 (see
+//!   [`Decision::configured_t1_t2`]), then its built-ins 1, 28, 3, 6, 15, 12
+//!   unless [`Decision::overrides_builtin`], then [`Decision::options`]
+//!   (configured options, `encap:` outers, 125, PXE 60/97, 43, echoed 60),
+//!   then the relay's 82.
+//! - [`Decision::tag_names`] is `log-dhcp`'s `tags:` line; an
+//!   [`Explanation`] passed to [`Config::evaluate_traced`] says why.
+//!
 //! The semantics follow dnsmasq 2.90 as written down in the project's
 //! `spec/dnsmasq-semantics.md`; each module names the dnsmasq functions it
 //! mirrors. Evaluating a request allocates nothing: tags are interned to

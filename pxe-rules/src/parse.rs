@@ -1429,7 +1429,10 @@ impl<'l> Builder<'l> {
                 Rule::Relay(_) => ix.relay.push(i),
                 Rule::NameMatch(_) => ix.name_match.push(i),
                 Rule::TagIf(_) => ix.tag_if.push(i),
-                Rule::Host(_) => ix.hosts.push(i),
+                Rule::Host(h) => {
+                    ix.hosts.push(i);
+                    ix.tagged_hosts |= !h.cond.is_untagged();
+                }
                 Rule::Range(_) => ix.ranges.push(i),
                 Rule::Boot(_) => ix.boots.push(i),
                 Rule::Service(_) => ix.services.push(i),
