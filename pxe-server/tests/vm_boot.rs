@@ -634,11 +634,12 @@ fn uefi_pxe(backend: Backend) {
     assert!(vm.ended_ok);
 }
 
-/// UEFI HTTP Boot: OVMF tries PXEv4 (made to fail at once: its boot file
-/// does not exist), PXEv6 (no DHCPv6 here: OVMF waits for it, most of this
-/// test's time; Debian's OVMF 2022.11 has no fw_cfg switch to skip it),
-/// then HTTP Boot over IPv4: `HTTPClient:Arch:00016` gets option 60
-/// `HTTPClient` and a URL, downloads `ipxe.efi` from the HTTP service, and
+/// UEFI HTTP Boot: OVMF tries PXEv4 first (made to fail at once: its boot
+/// file does not exist), then PXEv6 (a DHCPv6 server without boot data on
+/// the LAN makes that fail at once too; Debian's OVMF 2022.11 has no fw_cfg
+/// switch to skip it, and without an answer it waits about 80 s), then HTTP
+/// Boot over IPv4: `HTTPClient:Arch:00016` gets option 60 `HTTPClient` and
+/// a URL, downloads `ipxe.efi` from the HTTP service (HEAD, then GET), and
 /// iPXE fetches its per-MAC script as in [`uefi_pxe`].
 fn uefi_http_boot(backend: Backend) {
     let _g = vm_lock();
@@ -667,6 +668,43 @@ fn uefi_http_boot(backend: Backend) {
          dhcp-boot=tag:httpboot,http://192.168.2.1/ipxe.efi\n\
          dhcp-boot=tag:ipxe,http://192.168.2.1/boot.ipxe?mac=${{mac}}&uuid=${{uuid}}\n",
         r.tftp.display()
+    );
+    // A DHCPv6 server elsewhere on the LAN (no boot data) so that OVMF's
+    // PXEv6 attempt ends quickly instead of waiting out its Solicit timeout.
+    run_cmd(
+        "ip",
+        &[
+            "-n",
+            &lan.dhcp,
+            "addr",
+            "add",
+            "2001:db8::2/64",
+            "dev",
+            "eth0",
+            "nodad",
+        ],
+    );
+    let dnsmasq = require_tool("dnsmasq", "dnsmasq");
+    let _v6 = Proc::spawn_in(
+        &lan.dhcp,
+        "dnsmasq (DHCPv6 only)",
+        &[
+            dnsmasq.to_str().unwrap(),
+            "--conf-file=/dev/null",
+            "--port=0",
+            "--no-daemon",
+            "--log-dhcp",
+            "--log-facility=-",
+            "--user=root",
+            "--enable-ra",
+            "--dhcp-range=2001:db8::100,2001:db8::1ff,64,600",
+            &format!(
+                "--dhcp-leasefile={}",
+                r.dir.path().join("v6.leases").display()
+            ),
+            &format!("--pid-file={}", r.dir.path().join("v6.pid").display()),
+        ],
+        r.dir.path().join("dnsmasq-v6.log"),
     );
     let servers = start(&lan, &r, backend, &conf, false);
     let marker = format!("PXE-TEST-MARKER httpboot {tok} mac={mac} uuid={uuid}");

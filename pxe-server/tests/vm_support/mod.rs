@@ -84,7 +84,8 @@ pub fn require_file(path: &str, package: &str) -> PathBuf {
     p
 }
 
-fn run(cmd: &str, args: &[&str]) {
+/// Runs a command to completion; fails the test with its stderr if it fails.
+pub fn run_cmd(cmd: &str, args: &[&str]) {
     let out = Command::new(cmd)
         .args(args)
         .output()
@@ -119,17 +120,17 @@ impl Lan {
             dhcp: format!("pxvd{id}"),
         };
         for ns in [&lan.lan, &lan.srv, &lan.dhcp] {
-            run("ip", &["netns", "add", ns]);
-            run("ip", &["-n", ns, "link", "set", "lo", "up"]);
+            run_cmd("ip", &["netns", "add", ns]);
+            run_cmd("ip", &["-n", ns, "link", "set", "lo", "up"]);
         }
         let l = lan.lan.as_str();
-        run("ip", &["-n", l, "link", "add", "br0", "type", "bridge"]);
-        run("ip", &["-n", l, "link", "set", "br0", "up"]);
-        run(
+        run_cmd("ip", &["-n", l, "link", "add", "br0", "type", "bridge"]);
+        run_cmd("ip", &["-n", l, "link", "set", "br0", "up"]);
+        run_cmd(
             "ip",
             &["-n", l, "tuntap", "add", "dev", "tap0", "mode", "tap"],
         );
-        run(
+        run_cmd(
             "ip",
             &["-n", l, "link", "set", "tap0", "master", "br0", "up"],
         );
@@ -137,16 +138,16 @@ impl Lan {
             ("s0", &lan.srv, "192.168.2.1/24"),
             ("d0", &lan.dhcp, "192.168.2.2/24"),
         ] {
-            run(
+            run_cmd(
                 "ip",
                 &[
                     "-n", l, "link", "add", port, "type", "veth", "peer", "name", "eth0", "netns",
                     peer_ns,
                 ],
             );
-            run("ip", &["-n", l, "link", "set", port, "master", "br0", "up"]);
-            run("ip", &["-n", peer_ns, "addr", "add", addr, "dev", "eth0"]);
-            run("ip", &["-n", peer_ns, "link", "set", "eth0", "up"]);
+            run_cmd("ip", &["-n", l, "link", "set", port, "master", "br0", "up"]);
+            run_cmd("ip", &["-n", peer_ns, "addr", "add", addr, "dev", "eth0"]);
+            run_cmd("ip", &["-n", peer_ns, "link", "set", "eth0", "up"]);
         }
         lan
     }
