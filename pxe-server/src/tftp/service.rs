@@ -10,10 +10,13 @@
 //! * blksize is capped by the MTU of the interface the request came in on
 //!   (and `tftp-mtu`); `tsize` is answered; `tftp-no-blocksize` honoured.
 
+use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddrV4};
+use std::path::{Path, PathBuf};
 use std::string::String;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Mutex, Weak};
 use std::time::Duration;
 use std::vec::Vec;
 
@@ -131,13 +134,27 @@ pub async fn serve(
     }
     drop(tx);
     let start = std::time::Instant::now();
+    let stop = Arc::new(AtomicBool::new(false));
+    let cache: Arc<FileCache> = Arc::default();
     loop {
         let (_, data, meta) = tokio::select! {
-            _ = shutdown.changed() => break,
+            _ = shutdown.changed() => {
+                stop.store(true, Ordering::Relaxed);
+                break;
+            }
             m = rx.recv() => match m { Some(m) => m, None => break },
         };
         metrics.requests.fetch_add(1, Ordering::Relaxed);
-        handle_request(&settings, &metrics, &data, meta, start, shutdown.clone()).await;
+        handle_request(
+            &settings,
+            &metrics,
+            &cache,
+            &data,
+            meta,
+            start,
+            stop.clone(),
+        )
+        .await;
     }
     for r in readers {
         r.abort();
@@ -148,10 +165,11 @@ pub async fn serve(
 async fn handle_request(
     settings: &Arc<TftpSettings>,
     metrics: &Arc<TftpMetrics>,
+    cache: &Arc<FileCache>,
     data: &[u8],
     meta: crate::net::RecvMeta,
     start: std::time::Instant,
-    shutdown: watch::Receiver<bool>,
+    stop: Arc<AtomicBool>,
 ) {
     let ifaces = interfaces().unwrap_or_default();
     let iface = ifaces.iter().find(|i| i.index == meta.ifindex);
@@ -219,7 +237,7 @@ async fn handle_request(
             return;
         }
     };
-    let file = match std::fs::File::open(&path) {
+    let source = match open_source(cache, &path) {
         Ok(f) => f,
         Err(e) => {
             metrics.refused.fetch_add(1, Ordering::Relaxed);
@@ -239,7 +257,7 @@ async fn handle_request(
             return;
         }
     };
-    let sock = match PktSocket::bind(SocketAddrV4::new(local, 0), None) {
+    let sock = match std::net::UdpSocket::bind(SocketAddrV4::new(local, 0)) {
         Ok(s) => s,
         Err(e) => {
             tracing::warn!("TFTP cannot open a transfer socket: {e}");
@@ -247,7 +265,7 @@ async fn handle_request(
         }
     };
     let transfer = ReadTransfer::new(
-        file,
+        source,
         acc.mode,
         &acc.options,
         &limits,
@@ -256,73 +274,165 @@ async fn handle_request(
     metrics.active.fetch_add(1, Ordering::Relaxed);
     let metrics = metrics.clone();
     let peer = meta.src;
-    tokio::spawn(async move {
-        let ok = run_transfer(transfer, sock, peer, start, shutdown).await;
+    // One thread per transfer with blocking I/O: the lowest latency per
+    // DATA/ACK round (lock-step clients wait for every ACK).
+    let spawned = std::thread::Builder::new()
+        .name(String::from("tftp-transfer"))
+        .spawn({
+            let metrics = metrics.clone();
+            move || {
+                let ok = run_transfer(transfer, &sock, peer, start, &stop);
+                metrics.active.fetch_sub(1, Ordering::Relaxed);
+                match ok {
+                    Ok(bytes) => {
+                        metrics.completed.fetch_add(1, Ordering::Relaxed);
+                        tracing::info!("TFTP sent {} to {peer} ({bytes} bytes)", path.display());
+                    }
+                    Err(e) => {
+                        metrics.failed.fetch_add(1, Ordering::Relaxed);
+                        tracing::warn!("TFTP failed sending {} to {peer}: {e}", path.display());
+                    }
+                }
+            }
+        });
+    if let Err(e) = spawned {
         metrics.active.fetch_sub(1, Ordering::Relaxed);
-        match ok {
-            Ok(bytes) => {
-                metrics.completed.fetch_add(1, Ordering::Relaxed);
-                tracing::info!("TFTP sent {} to {peer} ({bytes} bytes)", path.display());
-            }
-            Err(e) => {
-                metrics.failed.fetch_add(1, Ordering::Relaxed);
-                tracing::warn!("TFTP failed sending {} to {peer}: {e}", path.display());
-            }
-        }
-    });
+        metrics.failed.fetch_add(1, Ordering::Relaxed);
+        tracing::warn!("TFTP cannot start a transfer thread: {e}");
+    }
 }
 
-async fn run_transfer(
-    mut t: ReadTransfer<std::fs::File>,
-    sock: PktSocket,
+/// Files up to this size are read once into memory and shared by every
+/// transfer of the same file (a boot storm reads it once).
+pub const CACHE_MAX: u64 = 64 << 20;
+
+/// The bytes of a file, shared between transfers.
+#[derive(Clone, Debug)]
+pub struct Shared(Arc<[u8]>);
+
+/// What a transfer reads: a shared in-memory copy, or the file itself.
+#[derive(Debug)]
+pub enum Source {
+    /// A cached copy.
+    Mem(Shared),
+    /// A file too large to cache.
+    File(std::fs::File),
+}
+
+impl pxe_tftp::DataSource for Source {
+    type Error = std::io::Error;
+    fn read_at(&mut self, offset: u64, buf: &mut [u8]) -> Result<usize, std::io::Error> {
+        match self {
+            Source::Mem(m) => {
+                let data = &m.0[..];
+                let start = usize::try_from(offset)
+                    .unwrap_or(usize::MAX)
+                    .min(data.len());
+                let n = buf.len().min(data.len() - start);
+                buf[..n].copy_from_slice(&data[start..start + n]);
+                Ok(n)
+            }
+            Source::File(f) => pxe_tftp::DataSource::read_at(f, offset, buf),
+        }
+    }
+    fn size(&mut self) -> Option<u64> {
+        match self {
+            Source::Mem(m) => Some(m.0.len() as u64),
+            Source::File(f) => pxe_tftp::DataSource::size(f),
+        }
+    }
+}
+
+/// The shared-file cache: path → (modification time, length, weak copy).
+/// Entries die with their last transfer.
+pub type FileCache = Mutex<HashMap<PathBuf, (Option<std::time::SystemTime>, u64, Weak<[u8]>)>>;
+
+fn open_source(cache: &FileCache, path: &Path) -> std::io::Result<Source> {
+    let f = std::fs::File::open(path)?;
+    let md = f.metadata()?;
+    if md.len() > CACHE_MAX {
+        return Ok(Source::File(f));
+    }
+    let mtime = md.modified().ok();
+    let mut c = cache.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some((t, len, w)) = c.get(path)
+        && *t == mtime
+        && *len == md.len()
+        && let Some(data) = w.upgrade()
+    {
+        return Ok(Source::Mem(Shared(data)));
+    }
+    let mut data = Vec::with_capacity(md.len() as usize);
+    std::io::Read::read_to_end(&mut &f, &mut data)?;
+    let data: Arc<[u8]> = Arc::from(data);
+    c.retain(|_, (_, _, w)| w.strong_count() > 0);
+    c.insert(path.to_path_buf(), (mtime, md.len(), Arc::downgrade(&data)));
+    Ok(Source::Mem(Shared(data)))
+}
+
+fn run_transfer(
+    mut t: ReadTransfer<Source>,
+    sock: &std::net::UdpSocket,
     peer: SocketAddrV4,
     start: std::time::Instant,
-    mut shutdown: watch::Receiver<bool>,
+    stop: &AtomicBool,
 ) -> Result<u64, String> {
     let mut out = std::vec![0u8; t.max_datagram_len().max(516)];
     let mut inb = std::vec![0u8; 65536];
+    let mut last_wait = Duration::ZERO;
     loop {
         let now = clock(start);
         while let Some(n) = t.poll_transmit(now, &mut out) {
-            if let Err(e) = sock.send(&out[..n], peer, 0, None).await {
+            if let Err(e) = sock.send_to(&out[..n], peer) {
                 return Err(std::format!("send: {e}"));
             }
         }
         if t.is_finished() {
             break;
         }
-        let deadline = t.poll_timeout();
-        let sleep = async {
-            match deadline {
-                Some(d) => {
-                    let wait = d.saturating_duration_since(clock(start));
-                    tokio::time::sleep(wait).await;
-                }
-                None => std::future::pending::<()>().await,
+        if stop.load(Ordering::Relaxed) {
+            t.abort(ErrorCode(0), "server shutting down");
+            let now = clock(start);
+            while let Some(n) = t.poll_transmit(now, &mut out) {
+                let _ = sock.send_to(&out[..n], peer);
             }
-        };
-        tokio::select! {
-            r = sock.recv(&mut inb) => {
-                let Ok(m) = r else { continue };
-                if m.src != peer {
+            return Err(String::from("server shutting down"));
+        }
+        // Wake at the engine's deadline, and at least once a second to
+        // notice a shutdown.
+        let wait = t
+            .poll_timeout()
+            .map_or(Duration::from_secs(1), |d| {
+                d.saturating_duration_since(clock(start))
+            })
+            .clamp(Duration::from_millis(1), Duration::from_secs(1));
+        if wait.abs_diff(last_wait) > Duration::from_millis(50) {
+            sock.set_read_timeout(Some(wait))
+                .map_err(|e| std::format!("socket: {e}"))?;
+            last_wait = wait;
+        }
+        match sock.recv_from(&mut inb) {
+            Ok((n, from)) => {
+                if from != std::net::SocketAddr::V4(peer) {
                     // Another TID: ERROR 5 to the stranger, transfer goes on.
                     let mut e = [0u8; 64];
-                    if let Ok(n) = foreign_tid_reply(&mut e) {
-                        let _ = sock.send(&e[..n], m.src, 0, None).await;
+                    if let Ok(k) = foreign_tid_reply(&mut e) {
+                        let _ = sock.send_to(&e[..k], from);
                     }
                     continue;
                 }
-                t.handle_datagram(clock(start), &inb[..m.len]);
+                t.handle_datagram(clock(start), &inb[..n]);
             }
-            _ = sleep => t.handle_timeout(clock(start)),
-            _ = shutdown.changed() => {
-                t.abort(ErrorCode(0), "server shutting down");
-                let now = clock(start);
-                while let Some(n) = t.poll_transmit(now, &mut out) {
-                    let _ = sock.send(&out[..n], peer, 0, None).await;
-                }
-                return Err(String::from("server shutting down"));
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                t.handle_timeout(clock(start));
             }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(std::format!("receive: {e}")),
         }
     }
     let stats = t.stats();
