@@ -785,3 +785,60 @@ fn vm_uefi_pxe_pxe_server() {
 fn vm_proxy_php_dnsmasq() {
     proxy_php(Backend::Dnsmasq);
 }
+
+/// `pxe-server check` (which every VM scenario runs on its configuration
+/// first) refuses a broken template or override file with file, line and
+/// column, and exits non-zero.
+#[test]
+fn pxe_server_check_rejects_bad_scripts() {
+    let bin = env!("CARGO_BIN_EXE_pxe-server");
+    let dir = tempfile::tempdir().unwrap();
+    let scripts = dir.path().join("scripts");
+    fs::create_dir(&scripts).unwrap();
+    fs::write(
+        dir.path().join("t.ipxe"),
+        "#!ipxe\nchain http://{{server}}/{{macaddr}}\n",
+    )
+    .unwrap();
+    fs::write(scripts.join("52-54-00-00-00-01.ipxe"), "chain http://x/\n").unwrap();
+    let conf = dir.path().join("c.conf");
+    let check = |text: String| {
+        fs::write(&conf, text).unwrap();
+        let out = std::process::Command::new(bin)
+            .args(["check", "--conf", conf.to_str().unwrap()])
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (ok, err) = check(format!(
+        "http-port=80\nhttp-root={}\nipxe-script={}\nipxe-script-dir={}\n",
+        dir.path().display(),
+        dir.path().join("t.ipxe").display(),
+        scripts.display()
+    ));
+    assert!(!ok, "check accepted broken scripts");
+    assert!(
+        err.contains("t.ipxe: line 2, column 25: unknown variable `macaddr`"),
+        "{err}"
+    );
+    assert!(
+        err.contains("52-54-00-00-00-01.ipxe: line 1, column 1"),
+        "{err}"
+    );
+    fs::write(
+        dir.path().join("t.ipxe"),
+        "#!ipxe\nchain http://{{server}}/{{mac}}\n",
+    )
+    .unwrap();
+    fs::remove_file(scripts.join("52-54-00-00-00-01.ipxe")).unwrap();
+    let (ok, err) = check(format!(
+        "http-port=80\nhttp-root={}\nipxe-script={}\nipxe-script-dir={}\n",
+        dir.path().display(),
+        dir.path().join("t.ipxe").display(),
+        scripts.display()
+    ));
+    assert!(ok, "check refused good scripts: {err}");
+}
