@@ -442,3 +442,34 @@ fn run_transfer(
         pxe_tftp::State::Active => Err(String::from("still active")),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pxe_tftp::DataSource;
+
+    #[test]
+    fn cache_shares_and_notices_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("f");
+        std::fs::write(&p, b"first version").unwrap();
+        let cache = FileCache::default();
+        let (Source::Mem(a), Source::Mem(b)) =
+            (open_source(&cache, &p).unwrap(), open_source(&cache, &p).unwrap())
+        else {
+            panic!("small files are cached")
+        };
+        assert!(Arc::ptr_eq(&a.0, &b.0), "one copy for concurrent transfers");
+        std::thread::sleep(Duration::from_millis(20));
+        std::fs::write(&p, b"second, longer version").unwrap();
+        let mut c = open_source(&cache, &p).unwrap();
+        let mut buf = [0u8; 64];
+        let n = c.read_at(0, &mut buf).unwrap();
+        assert_eq!(&buf[..n], b"second, longer version");
+        assert_eq!(c.size(), Some(22));
+        drop((a, b, c));
+        // Entries die with their last transfer.
+        let _ = open_source(&cache, &p).unwrap();
+        assert_eq!(cache.lock().unwrap().len(), 1);
+    }
+}
