@@ -987,8 +987,8 @@ impl<'l> Builder<'l> {
     }
 
     fn range(&mut self, v: &[Ch], at: &At<'_>, col0: u32) -> Result<Option<Rule>, ParseError> {
-        let mut cond = Vec::new();
-        let mut set = None;
+        // Tags are interned only once the line is known to be IPv4.
+        let mut pending: Vec<(String, u32, bool)> = Vec::new();
         let mut rest = v;
         loop {
             let addr_like = rest.iter().take_while(|c| c.c != ',' || c.hidden).all(|c| {
@@ -1001,15 +1001,14 @@ impl<'l> Builder<'l> {
                     let c = lex::col(f, col0);
                     if let Some(name) = t.strip_prefix("tag:").or_else(|| t.strip_prefix("net:")) {
                         if !name.is_empty() {
-                            let item = self.cond_item(name, at, c)?;
-                            cond.push(item);
+                            pending.push((name.to_string(), c, true));
                         }
                     } else {
-                        if set.is_some() {
+                        if pending.iter().any(|(_, _, is_cond)| !is_cond) {
                             return Err(at.bad(c, "only one tag allowed"));
                         }
                         let n2 = t.strip_prefix("set:").unwrap_or(&t);
-                        set = Some(self.intern(n2, at, c)?);
+                        pending.push((n2.to_string(), c, false));
                     }
                     rest = n;
                 }
@@ -1044,6 +1043,15 @@ impl<'l> Builder<'l> {
         } else {
             (start, end)
         };
+        let mut cond = Vec::new();
+        let mut set = None;
+        for (name, c, is_cond) in pending {
+            if is_cond {
+                cond.push(self.cond_item(&name, at, c)?);
+            } else {
+                set = Some(self.intern(&name, at, c)?);
+            }
+        }
         let mut r = Range {
             cond: Cond(cond),
             set,
@@ -1234,6 +1242,17 @@ impl<'l> Builder<'l> {
         let mut vi_match: Option<u32> = None;
         let mut name: Option<String> = None;
         let mut known: Option<OptType> = None;
+        // A DHCPv6 line is ignored as a whole, before any tag is interned.
+        for f in lex::split_all(v) {
+            let t = lex::text(f);
+            if t.starts_with("option6:") {
+                return Ok(None);
+            }
+            if t.starts_with("option:") || (!t.is_empty() && t.chars().all(|c| c.is_ascii_digit()))
+            {
+                break;
+            }
+        }
         let mut rest = Some(v);
         let mut value: &[Ch] = &[];
         let mut code_col = col0;

@@ -338,6 +338,16 @@ fn fuzz_regression_round_trip() {
     let a = Config::parse_str(text, "a.conf").unwrap();
     let b = Config::parse_str(&a.to_string(), "b.conf").unwrap();
     assert_eq!(a, b, "{a}");
+    // Ignored DHCPv6 lines intern no tags.
+    for text in [
+        "dhcp-match=ipxe,17cp-rnage=set:lan,10.0.0.10,10.0.0.5dhc0,option6:255.255.25dhcp-p-m",
+        "dhcp-range=set:v6,tag:x,::1,::400\n",
+        "dhcp-option=tag:y,option6:dns-server,[::]\n",
+    ] {
+        let a = Config::parse_str(text, "a.conf").unwrap();
+        assert_eq!(a.tag_count(), 3, "only the well-known tags: {text}");
+        assert_eq!(a, Config::parse_str(&a.to_string(), "b.conf").unwrap());
+    }
 }
 
 #[test]
