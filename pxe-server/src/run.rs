@@ -324,7 +324,7 @@ pub async fn run(
 
     // HTTP boot files and per-machine iPXE scripts (issue 6).
     let lookup: Arc<dyn crate::http::ClientLookup> = Arc::new(ctx.leases.clone());
-    let http = crate::http::start(&config.settings.extensions, Some(lookup), stop_rx.clone())
+    let http = crate::http::start(&config, Some(lookup), stop_rx.clone())
         .await
         .map_err(|e| RunError::Config(e.to_string()))?;
     for t in http {

@@ -11,8 +11,8 @@
 //! ipxe-script-dir=/etc/pxe/machines     # <uuid>.ipxe / <52-54-00-12-34-56>.ipxe overrides
 //! ```
 //!
-//! Each port listens on `0.0.0.0` (all interfaces, whatever `interface=`
-//! says). `pxe-server check` loads the root, the template and every
+//! Each port listens on `0.0.0.0`, or on the address of each `interface=`
+//! when the file restricts the server to some interfaces. `pxe-server check` loads the root, the template and every
 //! `*.ipxe` override and reports errors with file, line and column.
 //!
 //! Template syntax (see [`crate::script::Template`]): literal text with
@@ -136,22 +136,57 @@ pub fn check(ext: &pxe_rules::config::Extensions) -> Vec<String> {
     problems
 }
 
-/// Starts the HTTP service as the configuration file says: one listener on
-/// `0.0.0.0:PORT` per `http-port=`, serving until `shutdown` turns `true`.
-/// No `http-port=` means no HTTP service (no tasks). `lookup` supplies host
+/// The addresses the HTTP service listens on: every `http-port=` on
+/// `0.0.0.0`, or, when `interface=` lines restrict the server, on the IPv4
+/// address of each named interface (a trailing `*` matches a prefix, as in
+/// dnsmasq).
+pub fn listen_addrs(config: &pxe_rules::Config) -> Result<Vec<SocketAddr>, HttpSetupError> {
+    let ports = &config.settings.extensions.http_ports;
+    let names = &config.settings.interfaces;
+    let hosts: Vec<std::net::Ipv4Addr> = if names.is_empty() {
+        std::vec![std::net::Ipv4Addr::UNSPECIFIED]
+    } else {
+        let all = crate::net::interfaces().map_err(HttpSetupError::Interfaces)?;
+        let mut hosts = Vec::new();
+        for name in names {
+            let matches = |i: &&crate::net::IfaceInfo| match name.strip_suffix('*') {
+                Some(prefix) => i.name.starts_with(prefix),
+                None => &i.name == name,
+            };
+            let found: Vec<_> = all.iter().filter(matches).map(|i| i.addr).collect();
+            if found.is_empty() {
+                return Err(HttpSetupError::NoInterface(name.clone()));
+            }
+            for a in found {
+                if !hosts.contains(&a) {
+                    hosts.push(a);
+                }
+            }
+        }
+        hosts
+    };
+    Ok(ports
+        .iter()
+        .flat_map(|p| hosts.iter().map(move |h| SocketAddr::from((*h, *p))))
+        .collect())
+}
+
+/// Starts the HTTP service as the configuration file says: one listener per
+/// [`listen_addrs`] entry, serving until `shutdown` turns `true`. No
+/// `http-port=` means no HTTP service (no tasks). `lookup` supplies host
 /// names, arch and tags for scripts.
 pub async fn start(
-    ext: &pxe_rules::config::Extensions,
+    config: &pxe_rules::Config,
     lookup: Option<Arc<dyn ClientLookup>>,
     shutdown: tokio::sync::watch::Receiver<bool>,
 ) -> Result<Vec<tokio::task::JoinHandle<()>>, HttpSetupError> {
+    let ext = &config.settings.extensions;
     if ext.http_ports.is_empty() {
         return Ok(Vec::new());
     }
     let service = HttpService::new(&HttpConfig::from_extensions(ext), lookup)?;
     let mut tasks = Vec::new();
-    for port in &ext.http_ports {
-        let addr = SocketAddr::from(([0, 0, 0, 0], *port));
+    for addr in listen_addrs(config)? {
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .map_err(|source| HttpSetupError::Bind { addr, source })?;
@@ -187,6 +222,12 @@ impl ClientLookup for crate::run::LeaseQuery {
 /// Why the HTTP service could not be set up.
 #[derive(Debug, thiserror::Error)]
 pub enum HttpSetupError {
+    /// The interface list could not be read.
+    #[error("cannot list network interfaces for http-port: {0}")]
+    Interfaces(std::io::Error),
+    /// An `interface=` name matches no interface with an IPv4 address.
+    #[error("interface={0}: no such interface with an IPv4 address (needed for http-port)")]
+    NoInterface(String),
     /// A listening socket could not be opened.
     #[error("http-port {addr}: {source}")]
     Bind {

@@ -456,3 +456,29 @@ async fn connection_cap_holds_back_extra_clients() {
     assert_eq!((r.status, r.text().as_str()), (200, "x"));
     task.abort();
 }
+
+#[test]
+fn listen_addrs_follow_interface_lines() {
+    let parse = |text: &str| pxe_rules::Config::parse_str(text, "t.conf").unwrap();
+    let c = parse("http-port=80\nhttp-port=81\n");
+    assert_eq!(
+        listen_addrs(&c).unwrap(),
+        vec![
+            "0.0.0.0:80".parse::<SocketAddr>().unwrap(),
+            "0.0.0.0:81".parse().unwrap()
+        ]
+    );
+    let c = parse("interface=lo\nhttp-port=8080\n");
+    assert_eq!(
+        listen_addrs(&c).unwrap(),
+        vec!["127.0.0.1:8080".parse::<SocketAddr>().unwrap()]
+    );
+    let c = parse("interface=l*\nhttp-port=8080\n");
+    assert_eq!(
+        listen_addrs(&c).unwrap(),
+        vec!["127.0.0.1:8080".parse::<SocketAddr>().unwrap()]
+    );
+    let c = parse("interface=nosuchif0\nhttp-port=8080\n");
+    assert!(matches!(listen_addrs(&c), Err(HttpSetupError::NoInterface(n)) if n == "nosuchif0"));
+    assert!(listen_addrs(&parse("")).unwrap().is_empty());
+}
