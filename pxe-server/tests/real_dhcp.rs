@@ -567,6 +567,17 @@ fn proxy_beside_udhcpd_offer_and_4011() {
 
 #[test]
 fn several_interfaces_bound_by_name() {
+    several_interfaces(true);
+}
+
+/// No `interface=`: one wildcard socket; IP_PKTINFO tells the arrival
+/// interface, and broadcasts go back out of it.
+#[test]
+fn several_interfaces_on_one_wildcard_socket() {
+    several_interfaces(false);
+}
+
+fn several_interfaces(bound: bool) {
     // The server namespace has three links, each to its own client
     // namespace; `interface=` names two of them.
     let dir = tempfile::tempdir().unwrap();
@@ -596,20 +607,32 @@ fn several_interfaces_bound_by_name() {
         sh(&["ip", "-n", &c.name, "link", "set", &vb, "name", "eth0"]);
         sh(&["ip", "-n", &c.name, "link", "set", "eth0", "up"]);
     }
+    let ifs = if bound {
+        "interface=eth0\ninterface=eth1\n"
+    } else {
+        ""
+    };
     let conf = write_conf(
         dir.path(),
-        "interface=eth0\ninterface=eth1\ndhcp-range=10.80.0.100,10.80.0.150\ndhcp-range=10.81.0.100,10.81.0.150\ndhcp-range=10.82.0.100,10.82.0.150",
+        &format!(
+            "{ifs}dhcp-range=10.80.0.100,10.80.0.150\ndhcp-range=10.81.0.100,10.81.0.150\ndhcp-range=10.82.0.100,10.82.0.150"
+        ),
     );
     let log = dir.path().join("server.log");
     let server = start_server(&srv, &conf, &[], &log);
     wait_log(
         &log,
-        "DHCP listening on UDP 67 on eth0, eth1",
+        if bound {
+            "DHCP listening on UDP 67 on eth0, eth1"
+        } else {
+            "DHCP listening on UDP 67"
+        },
         Duration::from_secs(10),
     );
     for (i, c) in clients.iter().enumerate() {
-        let got = many_doras(&c.name, 100 * i as u32, if i < 2 { 3 } else { 1 }, 1);
-        if i < 2 {
+        let served = i < 2 || !bound;
+        let got = many_doras(&c.name, 100 * i as u32, if served { 3 } else { 1 }, 1);
+        if served {
             assert_eq!(got.len(), 3, "clients on eth{i} not served");
             for ip in got.values() {
                 assert_eq!(
