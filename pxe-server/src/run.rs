@@ -446,14 +446,27 @@ fn lease_writer(
         }
         Ok(())
     };
-    while let Ok(first) = jobs.recv() {
-        batch.push(first);
+    // The dnsmasq-format file is refreshed at most every TEXT_EVERY while
+    // leases change (and at every compaction and at shutdown), so tools
+    // that read it see current leases.
+    const TEXT_EVERY: Duration = Duration::from_secs(30);
+    let mut dirty = false;
+    let mut text_at = std::time::Instant::now();
+    loop {
+        match jobs.recv_timeout(TEXT_EVERY) {
+            Ok(first) => batch.push(first),
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+        }
         while let Ok(j) = jobs.try_recv() {
             batch.push(j);
         }
-        if let Err(e) = flush(&mut log, &mut batch) {
-            tracing::error!("lease log: {e}");
-            continue;
+        if !batch.is_empty() {
+            dirty = true;
+            if let Err(e) = flush(&mut log, &mut batch) {
+                tracing::error!("lease log: {e}");
+                continue;
+            }
         }
         let live = lock(&engine).leases().len();
         if log.wants_compaction(live) {
@@ -465,6 +478,15 @@ fn lease_writer(
             }
             flush(&mut log, &mut batch)?;
             log.compact(e.leases(), unix_now())?;
+            dirty = false;
+            text_at = std::time::Instant::now();
+        } else if dirty && text_at.elapsed() >= TEXT_EVERY {
+            let e = lock(&engine);
+            if let Err(err) = log.write_dnsmasq_file(e.leases(), unix_now()) {
+                tracing::warn!("{err}");
+            }
+            dirty = false;
+            text_at = std::time::Instant::now();
         }
     }
     // Shut down: the queue is closed; write the compacted log and the
