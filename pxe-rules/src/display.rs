@@ -9,6 +9,11 @@ use crate::config::*;
 use crate::lex;
 use crate::tags::TagTest;
 
+/// Quotes a tag name only when it must be (an empty name stays empty).
+fn q_tag(s: &str) -> String {
+    if s.is_empty() { String::new() } else { q(s) }
+}
+
 /// A rule printed against its configuration's tag names.
 pub struct RuleDisplay<'a> {
     config: &'a Config,
@@ -29,13 +34,18 @@ fn q(s: &str) -> String {
 }
 
 impl RuleDisplay<'_> {
+    /// A tag name, quoted when it holds characters with meaning.
+    fn t(&self, tag: crate::tags::TagId) -> String {
+        q_tag(self.config.tag_name(tag))
+    }
+
     fn cond(&self, f: &mut fmt::Formatter<'_>, c: &[TagTest]) -> fmt::Result {
         for t in c {
             write!(
                 f,
                 "tag:{}{},",
                 if t.negated { "!" } else { "" },
-                self.config.tag_name(t.tag)
+                self.t(t.tag)
             )?;
         }
         Ok(())
@@ -58,10 +68,9 @@ fn lease(l: LeaseTime) -> String {
 
 impl Display for RuleDisplay<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let c = self.config;
         match self.rule {
             Rule::Match(m) => {
-                write!(f, "dhcp-match=set:{},", c.tag_name(m.set))?;
+                write!(f, "dhcp-match=set:{},", self.t(m.set))?;
                 match (&m.source, &m.option_name) {
                     (MatchSource::ViEncap(e), _) => write!(f, "vi-encap:{e}")?,
                     (MatchSource::Option(_), Some(n)) => write!(f, "option:{n}")?,
@@ -74,13 +83,13 @@ impl Display for RuleDisplay<'_> {
                 }
                 Ok(())
             }
-            Rule::Mac(m) => write!(f, "dhcp-mac=set:{},{}", c.tag_name(m.set), m.pattern),
+            Rule::Mac(m) => write!(f, "dhcp-mac=set:{},{}", self.t(m.set), m.pattern),
             Rule::Class(k) => {
                 let name = match k.kind {
                     ClassKind::Vendor => "dhcp-vendorclass",
                     ClassKind::User => "dhcp-userclass",
                 };
-                write!(f, "{name}=set:{},{}", c.tag_name(k.set), q(&k.text))
+                write!(f, "{name}=set:{},{}", self.t(k.set), q(&k.text))
             }
             Rule::Relay(r) => {
                 let name = match r.kind {
@@ -88,14 +97,14 @@ impl Display for RuleDisplay<'_> {
                     RelayKind::RemoteId => "dhcp-remoteid",
                     RelayKind::SubscriberId => "dhcp-subscrid",
                 };
-                write!(f, "{name}=set:{},{}", c.tag_name(r.set), q(&r.src))
+                write!(f, "{name}=set:{},{}", self.t(r.set), q(&r.src))
             }
             Rule::NameMatch(n) => {
                 write!(
                     f,
                     "dhcp-name-match=set:{},{}{}",
-                    c.tag_name(n.set),
-                    n.name,
+                    self.t(n.set),
+                    q(&n.name),
                     if n.prefix { "*" } else { "" }
                 )
             }
@@ -103,7 +112,7 @@ impl Display for RuleDisplay<'_> {
                 f.write_str("tag-if=")?;
                 let mut first = true;
                 for s in &t.set {
-                    write!(f, "{}set:{}", if first { "" } else { "," }, c.tag_name(*s))?;
+                    write!(f, "{}set:{}", if first { "" } else { "," }, self.t(*s))?;
                     first = false;
                 }
                 for w in &t.cond {
@@ -111,7 +120,7 @@ impl Display for RuleDisplay<'_> {
                         f,
                         ",tag:{}{}{}",
                         if w.negated { "!" } else { "" },
-                        w.name,
+                        q_tag(&w.name),
                         if w.wildcard { "*" } else { "" }
                     )?;
                 }
@@ -140,13 +149,13 @@ impl Display for RuleDisplay<'_> {
                     parts.push(s);
                 }
                 for t in &h.set {
-                    parts.push(alloc::format!("set:{}", c.tag_name(*t)));
+                    parts.push(alloc::format!("set:{}", self.t(*t)));
                 }
                 for t in &h.cond.0 {
                     parts.push(alloc::format!(
                         "tag:{}{}",
                         if t.negated { "!" } else { "" },
-                        c.tag_name(t.tag)
+                        self.t(t.tag)
                     ));
                 }
                 if let Some(a) = h.addr {
@@ -161,13 +170,17 @@ impl Display for RuleDisplay<'_> {
                 if h.ignore {
                     parts.push(String::from("ignore"));
                 }
+                if parts.is_empty() {
+                    // An entry with no fields still needs a value.
+                    return f.write_str(",");
+                }
                 f.write_str(&parts.join(","))
             }
             Rule::Range(r) => {
                 f.write_str("dhcp-range=")?;
                 self.cond(f, &r.cond.0)?;
                 if let Some(t) = r.set {
-                    write!(f, "set:{},", c.tag_name(t))?;
+                    write!(f, "set:{},", self.t(t))?;
                 }
                 write!(f, "{}", r.start)?;
                 match r.mode {
@@ -233,7 +246,7 @@ impl Display for RuleDisplay<'_> {
                 match &o.space {
                     OptSpace::Plain | OptSpace::VendorPxe => {}
                     OptSpace::Encap(n) => write!(f, "encap:{n},")?,
-                    OptSpace::Vendor(cls) => write!(f, "vendor:{cls},")?,
+                    OptSpace::Vendor(cls) => write!(f, "vendor:{},", q_tag(cls))?,
                     OptSpace::ViEncap(e) => write!(f, "vi-encap:{e},")?,
                 }
                 match &o.name {
@@ -262,7 +275,7 @@ impl Display for RuleDisplay<'_> {
                         "{}tag:{}{}",
                         if i == 0 { "=" } else { "," },
                         if t.negated { "!" } else { "" },
-                        c.tag_name(t.tag)
+                        self.t(t.tag)
                     )?;
                 }
                 Ok(())

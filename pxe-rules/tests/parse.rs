@@ -338,6 +338,12 @@ fn fuzz_regression_round_trip() {
     let a = Config::parse_str(text, "a.conf").unwrap();
     let b = Config::parse_str(&a.to_string(), "b.conf").unwrap();
     assert_eq!(a, b, "{a}");
+    // Tag names and texts with commas, spaces or '#' are quoted on print.
+    let text = "dhcp-match=set:\"a,b\",175\ndhcp-boot=tag:\"a,b\",tag:!\"c #d\",f\ndhcp-range=set:\"x y\",10.0.0.1,10.0.0.9\ntag-if=set:\"e,f\",tag:\"a,\"*\ndhcp-name-match=set:n,\"h #1\"*\ndhcp-option=vendor:\"P C\",1,2\ndhcp-host=,\n";
+    let a = Config::parse_str(text, "a.conf").unwrap();
+    let b = Config::parse_str(&a.to_string(), "b.conf").unwrap_or_else(|e| panic!("{e}\n{a}"));
+    assert_eq!(a, b, "{a}");
+    assert!(a.tag("a,b").is_some() && a.tag("c #d").is_some() && a.tag("x y").is_some());
     // Ignored DHCPv6 lines intern no tags.
     for text in [
         "dhcp-match=ipxe,17cp-rnage=set:lan,10.0.0.10,10.0.0.5dhc0,option6:255.255.25dhcp-p-m",
