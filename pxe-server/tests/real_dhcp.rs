@@ -654,3 +654,100 @@ fn several_interfaces(bound: bool) {
         "{s}"
     );
 }
+
+/// Exchange one DISCOVER from the client namespace, returning the replies
+/// (from every server) within 1.5 s.
+fn discover_all(ns: &str, mac: [u8; 6], xid: u32, opts: Vec<(u8, Vec<u8>)>) -> Vec<Vec<u8>> {
+    enter_ns(ns, move || {
+        let s = client_socket(68);
+        let m = Msg {
+            ty: MessageType::Discover,
+            xid,
+            mac,
+            ciaddr: Ipv4Addr::UNSPECIFIED,
+            broadcast: true,
+            options: opts.iter().map(|(c, v)| (*c, &v[..])).collect(),
+        };
+        let mut got = Vec::new();
+        for _ in 0..3 {
+            s.send_to(&m.encode(), SocketAddrV4::new(Ipv4Addr::BROADCAST, 67))
+                .unwrap();
+            while let Some((r, _)) = recv_xid(&s, xid, Duration::from_millis(500)) {
+                got.push(r);
+            }
+            if !got.is_empty() {
+                break;
+            }
+        }
+        got
+    })
+}
+
+fn pxe_rom_opts(ipxe: bool) -> Vec<(u8, Vec<u8>)> {
+    let mut v = vec![
+        (55, vec![1, 3, 43, 60, 66, 67]),
+        (60, b"PXEClient:Arch:00000:UNDI:002001".to_vec()),
+        (93, vec![0, 0]),
+        (94, vec![1, 2, 1]),
+        (97, vec![0; 17]),
+    ];
+    if ipxe {
+        v.push((175, vec![0x13, 1, 1]));
+        v.push((77, b"iPXE".to_vec()));
+    }
+    v
+}
+
+#[test]
+fn seed_configurations_run_verbatim() {
+    let dir = tempfile::tempdir().unwrap();
+    let tftp = dir.path().join("tftp");
+    std::fs::create_dir_all(&tftp).unwrap();
+    let conf_dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../conf/");
+    let lab = Lab::new(&["192.168.2.1/24", ""]);
+    let leases = dir.path().join("leases");
+    let run = |file: &str, log: &Path| {
+        start_server(
+            &lab.members[0],
+            Path::new(&format!("{conf_dir}{file}")),
+            &[
+                "--tftp-root",
+                tftp.to_str().unwrap(),
+                "--dhcp-leasefile",
+                leases.to_str().unwrap(),
+            ],
+            log,
+        )
+    };
+    // Real DHCP: the PXE ROM gets undionly.kkpxe.0, iPXE gets pxelinux.0 and 209/210.
+    let log = dir.path().join("real.log");
+    let server = run("seed-real.conf", &log);
+    wait_log(&log, "DHCP listening on UDP 67", Duration::from_secs(10));
+    let mac = [0x52, 0x54, 0, 0x12, 0x34, 0x56];
+    let r = discover_all(&lab.members[1].name, mac, 1, pxe_rom_opts(false));
+    let p = Packet::new_checked(&r[0][..]).unwrap();
+    assert_eq!(p.option(67), Some(&b"undionly.kkpxe.0\0"[..]));
+    assert_eq!(p.siaddr(), Ipv4Addr::new(192, 168, 2, 1));
+    let r = discover_all(&lab.members[1].name, mac, 2, pxe_rom_opts(true));
+    let p = Packet::new_checked(&r[0][..]).unwrap();
+    assert_eq!(p.option(67), Some(&b"pxelinux.0\0"[..]));
+    assert_eq!(p.option(210), Some(&b"http://192.168.2.1:81/"[..]));
+    shutdown_and_log(server, &log);
+    // Proxy + PHP: the ROM gets the menu, iPXE gets the script URL with a
+    // next-server it accepts (the documented deviation from dnsmasq).
+    let log = dir.path().join("php.log");
+    let server = run("seed-proxy-php.conf", &log);
+    wait_log(&log, "DHCP listening on UDP 4011", Duration::from_secs(10));
+    let r = discover_all(&lab.members[1].name, mac, 3, pxe_rom_opts(false));
+    let p = Packet::new_checked(&r[0][..]).unwrap();
+    assert!(p.option(43).is_some());
+    assert_eq!(p.yiaddr(), Ipv4Addr::UNSPECIFIED);
+    let r = discover_all(&lab.members[1].name, mac, 4, pxe_rom_opts(true));
+    let p = Packet::new_checked(&r[0][..]).unwrap();
+    assert_eq!(
+        p.file(),
+        Some(&b"http://192.168.2.1/ipxe.php?mac=${mac}&uuid=${uuid}"[..])
+    );
+    assert_eq!(p.siaddr(), Ipv4Addr::new(192, 168, 2, 1));
+    shutdown_and_log(server, &log);
+}
