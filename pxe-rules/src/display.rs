@@ -333,12 +333,19 @@ impl Display for Config {
             if t.is_empty() {
                 writeln!(f, "enable-tftp")?;
             } else {
-                writeln!(f, "enable-tftp={}", t.join(","))?;
+                writeln!(
+                    f,
+                    "enable-tftp={}",
+                    t.iter()
+                        .map(|i| q(i))
+                        .collect::<alloc::vec::Vec<_>>()
+                        .join(",")
+                )?;
             }
         }
         for (dir, iface) in &s.tftp_roots {
             match iface {
-                Some(i) => writeln!(f, "tftp-root={},{}", q(dir), i)?,
+                Some(i) => writeln!(f, "tftp-root={},{}", q(dir), q(i))?,
                 None => writeln!(f, "tftp-root={}", q(dir))?,
             }
         }

@@ -344,6 +344,14 @@ fn fuzz_regression_round_trip() {
     let b = Config::parse_str(&a.to_string(), "b.conf").unwrap_or_else(|e| panic!("{e}\n{a}"));
     assert_eq!(a, b, "{a}");
     assert!(a.tag("a,b").is_some() && a.tag("c #d").is_some() && a.tag("x y").is_some());
+    let text =
+        "enable-tftp=net:#ixp,ex43PC, \"splashtop by ricudh.c#ixp\"\ntftp-root=\"/a b\",\"e #1\"\n";
+    let a = Config::parse_str(text, "a.conf").unwrap();
+    assert_eq!(
+        a,
+        Config::parse_str(&a.to_string(), "b.conf").unwrap(),
+        "{a}"
+    );
     // Ignored DHCPv6 lines intern no tags.
     for text in [
         "dhcp-match=ipxe,17cp-rnage=set:lan,10.0.0.10,10.0.0.5dhc0,option6:255.255.25dhcp-p-m",
