@@ -756,6 +756,79 @@ fn uefi_http_boot(backend: Backend) {
     assert!(vm.ended_ok);
 }
 
+/// UEFI beside another DHCP server: udhcpd gives the address, the proxy
+/// answers OVMF's EDK2 PXE (arch 7) with one `pxe-service` for
+/// `x86-64_EFI` (dnsmasq's single-service UEFI path: no menu, the file
+/// comes from the 4011 exchange), and iPXE then gets its script URL from
+/// the proxy (`dhcp-boot=tag:ipxe`).
+fn uefi_proxy(backend: Backend) {
+    let _g = vm_lock();
+    let lan = Lan::new();
+    let tok = token();
+    let r = roots(&tok);
+    let mac = "52:54:00:00:0f:01";
+    let uuid = "0017001e-8c00-00ad-5087-90e6ba2f0f01";
+    fs::write(
+        r.scripts.join("52-54-00-00-0f-01.ipxe"),
+        format!("#!ipxe\necho PXE-TEST-MARKER efiproxy {tok} mac={{{{mac}}}} uuid={{{{uuid}}}}\n"),
+    )
+    .unwrap();
+    let conf = iaddr_for_ipxe(
+        backend,
+        format!(
+            "dhcp-match=set:ipxe,175\n\
+             dhcp-range=192.168.2.0,proxy\n\
+             enable-tftp\n\
+             tftp-root={}/\n\
+             pxe-service=tag:!ipxe,x86-64_EFI,\"iPXE for UEFI\",ipxe.efi\n\
+             dhcp-boot=net:ipxe,http://192.168.2.1/boot.ipxe?mac=${{mac}}&uuid=${{uuid}}\n",
+            r.tftp.display()
+        ),
+    );
+    let servers = start(&lan, &r, backend, &conf, true);
+    let marker = format!("PXE-TEST-MARKER efiproxy {tok} mac={mac} uuid={uuid}");
+    let mut vm = boot(
+        &lan,
+        r.dir.path(),
+        &VmSpec {
+            firmware: Firmware::Uefi,
+            mac,
+            uuid,
+            end: End::Marker(marker.clone()),
+            timeout: BOOT_TIMEOUT,
+        },
+    );
+    vm.context = servers.context();
+    vm.assert_serial("Start PXE over IPv4", "firmware: EDK2 PXE client runs");
+    vm.assert_serial(
+        "NBP filename is ipxe.efi",
+        "proxy DHCP: arch 7 got ipxe.efi",
+    );
+    vm.assert_serial("NBP file downloaded successfully", "TFTP: ipxe.efi fetched");
+    vm.assert_serial("gw 192.168.2.2", "DHCP: iPXE's address from udhcpd");
+    servers.assert_log(
+        backend,
+        &["TFTP sent", "/ipxe.efi to"],
+        "server: TFTP of ipxe.efi",
+        &vm,
+    );
+    servers.assert_http(
+        &format!(
+            "80 /boot.ipxe?mac={}&uuid={uuid} 200",
+            mac.replace(':', "%3A")
+        ),
+        "HTTP: iPXE fetched its per-MAC script",
+        &vm,
+    );
+    vm.assert_serial(&marker, "iPXE ran the rendered script");
+    assert!(vm.ended_ok);
+}
+
+#[test]
+fn vm_uefi_proxy_pxe_server() {
+    uefi_proxy(Backend::PxeServer);
+}
+
 #[test]
 fn vm_uefi_http_boot_pxe_server() {
     uefi_http_boot(Backend::PxeServer);
