@@ -405,7 +405,8 @@ fn tag() -> impl Strategy<Value = String> {
         Just("lan"),
         Just("known"),
         Just("a-1"),
-        Just("x_y")
+        Just("x_y"),
+        Just("\"a, #b\"")
     ]
     .prop_map(str::to_string)
 }
