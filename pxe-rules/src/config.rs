@@ -548,17 +548,25 @@ pub struct Config {
 }
 
 impl PartialEq for Config {
-    /// Two configurations are equal when their settings, rules (in order)
-    /// and tag names are; source locations and ignored lines do not count.
+    /// Two configurations are equal when their settings and rules (in
+    /// order) are: rules compare by their canonical text, with tags by
+    /// name (not by interned id), and by their encoded values. Source
+    /// locations and ignored lines do not count.
     fn eq(&self, other: &Self) -> bool {
+        use alloc::string::ToString;
         self.settings == other.settings
-            && self.tags == other.tags
             && self.items.len() == other.items.len()
-            && self
-                .items
-                .iter()
-                .zip(other.items.iter())
-                .all(|(a, b)| a.rule == b.rule)
+            && self.items.iter().zip(other.items.iter()).all(|(a, b)| {
+                let values_eq = match (&a.rule, &b.rule) {
+                    (Rule::Option(x), Rule::Option(y)) => x.value == y.value && x.space == y.space,
+                    (Rule::Match(x), Rule::Match(y)) => x.value == y.value && x.source == y.source,
+                    (Rule::Service(x), Rule::Service(y)) => x.ty == y.ty && x.csa == y.csa,
+                    _ => true,
+                };
+                values_eq
+                    && self.rule_display(&a.rule).to_string()
+                        == other.rule_display(&b.rule).to_string()
+            })
     }
 }
 

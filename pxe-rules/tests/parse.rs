@@ -352,6 +352,14 @@ fn fuzz_regression_round_trip() {
         Config::parse_str(&a.to_string(), "b.conf").unwrap(),
         "{a}"
     );
+    // Range conditions and set tag in either order.
+    let text = "dhcp-range=set:lan,net:.0.10,10.0.0.50,255.255.255.1,12h\ndhcp-host=52:54,175\n";
+    let a = Config::parse_str(text, "a.conf").unwrap();
+    assert_eq!(
+        a,
+        Config::parse_str(&a.to_string(), "b.conf").unwrap(),
+        "{a}"
+    );
     // Ignored DHCPv6 lines intern no tags.
     for text in [
         "dhcp-match=ipxe,17cp-rnage=set:lan,10.0.0.10,10.0.0.5dhc0,option6:255.255.25dhcp-p-m",
@@ -360,6 +368,7 @@ fn fuzz_regression_round_trip() {
     ] {
         let a = Config::parse_str(text, "a.conf").unwrap();
         assert_eq!(a.tag_count(), 3, "only the well-known tags: {text}");
+        assert!(a.tag("y").is_none() && a.tag("v6").is_none());
         assert_eq!(a, Config::parse_str(&a.to_string(), "b.conf").unwrap());
     }
 }
