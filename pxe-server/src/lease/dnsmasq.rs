@@ -118,6 +118,10 @@ pub fn format<'a>(leases: impl Iterator<Item = &'a Lease>) -> String {
         if (l.hw.htype() != HwAddr::ETHERNET || hw.is_empty()) && l.hw.htype() != 0 {
             let _ = write!(out, "{:02x}-", l.hw.htype());
         }
+        if hw.is_empty() {
+            // Keep the field non-empty so the line still has five fields.
+            out.push('*');
+        }
         push_hex(&mut out, hw);
         let _ = write!(out, " {} ", l.addr);
         // Whitespace in a name would break the format; dnsmasq only stores
