@@ -434,7 +434,13 @@ impl Engine {
         let config = self.config.clone();
         let mut ex = pxe_rules::Explanation::default();
         let _ = config.evaluate_traced(facts, ctx, &mut ex);
-        let _ = write!(self.log, "\n  why:\n{}", ex.display(&config));
+        self.log.push_str("\n  why:");
+        let mut text = String::new();
+        let _ = write!(text, "{}", ex.display(&config));
+        for line in text.lines() {
+            self.log.push_str("\n    ");
+            self.log.push_str(line);
+        }
     }
 
     fn start_log(&mut self, req: &Req<'_>, d: &Decision<'_>, rx: &RxInfo<'_>) {

@@ -136,6 +136,14 @@ fn seed_real_dora_and_chain() {
     assert_eq!(p(&o2).yiaddr(), yi);
     assert_eq!(p(&o2).option(67), Some(&b"pxelinux.0\0"[..]));
     assert!(e.log_line().contains("DHCPOFFER"), "{}", e.log_line());
+    let mut e2 = engine(&std::format!("{REAL}log-dhcp\n"));
+    let _ = reply(&mut e2, &rx(67), &c2.msg(MessageType::Discover, &[]));
+    let l = e2.log_line();
+    assert!(
+        l.contains("\n  why:\n    tag ipxe set by test.conf:"),
+        "{l}"
+    );
+    assert!(l.contains("dhcp-boot=pxelinux.0 -> CHOSEN"), "{l}");
     assert!(e.log_line().contains("ipxe"), "{}", e.log_line());
 }
 
@@ -430,4 +438,3 @@ proptest::proptest! {
         let _ = e.handle(NOW, &rx(4011), &m, &mut out);
     }
 }
-
