@@ -655,11 +655,27 @@ async fn dhcp_worker(
                     }),
                     _ => None,
                 };
+                let delay = e.reply_delay();
                 let mut changes = e.take_changes().peekable();
                 if changes.peek().is_none() {
                     drop(changes);
-                    // Nothing to persist (OFFER, NAK, proxy, 4011): send now.
-                    out.extend(reply);
+                    // Nothing to persist (OFFER, NAK, proxy, 4011): send now,
+                    // or after `dhcp-reply-delay`.
+                    match reply {
+                        Some(p) if delay > 0 => {
+                            let s = sock.clone();
+                            tokio::spawn(async move {
+                                tokio::time::sleep(Duration::from_secs(u64::from(delay))).await;
+                                if let Err(err) = s
+                                    .send(&p.buf[..p.len], p.dest, p.ifindex, Some(p.src))
+                                    .await
+                                {
+                                    tracing::warn!("DHCP send to {} failed: {err}", p.dest);
+                                }
+                            });
+                        }
+                        other => out.extend(other),
+                    }
                 } else {
                     // Persist, then send: queued while the engine is locked,
                     // so the writer's compaction never misses a change.

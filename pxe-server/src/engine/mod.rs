@@ -130,6 +130,7 @@ pub struct Engine {
     metrics: Metrics,
     changes: Vec<LeaseChange>,
     log: LogBuf,
+    delay: u32,
 }
 
 /// The log-line buffer: formatting is skipped entirely when logging is off.
@@ -264,6 +265,7 @@ impl Engine {
                 s: String::new(),
                 on: true,
             },
+            delay: 0,
         }
     }
 
@@ -297,6 +299,12 @@ impl Engine {
     /// before sending its reply.
     pub fn take_changes(&mut self) -> alloc::vec::Drain<'_, LeaseChange> {
         self.changes.drain(..)
+    }
+
+    /// `dhcp-reply-delay` seconds that apply to the reply of the last
+    /// [`Engine::handle`] call (0: send at once).
+    pub fn reply_delay(&self) -> u32 {
+        self.delay
     }
 
     /// The log line describing the last exchange (empty if none), in the
@@ -338,6 +346,7 @@ impl Engine {
     ) -> Handled {
         self.log.clear();
         self.changes.clear();
+        self.delay = 0;
         self.metrics.received += 1;
         let pkt = match Packet::new_lenient(datagram) {
             Ok(p) => p,
@@ -393,6 +402,7 @@ impl Engine {
             });
         let config = self.config.clone();
         let d = config.evaluate(&facts, &ctx);
+        self.delay = d.reply_delay();
         let req = Req {
             pkt,
             mt,

@@ -438,3 +438,13 @@ proptest::proptest! {
         let _ = e.handle(NOW, &rx(4011), &m, &mut out);
     }
 }
+
+#[test]
+fn reply_delay_is_reported_for_the_driver() {
+    let mut e = engine("dhcp-range=192.168.2.100,192.168.2.110\ndhcp-reply-delay=2\n");
+    assert!(reply(&mut e, &rx(67), &C::new(1).msg(MessageType::Discover, &[])).is_some());
+    assert_eq!(e.reply_delay(), 2);
+    let mut e = engine("dhcp-range=192.168.2.100,192.168.2.110\n");
+    assert!(reply(&mut e, &rx(67), &C::new(1).msg(MessageType::Discover, &[])).is_some());
+    assert_eq!(e.reply_delay(), 0);
+}
