@@ -43,7 +43,12 @@ struct RunArgs {
     interface: Vec<String>,
     /// Lease file (dnsmasq format; the durable log is kept next to it as
     /// FILE.log); replaces `dhcp-leasefile=`.
-    #[arg(long = "dhcp-leasefile", short = 'l', value_name = "FILE", global = true)]
+    #[arg(
+        long = "dhcp-leasefile",
+        short = 'l',
+        value_name = "FILE",
+        global = true
+    )]
     dhcp_leasefile: Option<PathBuf>,
     /// TFTP root directory; replaces `tftp-root=` and turns TFTP on.
     #[arg(long = "tftp-root", value_name = "DIR", global = true)]

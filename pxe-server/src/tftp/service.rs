@@ -454,9 +454,10 @@ mod tests {
         let p = dir.path().join("f");
         std::fs::write(&p, b"first version").unwrap();
         let cache = FileCache::default();
-        let (Source::Mem(a), Source::Mem(b)) =
-            (open_source(&cache, &p).unwrap(), open_source(&cache, &p).unwrap())
-        else {
+        let (Source::Mem(a), Source::Mem(b)) = (
+            open_source(&cache, &p).unwrap(),
+            open_source(&cache, &p).unwrap(),
+        ) else {
             panic!("small files are cached")
         };
         assert!(Arc::ptr_eq(&a.0, &b.0), "one copy for concurrent transfers");
