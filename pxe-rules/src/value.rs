@@ -561,6 +561,10 @@ impl core::fmt::Display for MacPattern {
                 write!(f, "{b:02x}")?;
             }
         }
+        if self.bytes.len() == 1 {
+            // A one-octet pattern keeps a colon so it still reads as hex.
+            f.write_str(":")?;
+        }
         Ok(())
     }
 }

@@ -360,6 +360,14 @@ fn fuzz_regression_round_trip() {
         Config::parse_str(&a.to_string(), "b.conf").unwrap(),
         "{a}"
     );
+    // A one-octet hardware address stays a hardware address.
+    let text = "dhcp-host=52:,infiEClient,6,2b\ndhcp-mac=set:x,*:\n";
+    let a = Config::parse_str(text, "a.conf").unwrap();
+    assert_eq!(
+        a,
+        Config::parse_str(&a.to_string(), "b.conf").unwrap(),
+        "{a}"
+    );
     // Ignored DHCPv6 lines intern no tags.
     for text in [
         "dhcp-match=ipxe,17cp-rnage=set:lan,10.0.0.10,10.0.0.5dhc0,option6:255.255.25dhcp-p-m",
