@@ -9,6 +9,21 @@ use crate::config::*;
 use crate::lex;
 use crate::tags::TagTest;
 
+/// Quotes a positional field that would otherwise read as a leading
+/// `tag:`/`net:` condition (or a `enterprise:` field).
+fn q_field(s: &str) -> String {
+    if ["tag:", "net:", "enterprise:"]
+        .iter()
+        .any(|p| s.starts_with(p))
+    {
+        let mut o = String::new();
+        lex::quote(s, &mut o);
+        o
+    } else {
+        q(s)
+    }
+}
+
 /// Quotes a tag name only when it must be (an empty name stays empty).
 fn q_tag(s: &str) -> String {
     if s.is_empty() { String::new() } else { q(s) }
@@ -89,7 +104,7 @@ impl Display for RuleDisplay<'_> {
                     ClassKind::Vendor => "dhcp-vendorclass",
                     ClassKind::User => "dhcp-userclass",
                 };
-                write!(f, "{name}=set:{},{}", self.t(k.set), q(&k.text))
+                write!(f, "{name}=set:{},{}", self.t(k.set), q_field(&k.text))
             }
             Rule::Relay(r) => {
                 let name = match r.kind {
@@ -202,7 +217,7 @@ impl Display for RuleDisplay<'_> {
             Rule::Boot(b) => {
                 f.write_str("dhcp-boot=")?;
                 self.cond(f, &b.cond.0)?;
-                f.write_str(&b.file.as_deref().map(q).unwrap_or_default())?;
+                f.write_str(&b.file.as_deref().map(q_field).unwrap_or_default())?;
                 if b.server_name.is_some() || b.server.is_some() {
                     write!(
                         f,
@@ -235,7 +250,7 @@ impl Display for RuleDisplay<'_> {
                 if let Some((text, timeout)) = &o.prompt {
                     f.write_str("pxe-prompt=")?;
                     self.cond(f, &o.cond.0)?;
-                    return write!(f, "{},{}", q(text), timeout);
+                    return write!(f, "{},{}", q_field(text), timeout);
                 }
                 f.write_str(if o.force {
                     "dhcp-option-force="

@@ -210,6 +210,11 @@ pub(crate) fn quote_if_needed(s: &str, out: &mut String) {
         out.push_str(s);
         return;
     }
+    quote(s, out);
+}
+
+/// Quotes text unconditionally (with the escapes the lexer reads back).
+pub(crate) fn quote(s: &str, out: &mut String) {
     out.push('"');
     for c in s.chars() {
         match c {

@@ -368,6 +368,14 @@ fn fuzz_regression_round_trip() {
         Config::parse_str(&a.to_string(), "b.conf").unwrap(),
         "{a}"
     );
+    // Positional text that looks like a condition stays quoted.
+    let text = "dhcp-boot=\"tag:x\"\npxe-prompt=tag:a,\"net:b\",3\ndhcp-vendorclass=set:v,\"enterprise:5\"\n";
+    let a = Config::parse_str(text, "a.conf").unwrap();
+    assert_eq!(
+        a,
+        Config::parse_str(&a.to_string(), "b.conf").unwrap(),
+        "{a}"
+    );
     // Ignored DHCPv6 lines intern no tags.
     for text in [
         "dhcp-match=ipxe,17cp-rnage=set:lan,10.0.0.10,10.0.0.5dhc0,option6:255.255.25dhcp-p-m",
