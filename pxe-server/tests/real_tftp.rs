@@ -280,6 +280,21 @@ fn escapes_and_writes_are_refused_with_errors() {
         "{log}"
     );
     assert!(log.contains("write request refused"), "{log}");
+    let mut server = s.server;
+    assert!(
+        server
+            .terminate(Duration::from_secs(10))
+            .is_some_and(|st| st.success())
+    );
+    let log = std::fs::read_to_string(&s.log).unwrap();
+    assert!(log.contains("completed=0"), "{log}");
+    let refused: u32 = log
+        .split("refused=")
+        .nth(1)
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    assert!(refused >= 12, "{log}");
 }
 
 #[test]

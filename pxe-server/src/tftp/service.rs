@@ -159,6 +159,15 @@ pub async fn serve(
     for r in readers {
         r.abort();
     }
+    tracing::info!(
+        "TFTP counters: requests={} refused={} busy={} completed={} failed={} active={}",
+        metrics.requests.load(Ordering::Relaxed),
+        metrics.refused.load(Ordering::Relaxed),
+        metrics.busy.load(Ordering::Relaxed),
+        metrics.completed.load(Ordering::Relaxed),
+        metrics.failed.load(Ordering::Relaxed),
+        metrics.active.load(Ordering::Relaxed)
+    );
     Ok(())
 }
 
