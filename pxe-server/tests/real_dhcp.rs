@@ -269,17 +269,23 @@ fn kill_9_under_load_loses_no_acknowledged_lease() {
     // Load in the background; kill -9 in the middle of it.
     // Each of 4 threads runs DORAs back to back until the server dies.
     let ns = lab.members[1].name.clone();
+    let progress = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let prog = progress.clone();
     let load = std::thread::spawn(move || {
         enter_ns(&ns, move || {
             let hs: Vec<_> = (0..4u32)
                 .map(|t| {
+                    let prog = prog.clone();
                     std::thread::spawn(move || {
                         let s = client_socket(68);
                         let mut got = Vec::new();
                         for i in 0..10_000u32 {
                             let mac = [2, 0x99, t as u8, (i >> 8) as u8, i as u8, 0];
                             match dora_tries(&s, mac, 0x6000_0000 + (t << 16) + i, &[], 1) {
-                                Some(ip) => got.push((mac, ip)),
+                                Some(ip) => {
+                                    got.push((mac, ip));
+                                    prog.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                                }
                                 None => break,
                             }
                         }
@@ -292,7 +298,13 @@ fn kill_9_under_load_loses_no_acknowledged_lease() {
                 .collect::<BTreeMap<_, _>>()
         })
     });
-    std::thread::sleep(Duration::from_millis(400));
+    // Kill once the load is well under way (however slow the machine is).
+    let t0 = std::time::Instant::now();
+    while progress.load(std::sync::atomic::Ordering::Relaxed) < 200
+        && t0.elapsed() < Duration::from_secs(30)
+    {
+        std::thread::sleep(Duration::from_millis(5));
+    }
     server.kill9();
     let acked = load.join().unwrap();
     assert!(!acked.is_empty(), "no client got an ACK before the kill");
