@@ -24,7 +24,7 @@ pub struct IfaceInfo {
     pub index: u32,
     /// Interface name (`eth0`).
     pub name: String,
-    /// The interface's (first) IPv4 address.
+    /// One IPv4 address of the interface.
     pub addr: Ipv4Addr,
     /// Its netmask.
     pub netmask: Ipv4Addr,
@@ -42,14 +42,18 @@ pub fn mtu_of(name: &str) -> Option<u16> {
     s.trim().parse::<u32>().ok().map(|m| m.min(65535) as u16)
 }
 
-/// Every interface with an IPv4 address (the first address of each).
+/// Every IPv4 address of every interface (an interface with secondary
+/// addresses appears once per address, primary first).
 pub fn interfaces() -> io::Result<Vec<IfaceInfo>> {
     let mut out: Vec<IfaceInfo> = Vec::new();
     for ifa in nix::ifaddrs::getifaddrs().map_err(io::Error::from)? {
         let (Some(addr), Some(netmask)) = (v4(&ifa.address), v4(&ifa.netmask)) else {
             continue;
         };
-        if out.iter().any(|i| i.name == ifa.interface_name) {
+        if out
+            .iter()
+            .any(|i| i.name == ifa.interface_name && i.addr == addr)
+        {
             continue;
         }
         let index = nix::net::if_::if_nametoindex(ifa.interface_name.as_str()).unwrap_or(0);

@@ -556,6 +556,24 @@ async fn dhcp_loop(
     }
 }
 
+/// The local address a request is answered from: the one it was sent to
+/// if that is ours on the arrival interface, else the interface address
+/// whose network has a `dhcp-range` (secondary addresses), else the first.
+fn pick_address<'i>(
+    ifaces: &'i [IfaceInfo],
+    meta: &RecvMeta,
+    config: &Config,
+) -> Option<&'i IfaceInfo> {
+    let mut on_if = ifaces.iter().filter(|i| i.index == meta.ifindex);
+    let first = on_if.clone().next()?;
+    if let Some(i) = on_if.clone().find(|i| i.addr == meta.dst) {
+        return Some(i);
+    }
+    on_if
+        .find(|i| config.ranges().any(|(_, r)| r.same_net(i.addr, i.netmask)))
+        .or(Some(first))
+}
+
 async fn dhcp_worker(
     k: usize,
     socks: Vec<Arc<PktSocket>>,
@@ -609,7 +627,7 @@ async fn dhcp_worker(
             let mut e = lock(&engine);
             e.set_logging(tracing::enabled!(tracing::Level::INFO));
             for (meta, data) in metas.iter().zip(bufs.iter()) {
-                let Some(iface) = ifaces.iter().find(|i| i.index == meta.ifindex) else {
+                let Some(iface) = pick_address(&ifaces, meta, e.config()) else {
                     tracing::debug!(
                         "DHCP packet from {} on unknown interface {}",
                         meta.src,

@@ -763,3 +763,28 @@ fn seed_configurations_run_verbatim() {
     assert_eq!(p.siaddr(), Ipv4Addr::new(192, 168, 2, 1));
     shutdown_and_log(server, &log);
 }
+
+#[test]
+fn range_on_a_secondary_address_is_served_from_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let lab = Lab::new(&["10.90.0.1/24", ""]);
+    sh(&[
+        "ip",
+        "-n",
+        &lab.members[0].name,
+        "addr",
+        "add",
+        "10.91.0.1/24",
+        "dev",
+        "eth0",
+    ]);
+    let conf = write_conf(dir.path(), "dhcp-range=10.91.0.100,10.91.0.150");
+    let log = dir.path().join("server.log");
+    let server = start_server(&lab.members[0], &conf, &[], &log);
+    wait_log(&log, "DHCP listening on UDP 67", Duration::from_secs(10));
+    let r = discover_all(&lab.members[1].name, [2, 0, 0, 0, 9, 1], 77, vec![]);
+    let p = Packet::new_checked(&r[0][..]).unwrap();
+    assert_eq!(p.yiaddr().octets()[..3], [10, 91, 0]);
+    assert_eq!(p.server_id().unwrap(), Some(Ipv4Addr::new(10, 91, 0, 1)));
+    shutdown_and_log(server, &log);
+}
