@@ -692,6 +692,10 @@ impl Engine {
                 self.ack_like(now, req, d, rx, out, addr, None, true)
             }
             Some(MessageType::Discover) => {
+                if self.over_lease_max(cid, &hw, now) {
+                    let _ = write!(self.log, "no address: dhcp-lease-max reached");
+                    return self.dropped_quiet(DropReason::Ignored);
+                }
                 let addr = match static_addr {
                     Some(a) => a,
                     None => {
@@ -789,6 +793,9 @@ impl Engine {
                     };
                     return self.nak(req, rx, why, out);
                 }
+                if self.over_lease_max(cid, &hw, now) {
+                    return self.nak(req, rx, "no leases left", out);
+                }
                 self.ack_like(now, req, d, rx, out, addr, host, false)
             }
             Some(MessageType::Decline) => {
@@ -830,6 +837,20 @@ impl Engine {
             }
             Some(_) => self.dropped(DropReason::UnknownMessageType, rx, &""),
         }
+    }
+
+    /// `dhcp-lease-max`: a new client would exceed the configured number of
+    /// active leases.
+    fn over_lease_max(&self, cid: Option<&[u8]>, hw: &HwAddr, now: u64) -> bool {
+        let Some(max) = self.config.settings.lease_max else {
+            return false;
+        };
+        if self.leases.find(cid, hw).is_some_and(|l| l.is_active(now)) {
+            return false;
+        }
+        // len() counts expired leases too: cheap, and only when it reaches
+        // the limit are the active ones counted.
+        self.leases.len() >= max as usize && self.leases.active(now).count() >= max as usize
     }
 
     fn dropped_quiet(&mut self, r: DropReason) -> Handled {

@@ -448,3 +448,19 @@ fn reply_delay_is_reported_for_the_driver() {
     assert!(reply(&mut e, &rx(67), &C::new(1).msg(MessageType::Discover, &[])).is_some());
     assert_eq!(e.reply_delay(), 0);
 }
+
+#[test]
+fn lease_max_is_enforced_for_new_clients_only() {
+    let mut e = engine("dhcp-range=192.168.2.100,192.168.2.110\ndhcp-lease-max=1\n");
+    let c = C::new(1);
+    let (o, _) = reply(&mut e, &rx(67), &c.msg(MessageType::Discover, &[])).unwrap();
+    let yi = p(&o).yiaddr().octets();
+    let sel = [(50, &yi[..]), (54, &LOCAL.octets()[..])];
+    let (a, _) = reply(&mut e, &rx(67), &c.msg(MessageType::Request, &sel)).unwrap();
+    assert_eq!(p(&a).message_type().unwrap(), Some(MessageType::Ack));
+    // The same client renews; a second client gets nothing.
+    let (a, _) = reply(&mut e, &rx(67), &c.msg(MessageType::Request, &sel)).unwrap();
+    assert_eq!(p(&a).message_type().unwrap(), Some(MessageType::Ack));
+    assert!(reply(&mut e, &rx(67), &C::new(2).msg(MessageType::Discover, &[])).is_none());
+    assert!(e.log_line().contains("dhcp-lease-max"), "{}", e.log_line());
+}
