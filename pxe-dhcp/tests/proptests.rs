@@ -302,6 +302,29 @@ proptest! {
     }
 
     #[test]
+    fn text_and_dns_options_roundtrip(
+        names in prop::collection::vec(prop::collection::vec(1u8..=255, 1..60), 4),
+        dns in prop::collection::vec(any::<u32>(), 1..6),
+    ) {
+        let dns_ips: Vec<Ipv4Addr> = dns.iter().map(|d| Ipv4Addr::from(*d)).collect();
+        let buf = built(|b| {
+            b.option(code::HOST_NAME, &names[0])?
+                .option(code::DOMAIN_NAME, &names[1])?
+                .option(code::TFTP_SERVER_NAME, &names[2])?
+                .option(code::BOOTFILE_NAME, &names[3])?
+                .ipv4_list_option(code::DNS_SERVERS, &dns_ips)?;
+            Ok(())
+        });
+        let p = Packet::new_checked(&buf[..]).unwrap();
+        prop_assert_eq!(p.host_name().unwrap(), Some(&names[0][..]));
+        prop_assert_eq!(p.domain_name().unwrap(), Some(&names[1][..]));
+        prop_assert_eq!(p.tftp_server_name().unwrap(), Some(&names[2][..]));
+        prop_assert_eq!(p.bootfile_name().unwrap(), Some(&names[3][..]));
+        prop_assert_eq!(p.boot_file_name(), Some(&names[3][..]));
+        prop_assert_eq!(p.dns_servers().unwrap().unwrap().iter().collect::<Vec<_>>(), dns_ips);
+    }
+
+    #[test]
     fn vendor_class_roundtrip(arch in any::<u16>(), major in 0u16..1000, minor in 0u16..1000, http in any::<bool>(), hex in any::<bool>()) {
         let vendor = if http { "HTTPClient" } else { "PXEClient" };
         let arch_text = if hex { format!("{arch:05X}") } else { format!("{arch:05}") };
