@@ -948,7 +948,7 @@ impl<'l> Builder<'l> {
                         h.ignore_client_id = true;
                     } else if id.contains(':') {
                         let mut b = Vec::new();
-                        value::parse_hex_into(id, 255, &mut b, None)
+                        value::parse_hex_into(id, usize::MAX, &mut b, None)
                             .ok_or_else(|| at.bad(c, format!("`{id}` is not a hex client id")))?;
                         h.client_ids.push(b);
                     } else {

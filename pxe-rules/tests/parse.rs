@@ -376,6 +376,17 @@ fn fuzz_regression_round_trip() {
         Config::parse_str(&a.to_string(), "b.conf").unwrap(),
         "{a}"
     );
+    // Long text client ids and NULs in names survive printing.
+    let text = format!(
+        "interface=eth05\0\0d-ivterf,12h\ndhcp-host=52:54:00:*:*:*,id:c\u{8}\0{}\n",
+        "o".repeat(400)
+    );
+    let a = Config::parse_str(&text, "a.conf").unwrap();
+    assert_eq!(
+        a,
+        Config::parse_str(&a.to_string(), "b.conf").unwrap(),
+        "{a}"
+    );
     // Ignored DHCPv6 lines intern no tags.
     for text in [
         "dhcp-match=ipxe,17cp-rnage=set:lan,10.0.0.10,10.0.0.5dhc0,option6:255.255.25dhcp-p-m",
