@@ -599,7 +599,11 @@ impl<'l> Builder<'l> {
             }
             "domain" => {
                 need(v)?;
-                s.domain = Some(lex::text(lex::split(v).0));
+                let d = lex::split(v).0;
+                if d.is_empty() {
+                    return Err(at.bad(vcol, "an empty domain name"));
+                }
+                s.domain = Some(lex::text(d));
             }
             "dhcp-rapid-commit" => s.rapid_commit = true,
             "http-port" => {

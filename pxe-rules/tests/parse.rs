@@ -74,6 +74,8 @@ fn errors_name_file_line_column_and_hint() {
     assert!(e.hint.contains("1-65535"));
     let e = err(&format!("dhcp-option=224,\"{}\"\n", "x".repeat(256)));
     assert!(e.to_string().contains("too long"), "{e}");
+    let e = err("domain=,x\n");
+    assert!(e.to_string().contains("empty domain"), "{e}");
     let e = err("conf-file=/etc/other.conf\n");
     assert!(matches!(e.kind, ParseErrorKind::Include { .. }), "{e}");
 }
