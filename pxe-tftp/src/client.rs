@@ -6,13 +6,12 @@
 //! with [`foreign_tid_reply`](crate::wire::foreign_tid_reply) and not fed
 //! to the engine.
 
-use crate::engine::{AckEffect, DataEffect, Receiver, RecvError, SendError, Sender, Timer};
+use crate::engine::{AckEffect, Receiver, SendError, Sender, Timer};
 use crate::error::{ErrorText, State, Stats, TransferError};
 use crate::io::{DataSink, DataSource};
 use crate::options::{TransferOptions, check_oack, effective_timeout};
-use crate::wire::{
-    BuildError, ErrorCode, Mode, OptionWriter, Packet, RequestKind, write_ack, write_error,
-};
+use crate::receiving::Receiving;
+use crate::wire::{BuildError, ErrorCode, Mode, OptionWriter, Packet, RequestKind, write_error};
 use crate::{Instant, TransferConfig};
 
 /// Requests longer than this are refused by the constructors (RFC 1350
@@ -70,22 +69,15 @@ fn peer_error<E>(code: ErrorCode, message: &[u8]) -> TransferError<E> {
 /// ```
 #[derive(Debug)]
 pub struct ClientRead<K: DataSink> {
-    sink: K,
     request: RequestBytes,
     asked: TransferOptions,
     granted: TransferOptions,
     /// No reply yet: (re)send the request.
     requesting: bool,
     request_due: bool,
-    rx: Receiver,
     netascii: bool,
-    timer: Timer,
     default_timeout: core::time::Duration,
-    linger: Option<Instant>,
-    linger_timeouts: u32,
-    error_out: Option<(ErrorCode, &'static str)>,
-    state: State<K::Error>,
-    stats: Stats,
+    recv: Receiving<K>,
 }
 
 impl<K: DataSink> ClientRead<K> {
@@ -103,21 +95,19 @@ impl<K: DataSink> ClientRead<K> {
         // Until the server answers, our own timeout option (if any) applies.
         let timeout = effective_timeout(options, config.retransmit_timeout);
         Ok(ClientRead {
-            sink,
             request,
             asked: *options,
             granted: TransferOptions::default(),
             requesting: true,
             request_due: true,
-            rx: Receiver::new(512, 1, mode == Mode::Netascii),
             netascii: mode == Mode::Netascii,
-            timer: Timer::new(timeout, config.max_retransmits),
             default_timeout: config.retransmit_timeout,
-            linger: None,
-            linger_timeouts: config.linger_timeouts,
-            error_out: None,
-            state: State::Active,
-            stats: Stats::default(),
+            recv: Receiving::new(
+                sink,
+                Receiver::new(512, 1, mode == Mode::Netascii),
+                Timer::new(timeout, config.max_retransmits),
+                config.linger_timeouts,
+            ),
         })
     }
 
@@ -133,86 +123,79 @@ impl<K: DataSink> ClientRead<K> {
 
     /// Bytes written to the sink so far.
     pub fn bytes_received(&self) -> u64 {
-        self.rx.offset
+        self.recv.rx.offset
     }
 
     /// Where the transfer stands (`Complete` as soon as the final block is in).
     pub fn state(&self) -> &State<K::Error> {
-        &self.state
+        &self.recv.state
     }
 
     /// True once nothing more will be sent or awaited.
     pub fn is_finished(&self) -> bool {
-        !self.state.is_active() && self.error_out.is_none() && self.linger.is_none()
+        self.recv.is_finished()
     }
 
     /// Counters.
     pub fn stats(&self) -> Stats {
-        self.stats
+        self.recv.stats
     }
 
     /// The sink.
     pub fn sink(&self) -> &K {
-        &self.sink
+        &self.recv.sink
     }
 
     /// Gives the sink back.
     pub fn into_sink(self) -> K {
-        self.sink
-    }
-
-    fn fail(&mut self, err: TransferError<K::Error>, reply: Option<(ErrorCode, &'static str)>) {
-        if self.state.is_active() {
-            self.state = State::Failed(err);
-            self.error_out = reply;
-            self.timer.deadline = None;
-            self.rx.ack_pending = false;
-            self.request_due = false;
-        }
+        self.recv.sink
     }
 
     /// Ends the transfer with ERROR `code`.
     pub fn abort(&mut self, code: ErrorCode, message: &'static str) {
-        self.fail(TransferError::Aborted(code), Some((code, message)));
+        self.recv
+            .fail(TransferError::Aborted(code), Some((code, message)));
     }
 
     /// Feeds one datagram from the server.
     pub fn handle_datagram(&mut self, now: Instant, datagram: &[u8]) {
-        if matches!(self.state, State::Failed(_)) {
-            self.stats.ignored += 1;
+        if self.recv.is_failed() {
+            self.recv.stats.ignored += 1;
             return;
         }
         let Ok(pkt) = Packet::parse(datagram) else {
-            self.stats.ignored += 1;
+            self.recv.stats.ignored += 1;
             return;
         };
         match pkt {
             Packet::Oack(list) => {
                 if !self.requesting {
                     // Our ACK 0 was lost and the server repeats its OACK.
-                    if self.rx.expected == 1 {
-                        self.rx.ack_pending = true;
+                    if self.recv.rx.expected == 1 {
+                        self.recv.rx.ack_pending = true;
                     } else {
-                        self.stats.ignored += 1;
+                        self.recv.stats.ignored += 1;
                     }
                     return;
                 }
                 match check_oack(&self.asked, &list) {
                     Ok(g) => {
                         self.granted = g;
-                        self.rx = Receiver::new(
+                        let rx = &mut self.recv.rx;
+                        *rx = Receiver::new(
                             g.effective_blksize(),
                             g.effective_windowsize(),
                             self.netascii,
                         );
-                        self.rx.ack_pending = true; // ACK 0
-                        self.timer.timeout = effective_timeout(&g, self.default_timeout);
+                        rx.ack_pending = true; // ACK 0
+                        let timer = &mut self.recv.timer;
+                        timer.timeout = effective_timeout(&g, self.default_timeout);
                         self.requesting = false;
                         self.request_due = false;
-                        self.timer.retries = 0;
-                        self.timer.arm(now);
+                        timer.retries = 0;
+                        timer.arm(now);
                     }
-                    Err(e) => self.fail(
+                    Err(e) => self.recv.fail(
                         TransferError::BadOack(e),
                         Some((ErrorCode::OPTION_REFUSED, "OACK refused")),
                     ),
@@ -223,99 +206,34 @@ impl<K: DataSink> ClientRead<K> {
                     // No OACK: the server ignored every option (RFC 2347).
                     self.requesting = false;
                     self.request_due = false;
-                    self.timer.timeout = self.default_timeout;
+                    self.recv.timer.timeout = self.default_timeout;
                 }
-                match self.rx.on_data(&mut self.sink, block, data) {
-                    Ok(DataEffect::Progress) => {
-                        self.stats.bytes = self.rx.offset;
-                        self.timer.retries = 0;
-                        self.timer.arm(now);
-                    }
-                    Ok(DataEffect::Finished) => {
-                        self.stats.bytes = self.rx.offset;
-                        if self.state.is_active() {
-                            self.state = State::Complete;
-                            self.timer.deadline = None;
-                            self.linger =
-                                Some(now + self.timer.timeout.saturating_mul(self.linger_timeouts));
-                        }
-                    }
-                    Ok(DataEffect::Old | DataEffect::Future) => self.stats.ignored += 1,
-                    Err(RecvError::Storage(e)) => self.fail(
-                        TransferError::Storage(e),
-                        Some((ErrorCode::DISK_FULL, "cannot store data")),
-                    ),
-                    Err(RecvError::TooLarge { block, len }) => {
-                        let blksize = self.rx.blksize;
-                        self.fail(
-                            TransferError::BlockTooLarge {
-                                block,
-                                len,
-                                blksize,
-                            },
-                            Some((ErrorCode::ILLEGAL_OPERATION, "block larger than blksize")),
-                        )
-                    }
-                }
+                self.recv.on_data(now, block, data);
             }
-            Packet::Error { code, message } => {
-                if self.state.is_active() {
-                    self.fail(peer_error(code, message), None);
-                } else {
-                    self.linger = None;
-                }
-            }
-            other if self.state.is_active() => self.fail(
-                TransferError::UnexpectedPacket(other.opcode()),
-                Some((ErrorCode::ILLEGAL_OPERATION, "illegal TFTP operation")),
-            ),
-            _ => self.stats.ignored += 1,
+            Packet::Error { code, message } => self.recv.on_peer_error(code, message),
+            other => self.recv.on_unexpected(other.opcode()),
         }
     }
 
     /// Handles the passage of time: resends the request or the last ACK,
     /// or gives up after [`TransferConfig::max_retransmits`].
     pub fn handle_timeout(&mut self, now: Instant) {
-        if let Some(l) = self.linger {
-            if now >= l {
-                self.linger = None;
-            }
-            return;
-        }
-        if !self.state.is_active() || !self.timer.expired(now) {
-            return;
-        }
-        if !self.timer.retry() {
-            let block = if self.requesting { 0 } else { self.rx.expected };
-            let err = TransferError::TimedOut {
-                block,
-                retransmits: self.timer.retries,
-                timeout: self.timer.timeout,
-            };
-            self.fail(err, None);
-            return;
-        }
-        self.stats.timeouts += 1;
-        if self.requesting {
+        if self.recv.handle_timeout(now, self.requesting) && self.requesting {
             self.request_due = true;
-        } else {
-            self.rx.on_timeout();
         }
-        self.timer.arm(now);
     }
 
     /// Writes the next datagram (request, ACK or ERROR) into `buf` (at
     /// least [`MAX_REQUEST_LEN`] bytes is always enough).
     pub fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<usize> {
-        if let Some((code, msg)) = self.error_out.take() {
-            let n = write_error(buf, code, msg.as_bytes()).ok()?;
-            self.stats.datagrams_sent += 1;
-            return Some(n);
+        if self.recv.error_due() {
+            return self.recv.poll_error(buf);
         }
-        if self.request_due {
+        // A failure (also a timeout) cancels a request still due.
+        if self.request_due && !self.recv.is_failed() {
             let len = self.request.len;
             if buf.len() < len {
-                self.fail(
+                self.recv.fail(
                     TransferError::BufferTooSmall {
                         needed: len,
                         available: buf.len(),
@@ -326,32 +244,17 @@ impl<K: DataSink> ClientRead<K> {
             }
             buf[..len].copy_from_slice(&self.request.buf[..len]);
             self.request_due = false;
-            self.timer.arm(now);
-            self.stats.datagrams_sent += 1;
+            self.recv.timer.arm(now);
+            self.recv.stats.datagrams_sent += 1;
             return Some(len);
         }
-        if !self.rx.ack_pending || matches!(self.state, State::Failed(_)) {
-            return None;
-        }
-        let n = write_ack(buf, self.rx.ack_value as u16).ok()?;
-        self.rx.ack_pending = false;
-        if self.state.is_active() {
-            self.timer.arm(now);
-        }
-        self.stats.datagrams_sent += 1;
-        Some(n)
+        // The acknowledgement of block 0 here is ACK 0, never an OACK.
+        self.recv.poll_ack(now, buf, &TransferOptions::default())
     }
 
     /// The next deadline.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        if self.linger.is_some() {
-            return self.linger;
-        }
-        if self.state.is_active() {
-            self.timer.deadline
-        } else {
-            None
-        }
+        self.recv.poll_timeout()
     }
 }
 

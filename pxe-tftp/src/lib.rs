@@ -87,6 +87,7 @@ pub mod error;
 pub mod io;
 pub mod netascii;
 pub mod options;
+mod receiving;
 pub mod server;
 mod time;
 pub mod wire;

@@ -344,25 +344,9 @@ pub fn check_oack(
     oack: &OptionList<'_>,
 ) -> Result<TransferOptions, OackError> {
     let got = RequestedOptions::from_list(oack)?;
-    let mut out = TransferOptions::default();
-    if let Some(b) = got.blksize {
-        let a = asked
-            .blksize
-            .ok_or(OackError::NotRequested(OptionName::Blksize))?;
-        if b > a {
-            return Err(OackError::MoreThanAsked {
-                option: OptionName::Blksize,
-                granted: b.into(),
-                requested: a.into(),
-            });
-        }
-        out.blksize = Some(b);
-    }
-    if let Some(t) = got.tsize {
-        if asked.tsize.is_none() {
-            return Err(OackError::NotRequested(OptionName::Tsize));
-        }
-        out.tsize = Some(t);
+    let blksize = at_most(OptionName::Blksize, got.blksize, asked.blksize)?;
+    if got.tsize.is_some() && asked.tsize.is_none() {
+        return Err(OackError::NotRequested(OptionName::Tsize));
     }
     if let Some(t) = got.timeout {
         let a = asked
@@ -375,22 +359,34 @@ pub fn check_oack(
                 requested: a.into(),
             });
         }
-        out.timeout = Some(t);
     }
-    if let Some(w) = got.windowsize {
-        let a = asked
-            .windowsize
-            .ok_or(OackError::NotRequested(OptionName::Windowsize))?;
-        if w > a {
-            return Err(OackError::MoreThanAsked {
-                option: OptionName::Windowsize,
-                granted: w.into(),
-                requested: a.into(),
-            });
-        }
-        out.windowsize = Some(w);
+    Ok(TransferOptions {
+        blksize,
+        tsize: got.tsize,
+        timeout: got.timeout,
+        windowsize: at_most(OptionName::Windowsize, got.windowsize, asked.windowsize)?,
+    })
+}
+
+/// A granted value that may be at most the one asked for (blksize,
+/// windowsize): absent if not granted, an error if not asked for or larger.
+fn at_most(
+    option: OptionName,
+    granted: Option<u16>,
+    asked: Option<u16>,
+) -> Result<Option<u16>, OackError> {
+    let Some(g) = granted else {
+        return Ok(None);
+    };
+    let a = asked.ok_or(OackError::NotRequested(option))?;
+    if g > a {
+        return Err(OackError::MoreThanAsked {
+            option,
+            granted: g.into(),
+            requested: a.into(),
+        });
     }
-    Ok(out)
+    Ok(Some(g))
 }
 
 /// The retransmission timeout in force: the negotiated `timeout` option if

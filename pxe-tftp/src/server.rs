@@ -29,15 +29,16 @@
 //! firmware's deliberate `tsize` probe (OACK answered with ERROR 8) from a
 //! real failure, for logging.
 
-use crate::engine::{AckEffect, DataEffect, Receiver, RecvError, SendError, Sender, Timer};
+use crate::engine::{AckEffect, Receiver, SendError, Sender, Timer};
 use crate::error::{ErrorText, State, Stats, TransferError};
 use crate::io::{DataSink, DataSource};
 use crate::netascii;
 use crate::options::{
     OptionError, RequestedOptions, ServerLimits, TransferOptions, effective_timeout,
 };
+use crate::receiving::Receiving;
 use crate::wire::{
-    ErrorCode, Mode, Opcode, OptionList, Packet, ParseError, RequestKind, write_ack, write_error,
+    ErrorCode, Mode, Opcode, OptionList, Packet, ParseError, RequestKind, write_error,
 };
 use crate::{Instant, TransferConfig};
 
@@ -520,15 +521,8 @@ impl<S: DataSource> ReadTransfer<S> {
 /// is reported to the client as ERROR 3 (disk full).
 #[derive(Debug)]
 pub struct WriteTransfer<K: DataSink> {
-    sink: K,
     granted: TransferOptions,
-    rx: Receiver,
-    timer: Timer,
-    linger: Option<Instant>,
-    linger_timeouts: u32,
-    error_out: Option<(ErrorCode, &'static str)>,
-    state: State<K::Error>,
-    stats: Stats,
+    recv: Receiving<K>,
 }
 
 impl<K: DataSink> WriteTransfer<K> {
@@ -549,19 +543,13 @@ impl<K: DataSink> WriteTransfer<K> {
             mode == Mode::Netascii,
         );
         rx.ack_pending = true; // ACK 0 or the OACK
+        let timer = Timer::new(
+            effective_timeout(&granted, config.retransmit_timeout),
+            config.max_retransmits,
+        );
         WriteTransfer {
-            sink,
             granted,
-            rx,
-            timer: Timer::new(
-                effective_timeout(&granted, config.retransmit_timeout),
-                config.max_retransmits,
-            ),
-            linger: None,
-            linger_timeouts: config.linger_timeouts,
-            error_out: None,
-            state: State::Active,
-            stats: Stats::default(),
+            recv: Receiving::new(sink, rx, timer, config.linger_timeouts),
         }
     }
 
@@ -572,22 +560,22 @@ impl<K: DataSink> WriteTransfer<K> {
 
     /// Where the transfer stands (`Complete` as soon as the final block is in).
     pub fn state(&self) -> &State<K::Error> {
-        &self.state
+        &self.recv.state
     }
 
     /// True once nothing more will be sent or awaited.
     pub fn is_finished(&self) -> bool {
-        !self.state.is_active() && self.error_out.is_none() && self.linger.is_none()
+        self.recv.is_finished()
     }
 
     /// Counters.
     pub fn stats(&self) -> Stats {
-        self.stats
+        self.recv.stats
     }
 
     /// Gives the sink back.
     pub fn into_sink(self) -> K {
-        self.sink
+        self.recv.sink
     }
 
     /// The smallest buffer `poll_transmit` needs.
@@ -595,135 +583,44 @@ impl<K: DataSink> WriteTransfer<K> {
         128
     }
 
-    fn fail(&mut self, err: TransferError<K::Error>, reply: Option<(ErrorCode, &'static str)>) {
-        if self.state.is_active() {
-            self.state = State::Failed(err);
-            self.error_out = reply;
-            self.timer.deadline = None;
-            self.rx.ack_pending = false;
-        }
-    }
-
     /// Ends the transfer with ERROR `code`.
     pub fn abort(&mut self, code: ErrorCode, message: &'static str) {
-        self.fail(TransferError::Aborted(code), Some((code, message)));
+        self.recv
+            .fail(TransferError::Aborted(code), Some((code, message)));
     }
 
     /// Feeds one datagram from the peer.
     pub fn handle_datagram(&mut self, now: Instant, datagram: &[u8]) {
         let Ok(pkt) = Packet::parse(datagram) else {
-            self.stats.ignored += 1;
+            self.recv.stats.ignored += 1;
             return;
         };
-        if matches!(self.state, State::Failed(_)) {
-            self.stats.ignored += 1;
+        if self.recv.is_failed() {
+            self.recv.stats.ignored += 1;
             return;
         }
         match pkt {
-            Packet::Data { block, data } => match self.rx.on_data(&mut self.sink, block, data) {
-                Ok(DataEffect::Progress) => {
-                    self.stats.bytes = self.rx.offset;
-                    self.timer.retries = 0;
-                    self.timer.arm(now);
-                }
-                Ok(DataEffect::Finished) => {
-                    self.stats.bytes = self.rx.offset;
-                    if self.state.is_active() {
-                        self.state = State::Complete;
-                        self.timer.deadline = None;
-                        self.linger =
-                            Some(now + self.timer.timeout.saturating_mul(self.linger_timeouts));
-                    }
-                }
-                Ok(DataEffect::Old | DataEffect::Future) => self.stats.ignored += 1,
-                Err(RecvError::Storage(e)) => self.fail(
-                    TransferError::Storage(e),
-                    Some((ErrorCode::DISK_FULL, "disk full")),
-                ),
-                Err(RecvError::TooLarge { block, len }) => {
-                    let blksize = self.rx.blksize;
-                    self.fail(
-                        TransferError::BlockTooLarge {
-                            block,
-                            len,
-                            blksize,
-                        },
-                        Some((ErrorCode::ILLEGAL_OPERATION, "block larger than blksize")),
-                    )
-                }
-            },
-            Packet::Error { code, message } => {
-                if self.state.is_active() {
-                    self.fail(peer_error(code, message), None);
-                } else {
-                    self.linger = None;
-                }
-            }
-            other if self.state.is_active() => self.fail(
-                TransferError::UnexpectedPacket(other.opcode()),
-                Some((ErrorCode::ILLEGAL_OPERATION, "illegal TFTP operation")),
-            ),
-            _ => self.stats.ignored += 1,
+            Packet::Data { block, data } => self.recv.on_data(now, block, data),
+            Packet::Error { code, message } => self.recv.on_peer_error(code, message),
+            other => self.recv.on_unexpected(other.opcode()),
         }
     }
 
     /// Handles the passage of time.
     pub fn handle_timeout(&mut self, now: Instant) {
-        if let Some(l) = self.linger {
-            if now >= l {
-                self.linger = None;
-            }
-            return;
-        }
-        if !self.state.is_active() || !self.timer.expired(now) {
-            return;
-        }
-        if !self.timer.retry() {
-            let err = TransferError::TimedOut {
-                block: self.rx.expected,
-                retransmits: self.timer.retries,
-                timeout: self.timer.timeout,
-            };
-            self.fail(err, None);
-            return;
-        }
-        self.stats.timeouts += 1;
-        self.rx.on_timeout();
-        self.timer.arm(now);
+        self.recv.handle_timeout(now, false);
     }
 
     /// Writes the next datagram (OACK, ACK or ERROR) into `buf`.
     pub fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<usize> {
-        if let Some((code, msg)) = self.error_out.take() {
-            let n = write_error(buf, code, msg.as_bytes()).ok()?;
-            self.stats.datagrams_sent += 1;
-            return Some(n);
+        if self.recv.error_due() {
+            return self.recv.poll_error(buf);
         }
-        if !self.rx.ack_pending || matches!(self.state, State::Failed(_)) {
-            return None;
-        }
-        self.rx.ack_pending = false;
-        let n = if self.rx.ack_value == 0 && !self.granted.is_empty() {
-            self.granted.write_oack(buf).ok()?
-        } else {
-            write_ack(buf, self.rx.ack_value as u16).ok()?
-        };
-        if self.state.is_active() {
-            self.timer.arm(now);
-        }
-        self.stats.datagrams_sent += 1;
-        Some(n)
+        self.recv.poll_ack(now, buf, &self.granted)
     }
 
     /// The next deadline (receive timeout, or the end of lingering).
     pub fn poll_timeout(&self) -> Option<Instant> {
-        if self.linger.is_some() {
-            return self.linger;
-        }
-        if self.state.is_active() {
-            self.timer.deadline
-        } else {
-            None
-        }
+        self.recv.poll_timeout()
     }
 }
