@@ -264,24 +264,38 @@ fn request_states_and_naks() {
         vec![LeaseChange::Remove(yi)]
     );
     assert!(e.leases().get(yi).is_none());
-    assert!(
-        reply(
-            &mut e,
-            &rx(67),
-            &c2.msg(
-                MessageType::Decline,
-                &[(50, &yi.octets()), (54, &LOCAL.octets())]
-            )
-        )
-        .is_none()
-    );
+    // c3 takes the freed address...
     let (o3, _) = reply(
         &mut e,
         &rx(67),
         &c3.msg(MessageType::Discover, &[(50, &yi.octets())]),
     )
     .unwrap();
-    assert_ne!(p(&o3).yiaddr(), yi, "declined address not offered");
+    assert_eq!(p(&o3).yiaddr(), yi, "the requested free address is offered");
+    let selecting = [(50, &yi.octets()[..]), (54, &LOCAL.octets()[..])];
+    let (a3, _) = reply(&mut e, &rx(67), &c3.msg(MessageType::Request, &selecting)).unwrap();
+    assert_eq!(p(&a3).message_type().unwrap(), Some(MessageType::Ack));
+    e.take_changes().for_each(drop);
+    // ...a DECLINE from anyone else changes nothing (no one can take
+    // another client's address out of use)...
+    let decline = |c: &C| c.msg(MessageType::Decline, &selecting);
+    assert!(reply(&mut e, &rx(67), &decline(&c2)).is_none());
+    assert_eq!(e.take_changes().count(), 0);
+    assert!(e.leases().get(yi).is_some());
+    // ...its holder's DECLINE drops the lease and keeps the address out.
+    assert!(reply(&mut e, &rx(67), &decline(&c3)).is_none());
+    assert_eq!(
+        e.take_changes().collect::<Vec<_>>(),
+        vec![LeaseChange::Remove(yi)]
+    );
+    let c4 = C::new(4);
+    let (o4, _) = reply(
+        &mut e,
+        &rx(67),
+        &c4.msg(MessageType::Discover, &[(50, &yi.octets())]),
+    )
+    .unwrap();
+    assert_ne!(p(&o4).yiaddr(), yi, "declined address not offered");
 }
 
 #[test]

@@ -424,6 +424,12 @@ impl LeaseTable {
 
     /// The client reports `addr` in use by someone else: drop its lease and
     /// keep the address out of use for [`DECLINE_HOLD_SECS`].
+    ///
+    /// Only the client holding the lease on `addr` can decline it (as a
+    /// DECLINE follows the ACK, RFC 2131 §3.1): otherwise any host could
+    /// take every address out of use, and forged DECLINEs for arbitrary
+    /// addresses would grow the table without bound. Returns `None`, and
+    /// changes nothing, for a DECLINE from anyone else.
     pub fn decline(
         &mut self,
         addr: Ipv4Addr,
@@ -431,10 +437,11 @@ impl LeaseTable {
         hw: &HwAddr,
         now: u64,
     ) -> Option<LeaseChange> {
+        let change = self.release(addr, client_id, hw)?;
         self.declined
             .insert(u32::from(addr), now + DECLINE_HOLD_SECS);
         self.offers.remove(&u32::from(addr));
-        self.release(addr, client_id, hw)
+        Some(change)
     }
 
     /// Active leases at `now`, to write a compacted log.
@@ -558,7 +565,13 @@ mod tests {
         assert!(t.check_free(r, None, &mac(7), 0).is_ok());
         assert_eq!(t.reservation(None, &mac(7), None).unwrap().addr, Some(r));
         let d = Ipv4Addr::new(10, 0, 0, 11);
-        t.decline(d, None, &mac(1), 0);
+        // Nobody holds it: a DECLINE from a stranger changes nothing.
+        assert!(t.decline(d, None, &mac(2), 0).is_none());
+        assert!(t.check_free(d, None, &mac(1), 0).is_ok());
+        t.commit(lease(d, mac(1), None, 1000), 0).unwrap();
+        // Not the holder: refused; the holder: the address is kept out of use.
+        assert!(t.decline(d, None, &mac(2), 0).is_none());
+        assert_eq!(t.decline(d, None, &mac(1), 0), Some(LeaseChange::Remove(d)));
         assert_eq!(
             t.check_free(d, None, &mac(1), 10),
             Err(AllocError::Declined(d))
