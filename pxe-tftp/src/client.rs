@@ -6,12 +6,13 @@
 //! with [`foreign_tid_reply`](crate::wire::foreign_tid_reply) and not fed
 //! to the engine.
 
-use crate::engine::{AckEffect, Receiver, SendError, Sender, Timer};
-use crate::error::{ErrorText, State, Stats, TransferError};
+use crate::engine::{Receiver, Sender, Timer};
+use crate::error::{State, Stats, TransferError};
 use crate::io::{DataSink, DataSource};
 use crate::options::{TransferOptions, check_oack, effective_timeout};
 use crate::receiving::Receiving;
-use crate::wire::{BuildError, ErrorCode, Mode, OptionWriter, Packet, RequestKind, write_error};
+use crate::sending::Sending;
+use crate::wire::{BuildError, ErrorCode, Mode, OptionWriter, Packet, RequestKind};
 use crate::{Instant, TransferConfig};
 
 /// Requests longer than this are refused by the constructors (RFC 1350
@@ -36,13 +37,6 @@ impl RequestBytes {
         options.write_into(&mut w)?;
         let len = w.finish();
         Ok(RequestBytes { buf, len })
-    }
-}
-
-fn peer_error<E>(code: ErrorCode, message: &[u8]) -> TransferError<E> {
-    TransferError::Peer {
-        code,
-        message: ErrorText::new(message),
     }
 }
 
@@ -268,20 +262,13 @@ impl<K: DataSink> ClientRead<K> {
 /// full read).
 #[derive(Debug)]
 pub struct ClientWrite<S: DataSource> {
-    source: S,
+    send: Sending<S>,
     request: RequestBytes,
     asked: TransferOptions,
     granted: TransferOptions,
-    requesting: bool,
-    request_due: bool,
     netascii: bool,
     size: Option<u64>,
-    sender: Sender,
-    timer: Timer,
     default_timeout: core::time::Duration,
-    error_out: Option<(ErrorCode, &'static str)>,
-    state: State<S::Error>,
-    stats: Stats,
 }
 
 impl<S: DataSource> ClientWrite<S> {
@@ -301,24 +288,18 @@ impl<S: DataSource> ClientWrite<S> {
             asked.tsize = if netascii { None } else { size };
         }
         let request = RequestBytes::new(RequestKind::Write, filename, mode, &asked)?;
+        let timer = Timer::new(
+            effective_timeout(&asked, config.retransmit_timeout),
+            config.max_retransmits,
+        );
         Ok(ClientWrite {
-            source,
+            send: Sending::new(source, Sender::new(512, 1, netascii, size), timer, true),
             request,
             asked,
             granted: TransferOptions::default(),
-            requesting: true,
-            request_due: true,
             netascii,
             size,
-            sender: Sender::new(512, 1, netascii, size),
-            timer: Timer::new(
-                effective_timeout(&asked, config.retransmit_timeout),
-                config.max_retransmits,
-            ),
             default_timeout: config.retransmit_timeout,
-            error_out: None,
-            state: State::Active,
-            stats: Stats::default(),
         })
     }
 
@@ -329,193 +310,94 @@ impl<S: DataSource> ClientWrite<S> {
 
     /// Where the transfer stands.
     pub fn state(&self) -> &State<S::Error> {
-        &self.state
+        &self.send.state
     }
 
     /// True once nothing more will be sent or awaited.
     pub fn is_finished(&self) -> bool {
-        !self.state.is_active() && self.error_out.is_none()
+        self.send.is_finished()
     }
 
     /// Counters.
     pub fn stats(&self) -> Stats {
-        self.stats
-    }
-
-    fn fail(&mut self, err: TransferError<S::Error>, reply: Option<(ErrorCode, &'static str)>) {
-        if self.state.is_active() {
-            self.state = State::Failed(err);
-            self.error_out = reply;
-            self.timer.deadline = None;
-            self.request_due = false;
-        }
+        self.send.stats
     }
 
     /// Ends the transfer with ERROR `code`.
     pub fn abort(&mut self, code: ErrorCode, message: &'static str) {
-        self.fail(TransferError::Aborted(code), Some((code, message)));
+        self.send
+            .fail(TransferError::Aborted(code), Some((code, message)));
     }
 
     fn start(&mut self, now: Instant, g: TransferOptions) {
         self.granted = g;
-        self.sender = Sender::new(
+        self.send.sender = Sender::new(
             g.effective_blksize(),
             g.effective_windowsize(),
             self.netascii,
             self.size,
         );
-        self.timer.timeout = effective_timeout(&g, self.default_timeout);
-        self.requesting = false;
-        self.request_due = false;
-        self.timer.retries = 0;
-        self.timer.arm(now);
+        self.send.timer.timeout = effective_timeout(&g, self.default_timeout);
+        self.send.started(now);
     }
 
     /// Feeds one datagram from the server.
     pub fn handle_datagram(&mut self, now: Instant, datagram: &[u8]) {
-        if !self.state.is_active() {
-            self.stats.ignored += 1;
+        if !self.send.state.is_active() {
+            self.send.stats.ignored += 1;
             return;
         }
         let Ok(pkt) = Packet::parse(datagram) else {
-            self.stats.ignored += 1;
+            self.send.stats.ignored += 1;
             return;
         };
+        let requesting = self.send.starting;
         match pkt {
-            Packet::Oack(list) if self.requesting => match check_oack(&self.asked, &list) {
+            Packet::Oack(list) if requesting => match check_oack(&self.asked, &list) {
                 Ok(g) => self.start(now, g),
-                Err(e) => self.fail(
+                Err(e) => self.send.fail(
                     TransferError::BadOack(e),
                     Some((ErrorCode::OPTION_REFUSED, "OACK refused")),
                 ),
             },
-            Packet::Oack(_) => self.stats.ignored += 1,
-            Packet::Ack { block: 0 } if self.requesting => {
-                self.start(now, TransferOptions::default())
-            }
-            Packet::Ack { block } => {
-                if self.requesting {
-                    self.stats.ignored += 1;
-                    return;
-                }
-                match self.sender.on_ack(&mut self.source, block) {
-                    Ok(AckEffect::Duplicate | AckEffect::Bogus) => self.stats.ignored += 1,
-                    Ok(AckEffect::Advanced) => {
-                        self.timer.retries = 0;
-                        self.timer.arm(now);
-                    }
-                    Ok(AckEffect::Complete) => {
-                        self.state = State::Complete;
-                        self.timer.deadline = None;
-                    }
-                    Err(e) => self.fail_send(e),
-                }
-            }
-            Packet::Error { code, message } => self.fail(peer_error(code, message), None),
-            other => self.fail(
-                TransferError::UnexpectedPacket(other.opcode()),
-                Some((ErrorCode::ILLEGAL_OPERATION, "illegal TFTP operation")),
-            ),
+            Packet::Oack(_) => self.send.stats.ignored += 1,
+            Packet::Ack { block: 0 } if requesting => self.start(now, TransferOptions::default()),
+            Packet::Ack { .. } if requesting => self.send.stats.ignored += 1,
+            Packet::Ack { block } => self.send.on_ack(now, block),
+            Packet::Error { code, message } => self.send.on_peer_error(code, message),
+            other => self.send.on_unexpected(other.opcode()),
         }
-    }
-
-    fn fail_send(&mut self, e: SendError<S::Error>) {
-        let err = match e {
-            SendError::Storage(e) => TransferError::Storage(e),
-            SendError::Shrank { expected, got } => TransferError::SourceShrank { expected, got },
-        };
-        self.fail(err, Some((ErrorCode::NOT_DEFINED, "cannot read file")));
     }
 
     /// Handles the passage of time.
     pub fn handle_timeout(&mut self, now: Instant) {
-        if !self.state.is_active() || !self.timer.expired(now) {
-            return;
-        }
-        if !self.timer.retry() {
-            let block = if self.requesting {
-                0
-            } else {
-                self.sender.acked + 1
-            };
-            let err = TransferError::TimedOut {
-                block,
-                retransmits: self.timer.retries,
-                timeout: self.timer.timeout,
-            };
-            self.fail(err, None);
-            return;
-        }
-        self.stats.timeouts += 1;
-        if self.requesting {
-            self.request_due = true;
-        } else {
-            self.sender.rewind();
-        }
-        self.timer.arm(now);
+        self.send.handle_timeout(now);
     }
 
     /// Writes the next datagram (request, DATA or ERROR) into `buf`, which
     /// must hold 4 + blksize bytes.
     pub fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<usize> {
-        if let Some((code, msg)) = self.error_out.take() {
-            let n = write_error(buf, code, msg.as_bytes()).ok()?;
-            self.stats.datagrams_sent += 1;
-            return Some(n);
+        if self.send.error_due() {
+            return self.send.poll_error(buf);
         }
-        if !self.state.is_active() {
+        if !self.send.state.is_active() {
             return None;
         }
-        if self.request_due {
+        if self.send.start_due {
             let len = self.request.len;
             if buf.len() < len {
                 return None;
             }
             buf[..len].copy_from_slice(&self.request.buf[..len]);
-            self.request_due = false;
-            self.timer.arm(now);
-            self.stats.datagrams_sent += 1;
+            self.send.start_sent(now);
             return Some(len);
         }
-        if self.requesting || !self.sender.has_pending() {
-            return None;
-        }
-        if buf.len() < self.sender.datagram_len() {
-            let needed = self.sender.datagram_len();
-            self.fail(
-                TransferError::BufferTooSmall {
-                    needed,
-                    available: buf.len(),
-                },
-                Some((ErrorCode::NOT_DEFINED, "internal error")),
-            );
-            return self.poll_transmit(now, buf);
-        }
-        match self.sender.poll(&mut self.source, buf) {
-            Ok(Some((n, resent))) => {
-                self.timer.arm(now);
-                self.stats.datagrams_sent += 1;
-                if resent {
-                    self.stats.blocks_resent += 1;
-                } else {
-                    self.stats.bytes += (n - crate::wire::HEADER_LEN) as u64;
-                }
-                Some(n)
-            }
-            Ok(None) => None,
-            Err(e) => {
-                self.fail_send(e);
-                self.poll_transmit(now, buf)
-            }
-        }
+        let needed = self.send.sender.datagram_len();
+        self.send.poll_data(now, buf, needed)
     }
 
     /// The next deadline.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        if self.state.is_active() {
-            self.timer.deadline
-        } else {
-            None
-        }
+        self.send.poll_timeout()
     }
 }

@@ -88,6 +88,7 @@ pub mod io;
 pub mod netascii;
 pub mod options;
 mod receiving;
+mod sending;
 pub mod server;
 mod time;
 pub mod wire;

@@ -29,14 +29,15 @@
 //! firmware's deliberate `tsize` probe (OACK answered with ERROR 8) from a
 //! real failure, for logging.
 
-use crate::engine::{AckEffect, Receiver, SendError, Sender, Timer};
-use crate::error::{ErrorText, State, Stats, TransferError};
+use crate::engine::{Receiver, Sender, Timer};
+use crate::error::{State, Stats, TransferError};
 use crate::io::{DataSink, DataSource};
 use crate::netascii;
 use crate::options::{
     OptionError, RequestedOptions, ServerLimits, TransferOptions, effective_timeout,
 };
 use crate::receiving::Receiving;
+use crate::sending::Sending;
 use crate::wire::{
     ErrorCode, Mode, Opcode, OptionList, Packet, ParseError, RequestKind, write_error,
 };
@@ -180,13 +181,6 @@ pub fn accept<'a>(datagram: &'a [u8], policy: &ServerPolicy) -> Result<Accepted<
     })
 }
 
-fn peer_error<E>(code: ErrorCode, message: &[u8]) -> TransferError<E> {
-    TransferError::Peer {
-        code,
-        message: ErrorText::new(message),
-    }
-}
-
 /// Serves one RRQ: sends the source's bytes to the client.
 ///
 /// Behaviour, in the words of the RFCs:
@@ -212,17 +206,9 @@ fn peer_error<E>(code: ErrorCode, message: &[u8]) -> TransferError<E> {
 ///   datagrams are ignored and counted.
 #[derive(Debug)]
 pub struct ReadTransfer<S: DataSource> {
-    source: S,
+    /// `starting` while the OACK is sent and not yet acknowledged with ACK 0.
+    send: Sending<S>,
     granted: TransferOptions,
-    sender: Sender,
-    timer: Timer,
-    /// OACK sent and not yet acknowledged with ACK 0.
-    oack_phase: bool,
-    /// OACK must be (re)sent.
-    oack_due: bool,
-    error_out: Option<(ErrorCode, &'static str)>,
-    state: State<S::Error>,
-    stats: Stats,
     /// The peer answered the OACK with an ERROR.
     refused_oack: bool,
 }
@@ -275,22 +261,15 @@ impl<S: DataSource> ReadTransfer<S> {
             config.max_retransmits,
         );
         let oack = !granted.is_empty();
-        let mut t = ReadTransfer {
-            source,
-            granted,
-            sender,
-            timer,
-            oack_phase: oack,
-            oack_due: oack,
-            error_out: None,
-            state: State::Active,
-            stats: Stats::default(),
-            refused_oack: false,
-        };
+        let mut send = Sending::new(source, sender, timer, oack);
         if let Some(e) = failure {
-            t.fail(e, Some((ErrorCode::NOT_DEFINED, "cannot read file")));
+            send.fail(e, Some((ErrorCode::NOT_DEFINED, "cannot read file")));
         }
-        t
+        ReadTransfer {
+            send,
+            granted,
+            refused_oack: false,
+        }
     }
 
     /// The options granted (what the OACK says; empty when none is sent).
@@ -300,91 +279,58 @@ impl<S: DataSource> ReadTransfer<S> {
 
     /// Where the transfer stands.
     pub fn state(&self) -> &State<S::Error> {
-        &self.state
+        &self.send.state
     }
 
     /// True once the transfer has ended and nothing is left to transmit;
     /// the driver can then drop the engine and close its socket.
     pub fn is_finished(&self) -> bool {
-        !self.state.is_active() && self.error_out.is_none()
+        self.send.is_finished()
     }
 
     /// Counters.
     pub fn stats(&self) -> Stats {
-        self.stats
+        self.send.stats
     }
 
     /// The smallest buffer `poll_transmit` accepts: 4 + blksize (and enough
     /// for the OACK).
     pub fn max_datagram_len(&self) -> usize {
-        self.sender.datagram_len().max(128)
+        self.send.sender.datagram_len().max(128)
     }
 
     /// Gives the data source back (e.g. to return a file to a cache).
     pub fn into_source(self) -> S {
-        self.source
-    }
-
-    fn fail(&mut self, err: TransferError<S::Error>, reply: Option<(ErrorCode, &'static str)>) {
-        if self.state.is_active() {
-            self.state = State::Failed(err);
-            self.error_out = reply;
-            self.timer.deadline = None;
-        }
+        self.send.source
     }
 
     /// Ends the transfer, telling the peer with ERROR `code` and `message`.
     pub fn abort(&mut self, code: ErrorCode, message: &'static str) {
-        self.fail(TransferError::Aborted(code), Some((code, message)));
+        self.send
+            .fail(TransferError::Aborted(code), Some((code, message)));
     }
 
     /// Feeds one datagram that came from the transfer's peer (the driver has
     /// already checked the source address and port).
     pub fn handle_datagram(&mut self, now: Instant, datagram: &[u8]) {
-        if !self.state.is_active() {
-            self.stats.ignored += 1;
+        if !self.send.state.is_active() {
+            self.send.stats.ignored += 1;
             return;
         }
         let Ok(pkt) = Packet::parse(datagram) else {
-            self.stats.ignored += 1;
+            self.send.stats.ignored += 1;
             return;
         };
+        let oack_phase = self.send.starting;
         match pkt {
-            Packet::Ack { block } => {
-                if self.oack_phase {
-                    if block == 0 {
-                        self.oack_phase = false;
-                        self.oack_due = false;
-                        self.timer.retries = 0;
-                        self.timer.arm(now);
-                    } else {
-                        self.stats.ignored += 1;
-                    }
-                    return;
-                }
-                match self.sender.on_ack(&mut self.source, block) {
-                    Ok(AckEffect::Duplicate | AckEffect::Bogus) => self.stats.ignored += 1,
-                    Ok(AckEffect::Advanced) => {
-                        self.timer.retries = 0;
-                        self.timer.arm(now);
-                    }
-                    Ok(AckEffect::Complete) => {
-                        self.state = State::Complete;
-                        self.timer.deadline = None;
-                    }
-                    Err(e) => self.fail_send(e),
-                }
-            }
+            Packet::Ack { block: 0 } if oack_phase => self.send.started(now),
+            Packet::Ack { .. } if oack_phase => self.send.stats.ignored += 1,
+            Packet::Ack { block } => self.send.on_ack(now, block),
             Packet::Error { code, message } => {
-                self.refused_oack = self.oack_phase;
-                self.fail(peer_error(code, message), None);
+                self.refused_oack = oack_phase;
+                self.send.on_peer_error(code, message);
             }
-            other => {
-                self.fail(
-                    TransferError::UnexpectedPacket(other.opcode()),
-                    Some((ErrorCode::ILLEGAL_OPERATION, "illegal TFTP operation")),
-                );
-            }
+            other => self.send.on_unexpected(other.opcode()),
         }
     }
 
@@ -397,41 +343,10 @@ impl<S: DataSource> ReadTransfer<S> {
         self.refused_oack && self.granted.tsize.is_some()
     }
 
-    fn fail_send(&mut self, e: SendError<S::Error>) {
-        let err = match e {
-            SendError::Storage(e) => TransferError::Storage(e),
-            SendError::Shrank { expected, got } => TransferError::SourceShrank { expected, got },
-        };
-        self.fail(err, Some((ErrorCode::NOT_DEFINED, "cannot read file")));
-    }
-
     /// Tells the engine that `now` has been reached; retransmits or gives
     /// up if the deadline from [`poll_timeout`](Self::poll_timeout) passed.
     pub fn handle_timeout(&mut self, now: Instant) {
-        if !self.state.is_active() || !self.timer.expired(now) {
-            return;
-        }
-        if !self.timer.retry() {
-            let block = if self.oack_phase {
-                0
-            } else {
-                self.sender.acked + 1
-            };
-            let err = TransferError::TimedOut {
-                block,
-                retransmits: self.timer.retries,
-                timeout: self.timer.timeout,
-            };
-            self.fail(err, None);
-            return;
-        }
-        self.stats.timeouts += 1;
-        if self.oack_phase {
-            self.oack_due = true;
-        } else {
-            self.sender.rewind();
-        }
-        self.timer.arm(now);
+        self.send.handle_timeout(now);
     }
 
     /// Writes the next datagram to send into `buf` and returns its length,
@@ -440,72 +355,29 @@ impl<S: DataSource> ReadTransfer<S> {
     /// [`max_datagram_len`](Self::max_datagram_len) bytes; a smaller one
     /// fails the transfer (with an ERROR sent if `buf` has room for one).
     pub fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<usize> {
-        if let Some((code, msg)) = self.error_out.take() {
-            let n = write_error(buf, code, msg.as_bytes()).ok()?;
-            self.stats.datagrams_sent += 1;
-            return Some(n);
+        if self.send.error_due() {
+            return self.send.poll_error(buf);
         }
-        if !self.state.is_active() {
+        if !self.send.state.is_active() {
             return None;
         }
-        if self.oack_due {
+        let needed = self.max_datagram_len();
+        if self.send.start_due {
             return match self.granted.write_oack(buf) {
                 Ok(n) => {
-                    self.oack_due = false;
-                    self.timer.arm(now);
-                    self.stats.datagrams_sent += 1;
+                    self.send.start_sent(now);
                     Some(n)
                 }
-                Err(_) => self.too_small(buf),
+                Err(_) => self.send.too_small(buf, needed),
             };
         }
-        if self.oack_phase || !self.sender.has_pending() {
-            return None;
-        }
-        if buf.len() < self.sender.datagram_len() {
-            return self.too_small(buf);
-        }
-        match self.sender.poll(&mut self.source, buf) {
-            Ok(Some((n, resent))) => {
-                self.timer.arm(now);
-                self.stats.datagrams_sent += 1;
-                if resent {
-                    self.stats.blocks_resent += 1;
-                } else {
-                    self.stats.bytes += (n - crate::wire::HEADER_LEN) as u64;
-                }
-                Some(n)
-            }
-            Ok(None) => None,
-            Err(e) => {
-                self.fail_send(e);
-                self.poll_transmit(now, buf)
-            }
-        }
-    }
-
-    fn too_small(&mut self, buf: &mut [u8]) -> Option<usize> {
-        let needed = self.max_datagram_len();
-        self.fail(
-            TransferError::BufferTooSmall {
-                needed,
-                available: buf.len(),
-            },
-            None,
-        );
-        let n = write_error(buf, ErrorCode::NOT_DEFINED, b"internal error").ok()?;
-        self.stats.datagrams_sent += 1;
-        Some(n)
+        self.send.poll_data(now, buf, needed)
     }
 
     /// When [`handle_timeout`](Self::handle_timeout) should next be called;
     /// `None` when no timer runs (finished, or nothing sent yet).
     pub fn poll_timeout(&self) -> Option<Instant> {
-        if self.state.is_active() {
-            self.timer.deadline
-        } else {
-            None
-        }
+        self.send.poll_timeout()
     }
 }
 
