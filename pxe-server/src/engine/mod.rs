@@ -805,11 +805,18 @@ impl Engine {
                 let Some(a) = requested else {
                     return self.dropped(DropReason::BadOptions, rx, &"DECLINE without option 50");
                 };
-                if let Some(c) = self.leases.decline(a, cid, &hw, now) {
-                    self.changes.push(c);
+                match self.leases.decline(a, cid, &hw, now) {
+                    Some(c) => {
+                        self.changes.push(c);
+                        self.metrics.declines += 1;
+                        let _ = write!(self.log, "address {a} declined, kept out of use");
+                    }
+                    None => {
+                        // Only the holder may decline: a stranger's DECLINE
+                        // would otherwise take any address out of use.
+                        let _ = write!(self.log, "DECLINE of {a} ignored: not this client's lease");
+                    }
                 }
-                self.metrics.declines += 1;
-                let _ = write!(self.log, "address {a} declined, kept out of use");
                 Handled::NoReply
             }
             Some(MessageType::Release) => {

@@ -282,12 +282,15 @@ fn request_states_and_naks() {
     assert!(reply(&mut e, &rx(67), &decline(&c2)).is_none());
     assert_eq!(e.take_changes().count(), 0);
     assert!(e.leases().get(yi).is_some());
+    assert_eq!(e.metrics().declines, 0);
+    assert!(e.log_line().contains("ignored"), "{}", e.log_line());
     // ...its holder's DECLINE drops the lease and keeps the address out.
     assert!(reply(&mut e, &rx(67), &decline(&c3)).is_none());
     assert_eq!(
         e.take_changes().collect::<Vec<_>>(),
         vec![LeaseChange::Remove(yi)]
     );
+    assert_eq!(e.metrics().declines, 1);
     let c4 = C::new(4);
     let (o4, _) = reply(
         &mut e,
