@@ -86,8 +86,15 @@ async fn send_error(local: Ipv4Addr, to: SocketAddrV4, code: ErrorCode, msg: &st
     let Ok(n) = write_error(&mut buf, code, msg.as_bytes()) else {
         return;
     };
-    if let Ok(s) = PktSocket::bind(SocketAddrV4::new(local, 0), None) {
-        let _ = s.send(&buf[..n], to, 0, None).await;
+    send_from_new_port(local, to, &buf[..n]).await;
+}
+
+/// Sends one datagram from a fresh ephemeral port (a new TID), as RFC 1350
+/// wants for answers to a request. Bound without `SO_REUSEADDR`: with it,
+/// Linux may hand the same port 0 binding to two sockets.
+async fn send_from_new_port(local: Ipv4Addr, to: SocketAddrV4, datagram: &[u8]) {
+    if let Ok(s) = tokio::net::UdpSocket::bind(SocketAddrV4::new(local, 0)).await {
+        let _ = s.send_to(datagram, to).await;
     }
 }
 
@@ -204,10 +211,8 @@ async fn handle_request(
             metrics.refused.fetch_add(1, Ordering::Relaxed);
             tracing::warn!("TFTP refused request from {}: {rej}", meta.src);
             let mut buf = [0u8; 512];
-            if let Some(n) = rej.write_reply(&mut buf)
-                && let Ok(s) = PktSocket::bind(SocketAddrV4::new(local, 0), None)
-            {
-                let _ = s.send(&buf[..n], meta.src, 0, None).await;
+            if let Some(n) = rej.write_reply(&mut buf) {
+                send_from_new_port(local, meta.src, &buf[..n]).await;
             }
             return;
         }
