@@ -469,14 +469,37 @@ impl Engine {
         self.log.push_str(" -> ");
     }
 
-    fn log_sent(
+    /// Accounts for a reply built into the caller's buffer: counted in
+    /// `counter` and logged when it fit, else dropped as too big.
+    fn sent(
         &mut self,
-        what: &str,
-        yiaddr: Ipv4Addr,
+        built: Result<usize, pxe_dhcp::Error>,
+        counter: Option<fn(&mut Metrics) -> &mut u64>,
+        reply: Sent<'_>,
         d: &Decision<'_>,
-        siaddr: Ipv4Addr,
-        dest: &Destination,
-    ) {
+        rx: &RxInfo<'_>,
+    ) -> Handled {
+        let Ok(len) = built else {
+            return self.dropped(DropReason::ReplyTooBig, rx, &reply.what);
+        };
+        if let Some(counter) = counter {
+            *counter(&mut self.metrics) += 1;
+        }
+        self.metrics.replies += 1;
+        self.log_sent(&reply, d);
+        Handled::Reply {
+            len,
+            dest: reply.dest,
+        }
+    }
+
+    fn log_sent(&mut self, reply: &Sent<'_>, d: &Decision<'_>) {
+        let Sent {
+            what,
+            yiaddr,
+            siaddr,
+            dest,
+        } = reply;
         let _ = write!(self.log, "{what} {yiaddr}");
         if let Some(f) = d.file() {
             let _ = write!(self.log, " file={}", String::from_utf8_lossy(f));
@@ -538,12 +561,7 @@ impl Engine {
             b.yiaddr(ciaddr)
                 .ciaddr(Ipv4Addr::UNSPECIFIED)
                 .siaddr(siaddr);
-            if let Some(f) = d.file() {
-                b.file(f)?;
-            }
-            if let Some(s) = d.sname() {
-                b.sname(s)?;
-            }
+            boot_fields(&mut b, d)?;
             b.message_type(MessageType::Ack)?;
             b.server_id(rx.local)?;
             for (c, v) in d.options() {
@@ -551,16 +569,13 @@ impl Engine {
             }
             b.finish()
         })();
-        let dest = self.addressing(req, rx, ciaddr, false);
-        match r {
-            Ok(len) => {
-                self.metrics.boot_server_replies += 1;
-                self.metrics.replies += 1;
-                self.log_sent("PXE boot-server ACK", ciaddr, d, siaddr, &dest);
-                Handled::Reply { len, dest }
-            }
-            Err(_) => self.dropped(DropReason::ReplyTooBig, rx, &"boot-server ACK"),
-        }
+        let reply = Sent {
+            what: "PXE boot-server ACK",
+            yiaddr: ciaddr,
+            siaddr,
+            dest: self.addressing(req, rx, ciaddr, false),
+        };
+        self.sent(r, Some(|m| &mut m.boot_server_replies), reply, d, rx)
     }
 
     /// ProxyDHCP reply, spec §6.2.
@@ -590,12 +605,7 @@ impl Engine {
             if ciaddr.is_unspecified() {
                 b.flags(req.pkt.flags() | pxe_dhcp::Flags::BROADCAST);
             }
-            if let Some(f) = d.file() {
-                b.file(f)?;
-            }
-            if let Some(s) = d.sname() {
-                b.sname(s)?;
-            }
+            boot_fields(&mut b, d)?;
             b.message_type(if discover {
                 MessageType::Offer
             } else {
@@ -608,17 +618,13 @@ impl Engine {
             b.copy_option(&req.pkt, code::RELAY_AGENT_INFO)?;
             b.finish()
         })();
-        let dest = self.addressing(req, rx, Ipv4Addr::UNSPECIFIED, ciaddr.is_unspecified());
-        match r {
-            Ok(len) => {
-                self.metrics.proxy_replies += 1;
-                self.metrics.replies += 1;
-                let what = if discover { "proxy OFFER" } else { "proxy ACK" };
-                self.log_sent(what, Ipv4Addr::UNSPECIFIED, d, siaddr, &dest);
-                Handled::Reply { len, dest }
-            }
-            Err(_) => self.dropped(DropReason::ReplyTooBig, rx, &"proxy reply"),
-        }
+        let reply = Sent {
+            what: if discover { "proxy OFFER" } else { "proxy ACK" },
+            yiaddr: Ipv4Addr::UNSPECIFIED,
+            siaddr,
+            dest: self.addressing(req, rx, Ipv4Addr::UNSPECIFIED, ciaddr.is_unspecified()),
+        };
+        self.sent(r, Some(|m| &mut m.proxy_replies), reply, d, rx)
     }
 
     fn pool_for(&self, r: &Range) -> Option<usize> {
@@ -990,12 +996,7 @@ impl Engine {
         let r = (|| {
             let mut b = Builder::reply_to(&req.pkt, &mut *out)?;
             b.yiaddr(addr).siaddr(siaddr);
-            if let Some(f) = d.file() {
-                b.file(f)?;
-            }
-            if let Some(s) = d.sname() {
-                b.sname(s)?;
-            }
+            boot_fields(&mut b, d)?;
             b.message_type(mt)?;
             b.server_id(rx.local)?;
             b.lease_time(times.lease)?;
@@ -1013,20 +1014,18 @@ impl Engine {
             b.copy_option(&req.pkt, code::RELAY_AGENT_INFO)?;
             b.finish()
         })();
-        let dest = self.addressing(req, rx, addr, d.broadcast());
-        match r {
-            Ok(len) => {
-                if mt == MessageType::Offer {
-                    self.metrics.offers += 1;
-                } else {
-                    self.metrics.acks += 1;
-                }
-                self.metrics.replies += 1;
-                self.log_sent(msg_name(mt), addr, d, siaddr, &dest);
-                Handled::Reply { len, dest }
-            }
-            Err(_) => self.dropped(DropReason::ReplyTooBig, rx, &msg_name(mt)),
-        }
+        let reply = Sent {
+            what: msg_name(mt),
+            yiaddr: addr,
+            siaddr,
+            dest: self.addressing(req, rx, addr, d.broadcast()),
+        };
+        let counter: fn(&mut Metrics) -> &mut u64 = if mt == MessageType::Offer {
+            |m| &mut m.offers
+        } else {
+            |m| &mut m.acks
+        };
+        self.sent(r, Some(counter), reply, d, rx)
     }
 
     fn reply_inform(
@@ -1042,12 +1041,7 @@ impl Engine {
         let r = (|| {
             let mut b = Builder::reply_to(&req.pkt, &mut *out)?;
             b.ciaddr(ciaddr).siaddr(siaddr);
-            if let Some(f) = d.file() {
-                b.file(f)?;
-            }
-            if let Some(s) = d.sname() {
-                b.sname(s)?;
-            }
+            boot_fields(&mut b, d)?;
             b.message_type(MessageType::Ack)?;
             b.server_id(rx.local)?;
             for (c, v) in d.boot_options() {
@@ -1060,16 +1054,13 @@ impl Engine {
             b.copy_option(&req.pkt, code::RELAY_AGENT_INFO)?;
             b.finish()
         })();
-        let dest = self.addressing(req, rx, Ipv4Addr::UNSPECIFIED, false);
-        match r {
-            Ok(len) => {
-                self.metrics.acks += 1;
-                self.metrics.replies += 1;
-                self.log_sent("DHCPACK (INFORM)", ciaddr, d, siaddr, &dest);
-                Handled::Reply { len, dest }
-            }
-            Err(_) => self.dropped(DropReason::ReplyTooBig, rx, &"INFORM ACK"),
-        }
+        let reply = Sent {
+            what: "DHCPACK (INFORM)",
+            yiaddr: ciaddr,
+            siaddr,
+            dest: self.addressing(req, rx, Ipv4Addr::UNSPECIFIED, false),
+        };
+        self.sent(r, Some(|m| &mut m.acks), reply, d, rx)
     }
 
     fn reply_bootp(
@@ -1090,16 +1081,33 @@ impl Engine {
             b.ipv4_option(code::SUBNET_MASK, rx.netmask)?;
             b.finish()
         })();
-        let dest = self.addressing(req, rx, addr, false);
-        match r {
-            Ok(len) => {
-                self.metrics.replies += 1;
-                self.log_sent("BOOTP reply", addr, d, siaddr, &dest);
-                Handled::Reply { len, dest }
-            }
-            Err(_) => self.dropped(DropReason::ReplyTooBig, rx, &"BOOTP"),
-        }
+        let reply = Sent {
+            what: "BOOTP reply",
+            yiaddr: addr,
+            siaddr,
+            dest: self.addressing(req, rx, addr, false),
+        };
+        self.sent(r, None, reply, d, rx)
     }
+}
+
+/// What a reply says, for its log line.
+struct Sent<'a> {
+    what: &'a str,
+    yiaddr: Ipv4Addr,
+    siaddr: Ipv4Addr,
+    dest: Destination,
+}
+
+/// The boot file and server name header fields, when the decision has them.
+fn boot_fields(b: &mut Builder<'_>, d: &Decision<'_>) -> Result<(), pxe_dhcp::Error> {
+    if let Some(f) = d.file() {
+        b.file(f)?;
+    }
+    if let Some(s) = d.sname() {
+        b.sname(s)?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
