@@ -21,7 +21,8 @@ use crate::engine::{Engine, Handled, RxInfo};
 use crate::lease::log::{LeaseLog, LogError};
 use crate::lease::{Lease, LeaseChange};
 use crate::net::{IfaceInfo, PktSocket, RecvMeta, interfaces};
-use crate::tftp::path::TftpRoot;
+use crate::tftp::client_dir::MacSources;
+use crate::tftp::path::{Access, TftpRoot};
 use crate::tftp::service::{self, TftpMetrics, TftpSettings};
 
 /// Default lease file when neither the file nor the command line names one.
@@ -184,6 +185,16 @@ impl LeaseQuery {
     }
 }
 
+impl crate::tftp::client_dir::MacLookup for LeaseQuery {
+    fn mac_of(&self, ip: Ipv4Addr) -> Option<Vec<u8>> {
+        let e = lock(&self.engine);
+        e.leases()
+            .get(ip)
+            .filter(|l| l.is_active(unix_now()))
+            .map(|l| l.hw.as_bytes().to_vec())
+    }
+}
+
 fn info(l: &Lease) -> LeaseInfo {
     LeaseInfo {
         addr: l.addr,
@@ -203,15 +214,25 @@ pub struct ServiceContext {
     pub shutdown: watch::Receiver<bool>,
 }
 
-fn tftp_settings(config: &Config, opts: &RunOptions) -> Result<Option<TftpSettings>, RunError> {
+fn tftp_settings(
+    config: &Config,
+    opts: &RunOptions,
+    leases: &LeaseQuery,
+) -> Result<Option<TftpSettings>, RunError> {
     let s = &config.settings;
     let Some(ifs) = &s.enable_tftp else {
         return Ok(None);
     };
+    let access = Access::for_process(nix::unistd::geteuid().as_raw(), s.tftp_secure);
+    if access == Access::WorldReadable {
+        tracing::info!(
+            "TFTP: running as root, so only world-readable files are served (as dnsmasq)"
+        );
+    }
     let mut roots = Vec::new();
     for (dir, iface) in &s.tftp_roots {
         match TftpRoot::new(Path::new(dir), s.tftp_lowercase) {
-            Ok(r) => roots.push((iface.clone(), r)),
+            Ok(r) => roots.push((iface.clone(), r.with_access(access))),
             Err(e) if s.tftp_no_fail => {
                 tracing::warn!("TFTP root {dir} unusable ({e}); tftp-no-fail: going on");
             }
@@ -241,6 +262,12 @@ fn tftp_settings(config: &Config, opts: &RunOptions) -> Result<Option<TftpSettin
         } else {
             ifs.clone()
         },
+        unique_root: s.tftp_unique_root,
+        macs: Arc::new(MacSources {
+            leases: Some(Arc::new(leases.clone())),
+        }),
+        port_range: s.tftp_port_range,
+        single_port: s.tftp_single_port,
     }))
 }
 
@@ -298,7 +325,7 @@ pub async fn run(
     }
 
     // TFTP.
-    if let Some(t) = tftp_settings(&config, &opts)? {
+    if let Some(t) = tftp_settings(&config, &opts, &ctx.leases)? {
         let metrics = Arc::new(TftpMetrics::default());
         let rx = stop_rx.clone();
         tracing::info!(

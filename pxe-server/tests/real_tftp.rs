@@ -170,6 +170,12 @@ fn curl_atftp_tftp_hpa_fetch_files() {
 
 /// Send a raw request from the client namespace; return the first reply.
 fn raw_request(s: &Setup, req: Vec<u8>) -> Vec<u8> {
+    raw_exchange(s, req).map(|(r, _)| r).unwrap_or_default()
+}
+
+/// Send a raw request from the client namespace; return the first reply
+/// and the port it came from.
+fn raw_exchange(s: &Setup, req: Vec<u8>) -> Option<(Vec<u8>, u16)> {
     s.lab.members[1].enter(move || {
         let sock = UdpSocket::bind("10.78.0.2:0").unwrap();
         sock.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
@@ -177,11 +183,11 @@ fn raw_request(s: &Setup, req: Vec<u8>) -> Vec<u8> {
         let mut buf = [0u8; 2048];
         for _ in 0..3 {
             sock.send_to(&req, to).unwrap();
-            if let Ok((n, _)) = sock.recv_from(&mut buf) {
-                return buf[..n].to_vec();
+            if let Ok((n, from)) = sock.recv_from(&mut buf) {
+                return Some((buf[..n].to_vec(), from.port()));
             }
         }
-        Vec::new()
+        None
     })
 }
 
@@ -348,4 +354,132 @@ fn tftp_max_limits_concurrent_transfers() {
     let log = wait_log(&s.log, "(tftp-max)", Duration::from_secs(5));
     assert!(log.contains("dropping request"), "{log}");
     drop(s.server);
+}
+
+/// The first DATA block's payload of a plain (option-less) request.
+fn first_block(s: &Setup, name: &[u8]) -> Vec<u8> {
+    let r = raw_request(s, rrq(name, &[]));
+    assert_eq!(
+        &r[..4],
+        &[0, 3, 0, 1],
+        "expected DATA 1 for {name:?}, got {r:?}"
+    );
+    r[4..].to_vec()
+}
+
+#[test]
+fn unique_root_by_ip_and_by_mac_from_arp() {
+    let s = setup("tftp-unique-root");
+    let root = s.dir.path().join("root");
+    std::fs::write(root.join("which.txt"), b"shared\n").unwrap();
+    assert_eq!(
+        first_block(&s, b"which.txt"),
+        b"shared\n",
+        "no client directory yet"
+    );
+    std::fs::create_dir(root.join("10.78.0.2")).unwrap();
+    std::fs::write(root.join("10.78.0.2/which.txt"), b"by ip\n").unwrap();
+    assert_eq!(first_block(&s, b"which.txt"), b"by ip\n");
+    // The client directory replaces the root: no fallback per file.
+    assert_eq!(error_code(&raw_request(&s, rrq(b"big.bin", &[]))), Some(1));
+    drop(s);
+
+    let s = setup("tftp-unique-root=mac");
+    let root = s.dir.path().join("root");
+    std::fs::write(root.join("which.txt"), b"shared\n").unwrap();
+    let link = s.lab.members[1].run(&["cat", "/sys/class/net/eth0/address"]);
+    let mac = String::from_utf8_lossy(&link.stdout)
+        .trim()
+        .replace(':', "-");
+    assert_eq!(mac.len(), 17, "{mac:?}");
+    std::fs::create_dir(root.join(&mac)).unwrap();
+    std::fs::write(root.join(&mac).join("which.txt"), b"by mac\n").unwrap();
+    assert_eq!(first_block(&s, b"which.txt"), b"by mac\n");
+}
+
+#[test]
+fn only_world_readable_files_when_running_as_root() {
+    use std::os::unix::fs::PermissionsExt;
+    let s = setup("");
+    let root = s.dir.path().join("root");
+    std::fs::write(root.join("private.bin"), b"root only").unwrap();
+    std::fs::set_permissions(
+        root.join("private.bin"),
+        std::fs::Permissions::from_mode(0o600),
+    )
+    .unwrap();
+    let r = raw_request(&s, rrq(b"private.bin", &[]));
+    assert_eq!(error_code(&r), Some(2), "{r:?}");
+    let log = wait_log(&s.log, "not world-readable", Duration::from_secs(5));
+    assert!(log.contains("private.bin"), "{log}");
+    std::fs::set_permissions(
+        root.join("private.bin"),
+        std::fs::Permissions::from_mode(0o644),
+    )
+    .unwrap();
+    assert_eq!(first_block(&s, b"private.bin"), b"root only");
+}
+
+#[test]
+fn port_range_bounds_the_transfer_ports() {
+    let s = setup("tftp-port-range=40100,40101");
+    for _ in 0..2 {
+        let (r, port) = raw_exchange(&s, rrq(b"big.bin", &[])).unwrap();
+        assert_eq!(&r[..4], &[0, 3, 0, 1]);
+        assert!((40100..=40101).contains(&port), "DATA from port {port}");
+    }
+    // The unanswered transfers above hold both ports (until they time
+    // out): the next request finds none free and is dropped and logged.
+    assert!(raw_exchange(&s, rrq(b"big.bin", &[])).is_none());
+    let log = wait_log(
+        &s.log,
+        "no free port in tftp-port-range",
+        Duration::from_secs(5),
+    );
+    assert!(log.contains("40100-40101"), "{log}");
+}
+
+#[test]
+fn single_port_serves_concurrent_real_clients_from_port_69() {
+    need_tool("curl");
+    need_tool("atftp");
+    let s = setup("tftp-single-port");
+    let (r, port) = raw_exchange(&s, rrq(b"big.bin", &[("blksize", "1024")])).unwrap();
+    assert_eq!((&r[..2], port), (&[0u8, 6][..], 69), "OACK from port 69");
+    // Two real clients at once, both through port 69.
+    let cmd = |args: &[&str]| {
+        s.lab.members[1]
+            .cmd(&["timeout", "30"])
+            .args(args)
+            .current_dir(s.dir.path())
+            .spawn()
+            .unwrap()
+    };
+    let a = out_path(&s, "single-curl.bin");
+    let b = out_path(&s, "single-atftp.bin");
+    let url = format!("tftp://{SRV_IP}/big.bin");
+    let mut curl = cmd(&[
+        "curl",
+        "-sS",
+        "--tftp-blksize",
+        "512",
+        "-o",
+        a.to_str().unwrap(),
+        &url,
+    ]);
+    let mut atftp = cmd(&[
+        "atftp",
+        "--option",
+        "blksize 1024",
+        "-g",
+        "-r",
+        "big.bin",
+        "-l",
+        b.to_str().unwrap(),
+        SRV_IP,
+    ]);
+    assert!(curl.wait().unwrap().success(), "curl in single-port mode");
+    assert!(atftp.wait().unwrap().success(), "atftp in single-port mode");
+    assert!(read(&a) == s.big, "curl download differs");
+    assert!(read(&b) == s.big, "atftp download differs");
 }

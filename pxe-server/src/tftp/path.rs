@@ -12,6 +12,8 @@
 //!    lie inside the canonical root: a symlink pointing out of the root is
 //!    refused.
 //! 6. Only regular files are served.
+//! 7. The [`Access`] rule (dnsmasq's): running as root, only world-readable
+//!    files; with `tftp-secure` and not root, only the server user's files.
 //!
 //! ```
 //! # let dir = tempfile::tempdir().unwrap();
@@ -25,8 +27,10 @@
 //! ```
 
 use std::ffi::OsStr;
+use std::fs::Metadata;
 use std::io;
 use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Component, Path, PathBuf};
 use std::vec::Vec;
 
@@ -48,6 +52,12 @@ pub enum PathError {
     /// Not a regular file, or not readable.
     #[error("permission denied")]
     Denied,
+    /// Refused by [`Access::WorldReadable`].
+    #[error("not world-readable (the server runs as root: only world-readable files are served)")]
+    NotWorldReadable,
+    /// Refused by [`Access::OwnedBy`].
+    #[error("not owned by the server's user (tftp-secure)")]
+    NotOwned,
     /// Another I/O error.
     #[error("cannot read file: {0}")]
     Io(String),
@@ -61,8 +71,48 @@ impl PathError {
     pub fn tftp_code(&self) -> u16 {
         match self {
             PathError::NotFound => 1,
-            PathError::Escape | PathError::Denied | PathError::ControlChar => 2,
+            PathError::Escape
+            | PathError::Denied
+            | PathError::NotWorldReadable
+            | PathError::NotOwned
+            | PathError::ControlChar => 2,
             PathError::Empty | PathError::Io(_) => 0,
+        }
+    }
+}
+
+/// Which files inside the root may be served (dnsmasq's `tftp.c` rules).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    /// Any file the process can read.
+    Any,
+    /// Only files with the world-readable bit: dnsmasq's rule when it runs
+    /// as root, so that a root server does not hand out files only root
+    /// may read.
+    WorldReadable,
+    /// Only files owned by this user id: `tftp-secure` when not root.
+    OwnedBy(u32),
+}
+
+impl Access {
+    /// The rule for a process with effective user id `euid`; as root,
+    /// `tftp-secure` has no effect (dnsmasq's documented behaviour).
+    pub fn for_process(euid: u32, tftp_secure: bool) -> Self {
+        if euid == 0 {
+            Access::WorldReadable
+        } else if tftp_secure {
+            Access::OwnedBy(euid)
+        } else {
+            Access::Any
+        }
+    }
+
+    fn check(self, m: &Metadata) -> Result<(), PathError> {
+        match self {
+            Access::Any => Ok(()),
+            Access::WorldReadable if m.mode() & 0o004 == 0 => Err(PathError::NotWorldReadable),
+            Access::OwnedBy(uid) if m.uid() != uid => Err(PathError::NotOwned),
+            Access::WorldReadable | Access::OwnedBy(_) => Ok(()),
         }
     }
 }
@@ -72,20 +122,46 @@ impl PathError {
 pub struct TftpRoot {
     root: PathBuf,
     lowercase: bool,
+    access: Access,
 }
 
 impl TftpRoot {
     /// Canonicalise `root` (it must exist). `lowercase` is `tftp-lowercase`.
+    /// Any readable file is served until [`TftpRoot::with_access`] says
+    /// otherwise.
     pub fn new(root: &Path, lowercase: bool) -> io::Result<Self> {
         Ok(TftpRoot {
             root: root.canonicalize()?,
             lowercase,
+            access: Access::Any,
         })
+    }
+
+    /// The same root with file access rule `access`.
+    #[must_use]
+    pub fn with_access(mut self, access: Access) -> Self {
+        self.access = access;
+        self
     }
 
     /// The canonical root.
     pub fn root(&self) -> &Path {
         &self.root
+    }
+
+    /// The directory `name` below the root as a root of its own, with the
+    /// same rules, if it exists and is inside the root
+    /// (`tftp-unique-root`: the per-client directory is used only if it
+    /// exists).
+    pub fn subdir(&self, name: &str) -> Option<TftpRoot> {
+        if name.is_empty() || name.contains('/') || name == ".." || name == "." {
+            return None;
+        }
+        let dir = self.root.join(name).canonicalize().ok()?;
+        (dir.starts_with(&self.root) && dir.is_dir()).then(|| TftpRoot {
+            root: dir,
+            ..self.clone()
+        })
     }
 
     /// Resolve a requested name to a file inside the root.
@@ -144,7 +220,7 @@ impl TftpRoot {
             return Err(PathError::Escape);
         }
         match canon.metadata() {
-            Ok(m) if m.is_file() => Ok(canon),
+            Ok(m) if m.is_file() => self.access.check(&m).map(|()| canon),
             Ok(_) => Err(PathError::Denied),
             Err(e) => Err(PathError::Io(std::format!("{e}"))),
         }
@@ -207,5 +283,42 @@ mod tests {
         assert_eq!(r.resolve(b"a\nb"), Err(PathError::ControlChar));
         assert_eq!(r.resolve(b"sub"), Err(PathError::Denied));
         assert_eq!(r.resolve(b"/"), Err(PathError::Empty));
+    }
+
+    #[test]
+    fn access_rules() {
+        use std::os::unix::fs::PermissionsExt;
+        let (_b, r) = setup();
+        let a = r.root().join("a.bin");
+        fs::set_permissions(&a, fs::Permissions::from_mode(0o640)).unwrap();
+        assert!(r.resolve(b"a.bin").is_ok(), "Access::Any");
+        let root = r.clone().with_access(Access::for_process(0, true));
+        assert_eq!(root.resolve(b"a.bin"), Err(PathError::NotWorldReadable));
+        assert_eq!(PathError::NotWorldReadable.tftp_code(), 2);
+        fs::set_permissions(&a, fs::Permissions::from_mode(0o604)).unwrap();
+        assert!(root.resolve(b"a.bin").is_ok());
+        let owner = fs::metadata(&a).unwrap().uid();
+        let mine = r
+            .clone()
+            .with_access(Access::for_process(owner.max(1), true));
+        let theirs = r.clone().with_access(Access::OwnedBy(owner + 1));
+        assert_eq!(theirs.resolve(b"a.bin"), Err(PathError::NotOwned));
+        if owner != 0 {
+            assert!(mine.resolve(b"a.bin").is_ok());
+        }
+        assert_eq!(Access::for_process(1000, false), Access::Any);
+    }
+
+    #[test]
+    fn subdirs_only_when_present_and_inside() {
+        let (_b, r) = setup();
+        let sub = r.subdir("sub").unwrap();
+        assert!(sub.resolve(b"b.bin").is_ok());
+        assert_eq!(sub.resolve(b"../a.bin"), Err(PathError::Escape));
+        assert!(r.subdir("missing").is_none());
+        assert!(r.subdir("a.bin").is_none(), "a file is not a directory");
+        assert!(r.subdir("etcdir").is_none(), "a symlink out of the root");
+        assert!(r.subdir("..").is_none());
+        assert!(r.subdir("sub/x").is_none());
     }
 }

@@ -9,6 +9,11 @@
 //!   are dropped (the client retransmits).
 //! * blksize is capped by the MTU of the interface the request came in on
 //!   (and `tftp-mtu`); `tsize` is answered; `tftp-no-blocksize` honoured.
+//! * `tftp-unique-root` picks a per-client directory when it exists
+//!   ([`super::client_dir`]); `tftp-port-range` bounds the transfer ports;
+//!   `tftp-single-port` runs every transfer over the request socket, told
+//!   apart by the client's address and port (not RFC 1350, but some
+//!   firewalls allow nothing else).
 
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddrV4};
@@ -21,12 +26,15 @@ use std::time::Duration;
 use std::vec::Vec;
 
 use pxe_tftp::server::{ReadTransfer, ServerPolicy, accept};
-use pxe_tftp::wire::{ErrorCode, RequestKind, foreign_tid_reply, write_error};
+use pxe_tftp::wire::{ErrorCode, RequestKind, write_error};
 use pxe_tftp::{Instant, ServerLimits, TransferConfig};
 use tokio::sync::watch;
 
+use super::client_dir::{self, MacSources};
+use super::link::{Link, LinkPlan, PortPicker, Received, Routes};
 use super::path::TftpRoot;
-use crate::net::{PktSocket, interfaces};
+use crate::net::{PktSocket, RecvMeta, interfaces};
+use pxe_rules::config::UniqueRoot;
 
 /// Default `tftp-max`.
 pub const DEFAULT_MAX: usize = 50;
@@ -47,6 +55,14 @@ pub struct TftpSettings {
     pub port: u16,
     /// Interfaces to listen on (empty: all).
     pub interfaces: Vec<String>,
+    /// `tftp-unique-root`.
+    pub unique_root: Option<UniqueRoot>,
+    /// Where `tftp-unique-root=mac` finds MAC addresses.
+    pub macs: Arc<MacSources>,
+    /// `tftp-port-range`: transfer ports come from this range.
+    pub port_range: Option<(u16, u16)>,
+    /// `tftp-single-port`: transfers run over the request socket.
+    pub single_port: bool,
 }
 
 /// TFTP counters (shared with the running service).
@@ -56,7 +72,8 @@ pub struct TftpMetrics {
     pub requests: AtomicU64,
     /// Requests refused with an ERROR (bad request, path refused, ...).
     pub refused: AtomicU64,
-    /// Requests dropped because `tftp-max` transfers were running.
+    /// Requests dropped because `tftp-max` transfers were running, or no
+    /// port of `tftp-port-range` was free.
     pub busy: AtomicU64,
     /// Transfers completed.
     pub completed: AtomicU64,
@@ -118,9 +135,10 @@ pub async fn serve(
             )?);
         }
     }
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<(usize, Vec<u8>, crate::net::RecvMeta)>(256);
+    let socks: Vec<Arc<PktSocket>> = socks.into_iter().map(Arc::new).collect();
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<(usize, Vec<u8>, RecvMeta)>(256);
     let mut readers = Vec::new();
-    for (k, s) in socks.into_iter().enumerate() {
+    for (k, s) in socks.iter().cloned().enumerate() {
         let tx = tx.clone();
         readers.push(tokio::spawn(async move {
             let mut buf = std::vec![0u8; 65536];
@@ -143,21 +161,33 @@ pub async fn serve(
     let start = std::time::Instant::now();
     let stop = Arc::new(AtomicBool::new(false));
     let cache: Arc<FileCache> = Arc::default();
+    let routes: Arc<Routes> = Arc::default();
+    let ports = PortPicker::default();
     loop {
-        let (_, data, meta) = tokio::select! {
+        let (k, data, meta) = tokio::select! {
             _ = shutdown.changed() => {
                 stop.store(true, Ordering::Relaxed);
                 break;
             }
             m = rx.recv() => match m { Some(m) => m, None => break },
         };
+        if settings.single_port && routes.deliver(meta.src, &data) {
+            continue;
+        }
         metrics.requests.fetch_add(1, Ordering::Relaxed);
+        let link = LinkPlan {
+            single_port: settings
+                .single_port
+                .then(|| (socks[k].clone(), routes.clone())),
+            ports: &ports,
+        };
         handle_request(
             &settings,
             &metrics,
             &cache,
             &data,
             meta,
+            link,
             start,
             stop.clone(),
         )
@@ -178,12 +208,14 @@ pub async fn serve(
     Ok(())
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn handle_request(
     settings: &Arc<TftpSettings>,
     metrics: &Arc<TftpMetrics>,
     cache: &Arc<FileCache>,
     data: &[u8],
-    meta: crate::net::RecvMeta,
+    meta: RecvMeta,
+    link: LinkPlan<'_>,
     start: std::time::Instant,
     stop: Arc<AtomicBool>,
 ) {
@@ -237,6 +269,15 @@ async fn handle_request(
         send_error(local, meta.src, ErrorCode(2), "no TFTP root").await;
         return;
     };
+    let client_root = settings.unique_root.and_then(|kind| {
+        let ip = *meta.src.ip();
+        let mac = match kind {
+            UniqueRoot::Mac => settings.macs.mac_of(ip),
+            UniqueRoot::Ip => None,
+        };
+        root.subdir(&client_dir::dir_name(kind, ip, mac.as_deref())?)
+    });
+    let root = client_root.as_ref().unwrap_or(root);
     let path = match root.resolve(acc.filename) {
         Ok(p) => p,
         Err(e) => {
@@ -271,10 +312,14 @@ async fn handle_request(
             return;
         }
     };
-    let sock = match std::net::UdpSocket::bind(SocketAddrV4::new(local, 0)) {
-        Ok(s) => s,
+    let link = match link.open(local, &meta, settings.port_range) {
+        Ok(l) => l,
         Err(e) => {
-            tracing::warn!("TFTP cannot open a transfer socket: {e}");
+            metrics.busy.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(
+                "TFTP {}: cannot start a transfer for {name:?}: {e}",
+                meta.src
+            );
             return;
         }
     };
@@ -295,7 +340,7 @@ async fn handle_request(
         .spawn({
             let metrics = metrics.clone();
             move || {
-                let ok = run_transfer(transfer, &sock, peer, start, &stop);
+                let ok = run_transfer(transfer, link, peer, start, &stop);
                 metrics.active.fetch_sub(1, Ordering::Relaxed);
                 match ok {
                     Ok(bytes) => {
@@ -386,18 +431,17 @@ fn open_source(cache: &FileCache, path: &Path) -> std::io::Result<Source> {
 
 fn run_transfer(
     mut t: ReadTransfer<Source>,
-    sock: &std::net::UdpSocket,
+    mut link: Link,
     peer: SocketAddrV4,
     start: std::time::Instant,
     stop: &AtomicBool,
 ) -> Result<u64, String> {
     let mut out = std::vec![0u8; t.max_datagram_len().max(516)];
     let mut inb = std::vec![0u8; 65536];
-    let mut last_wait = Duration::ZERO;
     loop {
         let now = clock(start);
         while let Some(n) = t.poll_transmit(now, &mut out) {
-            if let Err(e) = sock.send_to(&out[..n], peer) {
+            if let Err(e) = link.send(&out[..n], peer) {
                 return Err(std::format!("send: {e}"));
             }
         }
@@ -408,7 +452,7 @@ fn run_transfer(
             t.abort(ErrorCode(0), "server shutting down");
             let now = clock(start);
             while let Some(n) = t.poll_transmit(now, &mut out) {
-                let _ = sock.send_to(&out[..n], peer);
+                let _ = link.send(&out[..n], peer);
             }
             return Err(String::from("server shutting down"));
         }
@@ -420,32 +464,10 @@ fn run_transfer(
                 d.saturating_duration_since(clock(start))
             })
             .clamp(Duration::from_millis(1), Duration::from_secs(1));
-        if wait.abs_diff(last_wait) > Duration::from_millis(50) {
-            sock.set_read_timeout(Some(wait))
-                .map_err(|e| std::format!("socket: {e}"))?;
-            last_wait = wait;
-        }
-        match sock.recv_from(&mut inb) {
-            Ok((n, from)) => {
-                if from != std::net::SocketAddr::V4(peer) {
-                    // Another TID: ERROR 5 to the stranger, transfer goes on.
-                    let mut e = [0u8; 64];
-                    if let Ok(k) = foreign_tid_reply(&mut e) {
-                        let _ = sock.send_to(&e[..k], from);
-                    }
-                    continue;
-                }
-                t.handle_datagram(clock(start), &inb[..n]);
-            }
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-                ) =>
-            {
-                t.handle_timeout(clock(start));
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+        match link.recv(&mut inb, peer, wait) {
+            Ok(Received::Datagram(n)) => t.handle_datagram(clock(start), &inb[..n]),
+            Ok(Received::TimedOut) => t.handle_timeout(clock(start)),
+            Ok(Received::Stranger) => {}
             Err(e) => return Err(std::format!("receive: {e}")),
         }
     }

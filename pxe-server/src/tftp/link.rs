@@ -1,0 +1,319 @@
+//! How one transfer reaches its client: its own socket on a fresh port
+//! (RFC 1350's new TID; from `tftp-port-range` when set), or, with
+//! `tftp-single-port`, the request socket itself, shared by every transfer
+//! and told apart by the client's address and port.
+
+use std::collections::HashMap;
+use std::io;
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, UdpSocket};
+use std::string::String;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError, sync_channel};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use std::vec::Vec;
+
+use pxe_tftp::wire::foreign_tid_reply;
+
+use crate::net::{PktSocket, RecvMeta};
+
+/// Datagrams queued for one single-port transfer before newer ones are
+/// dropped (the client retransmits).
+const INBOX: usize = 64;
+
+/// The single-port transfers by client address: where the request loop
+/// hands each datagram that belongs to a running transfer.
+/// A registered transfer: its registration number and its inbox.
+type Inbox = (u64, SyncSender<Vec<u8>>);
+
+#[derive(Debug, Default)]
+pub(super) struct Routes {
+    table: Mutex<HashMap<SocketAddrV4, Inbox>>,
+    next_id: AtomicU64,
+}
+
+impl Routes {
+    /// Hands `datagram` from `peer` to its transfer; false when it is not
+    /// one (no transfer runs for `peer`, or it is a new request). A new
+    /// request from a peer supersedes the peer's running transfer, as a
+    /// client that asks again follows only the newest answer.
+    pub(super) fn deliver(&self, peer: SocketAddrV4, datagram: &[u8]) -> bool {
+        let mut table = self.table.lock().unwrap_or_else(|p| p.into_inner());
+        let Some((_, inbox)) = table.get(&peer) else {
+            return false;
+        };
+        if matches!(datagram, [0, 1 | 2, ..]) {
+            table.remove(&peer);
+            return false;
+        }
+        match inbox.try_send(datagram.to_vec()) {
+            Ok(()) | Err(TrySendError::Full(_)) => true,
+            Err(TrySendError::Disconnected(_)) => {
+                table.remove(&peer);
+                true
+            }
+        }
+    }
+
+    fn register(self: &Arc<Self>, peer: SocketAddrV4) -> (Route, Receiver<Vec<u8>>) {
+        let (tx, rx) = sync_channel(INBOX);
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        self.table
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(peer, (id, tx));
+        let route = Route {
+            routes: self.clone(),
+            peer,
+            id,
+        };
+        (route, rx)
+    }
+}
+
+/// A registered single-port transfer; unregisters itself when dropped
+/// (unless a newer request from the peer replaced it).
+#[derive(Debug)]
+pub(super) struct Route {
+    routes: Arc<Routes>,
+    peer: SocketAddrV4,
+    id: u64,
+}
+
+impl Drop for Route {
+    fn drop(&mut self) {
+        let mut table = self.routes.table.lock().unwrap_or_else(|p| p.into_inner());
+        if table.get(&self.peer).is_some_and(|(id, _)| *id == self.id) {
+            table.remove(&self.peer);
+        }
+    }
+}
+
+/// Chooses transfer ports in `tftp-port-range` round robin, so a port
+/// just closed is not the first one tried again.
+#[derive(Debug, Default)]
+pub(super) struct PortPicker {
+    next: AtomicU32,
+}
+
+impl PortPicker {
+    /// A socket on `local` with a free port of `first..=last`.
+    fn bind(&self, local: Ipv4Addr, first: u16, last: u16) -> io::Result<UdpSocket> {
+        let (first, last) = (u32::from(first.min(last)), u32::from(first.max(last)));
+        let count = last - first + 1;
+        let start = self.next.fetch_add(1, Ordering::Relaxed) % count;
+        for i in 0..count {
+            let port = u16::try_from(first + (start + i) % count).unwrap_or(0);
+            if let Ok(s) = UdpSocket::bind(SocketAddrV4::new(local, port)) {
+                return Ok(s);
+            }
+        }
+        Err(io::Error::new(
+            io::ErrorKind::AddrInUse,
+            std::format!("no free port in tftp-port-range {first}-{last}"),
+        ))
+    }
+}
+
+/// What a transfer about to start may use.
+#[derive(Debug)]
+pub(super) struct LinkPlan<'a> {
+    /// `tftp-single-port`: the socket the request came in on, and the
+    /// routes to register with.
+    pub(super) single_port: Option<(Arc<PktSocket>, Arc<Routes>)>,
+    /// Port choice for `tftp-port-range`.
+    pub(super) ports: &'a PortPicker,
+}
+
+impl LinkPlan<'_> {
+    /// The link for a transfer answering the request in `meta`, sending
+    /// from `local`.
+    pub(super) fn open(
+        self,
+        local: Ipv4Addr,
+        meta: &RecvMeta,
+        port_range: Option<(u16, u16)>,
+    ) -> io::Result<Link> {
+        if let Some((sock, routes)) = self.single_port {
+            let (route, inbox) = routes.register(meta.src);
+            return Ok(Link::Shared {
+                sock,
+                ifindex: meta.ifindex,
+                local,
+                inbox,
+                _route: route,
+            });
+        }
+        // Bound without SO_REUSEADDR: with it, Linux may give the same
+        // port 0 binding to two sockets, and two transfers would share it.
+        let sock = match port_range {
+            Some((first, last)) => self.ports.bind(local, first, last)?,
+            None => UdpSocket::bind(SocketAddrV4::new(local, 0))?,
+        };
+        Ok(Link::Own {
+            sock,
+            read_timeout: Duration::ZERO,
+        })
+    }
+}
+
+/// The path between a running transfer and its client.
+#[derive(Debug)]
+pub(super) enum Link {
+    /// A socket of the transfer's own.
+    Own {
+        /// The socket.
+        sock: UdpSocket,
+        /// The read timeout set on it (changed only when it moves).
+        read_timeout: Duration,
+    },
+    /// The shared request socket (`tftp-single-port`).
+    Shared {
+        /// The request socket.
+        sock: Arc<PktSocket>,
+        /// Interface to send out of.
+        ifindex: u32,
+        /// Address to send from.
+        local: Ipv4Addr,
+        /// Datagrams from the client, routed by the request loop.
+        inbox: Receiver<Vec<u8>>,
+        /// Keeps the route registered while the transfer runs.
+        _route: Route,
+    },
+}
+
+/// What waiting for the client brought.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum Received {
+    /// A datagram from the client, this long.
+    Datagram(usize),
+    /// Nothing within the wait.
+    TimedOut,
+    /// A datagram from someone else, answered with ERROR 5; wait again.
+    Stranger,
+}
+
+impl Link {
+    /// Sends `datagram` to the client.
+    pub(super) fn send(&self, datagram: &[u8], peer: SocketAddrV4) -> io::Result<usize> {
+        match self {
+            Link::Own { sock, .. } => sock.send_to(datagram, peer),
+            Link::Shared {
+                sock,
+                ifindex,
+                local,
+                ..
+            } => sock.send_sync(datagram, peer, *ifindex, Some(*local)),
+        }
+    }
+
+    /// Waits up to `wait` for the client's next datagram into `buf`.
+    pub(super) fn recv(
+        &mut self,
+        buf: &mut [u8],
+        peer: SocketAddrV4,
+        wait: Duration,
+    ) -> io::Result<Received> {
+        match self {
+            Link::Own { sock, read_timeout } => {
+                if wait.abs_diff(*read_timeout) > Duration::from_millis(50) {
+                    sock.set_read_timeout(Some(wait))?;
+                    *read_timeout = wait;
+                }
+                match sock.recv_from(buf) {
+                    Ok((n, from)) if from == SocketAddr::V4(peer) => Ok(Received::Datagram(n)),
+                    Ok((_, from)) => {
+                        // Another TID: ERROR 5 to the stranger, the
+                        // transfer goes on (RFC 1350).
+                        let mut e = [0u8; 64];
+                        if let Ok(k) = foreign_tid_reply(&mut e) {
+                            let _ = sock.send_to(&e[..k], from);
+                        }
+                        Ok(Received::Stranger)
+                    }
+                    Err(e)
+                        if matches!(
+                            e.kind(),
+                            io::ErrorKind::WouldBlock
+                                | io::ErrorKind::TimedOut
+                                | io::ErrorKind::Interrupted
+                        ) =>
+                    {
+                        Ok(Received::TimedOut)
+                    }
+                    Err(e) => Err(e),
+                }
+            }
+            Link::Shared { inbox, .. } => match inbox.recv_timeout(wait) {
+                Ok(d) => {
+                    let n = d.len().min(buf.len());
+                    buf[..n].copy_from_slice(&d[..n]);
+                    Ok(Received::Datagram(n))
+                }
+                Err(RecvTimeoutError::Timeout) => Ok(Received::TimedOut),
+                Err(RecvTimeoutError::Disconnected) => Err(io::Error::other(String::from(
+                    "superseded by a new request from the client",
+                ))),
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::string::ToString;
+
+    fn peer(port: u16) -> SocketAddrV4 {
+        SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 7), port)
+    }
+
+    #[test]
+    fn routes_deliver_to_the_running_transfer_only() {
+        let routes = Arc::new(Routes::default());
+        assert!(!routes.deliver(peer(2000), &[0, 4, 0, 1]), "no transfer");
+        let (route, inbox) = routes.register(peer(2000));
+        assert!(routes.deliver(peer(2000), &[0, 4, 0, 1]));
+        assert_eq!(inbox.try_recv().unwrap(), [0, 4, 0, 1]);
+        assert!(!routes.deliver(peer(2001), &[0, 4, 0, 1]), "other port");
+        for _ in 0..INBOX + 5 {
+            assert!(routes.deliver(peer(2000), &[0, 4, 0, 2]), "full: dropped");
+        }
+        drop(route);
+        assert!(!routes.deliver(peer(2000), &[0, 4, 0, 1]), "unregistered");
+    }
+
+    #[test]
+    fn a_new_request_supersedes_the_running_transfer() {
+        let routes = Arc::new(Routes::default());
+        let (old, old_inbox) = routes.register(peer(2000));
+        assert!(!routes.deliver(peer(2000), b"\x00\x01file\x00octet\x00"));
+        assert_eq!(
+            old_inbox.recv_timeout(Duration::from_millis(1)),
+            Err(RecvTimeoutError::Disconnected)
+        );
+        let (_new, new_inbox) = routes.register(peer(2000));
+        drop(old);
+        assert!(routes.deliver(peer(2000), &[0, 4, 0, 0]), "new route kept");
+        assert_eq!(new_inbox.try_recv().unwrap(), [0, 4, 0, 0]);
+    }
+
+    #[test]
+    fn port_range_round_robin_and_exhaustion() {
+        let lo = Ipv4Addr::LOCALHOST;
+        let free = |p: u16| UdpSocket::bind((lo, p)).is_ok();
+        let base = (41000..42000)
+            .step_by(2)
+            .find(|p| free(*p) && free(*p + 1))
+            .unwrap();
+        let picker = PortPicker::default();
+        let a = picker.bind(lo, base, base + 1).unwrap();
+        let b = picker.bind(lo, base, base + 1).unwrap();
+        let pa = a.local_addr().unwrap().port();
+        let pb = b.local_addr().unwrap().port();
+        assert!((base..=base + 1).contains(&pa) && (base..=base + 1).contains(&pb));
+        assert_ne!(pa, pb);
+        let e = picker.bind(lo, base, base + 1).unwrap_err();
+        assert!(e.to_string().contains("tftp-port-range"), "{e}");
+    }
+}
