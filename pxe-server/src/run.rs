@@ -90,6 +90,47 @@ pub fn load_config(path: &Path, overrides: &Overrides) -> Result<Config, RunErro
     Ok(config)
 }
 
+/// `listen-address=`: as in dnsmasq, the interfaces that hold these
+/// addresses are served, beside those named by `interface=` (and then
+/// only these). An address no interface holds is an error, as dnsmasq
+/// fails to bind it.
+fn listen_on_addresses(
+    s: &mut pxe_rules::config::Settings,
+    ifaces: &[IfaceInfo],
+) -> Result<(), RunError> {
+    for a in &s.listen_addresses {
+        let Some(i) = ifaces.iter().find(|i| i.addr == *a) else {
+            return Err(RunError::Config(format!(
+                "listen-address={a}: no interface has this address"
+            )));
+        };
+        if !s.interfaces.contains(&i.name) {
+            s.interfaces.push(i.name.clone());
+        }
+    }
+    Ok(())
+}
+
+/// Says which of the file's dnsmasq settings change nothing here, so no
+/// one believes they took effect.
+fn note_unimplemented(s: &pxe_rules::config::Settings) {
+    if s.leasefile_ro {
+        tracing::warn!(
+            "leasefile-ro: not supported; leases are still written (pxe-server keeps no lease only in memory)"
+        );
+    }
+    if s.bind_interfaces || s.bind_dynamic {
+        tracing::info!(
+            "bind-interfaces/bind-dynamic: pxe-server always binds per interface (SO_BINDTODEVICE) when interface= is given"
+        );
+    }
+    if !s.no_ping {
+        tracing::info!(
+            "pxe-server does not ping an address before offering it (as dnsmasq's no-ping); a client that finds it in use sends DHCPDECLINE"
+        );
+    }
+}
+
 /// A human-readable summary of what the configuration means.
 pub fn describe(config: &Config) -> String {
     crate::config::describe(config)
@@ -278,6 +319,9 @@ pub async fn run(
     opts: RunOptions,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> Result<(), RunError> {
+    let mut config = config;
+    listen_on_addresses(&mut config.settings, &interfaces().unwrap_or_default())?;
+    note_unimplemented(&config.settings);
     let config = Arc::new(config);
     let now = unix_now();
     let lease_path = PathBuf::from(
@@ -742,5 +786,35 @@ async fn dhcp_worker(
                 tracing::warn!("DHCP send to {} failed: {err}", p.dest);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn iface(index: u32, name: &str, addr: [u8; 4]) -> IfaceInfo {
+        IfaceInfo {
+            index,
+            name: String::from(name),
+            addr: Ipv4Addr::from(addr),
+            netmask: Ipv4Addr::new(255, 255, 255, 0),
+            mtu: 1500,
+        }
+    }
+
+    #[test]
+    fn listen_address_adds_the_interface_holding_it() {
+        let ifaces = [
+            iface(1, "lo", [127, 0, 0, 1]),
+            iface(2, "eth1", [10, 1, 0, 1]),
+        ];
+        let mut c = Config::parse_str("interface=eth0\nlisten-address=10.1.0.1\n", "t.conf")
+            .expect("parses");
+        listen_on_addresses(&mut c.settings, &ifaces).expect("eth1 holds it");
+        assert_eq!(c.settings.interfaces, ["eth0", "eth1"]);
+        let mut c = Config::parse_str("listen-address=10.9.9.9\n", "t.conf").expect("parses");
+        let e = listen_on_addresses(&mut c.settings, &ifaces).expect_err("nobody holds it");
+        assert!(e.to_string().contains("listen-address=10.9.9.9"), "{e}");
     }
 }

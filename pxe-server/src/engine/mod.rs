@@ -235,6 +235,7 @@ impl Engine {
             }
         }
         let mut leases = LeaseTable::new(pools);
+        leases.set_sequential(config.settings.sequential_ip);
         for (_, h) in config.hosts() {
             let Some(addr) = h.addr else { continue };
             let hw = h
@@ -721,6 +722,10 @@ impl Engine {
                         }
                     }
                 };
+                if self.config.settings.rapid_commit && req.pkt.option(RAPID_COMMIT).is_some() {
+                    // RFC 4039: commit at once and answer with the ACK.
+                    return self.ack_like(now, req, d, rx, out, addr, host, false);
+                }
                 self.leases.hold_offer(addr, cid, &hw, now);
                 self.reply_full(now, req, d, rx, out, MessageType::Offer, addr)
             }
@@ -999,6 +1004,10 @@ impl Engine {
             boot_fields(&mut b, d)?;
             b.message_type(mt)?;
             b.server_id(rx.local)?;
+            if mt == MessageType::Ack && req.mt == Some(MessageType::Discover) {
+                // Only a rapid commit ACKs a DISCOVER (RFC 4039 §4).
+                b.option(RAPID_COMMIT, &[])?;
+            }
             b.lease_time(times.lease)?;
             for (c, v) in d.boot_options() {
                 b.option(c, v)?;
@@ -1090,6 +1099,9 @@ impl Engine {
         self.sent(r, None, reply, d, rx)
     }
 }
+
+/// DHCP option 80, Rapid Commit (RFC 4039): empty.
+const RAPID_COMMIT: u8 = 80;
 
 /// What a reply says, for its log line.
 struct Sent<'a> {

@@ -481,3 +481,45 @@ fn lease_max_is_enforced_for_new_clients_only() {
     assert!(reply(&mut e, &rx(67), &C::new(2).msg(MessageType::Discover, &[])).is_none());
     assert!(e.log_line().contains("dhcp-lease-max"), "{}", e.log_line());
 }
+
+#[test]
+fn rapid_commit_acks_a_discover_that_asks_for_it() {
+    const RANGE: &str = "dhcp-range=192.168.2.100,192.168.2.110\n";
+    let rapid = [(80u8, &[][..])];
+    // Enabled, and asked for: an ACK carrying option 80, the lease committed.
+    let mut e = engine(&alloc::format!("{RANGE}dhcp-rapid-commit\n"));
+    let c = C::new(1);
+    let (a, _) = reply(&mut e, &rx(67), &c.msg(MessageType::Discover, &rapid)).unwrap();
+    let a = p(&a);
+    assert_eq!(a.message_type().unwrap(), Some(MessageType::Ack));
+    assert_eq!(a.option(80), Some(&[][..]));
+    assert!(a.lease_time().unwrap().is_some());
+    assert_eq!(
+        e.take_changes().collect::<Vec<_>>().len(),
+        1,
+        "lease on its way to disk before the ACK leaves"
+    );
+    assert!(e.leases().get(a.yiaddr()).is_some());
+    // Enabled, not asked for: the usual OFFER, no option 80.
+    let (o, _) = reply(&mut e, &rx(67), &C::new(2).msg(MessageType::Discover, &[])).unwrap();
+    assert_eq!(p(&o).message_type().unwrap(), Some(MessageType::Offer));
+    assert_eq!(p(&o).option(80), None);
+    // Asked for, not enabled (RFC 4039: only a server configured for it).
+    let mut e = engine(RANGE);
+    let (o, _) = reply(&mut e, &rx(67), &c.msg(MessageType::Discover, &rapid)).unwrap();
+    assert_eq!(p(&o).message_type().unwrap(), Some(MessageType::Offer));
+    assert_eq!(p(&o).option(80), None);
+    assert_eq!(e.take_changes().count(), 0);
+}
+
+#[test]
+fn sequential_ip_hands_out_the_lowest_free_address() {
+    let mut e = engine("dhcp-range=192.168.2.100,192.168.2.200\ndhcp-sequential-ip\n");
+    for n in 1..4u8 {
+        let (o, _) = reply(&mut e, &rx(67), &C::new(n).msg(MessageType::Discover, &[])).unwrap();
+        let yi = p(&o).yiaddr();
+        assert_eq!(yi, Ipv4Addr::new(192, 168, 2, 99 + n), "client {n}");
+        let sel = [(50, &yi.octets()[..]), (54, &LOCAL.octets()[..])];
+        reply(&mut e, &rx(67), &C::new(n).msg(MessageType::Request, &sel)).unwrap();
+    }
+}

@@ -107,6 +107,7 @@ pub struct LeaseTable {
     offers: BTreeMap<u32, (Option<Vec<u8>>, HwAddr, u64)>,
     offer_prune_at: usize,
     declined: BTreeMap<u32, u64>,
+    sequential: bool,
 }
 
 impl LeaseTable {
@@ -116,6 +117,12 @@ impl LeaseTable {
             pools,
             ..Default::default()
         }
+    }
+
+    /// `dhcp-sequential-ip`: new clients get the lowest free address of a
+    /// pool instead of one hashed from their hardware address.
+    pub fn set_sequential(&mut self, sequential: bool) {
+        self.sequential = sequential;
     }
 
     /// Add a static reservation.
@@ -282,7 +289,8 @@ impl LeaseTable {
 
     /// Choose an address in pool `pool` for a client: its existing lease in
     /// the pool, else the requested address if free, else a free address
-    /// found by hashing the hardware address and probing linearly.
+    /// found by hashing the hardware address and probing linearly (from the
+    /// pool's start with [`LeaseTable::set_sequential`]).
     /// (Reserved addresses are the caller's business: see
     /// [`LeaseTable::reservation`].)
     pub fn choose(
@@ -319,6 +327,9 @@ impl LeaseTable {
         for b in hw.as_bytes() {
             h ^= u32::from(*b);
             h = h.wrapping_mul(0x0100_0193);
+        }
+        if self.sequential {
+            h = 0;
         }
         let start = u32::from(p.start);
         for i in 0..size {
@@ -547,6 +558,23 @@ mod tests {
         // Another client id on the same MAC is a different client.
         assert!(t.find(Some(b"two"), &mac(2)).is_none());
         assert_eq!(t.find(None, &mac(2)).unwrap().addr, b);
+    }
+
+    #[test]
+    fn sequential_allocation_takes_the_lowest_free_address() {
+        let mut t = LeaseTable::new(vec![pool()]);
+        let lowest = Ipv4Addr::new(10, 0, 0, 10);
+        assert!(
+            (0..20).any(|n| t.choose(0, None, &mac(n), None, 0).unwrap() != lowest),
+            "hashed by default"
+        );
+        t.set_sequential(true);
+        assert!((0..20).all(|n| t.choose(0, None, &mac(n), None, 0).unwrap() == lowest));
+        let first = t.choose(0, None, &mac(9), None, 0).unwrap();
+        assert_eq!(first, Ipv4Addr::new(10, 0, 0, 10));
+        t.commit(lease(first, mac(9), None, 1000), 0).unwrap();
+        let second = t.choose(0, None, &mac(200), None, 0).unwrap();
+        assert_eq!(second, Ipv4Addr::new(10, 0, 0, 11));
     }
 
     #[test]
