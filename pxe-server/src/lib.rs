@@ -76,6 +76,8 @@ extern crate std;
 pub mod config;
 #[cfg(feature = "alloc")]
 pub mod engine;
+#[cfg(feature = "alloc")]
+pub mod hosts;
 #[cfg(feature = "tokio")]
 pub mod http;
 #[cfg(feature = "alloc")]

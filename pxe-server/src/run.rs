@@ -332,6 +332,11 @@ pub async fn run(
             .unwrap_or_else(|| DEFAULT_LEASE_FILE.to_string()),
     );
     let mut engine = Engine::new(config.clone());
+    // Next servers given by name are looked up here (dnsmasq: hosts file
+    // only); read once at start.
+    engine.set_hosts(crate::hosts::Hosts::parse(
+        &std::fs::read_to_string("/etc/hosts").unwrap_or_default(),
+    ));
     let (log, rec) = LeaseLog::open(&lease_path, engine.leases_mut(), now)?;
     tracing::info!(
         "leases: {} from {} ({} records, {} torn bytes dropped, {} imported from dnsmasq format)",

@@ -73,6 +73,7 @@ use pxe_dhcp::{Builder, MessageType, Op, Packet, code};
 use pxe_rules::config::{Host, Range, RangeMode};
 use pxe_rules::{Config, Context, Decision, Facts, IgnoreReason, Port, Verdict};
 
+use crate::hosts::Hosts;
 use crate::lease::{HwAddr, Lease, LeaseChange, LeaseTable, NEVER, Pool, Reservation};
 use addressing::{AddressingInput, Destination, PXE_PORT};
 use metrics::{DropReason, Metrics};
@@ -131,6 +132,7 @@ pub struct Engine {
     changes: Vec<LeaseChange>,
     log: LogBuf,
     delay: u32,
+    hosts: Hosts,
 }
 
 /// The log-line buffer: formatting is skipped entirely when logging is off.
@@ -267,7 +269,28 @@ impl Engine {
                 on: true,
             },
             delay: 0,
+            hosts: Hosts::default(),
         }
+    }
+
+    /// The hosts file where a next-server given by name (`dhcp-boot`,
+    /// `pxe-service`) is looked up. Empty by default: such names then give
+    /// `0.0.0.0` and a note in the log line, as an unresolved name does
+    /// in dnsmasq.
+    pub fn set_hosts(&mut self, hosts: Hosts) {
+        self.hosts = hosts;
+    }
+
+    /// `siaddr` for a reply: the decision's address, or its server name
+    /// looked up in the hosts file.
+    fn next_server(&mut self, d: &Decision<'_>) -> Ipv4Addr {
+        let Some(name) = d.siaddr_host() else {
+            return d.siaddr();
+        };
+        self.hosts.lookup(name).unwrap_or_else(|| {
+            let _ = write!(self.log, "(next server {name:?} not in the hosts file) ");
+            Ipv4Addr::UNSPECIFIED
+        })
     }
 
     /// Turn the per-exchange log line on or off (off saves formatting it
@@ -556,7 +579,7 @@ impl Engine {
     ) -> Handled {
         self.start_log(req, d, rx);
         let ciaddr = req.pkt.ciaddr();
-        let siaddr = d.siaddr();
+        let siaddr = self.next_server(d);
         let r = (|| {
             let mut b = Builder::reply_to(&req.pkt, &mut *out)?;
             b.yiaddr(ciaddr)
@@ -596,7 +619,7 @@ impl Engine {
         };
         // Deviation (see the module docs): a boot file without a server
         // gets our own address as next-server, so iPXE accepts the offer.
-        let mut siaddr = d.siaddr();
+        let mut siaddr = self.next_server(d);
         if siaddr.is_unspecified() && d.siaddr_host().is_none() && d.file().is_some() {
             siaddr = rx.local;
         }
@@ -996,7 +1019,7 @@ impl Engine {
         addr: Ipv4Addr,
     ) -> Handled {
         let times = self.times(req, d);
-        let siaddr = d.siaddr();
+        let siaddr = self.next_server(d);
         let config = self.config.clone();
         let r = (|| {
             let mut b = Builder::reply_to(&req.pkt, &mut *out)?;
@@ -1044,7 +1067,7 @@ impl Engine {
         rx: &RxInfo<'_>,
         out: &mut [u8],
     ) -> Handled {
-        let siaddr = d.siaddr();
+        let siaddr = self.next_server(d);
         let config = self.config.clone();
         let ciaddr = req.pkt.ciaddr();
         let r = (|| {
@@ -1080,7 +1103,7 @@ impl Engine {
         out: &mut [u8],
         addr: Ipv4Addr,
     ) -> Handled {
-        let siaddr = d.siaddr();
+        let siaddr = self.next_server(d);
         let r = (|| {
             let mut b = Builder::reply_to(&req.pkt, &mut *out)?;
             b.yiaddr(addr).siaddr(siaddr);

@@ -523,3 +523,37 @@ fn sequential_ip_hands_out_the_lowest_free_address() {
         reply(&mut e, &rx(67), &C::new(n).msg(MessageType::Request, &sel)).unwrap();
     }
 }
+
+#[test]
+fn next_server_by_name_comes_from_the_hosts_file() {
+    let conf = "dhcp-range=192.168.2.100,192.168.2.110\ndhcp-boot=pxelinux.0,,boothost\n";
+    let c = C::new(1);
+    let mut e = engine(conf);
+    let (o, _) = reply(&mut e, &rx(67), &c.msg(MessageType::Discover, &[])).unwrap();
+    assert_eq!(p(&o).siaddr(), Ipv4Addr::UNSPECIFIED, "unresolved: 0.0.0.0");
+    assert!(
+        e.log_line().contains("not in the hosts file"),
+        "{}",
+        e.log_line()
+    );
+    e.set_hosts(crate::hosts::Hosts::parse(
+        "192.168.2.9 boothost.lab boothost\n",
+    ));
+    let (o, _) = reply(&mut e, &rx(67), &c.msg(MessageType::Discover, &[])).unwrap();
+    assert_eq!(p(&o).siaddr(), Ipv4Addr::new(192, 168, 2, 9));
+    // pxe-service's server name, on the 4011 boot server too.
+    let mut e =
+        engine("dhcp-range=192.168.2.0,proxy\npxe-service=x86PC,\"Boot\",pxelinux,boothost\n");
+    e.set_hosts(crate::hosts::Hosts::parse("192.168.2.9 boothost\n"));
+    let mut c = C::pxe_rom(2);
+    c.ciaddr = Ipv4Addr::new(192, 168, 2, 57);
+    let mut prx = rx(4011);
+    prx.src = SocketAddrV4::new(c.ciaddr, 4011);
+    prx.broadcast = false;
+    let req = c.msg(
+        MessageType::Request,
+        &[(43, &[71, 4, 0x80, 0, 0, 0, 255][..])],
+    );
+    let (a, _) = reply(&mut e, &prx, &req).unwrap();
+    assert_eq!(p(&a).siaddr(), Ipv4Addr::new(192, 168, 2, 9));
+}
