@@ -459,6 +459,14 @@ impl Config {
                 source: TagSource::Interface,
             });
         }
+        // 2. cpewan-id: a TR-069 device (only looked up when some line
+        // tests the tag).
+        if let Some(v) = facts.option(125)
+            && is_cpewan(v)
+            && let Some(t) = self.tag("cpewan-id")
+        {
+            set(&mut tags, t, TagSource::CpeWan, tr);
+        }
         // 3. relay agent tags.
         for &i in &ix.relay {
             if let Some(Rule::Relay(r)) = self.rule(i) {
@@ -1746,6 +1754,37 @@ impl Config {
         }
         0
     }
+}
+
+/// Broadband Forum's IANA enterprise number (TR-069 devices).
+const BROADBAND_FORUM: u32 = 3561;
+
+/// Option 125 (RFC 3925) with a Broadband Forum block carrying both the
+/// device's OUI (sub-option 4) and serial number (5): dnsmasq's
+/// `cpewan-id` condition. Malformed data matches nothing.
+fn is_cpewan(mut v: &[u8]) -> bool {
+    while let [a, b, c, d, len, rest @ ..] = v {
+        let Some((data, next)) = rest.split_at_checked(usize::from(*len)) else {
+            return false;
+        };
+        if u32::from_be_bytes([*a, *b, *c, *d]) == BROADBAND_FORUM {
+            let (mut oui, mut serial) = (false, false);
+            let mut subs = data;
+            while let [code, sl, more @ ..] = subs {
+                let Some((_, after)) = more.split_at_checked(usize::from(*sl)) else {
+                    break;
+                };
+                oui |= *code == 4;
+                serial |= *code == 5;
+                subs = after;
+            }
+            if oui && serial {
+                return true;
+            }
+        }
+        v = next;
+    }
+    false
 }
 
 fn set<T: Tracer>(tags: &mut TagSet, t: TagId, source: TagSource, tr: &mut T) {

@@ -56,8 +56,7 @@
 //! ## Not implemented
 //!
 //! Names in `dhcp-boot`/`pxe-service` server fields are returned for the
-//! server to resolve ([`Decision::siaddr_host`]); the `cpewan-id` tag
-//! (option 125 Broadband Forum block) is not set; option 120 (SIP servers)
+//! server to resolve ([`Decision::siaddr_host`]); option 120 (SIP servers)
 //! gets no RFC 3361 encoding; a configured option 60 does not re-run the
 //! `vendor:` matching; DHCPv6 lines are accepted and listed as ignored.
 //!

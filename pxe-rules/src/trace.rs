@@ -21,6 +21,9 @@ pub enum TagSource {
     KnownOtherNet(u32),
     /// BOOTP request.
     Bootp,
+    /// A TR-069 device: option 125 with a Broadband Forum block
+    /// (`cpewan-id`).
+    CpeWan,
     /// The `set:` of the `dhcp-range` used (item index).
     Range(u32),
 }
@@ -129,6 +132,9 @@ mod collect {
                         match source {
                             TagSource::Interface => f.write_str("the receiving interface")?,
                             TagSource::Bootp => f.write_str("BOOTP request")?,
+                            TagSource::CpeWan => {
+                                f.write_str("option 125 (Broadband Forum OUI and serial)")?
+                            }
                             TagSource::Rule(i) | TagSource::Range(i) => rule(f, i)?,
                             TagSource::Known(i) => {
                                 f.write_str("known host ")?;

@@ -444,3 +444,50 @@ fn trace_explains_the_choice() {
     );
     assert!(text.contains("dhcp-boot=pxelinux.0 -> CHOSEN"), "{text}");
 }
+
+#[test]
+fn cpewan_id_tags_tr069_devices() {
+    // §2.3 item 2: option 125 with a Broadband Forum (3561) block holding
+    // both the OUI (4) and the serial number (5).
+    let c = conf(&format!(
+        "{RANGE}dhcp-boot=tag:cpewan-id,acs.bin\ndhcp-boot=tag:!cpewan-id,other.bin\n"
+    ));
+    let block = |subs: &[u8]| {
+        let mut v = vec![0, 0, 0x0d, 0xe9, subs.len() as u8];
+        v.extend_from_slice(subs);
+        v
+    };
+    let both = block(&[4, 3, b'0', b'0', b'1', 5, 2, b'4', b'2', 6, 1, b'x']);
+    // Another enterprise's block first, then the Broadband Forum's.
+    let mut two = vec![0, 0, 0, 9, 2, 1, 0];
+    two.extend_from_slice(&both);
+    let file = |v: &[u8]| {
+        with(&c, &rom().opt(125, v).done(), Port::Dhcp, |d| {
+            (boot_file(d), tags(d))
+        })
+    };
+    let (f, t) = file(&both);
+    assert_eq!(f.as_deref(), Some(&b"acs.bin"[..]));
+    assert!(t.contains(&"cpewan-id".to_string()), "{t:?}");
+    assert_eq!(file(&two).0.as_deref(), Some(&b"acs.bin"[..]));
+    for no in [
+        block(&[4, 3, b'0', b'0', b'1']),
+        block(&[5, 2, b'4', b'2']),
+        vec![0, 0, 0, 9, 6, 4, 1, b'a', 5, 1, b'b'],
+        vec![0, 0, 0x0d, 0xe9, 40, 4, 1, b'a'],
+    ] {
+        assert_eq!(file(&no).0.as_deref(), Some(&b"other.bin"[..]), "{no:?}");
+    }
+    let f = with(&c, &rom().done(), Port::Dhcp, boot_file);
+    assert_eq!(f.as_deref(), Some(&b"other.bin"[..]));
+}
+
+/// The boot file, from the `file` field or option 67 (NUL dropped).
+fn boot_file(d: &Decision<'_>) -> Option<Vec<u8>> {
+    d.file().map(<[u8]>::to_vec).or_else(|| {
+        opts(d)
+            .into_iter()
+            .find(|(c, _)| *c == 67)
+            .map(|(_, v)| v.strip_suffix(&[0]).unwrap_or(&v).to_vec())
+    })
+}
