@@ -56,9 +56,9 @@
 //! ## Not implemented
 //!
 //! Names in `dhcp-boot`/`pxe-service` server fields are returned for the
-//! server to resolve ([`Decision::siaddr_host`]); option 120 (SIP servers)
-//! gets no RFC 3361 encoding; a configured option 60 does not re-run the
-//! `vendor:` matching; DHCPv6 lines are accepted and listed as ignored.
+//! server to resolve ([`Decision::siaddr_host`]); a configured option 60
+//! does not re-run the `vendor:` matching; DHCPv6 lines are accepted and
+//! listed as ignored.
 //!
 //! The semantics follow dnsmasq 2.90 as written down in the project's
 //! `spec/dnsmasq-semantics.md`; each module names the dnsmasq functions it

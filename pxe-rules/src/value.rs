@@ -16,6 +16,9 @@ pub(crate) enum OptType {
     Name,
     /// RFC 1035 encoded names (119; 15 is plain text in dnsmasq's table).
     Rfc1035,
+    /// SIP servers (120, RFC 3361): an encoding byte, then addresses (1)
+    /// or RFC 1035 names (0).
+    SipServers,
     /// Seconds, 4 bytes, with s/m/h/d/w suffixes.
     Time,
     /// A fixed-size integer of this many bytes.
@@ -51,7 +54,7 @@ const fn i(code: u8, name: &'static str, ty: OptType) -> OptInfo {
     }
 }
 
-use OptType::{AddrList as A, Int, Name as N, Raw as R, Rfc1035, Time as T};
+use OptType::{AddrList as A, Int, Name as N, Raw as R, Rfc1035, SipServers, Time as T};
 
 /// dnsmasq 2.90's IPv4 option table.
 pub(crate) static OPTTAB: &[OptInfo] = &[
@@ -126,7 +129,7 @@ pub(crate) static OPTTAB: &[OptInfo] = &[
     o(108, "ipv6-only", Int(4)),
     i(118, "subnet-select", R),
     o(119, "domain-search", Rfc1035),
-    o(120, "sip-server", R),
+    o(120, "sip-server", SipServers),
     o(121, "classless-static-route", R),
     o(125, "vendor-id-encap", R),
     o(150, "tftp-server-address", A),
@@ -347,6 +350,12 @@ pub(crate) fn encode(value: &[Ch], cx: TypeCtx) -> Result<Encoded, ValueError> {
         }
     } else if is_addr {
         out.kind = ValueKind::Addr;
+        // RFC 3361 (as dnsmasq: top level only): encoding byte 1, and the
+        // addresses are taken as written (no `0.0.0.0` = local).
+        let sip = cx.known == Some(OptType::SipServers) && !cx.encapsulated;
+        if sip {
+            out.bytes.push(1);
+        }
         for part in txt.split(',') {
             let part = part.trim_matches(' ');
             let (addr, slash) = match part.split_once('/') {
@@ -356,7 +365,7 @@ pub(crate) fn encode(value: &[Ch], cx: TypeCtx) -> Result<Encoded, ValueError> {
             let ip: Ipv4Addr = addr.parse().map_err(|_| ValueError::BadIpv4)?;
             match slash {
                 None => {
-                    if ip.is_unspecified() && !cx.encapsulated {
+                    if ip.is_unspecified() && !cx.encapsulated && !sip {
                         out.local_at.push(out.bytes.len() as u16);
                     }
                     out.bytes.extend_from_slice(&ip.octets());
@@ -373,6 +382,14 @@ pub(crate) fn encode(value: &[Ch], cx: TypeCtx) -> Result<Encoded, ValueError> {
         if cx.known == Some(OptType::Rfc1035) {
             out.kind = ValueKind::Names;
             encode_names(&txt, &mut out.bytes)?;
+        } else if cx.known == Some(OptType::SipServers) && !cx.encapsulated {
+            // RFC 3361: encoding byte 0, then the names; compression
+            // pointers count from the first name, not the encoding byte.
+            out.kind = ValueKind::Names;
+            let mut names = Vec::new();
+            encode_names(&txt, &mut names)?;
+            out.bytes.push(0);
+            out.bytes.extend_from_slice(&names);
         } else {
             out.kind = ValueKind::Text;
             out.bytes.extend_from_slice(txt.as_bytes());
@@ -658,6 +675,28 @@ mod tests {
                 b'b', 0xc0, 2
             ]
         );
+    }
+
+    #[test]
+    fn sip_servers_rfc3361() {
+        assert_eq!(
+            bytes("10.0.0.5,10.0.0.6", 120),
+            [1, 10, 0, 0, 5, 10, 0, 0, 6]
+        );
+        let e = enc("0.0.0.0", Some(OptType::SipServers), false, false)
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(
+            (e.bytes.as_slice(), e.local_at.len()),
+            (&[1, 0, 0, 0, 0][..], 0)
+        );
+        assert_eq!(
+            bytes("a.lab,b.lab", 120),
+            [0, 1, b'a', 3, b'l', b'a', b'b', 0, 1, b'b', 0xc0, 2]
+        );
+        // Encapsulated: no encoding byte (dnsmasq's DHOPT_ENCAPSULATE).
+        let e = enc("10.0.0.5", Some(OptType::SipServers), false, true)
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(e.bytes, [10, 0, 0, 5]);
     }
 
     #[test]
