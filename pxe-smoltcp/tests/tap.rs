@@ -35,7 +35,7 @@ fn fnv(data: &[u8]) -> u64 {
 fn full_mode_udhcpc_and_curl_over_tftp() {
     need_tool("busybox");
     need_tool("curl");
-    let ns = Netns::new();
+    let ns = Netns::new("sm");
     let tap_name = unique("smt");
     let file = content(300_000);
     let conf =
@@ -51,7 +51,7 @@ fn full_mode_udhcpc_and_curl_over_tftp() {
 
     // busybox udhcpc: DISCOVER from 0.0.0.0 to 255.255.255.255 over a raw
     // socket, replies broadcast by smoltcp.
-    let out = ns.exec(&[
+    let out = ns.run(&[
         "busybox",
         "udhcpc",
         "-i",
@@ -99,7 +99,7 @@ fn full_mode_udhcpc_and_curl_over_tftp() {
         ];
         args.extend_from_slice(extra);
         args.push("tftp://10.77.0.1/boot.bin");
-        let out = ns.exec(&args);
+        let out = ns.run(&args);
         assert!(
             out.status.success(),
             "curl {extra:?} failed: {}",
@@ -113,7 +113,7 @@ fn full_mode_udhcpc_and_curl_over_tftp() {
         );
     }
     // A missing file is answered with TFTP error 1 (curl exit 68).
-    let out = ns.exec(&[
+    let out = ns.run(&[
         "curl",
         "-sS",
         "--max-time",
@@ -187,7 +187,7 @@ fn exchange(
 
 #[test]
 fn proxy_offer_and_4011_answer_to_a_scripted_pxe_client() {
-    let ns = Netns::new();
+    let ns = Netns::new("sm");
     let tap_name = unique("smp");
     // The seed's "proxy DHCP" configuration.
     let conf = "dhcp-match=ipxe,175\nenable-tftp\ndhcp-range=10.78.0.0,proxy\npxe-service=net:#ipxe,x86PC, \"splashtop by richud.com\", undionly.kkpxe\n";

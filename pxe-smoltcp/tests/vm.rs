@@ -144,7 +144,7 @@ fn bios_ipxe_rom_boots_pxelinux_from_the_smoltcp_server() {
         format!("SERIAL 0 115200\nSAY {marker}\nDEFAULT off\nPROMPT 0\nTIMEOUT 1\nLABEL off\n  COM32 poweroff.c32\n")
             .into_bytes(),
     ));
-    let ns = Netns::new();
+    let ns = Netns::new("sm");
     let vm_tap = unique("vmt");
     lan(&ns, &vm_tap);
     let tap = unique("smv");
@@ -195,7 +195,7 @@ fn uefi_pxe_client_boots_ipxe_efi_which_runs_a_script() {
     ];
     let vars_path = std::env::temp_dir().join(format!("{}.fd", unique("pxe-smoltcp-vars")));
     std::fs::write(&vars_path, vars).unwrap();
-    let ns = Netns::new();
+    let ns = Netns::new("sm");
     let vm_tap = unique("vmt");
     lan(&ns, &vm_tap);
     let tap = unique("smu");
