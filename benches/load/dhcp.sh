@@ -88,16 +88,18 @@ dhcp_one() { # SERVER RATE -> one table row
   dir="$LOAD_OUT/dhcp-$server-$rate"
   mkdir -p "$dir"
   if ! dhcp_start "$server" "$dir"; then
-    printf '| %s | %s | failed to start | | | | |\n' "$server" "$rate"
+    printf '| %s | %s | failed to start | | | | | |\n' "$server" "$rate"
     return 0
   fi
   # relayed mode: perfdhcp sends from $CLI_IP:67 with giaddr=$CLI_IP to the server,
   # which answers by unicast; -R distinct MACs from the -b base; -W lets late
   # answers arrive before the final count.
+  local cpu0; cpu0=$(cpu_ticks "$DHCP_PID")
   in_cli timeout $((DHCP_SECONDS + 20)) perfdhcp -4 -r "$rate" -p "$DHCP_SECONDS" \
     -R "$DHCP_CLIENTS" -b mac=00:0c:01:00:00:00 -W 1000000 \
     -l "$IF_CLI" "$SRV_IP" >"$dir/perfdhcp.txt" 2>&1 || true
   local rss; rss=$(peak_rss_mib "$DHCP_PID")
+  local cpu1; cpu1=$(cpu_ticks "$DHCP_PID")
   stop_pid "$DHCP_PID"; DHCP_PID=""
   local f="$dir/perfdhcp.txt"
   local d_sent a_recv do_avg do_max ra_avg ra_max
@@ -106,16 +108,18 @@ dhcp_one() { # SERVER RATE -> one table row
   do_avg=$(pd_stat "$f" 1 "avg delay"); do_max=$(pd_stat "$f" 1 "max delay")
   ra_avg=$(pd_stat "$f" 2 "avg delay"); ra_max=$(pd_stat "$f" 2 "max delay")
   if [[ -z "$d_sent" || -z "$a_recv" ]]; then
-    printf '| %s | %s | perfdhcp failed (see %s) | | | | |\n' "$server" "$rate" "$f"
+    printf '| %s | %s | perfdhcp failed (see %s) | | | | | |\n' "$server" "$rate" "$f"
     return 0
   fi
   awk -v s="$server" -v r="$rate" -v secs="$DHCP_SECONDS" -v ds="$d_sent" -v ar="$a_recv" \
-      -v da="$do_avg" -v dm="$do_max" -v ra="$ra_avg" -v rm="$ra_max" -v rss="$rss" '
+      -v da="$do_avg" -v dm="$do_max" -v ra="$ra_avg" -v rm="$ra_max" -v rss="$rss" \
+      -v c0="${cpu0:-}" -v c1="${cpu1:-}" -v hz="$(getconf CLK_TCK)" '
     function ms(x) { return (x ~ /^[0-9.]+$/) ? sprintf("%.3f", x) : "-" }
     BEGIN {
       lost = ds - ar; pct = ds > 0 ? 100 * lost / ds : 0
-      printf "| %s | %d | %.0f | %d / %d (%.1f %%) | %s / %s | %s / %s | %s |\n",
-        s, r, ar / secs, lost, ds, pct, ms(da), ms(ra), ms(dm), ms(rm), rss }'
+      cpu = (c0 != "" && c1 != "" && ar > 0) ? sprintf("%.1f", (c1 - c0) * 1e6 / hz / ar) : "-"
+      printf "| %s | %d | %.0f | %d / %d (%.1f %%) | %s / %s | %s / %s | %s | %s |\n",
+        s, r, ar / secs, lost, ds, pct, ms(da), ms(ra), ms(dm), ms(rm), cpu, rss }'
 }
 
 dhcp_run() {
@@ -124,11 +128,11 @@ dhcp_run() {
   echo
   echo "### DHCP DORA (perfdhcp $(perfdhcp -v 2>&1 | awk '{print $2}'), ${DHCP_SECONDS} s per cell, ${DHCP_CLIENTS} distinct MACs)"
   echo
-  echo "| server | offered/s | completed DORA/s | incomplete / DISCOVERs sent | avg latency ms (D-O / R-A) | max latency ms (D-O / R-A) | peak RSS MiB |"
-  echo "|---|---:|---:|---:|---:|---:|---:|"
+  echo "| server | offered/s | completed DORA/s | incomplete / DISCOVERs sent | avg latency ms (D-O / R-A) | max latency ms (D-O / R-A) | server CPU µs per DORA | peak RSS MiB |"
+  echo "|---|---:|---:|---:|---:|---:|---:|---:|"
   for s in $DHCP_SERVERS; do
     if [[ "$s" == pxe-server && -z "${PXE_SERVER_BIN:-}" ]]; then
-      echo "| pxe-server | - | not built | | | | |"
+      echo "| pxe-server | - | not built | | | | | |"
       continue
     fi
     for r in $DHCP_RATES; do

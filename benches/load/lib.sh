@@ -58,6 +58,16 @@ peak_rss_mib() {
   if [[ -n "$kb" ]]; then awk -v k="$kb" 'BEGIN{printf "%.1f", k/1024}'; else echo "-"; fi
 }
 
+# CPU time (user + system, all threads) a pid has used so far, in clock
+# ticks, or empty if gone. The comm field may hold spaces: count from its
+# closing parenthesis.
+cpu_ticks() {
+  local stat
+  stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 0
+  stat=${stat##*) }
+  awk '{print $12 + $13}' <<<"$stat"
+}
+
 # stop_pid PID: TERM, wait up to 3 s, then KILL. Only for processes we started.
 stop_pid() {
   local pid=$1 i
