@@ -10,7 +10,7 @@ use std::string::String;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError, sync_channel};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use std::vec::Vec;
 
 use pxe_tftp::wire::foreign_tid_reply;
@@ -123,6 +123,9 @@ pub(super) struct LinkPlan<'a> {
     pub(super) single_port: Option<(Arc<PktSocket>, Arc<Routes>)>,
     /// Port choice for `tftp-port-range`.
     pub(super) ports: &'a PortPicker,
+    /// How long to poll for the client's next datagram before sleeping
+    /// (own socket only; zero: sleep at once). See [`Link::recv`].
+    pub(super) spin: Duration,
 }
 
 impl LinkPlan<'_> {
@@ -150,9 +153,13 @@ impl LinkPlan<'_> {
             Some((first, last)) => self.ports.bind(local, first, last)?,
             None => UdpSocket::bind(SocketAddrV4::new(local, 0))?,
         };
+        if !self.spin.is_zero() {
+            sock.set_nonblocking(true)?;
+        }
         Ok(Link::Own {
             sock,
-            read_timeout: Duration::ZERO,
+            read_timeout: None,
+            spin: self.spin,
         })
     }
 }
@@ -164,8 +171,12 @@ pub(super) enum Link {
     Own {
         /// The socket.
         sock: UdpSocket,
-        /// The read timeout set on it (changed only when it moves).
-        read_timeout: Duration,
+        /// The read timeout set on it (changed only when it moves by more
+        /// than 50 ms, to save a system call per datagram).
+        read_timeout: Option<Duration>,
+        /// Poll this long before sleeping; the socket is non-blocking
+        /// while polling.
+        spin: Duration,
     },
     /// The shared request socket (`tftp-single-port`).
     Shared {
@@ -208,6 +219,12 @@ impl Link {
     }
 
     /// Waits up to `wait` for the client's next datagram into `buf`.
+    ///
+    /// With a spin budget, first polls without sleeping: a lock-step
+    /// client answers within tens of microseconds, and waking a sleeping
+    /// thread costs about as much again, so polling roughly halves the
+    /// time per block. Only a lone transfer is given a budget (see the
+    /// service), so a storm never spins.
     pub(super) fn recv(
         &mut self,
         buf: &mut [u8],
@@ -215,12 +232,47 @@ impl Link {
         wait: Duration,
     ) -> io::Result<Received> {
         match self {
-            Link::Own { sock, read_timeout } => {
-                if wait.abs_diff(*read_timeout) > Duration::from_millis(50) {
+            Link::Own {
+                sock,
+                read_timeout,
+                spin,
+            } => {
+                let mut got = None;
+                if !spin.is_zero() {
+                    let until = Instant::now() + (*spin).min(wait);
+                    loop {
+                        match sock.recv_from(buf) {
+                            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                                if Instant::now() >= until {
+                                    break;
+                                }
+                                std::hint::spin_loop();
+                            }
+                            r => {
+                                got = Some(r);
+                                break;
+                            }
+                        }
+                    }
+                    if got.is_none() {
+                        // Nothing yet: sleep in a blocking read.
+                        sock.set_nonblocking(false)?;
+                        sock.set_read_timeout(Some(wait))?;
+                        *read_timeout = Some(wait);
+                        let r = sock.recv_from(buf);
+                        sock.set_nonblocking(true)?;
+                        got = Some(r);
+                    }
+                } else if read_timeout.is_none_or(|t| wait.abs_diff(t) > Duration::from_millis(50))
+                {
                     sock.set_read_timeout(Some(wait))?;
-                    *read_timeout = wait;
+                    *read_timeout = Some(wait);
                 }
-                match sock.recv_from(buf) {
+                let r = match got {
+                    Some(r) => r,
+                    None => sock.recv_from(buf),
+                };
+                match r {
                     Ok((n, from)) if from == SocketAddr::V4(peer) => Ok(Received::Datagram(n)),
                     Ok((_, from)) => {
                         // Another TID: ERROR 5 to the stranger, the
@@ -296,6 +348,61 @@ mod tests {
         drop(old);
         assert!(routes.deliver(peer(2000), &[0, 4, 0, 0]), "new route kept");
         assert_eq!(new_inbox.try_recv().unwrap(), [0, 4, 0, 0]);
+    }
+
+    #[test]
+    fn own_socket_polls_then_sleeps_and_answers_strangers() {
+        let lo = Ipv4Addr::LOCALHOST;
+        let client = UdpSocket::bind((lo, 0)).unwrap();
+        let stranger = UdpSocket::bind((lo, 0)).unwrap();
+        let SocketAddr::V4(peer) = client.local_addr().unwrap() else {
+            panic!("v4")
+        };
+        for spin in [Duration::ZERO, Duration::from_micros(200)] {
+            let ports = PortPicker::default();
+            let plan = LinkPlan {
+                single_port: None,
+                ports: &ports,
+                spin,
+            };
+            let meta = RecvMeta {
+                len: 0,
+                src: peer,
+                ifindex: 0,
+                local: lo,
+                dst: lo,
+            };
+            let mut link = plan.open(lo, &meta, None).unwrap();
+            let Link::Own { sock, .. } = &link else {
+                panic!("own socket")
+            };
+            let me = sock.local_addr().unwrap();
+            let mut buf = [0u8; 16];
+            let wait = Duration::from_millis(20);
+            assert_eq!(link.recv(&mut buf, peer, wait).unwrap(), Received::TimedOut);
+            client.send_to(&[0, 4, 0, 1], me).unwrap();
+            assert_eq!(
+                link.recv(&mut buf, peer, wait).unwrap(),
+                Received::Datagram(4)
+            );
+            stranger.send_to(&[0, 4, 0, 1], me).unwrap();
+            assert_eq!(link.recv(&mut buf, peer, wait).unwrap(), Received::Stranger);
+            let mut e = [0u8; 64];
+            stranger.set_read_timeout(Some(wait)).unwrap();
+            let n = stranger.recv(&mut e).unwrap();
+            assert_eq!(
+                &e[..4],
+                &[0, 5, 0, 5],
+                "ERROR 5 to the stranger ({n} bytes)"
+            );
+            // Still a timeout after the poll budget, then data again.
+            assert_eq!(link.recv(&mut buf, peer, wait).unwrap(), Received::TimedOut);
+            client.send_to(&[0, 4, 0, 2], me).unwrap();
+            assert_eq!(
+                link.recv(&mut buf, peer, wait).unwrap(),
+                Received::Datagram(4)
+            );
+        }
     }
 
     #[test]

@@ -39,6 +39,10 @@ use pxe_rules::config::UniqueRoot;
 /// Default `tftp-max`.
 pub const DEFAULT_MAX: usize = 50;
 
+/// How long a lone transfer polls for its client's next datagram before
+/// sleeping: a few lock-step round trips on a LAN.
+const LONE_TRANSFER_SPIN: Duration = Duration::from_micros(200);
+
 /// TFTP service settings.
 #[derive(Clone, Debug)]
 pub struct TftpSettings {
@@ -175,11 +179,20 @@ pub async fn serve(
             continue;
         }
         metrics.requests.fetch_add(1, Ordering::Relaxed);
+        // A lone transfer polls for its client's answers instead of
+        // sleeping between them (lock-step clients are latency-bound);
+        // with company, none does.
+        let spin = if metrics.active.load(Ordering::Relaxed) == 0 {
+            LONE_TRANSFER_SPIN
+        } else {
+            Duration::ZERO
+        };
         let link = LinkPlan {
             single_port: settings
                 .single_port
                 .then(|| (socks[k].clone(), routes.clone())),
             ports: &ports,
+            spin,
         };
         handle_request(
             &settings,
