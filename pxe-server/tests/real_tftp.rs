@@ -483,3 +483,44 @@ fn single_port_serves_concurrent_real_clients_from_port_69() {
     assert!(read(&a) == s.big, "curl download differs");
     assert!(read(&b) == s.big, "atftp download differs");
 }
+
+#[test]
+fn windowed_transfers_arrive_intact() {
+    // Windows go out as one segmented send (UDP_SEGMENT) where the kernel
+    // can: every block must still arrive, in order, as its own datagram,
+    // including a short or empty last block.
+    need_tool("atftp");
+    let s = setup("");
+    let exact: Vec<u8> = (0..1468u32 * 40).map(|i| (i % 251) as u8).collect();
+    std::fs::write(s.dir.path().join("root/exact.bin"), &exact).unwrap();
+    for (file, want, blksize, window) in [
+        ("big.bin", &s.big, "1468", "16"),
+        ("big.bin", &s.big, "512", "64"),
+        ("exact.bin", &exact, "1468", "8"),
+        ("exact.bin", &exact, "1468", "64"),
+    ] {
+        let o = out_path(&s, &format!("w-{file}-{blksize}-{window}"));
+        let r = client(
+            &s,
+            &[
+                "atftp",
+                "--option",
+                &format!("blksize {blksize}"),
+                "--option",
+                &format!("windowsize {window}"),
+                "-g",
+                "-r",
+                file,
+                "-l",
+                o.to_str().unwrap(),
+                SRV_IP,
+            ],
+        );
+        assert!(
+            r.status.success(),
+            "atftp {file} blksize {blksize} windowsize {window}: {}",
+            String::from_utf8_lossy(&r.stderr)
+        );
+        assert!(read(&o) == *want, "{file} at {blksize} × {window} differs");
+    }
+}

@@ -13,6 +13,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use std::vec::Vec;
 
+use std::os::fd::AsRawFd;
+
+use nix::errno::Errno;
+use nix::sys::socket::{ControlMessage, MsgFlags, SockaddrIn, sendmsg};
 use pxe_tftp::wire::foreign_tid_reply;
 
 use crate::net::{PktSocket, RecvMeta};
@@ -160,6 +164,7 @@ impl LinkPlan<'_> {
             sock,
             read_timeout: None,
             spin: self.spin,
+            segment: true,
         })
     }
 }
@@ -177,6 +182,9 @@ pub(super) enum Link {
         /// Poll this long before sleeping; the socket is non-blocking
         /// while polling.
         spin: Duration,
+        /// The kernel segments a run of equal datagrams sent at once
+        /// (`UDP_SEGMENT`); cleared when it refuses.
+        segment: bool,
     },
     /// The shared request socket (`tftp-single-port`).
     Shared {
@@ -204,7 +212,59 @@ pub(super) enum Received {
     Stranger,
 }
 
+/// Most datagrams one `UDP_SEGMENT` send may carry (the kernel's limit),
+/// and most bytes (one IPv4 datagram's worth).
+const MAX_SEGMENTS: usize = 64;
+const MAX_SEGMENTED_BYTES: usize = 65_000;
+
 impl Link {
+    /// How many datagrams of `len` bytes [`Link::send_segments`] takes at
+    /// once (1 when the link cannot segment).
+    pub(super) fn max_segments(&self, len: usize) -> usize {
+        match self {
+            Link::Own { segment: true, .. } => {
+                (MAX_SEGMENTED_BYTES / len.max(1)).clamp(1, MAX_SEGMENTS)
+            }
+            _ => 1,
+        }
+    }
+
+    /// Sends `run`: datagrams of `size` bytes back to back, the last one
+    /// possibly shorter, in one system call where the kernel segments UDP
+    /// (a window of DATA blocks), else one by one.
+    pub(super) fn send_segments(
+        &mut self,
+        run: &[u8],
+        size: usize,
+        peer: SocketAddrV4,
+    ) -> io::Result<()> {
+        if run.len() > size
+            && let Link::Own {
+                sock,
+                segment: segment @ true,
+                ..
+            } = self
+        {
+            let seg = u16::try_from(size).unwrap_or(u16::MAX);
+            let iov = [io::IoSlice::new(run)];
+            let cmsg = [ControlMessage::UdpGsoSegments(&seg)];
+            let to = SockaddrIn::from(peer);
+            match sendmsg(sock.as_raw_fd(), &iov, &cmsg, MsgFlags::empty(), Some(&to)) {
+                Ok(_) => return Ok(()),
+                // Not supported here (old kernel, device without checksum
+                // offload): send one by one from now on.
+                Err(Errno::EIO | Errno::EINVAL | Errno::ENOPROTOOPT | Errno::EOPNOTSUPP) => {
+                    *segment = false;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        for d in run.chunks(size.max(1)) {
+            self.send(d, peer)?;
+        }
+        Ok(())
+    }
+
     /// Sends `datagram` to the client.
     pub(super) fn send(&self, datagram: &[u8], peer: SocketAddrV4) -> io::Result<usize> {
         match self {
@@ -236,6 +296,7 @@ impl Link {
                 sock,
                 read_timeout,
                 spin,
+                ..
             } => {
                 let mut got = None;
                 if !spin.is_zero() {

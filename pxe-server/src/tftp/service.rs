@@ -17,6 +17,9 @@
 //! * A transfer that starts while no other runs polls its socket for up to
 //!   200 µs before sleeping: lock-step clients are bound by wake-up
 //!   latency, and one busy core while one machine boots is a fair price.
+//! * A window of DATA blocks leaves in one `sendmsg` with `UDP_SEGMENT`
+//!   (the kernel cuts it into one datagram per block), one by one where
+//!   the kernel refuses.
 
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddrV4};
@@ -445,6 +448,51 @@ fn open_source(cache: &FileCache, path: &Path) -> std::io::Result<Source> {
     Ok(Source::Mem(Shared(data)))
 }
 
+/// Sends everything the transfer has to send now. Runs of equal-sized
+/// datagrams (a window of DATA blocks, the last possibly shorter) go out in
+/// one system call where the link can segment.
+fn transmit(
+    t: &mut ReadTransfer<Source>,
+    link: &mut Link,
+    out: &mut [u8],
+    dlen: usize,
+    now: Instant,
+    peer: SocketAddrV4,
+) -> std::io::Result<()> {
+    let max = (out.len() / dlen).max(1);
+    loop {
+        let (mut len, mut size, mut count) = (0, 0, 0);
+        let mut drained = false;
+        while count < max {
+            let Some(n) = t.poll_transmit(now, &mut out[len..len + dlen]) else {
+                drained = true;
+                break;
+            };
+            if count > 0 && n > size {
+                // Longer than the run's datagrams: it cannot join the run.
+                link.send_segments(&out[..len], size, peer)?;
+                link.send(&out[len..len + n], peer)?;
+                (len, count) = (0, 0);
+                continue;
+            }
+            if count == 0 {
+                size = n;
+            }
+            len += n;
+            count += 1;
+            if n < size {
+                break; // a shorter datagram can only end a run
+            }
+        }
+        if count > 0 {
+            link.send_segments(&out[..len], size, peer)?;
+        }
+        if drained {
+            return Ok(());
+        }
+    }
+}
+
 fn run_transfer(
     mut t: ReadTransfer<Source>,
     mut link: Link,
@@ -452,24 +500,20 @@ fn run_transfer(
     start: std::time::Instant,
     stop: &AtomicBool,
 ) -> Result<u64, String> {
-    let mut out = std::vec![0u8; t.max_datagram_len().max(516)];
+    let dlen = t.max_datagram_len().max(516);
+    let mut out = std::vec![0u8; dlen * link.max_segments(dlen)];
     let mut inb = std::vec![0u8; 65536];
     loop {
         let now = clock(start);
-        while let Some(n) = t.poll_transmit(now, &mut out) {
-            if let Err(e) = link.send(&out[..n], peer) {
-                return Err(std::format!("send: {e}"));
-            }
+        if let Err(e) = transmit(&mut t, &mut link, &mut out, dlen, now, peer) {
+            return Err(std::format!("send: {e}"));
         }
         if t.is_finished() {
             break;
         }
         if stop.load(Ordering::Relaxed) {
             t.abort(ErrorCode(0), "server shutting down");
-            let now = clock(start);
-            while let Some(n) = t.poll_transmit(now, &mut out) {
-                let _ = link.send(&out[..n], peer);
-            }
+            let _ = transmit(&mut t, &mut link, &mut out, dlen, clock(start), peer);
             return Err(String::from("server shutting down"));
         }
         // Wake at the engine's deadline, and at least once a second to
