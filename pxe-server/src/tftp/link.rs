@@ -212,6 +212,21 @@ pub(super) enum Received {
     Stranger,
 }
 
+/// Retries `send` while the socket's send buffer is full (a polling
+/// transfer's socket is non-blocking), for up to about 20 ms.
+fn while_full<T>(mut send: impl FnMut() -> io::Result<T>) -> io::Result<T> {
+    let mut tries = 0;
+    loop {
+        match send() {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock && tries < 100 => {
+                tries += 1;
+                std::thread::sleep(Duration::from_micros(200));
+            }
+            r => return r,
+        }
+    }
+}
+
 /// Most datagrams one `UDP_SEGMENT` send may carry (the kernel's limit),
 /// and most bytes (one IPv4 datagram's worth).
 const MAX_SEGMENTS: usize = 64;
@@ -249,14 +264,20 @@ impl Link {
             let iov = [io::IoSlice::new(run)];
             let cmsg = [ControlMessage::UdpGsoSegments(&seg)];
             let to = SockaddrIn::from(peer);
-            match sendmsg(sock.as_raw_fd(), &iov, &cmsg, MsgFlags::empty(), Some(&to)) {
+            let sent = while_full(|| {
+                sendmsg(sock.as_raw_fd(), &iov, &cmsg, MsgFlags::empty(), Some(&to))
+                    .map_err(io::Error::from)
+            });
+            match sent.map_err(|e| e.raw_os_error().map(Errno::from_raw)) {
                 Ok(_) => return Ok(()),
                 // Not supported here (old kernel, device without checksum
                 // offload): send one by one from now on.
-                Err(Errno::EIO | Errno::EINVAL | Errno::ENOPROTOOPT | Errno::EOPNOTSUPP) => {
+                Err(Some(Errno::EIO | Errno::EINVAL | Errno::ENOPROTOOPT | Errno::EOPNOTSUPP)) => {
                     *segment = false;
                 }
-                Err(e) => return Err(e.into()),
+                Err(e) => {
+                    return Err(e.map_or_else(|| io::Error::other("sendmsg"), io::Error::from));
+                }
             }
         }
         for d in run.chunks(size.max(1)) {
@@ -268,7 +289,7 @@ impl Link {
     /// Sends `datagram` to the client.
     pub(super) fn send(&self, datagram: &[u8], peer: SocketAddrV4) -> io::Result<usize> {
         match self {
-            Link::Own { sock, .. } => sock.send_to(datagram, peer),
+            Link::Own { sock, .. } => while_full(|| sock.send_to(datagram, peer)),
             Link::Shared {
                 sock,
                 ifindex,
