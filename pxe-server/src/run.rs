@@ -478,11 +478,17 @@ struct Pending {
 
 /// Lease changes and the replies that announce them: the writer thread
 /// persists the changes (one `fdatasync` for everything queued) and only
-/// then sends the replies.
+/// then sends the replies. The writer hands the emptied job (with the
+/// reply buffers) back to its worker through `done`, so in steady state
+/// no packet allocates.
 struct Job {
     changes: Vec<LeaseChange>,
     replies: Vec<Pending>,
+    done: std::sync::mpsc::Sender<Job>,
 }
+
+/// Room for one reply (the engine never builds more than an Ethernet MTU).
+const REPLY_MAX: usize = 1500;
 
 const BATCH: usize = 64;
 
@@ -515,10 +521,13 @@ fn lease_writer(
             batch.clear();
             return Err(e.into());
         }
-        for j in batch.drain(..) {
+        for mut j in batch.drain(..) {
             for p in &j.replies {
                 send_pending(&socks, p);
             }
+            j.changes.clear();
+            let done = j.done.clone();
+            let _ = done.send(j);
         }
         Ok(())
     };
@@ -664,6 +673,10 @@ async fn dhcp_worker(
     let mut bufs: Vec<Vec<u8>> = (0..BATCH).map(|_| vec![0u8; 2048]).collect();
     let mut metas: Vec<RecvMeta> = Vec::with_capacity(BATCH);
     let mut out: Vec<Pending> = Vec::with_capacity(BATCH);
+    // Jobs and reply buffers come back from the lease writer for reuse.
+    let (done_tx, done_rx) = std::sync::mpsc::channel::<Job>();
+    let mut spare_jobs: Vec<Job> = Vec::new();
+    let mut spare_bufs: Vec<Vec<u8>> = Vec::new();
     let mut ifaces: Vec<IfaceInfo> = interfaces().unwrap_or_default();
     let mut ifaces_at = std::time::Instant::now();
     loop {
@@ -697,9 +710,15 @@ async fn dhcp_worker(
             ifaces = interfaces().unwrap_or_default();
             ifaces_at = std::time::Instant::now();
         }
-        out.clear();
+        while let Ok(mut j) = done_rx.try_recv() {
+            spare_bufs.extend(j.replies.drain(..).map(|p| p.buf));
+            spare_jobs.push(j);
+        }
         let now = unix_now();
         {
+            // One job for the whole batch: its changes are synced together
+            // and none of its replies leaves before that.
+            let mut job: Option<Job> = None;
             let mut e = lock(&engine);
             e.set_logging(tracing::enabled!(tracing::Level::INFO));
             for (meta, data) in metas.iter().zip(bufs.iter()) {
@@ -726,7 +745,7 @@ async fn dhcp_worker(
                     mtu: iface.mtu,
                     broadcast: meta.dst == Ipv4Addr::BROADCAST,
                 };
-                let mut buf = vec![0u8; 1500];
+                let mut buf = spare_bufs.pop().unwrap_or_else(|| vec![0u8; REPLY_MAX]);
                 let len = meta.len.min(data.len());
                 let h = e.handle(now, &rx_info, &data[..len], &mut buf);
                 let line = e.log_line();
@@ -747,7 +766,10 @@ async fn dhcp_worker(
                         ifindex: meta.ifindex,
                         src: iface.addr,
                     }),
-                    _ => None,
+                    _ => {
+                        spare_bufs.push(buf);
+                        None
+                    }
                 };
                 let delay = e.reply_delay();
                 let mut changes = e.take_changes().peekable();
@@ -771,16 +793,23 @@ async fn dhcp_worker(
                         other => out.extend(other),
                     }
                 } else {
-                    // Persist, then send: queued while the engine is locked,
-                    // so the writer's compaction never misses a change.
-                    let job = Job {
-                        changes: changes.collect(),
-                        replies: reply.into_iter().collect(),
-                    };
-                    if job_tx.send(job).is_err() {
-                        tracing::error!("lease writer stopped: reply withheld");
-                    }
+                    let j = job.get_or_insert_with(|| {
+                        spare_jobs.pop().unwrap_or_else(|| Job {
+                            changes: Vec::new(),
+                            replies: Vec::new(),
+                            done: done_tx.clone(),
+                        })
+                    });
+                    j.changes.extend(changes);
+                    j.replies.extend(reply);
                 }
+            }
+            // Persist, then send: queued while the engine is locked, so the
+            // writer's compaction never misses a change.
+            if let Some(j) = job
+                && job_tx.send(j).is_err()
+            {
+                tracing::error!("lease writer stopped: replies withheld");
             }
         }
         for p in &out {
@@ -791,6 +820,7 @@ async fn dhcp_worker(
                 tracing::warn!("DHCP send to {} failed: {err}", p.dest);
             }
         }
+        spare_bufs.extend(out.drain(..).map(|p| p.buf));
     }
 }
 
