@@ -578,12 +578,19 @@ impl Config {
             .map_or("?", |s| s.as_str())
     }
 
-    /// Looks up a tag by name (no allocation).
+    /// Looks up a tag by name (binary search, no allocation; called per
+    /// request for the interface name and a BOOTP `file`).
     pub fn tag(&self, name: &str) -> Option<TagId> {
-        self.tags
-            .iter()
-            .position(|t| t == name)
-            .map(|i| TagId(i as u16))
+        let ids = &self.index.tags_sorted;
+        ids.binary_search_by(|&i| {
+            self.tags
+                .get(usize::from(i))
+                .map_or("", |t| t.as_str())
+                .cmp(name)
+        })
+        .ok()
+        .and_then(|k| ids.get(k))
+        .map(|&i| TagId(i))
     }
 
     /// Number of distinct tag names.
@@ -609,11 +616,7 @@ impl Config {
 
     /// Whether PXE handling is on (some `pxe-service` or `pxe-prompt`).
     pub fn pxe_enabled(&self) -> bool {
-        !self.index.services.is_empty()
-            || self
-                .items
-                .iter()
-                .any(|i| matches!(&i.rule, Rule::Option(o) if o.prompt.is_some()))
+        self.index.pxe_enabled
     }
 
     /// Whether some range is a proxy range.
@@ -636,5 +639,43 @@ impl Config {
 
     pub(crate) fn rule(&self, idx: u32) -> Option<&Rule> {
         self.items.get(idx as usize).map(|i| &i.rule)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tag_lookup_finds_every_name_and_nothing_else() {
+        let c = Config::parse_str(
+            "dhcp-vendorclass=set:zeta,PXE\ndhcp-userclass=set:alpha,x\n\
+             tag-if=set:mid,tag:eth0\npxe-prompt=\"go\",3\n",
+            "t.conf",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            c.tag_count() >= 7,
+            "zeta alpha mid eth0 known known-othernet bootp"
+        );
+        for name in [
+            "zeta",
+            "alpha",
+            "mid",
+            "eth0",
+            "known",
+            "known-othernet",
+            "bootp",
+        ] {
+            let t = c.tag(name).unwrap_or_else(|| panic!("{name} not found"));
+            assert_eq!(c.tag_name(t), name);
+        }
+        assert_eq!(c.tag("eth1"), None);
+        assert_eq!(c.tag(""), None);
+        assert_eq!(c.tag("zzz"), None);
+        assert!(c.pxe_enabled(), "a pxe-prompt turns PXE on");
+        let off = Config::parse_str("dhcp-range=10.0.0.2,10.0.0.9\n", "t.conf")
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(!off.pxe_enabled());
     }
 }
