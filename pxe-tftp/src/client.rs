@@ -386,6 +386,15 @@ impl<S: DataSource> ClientWrite<S> {
         if self.send.start_due {
             let len = self.request.len;
             if buf.len() < len {
+                // Nothing was sent, so nothing to tell the server; without
+                // failing here the transfer would wait forever (no timer runs).
+                self.send.fail(
+                    TransferError::BufferTooSmall {
+                        needed: len,
+                        available: buf.len(),
+                    },
+                    None,
+                );
                 return None;
             }
             buf[..len].copy_from_slice(&self.request.buf[..len]);

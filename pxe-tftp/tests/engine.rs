@@ -475,3 +475,24 @@ fn rrq_tsize_value_is_not_checked_but_wrq_tsize_is() {
         ErrorCode::OPTION_REFUSED
     );
 }
+
+#[test]
+fn client_write_fails_when_the_request_does_not_fit_the_buffer() {
+    // Before, poll_transmit returned None and left the request due with no
+    // timer running: the transfer waited forever.
+    let mut c = ClientWrite::new(
+        b"a-rather-long-file-name",
+        Mode::Octet,
+        &TransferOptions::default(),
+        TransferConfig::default(),
+        &b"data"[..],
+    )
+    .unwrap();
+    let mut small = [0u8; 8];
+    assert_eq!(c.poll_transmit(T0, &mut small), None);
+    assert!(matches!(
+        c.state(),
+        State::Failed(TransferError::BufferTooSmall { available: 8, .. })
+    ));
+    assert!(c.is_finished());
+}
