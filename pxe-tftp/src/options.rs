@@ -217,18 +217,7 @@ impl TransferOptions {
     /// timeout, windowsize.
     pub fn write_oack(&self, buf: &mut [u8]) -> Result<usize, BuildError> {
         let mut w = OptionWriter::oack(buf)?;
-        if let Some(b) = self.blksize {
-            w.option_u64(b"blksize", u64::from(b))?;
-        }
-        if let Some(t) = self.tsize {
-            w.option_u64(b"tsize", t)?;
-        }
-        if let Some(t) = self.timeout {
-            w.option_u64(b"timeout", u64::from(t))?;
-        }
-        if let Some(ws) = self.windowsize {
-            w.option_u64(b"windowsize", u64::from(ws))?;
-        }
+        self.write_into(&mut w)?;
         Ok(w.finish())
     }
 
