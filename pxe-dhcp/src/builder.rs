@@ -233,15 +233,9 @@ impl<'b> Builder<'b> {
             self.pos = end;
             return Ok(self);
         }
-        let parts = value.len().div_ceil(255).max(1);
-        let needed = value.len() + 2 * parts;
+        // Longer than 255 bytes (an empty value took the branch above).
+        let needed = value.len() + 2 * value.len().div_ceil(255);
         self.reserve(needed)?;
-        if value.is_empty() {
-            self.buf[self.pos] = code;
-            self.buf[self.pos + 1] = 0;
-            self.pos += 2;
-            return Ok(self);
-        }
         for chunk in value.chunks(255) {
             let p = self.pos;
             self.buf[p] = code;
