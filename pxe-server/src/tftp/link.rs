@@ -37,24 +37,25 @@ pub(super) struct Routes {
 }
 
 impl Routes {
-    /// Hands `datagram` from `peer` to its transfer; false when it is not
-    /// one (no transfer runs for `peer`, or it is a new request). A new
-    /// request from a peer supersedes the peer's running transfer, as a
-    /// client that asks again follows only the newest answer.
-    pub(super) fn deliver(&self, peer: SocketAddrV4, datagram: &[u8]) -> bool {
+    /// Hands `datagram` from `peer` to its transfer (moved, not copied);
+    /// gives it back when it is not one (no transfer runs for `peer`, or it
+    /// is a new request). A new request from a peer supersedes the peer's
+    /// running transfer, as a client that asks again follows only the
+    /// newest answer.
+    pub(super) fn deliver(&self, peer: SocketAddrV4, datagram: Vec<u8>) -> Result<(), Vec<u8>> {
         let mut table = self.table.lock().unwrap_or_else(|p| p.into_inner());
         let Some((_, inbox)) = table.get(&peer) else {
-            return false;
+            return Err(datagram);
         };
-        if matches!(datagram, [0, 1 | 2, ..]) {
+        if matches!(datagram.as_slice(), [0, 1 | 2, ..]) {
             table.remove(&peer);
-            return false;
+            return Err(datagram);
         }
-        match inbox.try_send(datagram.to_vec()) {
-            Ok(()) | Err(TrySendError::Full(_)) => true,
+        match inbox.try_send(datagram) {
+            Ok(()) | Err(TrySendError::Full(_)) => Ok(()),
             Err(TrySendError::Disconnected(_)) => {
                 table.remove(&peer);
-                true
+                Ok(())
             }
         }
     }
@@ -397,6 +398,7 @@ impl Link {
 mod tests {
     use super::*;
     use std::string::ToString;
+    use std::vec;
 
     fn peer(port: u16) -> SocketAddrV4 {
         SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 7), port)
@@ -405,30 +407,49 @@ mod tests {
     #[test]
     fn routes_deliver_to_the_running_transfer_only() {
         let routes = Arc::new(Routes::default());
-        assert!(!routes.deliver(peer(2000), &[0, 4, 0, 1]), "no transfer");
+        assert!(
+            routes.deliver(peer(2000), vec![0, 4, 0, 1]).is_err(),
+            "no transfer"
+        );
         let (route, inbox) = routes.register(peer(2000));
-        assert!(routes.deliver(peer(2000), &[0, 4, 0, 1]));
+        assert!(routes.deliver(peer(2000), vec![0, 4, 0, 1]).is_ok());
         assert_eq!(inbox.try_recv().unwrap(), [0, 4, 0, 1]);
-        assert!(!routes.deliver(peer(2001), &[0, 4, 0, 1]), "other port");
+        assert!(
+            routes.deliver(peer(2001), vec![0, 4, 0, 1]).is_err(),
+            "other port"
+        );
         for _ in 0..INBOX + 5 {
-            assert!(routes.deliver(peer(2000), &[0, 4, 0, 2]), "full: dropped");
+            assert!(
+                routes.deliver(peer(2000), vec![0, 4, 0, 2]).is_ok(),
+                "full: dropped"
+            );
         }
         drop(route);
-        assert!(!routes.deliver(peer(2000), &[0, 4, 0, 1]), "unregistered");
+        assert!(
+            routes.deliver(peer(2000), vec![0, 4, 0, 1]).is_err(),
+            "unregistered"
+        );
     }
 
     #[test]
     fn a_new_request_supersedes_the_running_transfer() {
         let routes = Arc::new(Routes::default());
         let (old, old_inbox) = routes.register(peer(2000));
-        assert!(!routes.deliver(peer(2000), b"\x00\x01file\x00octet\x00"));
+        assert!(
+            routes
+                .deliver(peer(2000), b"\x00\x01file\x00octet\x00".to_vec())
+                .is_err()
+        );
         assert_eq!(
             old_inbox.recv_timeout(Duration::from_millis(1)),
             Err(RecvTimeoutError::Disconnected)
         );
         let (_new, new_inbox) = routes.register(peer(2000));
         drop(old);
-        assert!(routes.deliver(peer(2000), &[0, 4, 0, 0]), "new route kept");
+        assert!(
+            routes.deliver(peer(2000), vec![0, 4, 0, 0]).is_ok(),
+            "new route kept"
+        );
         assert_eq!(new_inbox.try_recv().unwrap(), [0, 4, 0, 0]);
     }
 

@@ -181,9 +181,14 @@ pub async fn serve(
             }
             m = rx.recv() => match m { Some(m) => m, None => break },
         };
-        if settings.single_port && routes.deliver(meta.src, &data) {
-            continue;
-        }
+        let data = if settings.single_port {
+            match routes.deliver(meta.src, data) {
+                Ok(()) => continue,
+                Err(request) => request,
+            }
+        } else {
+            data
+        };
         metrics.requests.fetch_add(1, Ordering::Relaxed);
         // A lone transfer polls for its client's answers instead of
         // sleeping between them (lock-step clients are latency-bound);
