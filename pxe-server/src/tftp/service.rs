@@ -155,7 +155,11 @@ pub async fn serve(
             loop {
                 match s.recv(&mut buf).await {
                     Ok(m) => {
-                        if tx.send((k, buf[..m.len].to_vec(), m)).await.is_err() {
+                        if tx
+                            .send((k, buf[..m.len.min(buf.len())].to_vec(), m))
+                            .await
+                            .is_err()
+                        {
                             break;
                         }
                     }
