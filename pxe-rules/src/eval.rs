@@ -475,53 +475,22 @@ impl Config {
                     RelayKind::RemoteId => 2,
                     RelayKind::SubscriberId => 6,
                 };
-                if facts.relay_sub(sub) == Some(r.bytes.as_slice()) {
-                    set(&mut tags, r.set, TagSource::Rule(i), tr);
-                    tr.event(Event::Rule {
-                        item: i,
-                        outcome: Outcome::Matched,
-                    });
-                } else {
-                    tr.event(Event::Rule {
-                        item: i,
-                        outcome: Outcome::NoMatch("relay sub-option differs"),
-                    });
-                }
+                let hit = facts.relay_sub(sub) == Some(r.bytes.as_slice());
+                tag_rule(&mut tags, r.set, i, hit, "relay sub-option differs", tr);
             }
         }
         // 4. dhcp-mac.
         for &i in &ix.mac {
             if let Some(Rule::Mac(m)) = self.rule(i) {
-                if m.pattern.matches(facts.htype, facts.chaddr) {
-                    set(&mut tags, m.set, TagSource::Rule(i), tr);
-                    tr.event(Event::Rule {
-                        item: i,
-                        outcome: Outcome::Matched,
-                    });
-                } else {
-                    tr.event(Event::Rule {
-                        item: i,
-                        outcome: Outcome::NoMatch("hardware address differs"),
-                    });
-                }
+                let hit = m.pattern.matches(facts.htype, facts.chaddr);
+                tag_rule(&mut tags, m.set, i, hit, "hardware address differs", tr);
             }
         }
         // 5. dhcp-match.
         for &i in &ix.matches {
             if let Some(Rule::Match(m)) = self.rule(i) {
                 let (hit, why) = eval_match(m, facts);
-                if hit {
-                    set(&mut tags, m.set, TagSource::Rule(i), tr);
-                    tr.event(Event::Rule {
-                        item: i,
-                        outcome: Outcome::Matched,
-                    });
-                } else {
-                    tr.event(Event::Rule {
-                        item: i,
-                        outcome: Outcome::NoMatch(why),
-                    });
-                }
+                tag_rule(&mut tags, m.set, i, hit, why, tr);
             }
         }
         // 6. vendor / user class.
@@ -535,18 +504,7 @@ impl Config {
                         .user_class()
                         .is_some_and(|u| user_class_matches(u, c.text.as_bytes())),
                 };
-                if hit {
-                    set(&mut tags, c.set, TagSource::Rule(i), tr);
-                    tr.event(Event::Rule {
-                        item: i,
-                        outcome: Outcome::Matched,
-                    });
-                } else {
-                    tr.event(Event::Rule {
-                        item: i,
-                        outcome: Outcome::NoMatch("class string not found"),
-                    });
-                }
+                tag_rule(&mut tags, c.set, i, hit, "class string not found", tr);
             }
         }
         // 7. known: the host lookup sees tags 1-6 after tag-if.
@@ -613,17 +571,7 @@ impl Config {
                     } else {
                         hn.eq_ignore_ascii_case(nb)
                     };
-                    if hit {
-                        set(&mut tags, n.set, TagSource::Rule(i), tr);
-                    }
-                    tr.event(Event::Rule {
-                        item: i,
-                        outcome: if hit {
-                            Outcome::Matched
-                        } else {
-                            Outcome::NoMatch("host name differs")
-                        },
-                    });
+                    tag_rule(&mut tags, n.set, i, hit, "host name differs", tr);
                 }
             }
         }
@@ -1791,6 +1739,25 @@ fn set<T: Tracer>(tags: &mut TagSet, t: TagId, source: TagSource, tr: &mut T) {
     if tags.insert(t) {
         tr.event(Event::TagSet { tag: t, source });
     }
+}
+
+/// A tag-source line's result (`dhcp-match`, `dhcp-mac`, `dhcp-circuitid`
+/// and the like): on a hit its tag is set, then the outcome is traced.
+fn tag_rule<T: Tracer>(
+    tags: &mut TagSet,
+    t: TagId,
+    item: u32,
+    hit: bool,
+    why: &'static str,
+    tr: &mut T,
+) {
+    let outcome = if hit {
+        set(tags, t, TagSource::Rule(item), tr);
+        Outcome::Matched
+    } else {
+        Outcome::NoMatch(why)
+    };
+    tr.event(Event::Rule { item, outcome });
 }
 
 fn eval_match(m: &MatchRule, facts: &Facts<'_>) -> (bool, &'static str) {
