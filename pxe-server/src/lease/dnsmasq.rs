@@ -32,6 +32,10 @@ pub struct ParseError {
     pub what: &'static str,
 }
 
+/// Longest host name or client id a lease can carry (one length byte in
+/// the lease log's records).
+const MAX_FIELD: usize = 255;
+
 fn parse_hex_list(s: &str) -> Option<Vec<u8>> {
     s.split(':')
         .map(|p| {
@@ -72,13 +76,22 @@ fn parse_line(line: &str) -> Result<Option<Lease>, &'static str> {
         parse_hex_list(hex).ok_or("bad hardware address")?
     };
     let hw = HwAddr::new(htype, &bytes).ok_or("hardware address over 16 bytes")?;
+    // The lease log stores both with a one-byte length: longer ones would
+    // be read here and then fail every compaction of the log.
     let hostname = match f.next() {
         None | Some("*") => None,
+        Some(h) if h.len() > MAX_FIELD => return Err("host name over 255 bytes"),
         Some(h) => Some(String::from(h)),
     };
     let client_id = match f.next() {
         None | Some("*") => None,
-        Some(c) => Some(parse_hex_list(c).ok_or("bad client id")?),
+        Some(c) => {
+            let c = parse_hex_list(c).ok_or("bad client id")?;
+            if c.len() > MAX_FIELD {
+                return Err("client id over 255 bytes");
+            }
+            Some(c)
+        }
     };
     Ok(Some(Lease {
         addr,
@@ -182,5 +195,31 @@ mod tests {
         );
         let e = parse("\n1 zz 1.2.3.4 * *\n").next().unwrap().unwrap_err();
         assert_eq!(e.line, 2);
+        // Fields the lease log cannot store are refused at the line, not
+        // left to fail every later compaction.
+        let cid = ["01"; 256].join(":");
+        let e = parse(&alloc::format!("1 52:54:00:aa:bb:cc 1.2.3.4 * {cid}\n"))
+            .next()
+            .unwrap()
+            .unwrap_err();
+        assert_eq!(e.what, "client id over 255 bytes");
+        let name = "h".repeat(256);
+        let e = parse(&alloc::format!("1 52:54:00:aa:bb:cc 1.2.3.4 {name} *\n"))
+            .next()
+            .unwrap()
+            .unwrap_err();
+        assert_eq!(e.what, "host name over 255 bytes");
+        let cid = ["01"; 255].join(":");
+        let name = "h".repeat(255);
+        let l = parse(&alloc::format!(
+            "1 52:54:00:aa:bb:cc 1.2.3.4 {name} {cid}\n"
+        ))
+        .next()
+        .unwrap()
+        .unwrap();
+        let mut buf = [0u8; super::super::record::MAX_RECORD];
+        assert!(
+            super::super::record::encode(&super::super::LeaseChange::Grant(l), &mut buf).is_ok()
+        );
     }
 }
