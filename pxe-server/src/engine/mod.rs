@@ -518,6 +518,12 @@ impl Engine {
     }
 
     fn log_sent(&mut self, reply: &Sent<'_>, d: &Decision<'_>) {
+        // `write!` skips formatting when logging is off, but its arguments
+        // (a lossy UTF-8 copy of the file names, the walk over the boot
+        // options) would still be evaluated per reply.
+        if !self.log.on {
+            return;
+        }
         let Sent {
             what,
             yiaddr,
@@ -932,7 +938,7 @@ impl Engine {
             expires: if secs == timing::INFINITE {
                 NEVER
             } else {
-                now + u64::from(secs)
+                now.saturating_add(u64::from(secs))
             },
         };
         match self.leases.commit(lease, now) {

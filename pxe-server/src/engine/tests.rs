@@ -557,3 +557,50 @@ fn next_server_by_name_comes_from_the_hosts_file() {
     let (a, _) = reply(&mut e, &prx, &req).unwrap();
     assert_eq!(p(&a).siaddr(), Ipv4Addr::new(192, 168, 2, 9));
 }
+
+#[test]
+fn clock_at_the_end_of_time_does_not_overflow() {
+    // Lease expiry, offer hold and decline hold all add to `now`: a clock
+    // at the end of the u64 range saturates instead of panicking.
+    let mut e = engine(REAL);
+    let now = u64::MAX - 5;
+    let c = C::pxe_rom(7);
+    let mut out = [0u8; 1500];
+    let Handled::Reply { len, .. } =
+        e.handle(now, &rx(67), &c.msg(MessageType::Discover, &[]), &mut out)
+    else {
+        panic!("no offer: {}", e.log_line());
+    };
+    let yo = p(&out[..len]).yiaddr().octets();
+    let so = LOCAL.octets();
+    let req = c.msg(MessageType::Request, &[(50, &yo), (54, &so)]);
+    assert!(matches!(
+        e.handle(now, &rx(67), &req, &mut out),
+        Handled::Reply { .. }
+    ));
+    let ch: Vec<_> = e.take_changes().collect();
+    assert!(
+        matches!(&ch[..], [LeaseChange::Grant(l)] if l.expires == u64::MAX),
+        "{ch:?}"
+    );
+    let dec = c.msg(MessageType::Decline, &[(50, &yo), (54, &so)]);
+    assert_eq!(e.handle(now, &rx(67), &dec, &mut out), Handled::NoReply);
+}
+
+#[test]
+fn replies_are_built_the_same_with_logging_off() {
+    let c = C::pxe_rom(8);
+    let m = c.msg(MessageType::Discover, &[]);
+    let mut on = engine(REAL);
+    let mut off = engine(REAL);
+    off.set_logging(false);
+    let a = reply(&mut on, &rx(67), &m).unwrap();
+    let b = reply(&mut off, &rx(67), &m).unwrap();
+    assert_eq!(a, b);
+    assert!(
+        on.log_line().contains("bootfile=undionly.kkpxe.0"),
+        "{}",
+        on.log_line()
+    );
+    assert_eq!(off.log_line(), "");
+}

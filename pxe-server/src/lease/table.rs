@@ -356,7 +356,11 @@ impl LeaseTable {
         }
         self.offers.insert(
             u32::from(addr),
-            (client_id.map(<[u8]>::to_vec), *hw, now + OFFER_HOLD_SECS),
+            (
+                client_id.map(<[u8]>::to_vec),
+                *hw,
+                now.saturating_add(OFFER_HOLD_SECS),
+            ),
         );
     }
 
@@ -450,7 +454,7 @@ impl LeaseTable {
     ) -> Option<LeaseChange> {
         let change = self.release(addr, client_id, hw)?;
         self.declined
-            .insert(u32::from(addr), now + DECLINE_HOLD_SECS);
+            .insert(u32::from(addr), now.saturating_add(DECLINE_HOLD_SECS));
         self.offers.remove(&u32::from(addr));
         Some(change)
     }
