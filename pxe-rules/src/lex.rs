@@ -217,18 +217,23 @@ pub(crate) fn quote_if_needed(s: &str, out: &mut String) {
 pub(crate) fn quote(s: &str, out: &mut String) {
     out.push('"');
     for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\t' => out.push_str("\\t"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{1b}' => out.push_str("\\e"),
-            c => out.push(c),
-        }
+        push_escaped(c, out);
     }
     out.push('"');
+}
+
+/// One character inside quotes, escaped the way the lexer reads it back.
+fn push_escaped(c: char, out: &mut String) {
+    match c {
+        '"' => out.push_str("\\\""),
+        '\\' => out.push_str("\\\\"),
+        '\t' => out.push_str("\\t"),
+        '\n' => out.push_str("\\n"),
+        '\r' => out.push_str("\\r"),
+        '\u{8}' => out.push_str("\\b"),
+        '\u{1b}' => out.push_str("\\e"),
+        c => out.push(c),
+    }
 }
 
 /// Prints lexed characters back as dialect text that lexes to the same
@@ -243,16 +248,7 @@ pub(crate) fn unlex(chs: &[Ch], out: &mut String) {
                 .map_or(chs.len(), |p| p + i);
             out.push('"');
             for c in &chs[i..j] {
-                match c.c {
-                    '"' => out.push_str("\\\""),
-                    '\\' => out.push_str("\\\\"),
-                    '\t' => out.push_str("\\t"),
-                    '\n' => out.push_str("\\n"),
-                    '\r' => out.push_str("\\r"),
-                    '\u{8}' => out.push_str("\\b"),
-                    '\u{1b}' => out.push_str("\\e"),
-                    c => out.push(c),
-                }
+                push_escaped(c.c, out);
             }
             out.push('"');
             i = j;
