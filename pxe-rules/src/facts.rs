@@ -123,6 +123,17 @@ fn until_nul(b: &[u8]) -> &[u8] {
     }
 }
 
+/// The acceptance rules of `dhcp.c: dhcp_packet` for length and `hlen`.
+fn check_header(bytes: &[u8]) -> Result<(), FactsError> {
+    if bytes.len() < 236 {
+        return Err(FactsError::TooShort(bytes.len()));
+    }
+    match bytes[2] {
+        hlen @ 17.. => Err(FactsError::BadHlen(hlen)),
+        _ => Ok(()),
+    }
+}
+
 /// Walks one option area, recording first instances.
 fn walk(bytes: &[u8], start: usize, end: usize, at: &mut [u16; 256]) {
     let mut i = start;
@@ -150,13 +161,7 @@ impl<'p> Facts<'p> {
     /// Reads a BOOTP/DHCP request (`dhcp.c: dhcp_packet` acceptance rules
     /// for length and `hlen`; the caller checks `op`).
     pub fn parse(bytes: &'p [u8]) -> Result<Self, FactsError> {
-        if bytes.len() < 236 {
-            return Err(FactsError::TooShort(bytes.len()));
-        }
-        let hlen = bytes[2];
-        if hlen > 16 {
-            return Err(FactsError::BadHlen(hlen));
-        }
+        check_header(bytes)?;
         let mut at = [0u16; 256];
         if bytes.len() >= 240 && bytes[236..240] == COOKIE {
             let end = bytes.len().min(usize::from(u16::MAX));
@@ -176,19 +181,7 @@ impl<'p> Facts<'p> {
             && bytes
                 .get(usize::from(at[52]) + 2)
                 .is_some_and(|f| f & 1 != 0);
-        Ok(Self {
-            op: bytes[0],
-            htype: bytes[1],
-            chaddr: &bytes[28..28 + usize::from(hlen)],
-            ciaddr: ip(&bytes[12..16]),
-            giaddr: ip(&bytes[24..28]),
-            file: if overloaded_file {
-                &[]
-            } else {
-                until_nul(&bytes[108..236])
-            },
-            opts: Opts::Packet { bytes, at },
-        })
+        Ok(Self::indexed(bytes, at, overloaded_file))
     }
 
     /// Facts from a [`pxe_dhcp::Packet`] (already checked by the codec).
@@ -199,13 +192,7 @@ impl<'p> Facts<'p> {
         packet: &'p pxe_dhcp::Packet<T>,
     ) -> Result<Self, FactsError> {
         let bytes = packet.as_bytes();
-        if bytes.len() < 236 {
-            return Err(FactsError::TooShort(bytes.len()));
-        }
-        let hlen = bytes[2];
-        if hlen > 16 {
-            return Err(FactsError::BadHlen(hlen));
-        }
+        check_header(bytes)?;
         let mut at = [0u16; 256];
         let base = bytes.as_ptr() as usize;
         for opt in packet.options() {
@@ -218,19 +205,27 @@ impl<'p> Facts<'p> {
                 *slot = off as u16;
             }
         }
-        Ok(Self {
+        Ok(Self::indexed(bytes, at, packet.overload() & 1 != 0))
+    }
+
+    /// Header fields of bytes that passed [`check_header`] (at least 236
+    /// bytes, `hlen` at most 16, so the fixed ranges below are in bounds),
+    /// with their option index; `file` is empty when option 52 says it
+    /// holds options.
+    fn indexed(bytes: &'p [u8], at: [u16; 256], overloaded_file: bool) -> Self {
+        Self {
             op: bytes[0],
             htype: bytes[1],
-            chaddr: &bytes[28..28 + usize::from(hlen)],
+            chaddr: &bytes[28..28 + usize::from(bytes[2])],
             ciaddr: ip(&bytes[12..16]),
             giaddr: ip(&bytes[24..28]),
-            file: if packet.overload() & 1 != 0 {
+            file: if overloaded_file {
                 &[]
             } else {
                 until_nul(&bytes[108..236])
             },
             opts: Opts::Packet { bytes, at },
-        })
+        }
     }
 
     /// Facts built directly from header values and a list of options
@@ -440,6 +435,22 @@ mod tests {
             Facts::parse(&p[..100]).err(),
             Some(FactsError::TooShort(100))
         );
+    }
+
+    #[test]
+    fn header_checks_length_before_hlen() {
+        let mut p = packet(&[255]);
+        p[2] = 17;
+        assert_eq!(Facts::parse(&p).err(), Some(FactsError::BadHlen(17)));
+        assert_eq!(Facts::parse(&p[..236]).err(), Some(FactsError::BadHlen(17)));
+        assert_eq!(
+            Facts::parse(&p[..235]).err(),
+            Some(FactsError::TooShort(235))
+        );
+        p[2] = 16;
+        let f = Facts::parse(&p[..236]).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(f.chaddr.len(), 16);
+        assert_eq!(f.option(53), None, "no cookie, no options");
     }
 
     #[test]
