@@ -756,7 +756,7 @@ impl Engine {
                     return self.ack_like(now, req, d, rx, out, addr, host, false);
                 }
                 self.leases.hold_offer(addr, cid, &hw, now);
-                self.reply_full(now, req, d, rx, out, MessageType::Offer, addr)
+                self.reply_full(req, d, rx, out, MessageType::Offer, addr)
             }
             Some(MessageType::Request) => {
                 let lease_addr = self
@@ -956,7 +956,7 @@ impl Engine {
         if bootp {
             return self.reply_bootp(req, d, rx, out, addr);
         }
-        self.reply_full(now, req, d, rx, out, MessageType::Ack, addr)
+        self.reply_full(req, d, rx, out, MessageType::Ack, addr)
     }
 
     fn times(&self, req: &Req<'_>, d: &Decision<'_>) -> timing::Times {
@@ -1013,10 +1013,8 @@ impl Engine {
         Ok(())
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn reply_full(
         &mut self,
-        _now: u64,
         req: &Req<'_>,
         d: &Decision<'_>,
         rx: &RxInfo<'_>,
