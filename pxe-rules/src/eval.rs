@@ -1710,12 +1710,10 @@ const BROADBAND_FORUM: u32 = 3561;
 /// Option 125 (RFC 3925) with a Broadband Forum block carrying both the
 /// device's OUI (sub-option 4) and serial number (5): dnsmasq's
 /// `cpewan-id` condition. Malformed data matches nothing.
-fn is_cpewan(mut v: &[u8]) -> bool {
-    while let [a, b, c, d, len, rest @ ..] = v {
-        let Some((data, next)) = rest.split_at_checked(usize::from(*len)) else {
-            return false;
-        };
-        if u32::from_be_bytes([*a, *b, *c, *d]) == BROADBAND_FORUM {
+fn is_cpewan(v: &[u8]) -> bool {
+    enterprise_blocks(v)
+        .filter(|(e, _)| *e == BROADBAND_FORUM)
+        .any(|(_, data)| {
             let (mut oui, mut serial) = (false, false);
             let mut subs = data;
             while let [code, sl, more @ ..] = subs {
@@ -1726,13 +1724,21 @@ fn is_cpewan(mut v: &[u8]) -> bool {
                 serial |= *code == 5;
                 subs = after;
             }
-            if oui && serial {
-                return true;
-            }
-        }
+            oui && serial
+        })
+}
+
+/// The `(enterprise number, data)` blocks of option 124 or 125 (RFC 3925);
+/// a block whose length runs past the end ends the walk.
+fn enterprise_blocks(mut v: &[u8]) -> impl Iterator<Item = (u32, &[u8])> {
+    core::iter::from_fn(move || {
+        let [a, b, c, d, len, rest @ ..] = v else {
+            return None;
+        };
+        let (data, next) = rest.split_at_checked(usize::from(*len))?;
         v = next;
-    }
-    false
+        Some((u32::from_be_bytes([*a, *b, *c, *d]), data))
+    })
 }
 
 fn set<T: Tracer>(tags: &mut TagSet, t: TagId, source: TagSource, tr: &mut T) {
@@ -1781,30 +1787,23 @@ fn eval_match(m: &MatchRule, facts: &Facts<'_>) -> (bool, &'static str) {
             }
         }
         MatchSource::ViEncap(ent) => {
-            let Some(mut v) = facts.option(124) else {
+            let Some(v) = facts.option(124) else {
                 return (false, "option 124 absent");
             };
-            while v.len() >= 5 {
-                let e = u32::from_be_bytes([v[0], v[1], v[2], v[3]]);
-                let len = usize::from(v[4]);
-                let Some(data) = v.get(5..5 + len) else { break };
-                if e == ent {
-                    match &m.value {
-                        None => return (true, ""),
-                        Some(val) => {
-                            let mut s = data;
-                            while let Some((&l, rest)) = s.split_first() {
-                                let l = usize::from(l);
-                                let Some(item) = rest.get(..l) else { break };
-                                if match_bytes(val, item) {
-                                    return (true, "");
-                                }
-                                s = &rest[l..];
-                            }
-                        }
+            for (_, data) in enterprise_blocks(v).filter(|(e, _)| *e == ent) {
+                let Some(val) = &m.value else {
+                    return (true, "");
+                };
+                let mut s = data;
+                while let [l, rest @ ..] = s {
+                    let Some((item, next)) = rest.split_at_checked(usize::from(*l)) else {
+                        break;
+                    };
+                    if match_bytes(val, item) {
+                        return (true, "");
                     }
+                    s = next;
                 }
-                v = &v[5 + len..];
             }
             (false, "no matching vendor class block")
         }
@@ -1896,5 +1895,50 @@ mod tests {
         assert!(user_class_matches(&[4, b'i', b'P', b'X', b'E'], b"iPXE"));
         assert!(!user_class_matches(&[4, b'i', b'P', b'X', b'E'], &[4]));
         assert!(user_class_matches(b"iPXE", b"PXE"));
+    }
+
+    #[test]
+    fn enterprise_blocks_stop_at_a_bad_length() {
+        let v = [0, 0, 13, 233, 2, 9, 9, 0, 0, 0, 1, 9, 1];
+        let b: alloc::vec::Vec<_> = enterprise_blocks(&v).collect();
+        assert_eq!(b, [(3561, &[9u8, 9][..])]);
+        // OUI (4) and serial (5) in the Broadband Forum block.
+        assert!(is_cpewan(&[0, 0, 13, 233, 6, 4, 1, b'a', 5, 1, b'b']));
+        assert!(!is_cpewan(&[0, 0, 13, 233, 3, 4, 1, b'a']));
+        assert!(!is_cpewan(&[0, 0, 13, 234, 6, 4, 1, b'a', 5, 1, b'b']));
+    }
+
+    #[test]
+    fn vi_encap_match_walks_blocks_and_items() {
+        let c = Config::parse_str(
+            "dhcp-match=set:any,vi-encap:3561\ndhcp-match=set:v,vi-encap:3561,abc\n",
+            "t.conf",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let get = |name| c.tag(name).unwrap_or_else(|| panic!("{name}"));
+        let (any, v) = (get("any"), get("v"));
+        let run = |o124: &[u8]| {
+            let opts = [(53u8, &[1u8][..]), (124, o124)];
+            let f = Facts::from_options(1, &[1, 2, 3, 4, 5, 6], Ipv4Addr::UNSPECIFIED, &opts);
+            let ctx = Context::new(Ipv4Addr::new(10, 0, 0, 1), Ipv4Addr::new(255, 0, 0, 0));
+            let d = c.evaluate(&f, &ctx);
+            (d.tags().contains(any), d.tags().contains(v))
+        };
+        // Another enterprise first, then 3561 with items "xy" and "abc".
+        let ok = [
+            0, 0, 0, 9, 1, 7, 0, 0, 13, 233, 7, 2, b'x', b'y', 3, b'a', b'b', b'c',
+        ];
+        assert_eq!(run(&ok), (true, true));
+        assert_eq!(
+            run(&ok[..14]),
+            (false, false),
+            "the block runs past the end"
+        );
+        assert_eq!(run(&ok[..6]), (false, false));
+        assert_eq!(
+            run(&[0, 0, 13, 233, 3, 9, b'a', b'b']),
+            (true, false),
+            "item too long"
+        );
     }
 }
