@@ -162,3 +162,15 @@ pub enum Error {
         max: usize,
     },
 }
+
+impl Error {
+    /// [`Error::BadLength`] for option (or sub-option) `code`.
+    #[inline]
+    pub(crate) fn bad_length(code: u8, len: usize, expected: &'static str) -> Error {
+        Error::BadLength {
+            code,
+            len,
+            expected,
+        }
+    }
+}

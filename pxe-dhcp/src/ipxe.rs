@@ -162,7 +162,11 @@ impl<'a> IpxeOptions<'a> {
         self.get(sub::VERSION)
             .map(|d| match d {
                 [a, b, c] => Ok((*a, *b, *c)),
-                _ => Err(bad(sub::VERSION, d.len(), "3 (major, minor, patch)")),
+                _ => Err(Error::bad_length(
+                    sub::VERSION,
+                    d.len(),
+                    "3 (major, minor, patch)",
+                )),
             })
             .transpose()
     }
@@ -176,7 +180,11 @@ impl<'a> IpxeOptions<'a> {
                     vendor: u16::from_be_bytes([*a, *b]),
                     device: u16::from_be_bytes([*c, *e]),
                 }),
-                _ => Err(bad(sub::BUS_ID, d.len(), "5 (bus type, vendor, device)")),
+                _ => Err(Error::bad_length(
+                    sub::BUS_ID,
+                    d.len(),
+                    "5 (bus type, vendor, device)",
+                )),
             })
             .transpose()
     }
@@ -231,18 +239,9 @@ impl<'a> IpxeOptions<'a> {
         self.get(code)
             .map(|d| match d {
                 [v] => Ok(*v),
-                _ => Err(bad(code, d.len(), "1")),
+                _ => Err(Error::bad_length(code, d.len(), "1")),
             })
             .transpose()
-    }
-}
-
-#[inline]
-fn bad(code: u8, len: usize, expected: &'static str) -> Error {
-    Error::BadLength {
-        code,
-        len,
-        expected,
     }
 }
 

@@ -86,7 +86,7 @@ impl<'a> PxeOptions<'a> {
         self.get(sub::DISCOVERY_CONTROL)
             .map(|d| match d {
                 [v] => Ok(DiscoveryControl::from_bits_retain(*v)),
-                _ => Err(bad(sub::DISCOVERY_CONTROL, d.len(), "1")),
+                _ => Err(Error::bad_length(sub::DISCOVERY_CONTROL, d.len(), "1")),
             })
             .transpose()
     }
@@ -120,18 +120,9 @@ impl<'a> PxeOptions<'a> {
         self.get(sub::MTFTP_IP)
             .map(|d| match d {
                 [a, b, c, e] => Ok(Ipv4Addr::new(*a, *b, *c, *e)),
-                _ => Err(bad(sub::MTFTP_IP, d.len(), "4")),
+                _ => Err(Error::bad_length(sub::MTFTP_IP, d.len(), "4")),
             })
             .transpose()
-    }
-}
-
-#[inline]
-fn bad(code: u8, len: usize, expected: &'static str) -> Error {
-    Error::BadLength {
-        code,
-        len,
-        expected,
     }
 }
 
@@ -154,7 +145,11 @@ impl BootItem {
                 kind: u16::from_be_bytes([*a, *b]),
                 layer: u16::from_be_bytes([*c, *e]),
             }),
-            _ => Err(bad(sub::BOOT_ITEM, d.len(), "4 (type u16, layer u16)")),
+            _ => Err(Error::bad_length(
+                sub::BOOT_ITEM,
+                d.len(),
+                "4 (type u16, layer u16)",
+            )),
         }
     }
     /// The wire form.
@@ -181,7 +176,11 @@ impl<'a> MenuPrompt<'a> {
     pub fn parse(d: &'a [u8]) -> Result<Self, Error> {
         match d.split_first() {
             Some((&timeout, prompt)) => Ok(MenuPrompt { timeout, prompt }),
-            None => Err(bad(sub::MENU_PROMPT, 0, "at least 1 (timeout)")),
+            None => Err(Error::bad_length(
+                sub::MENU_PROMPT,
+                0,
+                "at least 1 (timeout)",
+            )),
         }
     }
 }
@@ -203,40 +202,19 @@ impl<'a> BootMenu<'a> {
     /// Checks that the entries exactly cover `d`.
     #[inline]
     pub fn parse(d: &'a [u8]) -> Result<Self, Error> {
-        let mut i = 0;
-        while i < d.len() {
-            let Some(&len) = d.get(i + 2) else {
-                return Err(Error::Malformed {
-                    code: sub::BOOT_MENU,
-                    reason: "boot menu entry header truncated",
-                });
-            };
-            i += 3 + usize::from(len);
-        }
-        if i != d.len() {
-            return Err(Error::Malformed {
-                code: sub::BOOT_MENU,
-                reason: "boot menu description runs past the sub-option",
-            });
-        }
+        check_entries(
+            d,
+            1,
+            sub::BOOT_MENU,
+            "boot menu entry header truncated",
+            "boot menu description runs past the sub-option",
+        )?;
         Ok(BootMenu(d))
     }
     /// The entries.
     #[inline]
     pub fn iter(&self) -> impl Iterator<Item = MenuItem<'a>> + use<'a> {
-        let mut rest = self.0;
-        core::iter::from_fn(move || {
-            let [a, b, len, tail @ ..] = rest else {
-                return None;
-            };
-            let n = usize::from(*len).min(tail.len());
-            let (description, r) = tail.split_at(n);
-            rest = r;
-            Some(MenuItem {
-                kind: u16::from_be_bytes([*a, *b]),
-                description,
-            })
-        })
+        entries(self.0, 1).map(|(kind, description)| MenuItem { kind, description })
     }
 }
 
@@ -266,39 +244,63 @@ impl<'a> BootServers<'a> {
     /// Checks that the entries exactly cover `d`.
     #[inline]
     pub fn parse(d: &'a [u8]) -> Result<Self, Error> {
-        let mut i = 0;
-        while i < d.len() {
-            let Some(&n) = d.get(i + 2) else {
-                return Err(Error::Malformed {
-                    code: sub::BOOT_SERVERS,
-                    reason: "boot server entry header truncated",
-                });
-            };
-            i += 3 + 4 * usize::from(n);
-        }
-        if i != d.len() {
-            return Err(Error::Malformed {
-                code: sub::BOOT_SERVERS,
-                reason: "boot server address list runs past the sub-option",
-            });
-        }
+        check_entries(
+            d,
+            4,
+            sub::BOOT_SERVERS,
+            "boot server entry header truncated",
+            "boot server address list runs past the sub-option",
+        )?;
         Ok(BootServers(d))
     }
     /// The entries.
     #[inline]
     pub fn iter(&self) -> impl Iterator<Item = BootServer<'a>> + use<'a> {
-        let mut rest = self.0;
-        core::iter::from_fn(move || {
-            let [a, b, n, tail @ ..] = rest else {
-                return None;
-            };
-            let len = (4 * usize::from(*n)).min(tail.len());
-            let (addrs, r) = tail.split_at(len);
-            rest = r;
-            Some(BootServer {
-                kind: u16::from_be_bytes([*a, *b]),
-                addrs,
-            })
-        })
+        entries(self.0, 4).map(|(kind, addrs)| BootServer { kind, addrs })
     }
+}
+
+/// Checks that the `{type u16, count u8, count × unit bytes}` entries of
+/// sub-option `code` (8 and 9) exactly cover `d`.
+#[inline]
+fn check_entries(
+    d: &[u8],
+    unit: usize,
+    code: u8,
+    truncated: &'static str,
+    overrun: &'static str,
+) -> Result<(), Error> {
+    let mut i = 0;
+    while i < d.len() {
+        let Some(&n) = d.get(i + 2) else {
+            return Err(Error::Malformed {
+                code,
+                reason: truncated,
+            });
+        };
+        i += 3 + unit * usize::from(n);
+    }
+    if i != d.len() {
+        return Err(Error::Malformed {
+            code,
+            reason: overrun,
+        });
+    }
+    Ok(())
+}
+
+/// The `(type, body)` entries of a list checked by [`check_entries`]; a
+/// body is cut short rather than read past the end.
+#[inline]
+fn entries(d: &[u8], unit: usize) -> impl Iterator<Item = (u16, &[u8])> {
+    let mut rest = d;
+    core::iter::from_fn(move || {
+        let [a, b, n, tail @ ..] = rest else {
+            return None;
+        };
+        let len = (unit * usize::from(*n)).min(tail.len());
+        let (body, r) = tail.split_at(len);
+        rest = r;
+        Some((u16::from_be_bytes([*a, *b]), body))
+    })
 }
