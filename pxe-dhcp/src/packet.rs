@@ -125,6 +125,20 @@ impl Slot {
     fn code(s: u32) -> u32 {
         (s >> 16) & 0xff
     }
+    /// The first value of `code` read straight from slot `s` of `b`'s
+    /// index; `None` when the slot cannot answer (another code claimed it,
+    /// or the offset did not fit) and the options must be walked.
+    #[inline(always)]
+    fn first(b: &[u8], s: u32, code: u8) -> Option<Option<&[u8]>> {
+        let at = (s & 0xffff) as usize;
+        if Slot::code(s) != u32::from(code) || at == 0 {
+            return None;
+        }
+        Some(
+            b.get(at - 1)
+                .and_then(|&len| b.get(at..at + usize::from(len))),
+        )
+    }
 }
 
 /// Slot of `code` in [`Packet`]'s cache: a multiplicative hash chosen so
@@ -259,10 +273,8 @@ fn lookup<'b>(b: &'b [u8], slots: &[u32; 32], start: Option<usize>, code: u8) ->
     if s == 0 {
         return None;
     }
-    let at = (s & 0xffff) as usize;
-    if Slot::code(s) == u32::from(code) && at != 0 {
-        let len = usize::from(*b.get(at - 1)?);
-        return b.get(at..at + len);
+    if let Some(v) = Slot::first(b, s, code) {
+        return v;
     }
     // Collision: walk exactly as the option iterator does (same stopping
     // rules for framing errors and option 52).
@@ -547,10 +559,8 @@ impl<T: AsRef<[u8]>> Packet<T> {
         if s == 0 {
             return (None, false);
         }
-        let at = (s & 0xffff) as usize;
-        if Slot::code(s) == u32::from(code) && at != 0 {
-            let len = usize::from(b.get(at - 1).copied().unwrap_or(0));
-            return (b.get(at..at + len), s & Slot::MULTI != 0);
+        if let Some(v) = Slot::first(b, s, code) {
+            return (v, s & Slot::MULTI != 0);
         }
         let mut f = self.fragments(code);
         (f.next(), f.next().is_some())
