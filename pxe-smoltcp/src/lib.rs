@@ -991,10 +991,10 @@ impl<F: FileSource, S: LeaseStore> Server<F, S> {
 }
 
 /// Whether `datagram` is a DHCPDECLINE naming an address outside every
-/// pool and `dhcp-host` address. The engine remembers declined addresses
-/// for ten minutes; passing it such DECLINEs would let one client grow
-/// that memory without bound, so the driver drops them (dnsmasq, too,
-/// only marks addresses of a context it serves).
+/// pool and `dhcp-host` address. The engine itself only takes a DECLINE
+/// from the address's lease holder, so such a DECLINE changes nothing
+/// there either; the driver drops it before the engine and counts it
+/// (`Stats::foreign_declines`) so a board's operator sees the attempt.
 fn declines_foreign_address(engine: &Engine, datagram: &[u8]) -> bool {
     let Ok(p) = pxe_dhcp::Packet::new_lenient(datagram) else {
         return false;
