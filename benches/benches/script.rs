@@ -7,7 +7,7 @@ use std::hint::black_box;
 use std::net::{IpAddr, Ipv4Addr};
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use pxe_server::script::{ScriptVars, Template, parse_query};
+use pxe_engine::script::{ScriptVars, Template, parse_query};
 
 const QUERY: &str = "mac=52%3A54%3A00%3A12%3A34%3A56&uuid=0017001e-8c00-00ad-5087-90e6ba2f3423";
 
@@ -40,7 +40,7 @@ fn bench(c: &mut Criterion) {
         })
     });
     g.bench_function("template_parse_seed", |b| {
-        b.iter(|| Template::parse(black_box(pxe_server::script::DEFAULT_TEMPLATE)).unwrap())
+        b.iter(|| Template::parse(black_box(pxe_engine::script::DEFAULT_TEMPLATE)).unwrap())
     });
     g.finish();
 }

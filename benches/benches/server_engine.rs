@@ -1,4 +1,4 @@
-//! pxe-server's sans-IO DHCP engine, no sockets: a whole full-mode
+//! pxe-engine's sans-IO DHCP engine, no sockets: a whole full-mode
 //! exchange (DISCOVER → OFFER, REQUEST → ACK with the lease committed to
 //! the table, RELEASE) per iteration, and a proxyDHCP DISCOVER → OFFER
 //! with the seed's PXE menu.
@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use pxe_dhcp::{Builder, Flags, MessageType, Packet};
-use pxe_server::engine::{Engine, Handled, RxInfo};
+use pxe_engine::{Engine, Handled, RxInfo};
 
 const LOCAL: Ipv4Addr = Ipv4Addr::new(10, 213, 0, 1);
 

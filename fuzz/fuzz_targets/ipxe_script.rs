@@ -1,10 +1,10 @@
-//! iPXE script templates and script-request queries (pxe-server's
+//! iPXE script templates and script-request queries (pxe-engine's
 //! `/ipxe.php` / `/boot.ipxe`): parsing never panics, and nothing a query
 //! carries can change a rendered script's lines.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use pxe_server::script::{ScriptVars, Template, Var, parse_query};
+use pxe_engine::script::{ScriptVars, Template, Var, parse_query};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = core::str::from_utf8(data) else {

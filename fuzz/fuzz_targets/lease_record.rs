@@ -1,10 +1,10 @@
-//! pxe-server's lease log records and dnsmasq lease-file lines: decoding
+//! pxe-engine's lease log records and dnsmasq lease-file lines: decoding
 //! arbitrary bytes never panics, whatever decodes re-encodes to the same
 //! bytes, and every lease a dnsmasq file yields fits a log record.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use pxe_server::lease::{dnsmasq, record};
+use pxe_engine::lease::{dnsmasq, record};
 
 fuzz_target!(|data: &[u8]| {
     let mut off = 0;
@@ -25,7 +25,7 @@ fuzz_target!(|data: &[u8]| {
         // an import fails and the server does not start.
         for l in &leases {
             let mut buf = [0u8; record::MAX_RECORD];
-            record::encode(&pxe_server::lease::LeaseChange::Grant(l.clone()), &mut buf)
+            record::encode(&pxe_engine::lease::LeaseChange::Grant(l.clone()), &mut buf)
                 .expect("an imported lease encodes as a log record");
         }
         let again = dnsmasq::format(leases.iter());

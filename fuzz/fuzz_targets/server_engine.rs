@@ -1,4 +1,4 @@
-//! pxe-server's DHCP engine: a sequence of arbitrary datagrams (split on
+//! pxe-engine's DHCP engine: a sequence of arbitrary datagrams (split on
 //! a marker) fed to one engine per configuration, alternating ports 67 and
 //! 4011. Invariants: no panic; every reply parses as a BOOTREPLY and fits
 //! the buffer; no address is ever held by two leases; a committed change
@@ -9,8 +9,8 @@ use std::net::{Ipv4Addr, SocketAddrV4};
 use std::sync::Arc;
 
 use libfuzzer_sys::fuzz_target;
-use pxe_server::engine::{Engine, Handled, RxInfo};
-use pxe_server::lease::LeaseChange;
+use pxe_engine::{Engine, Handled, RxInfo};
+use pxe_engine::lease::LeaseChange;
 
 const CONFIGS: &[&str] = &[
     "dhcp-match=ipxe,175\ndhcp-range=192.168.2.100,192.168.2.110\ndhcp-boot=net:#ipxe,undionly.kkpxe.0\ndhcp-boot=pxelinux.0\ndhcp-option-force=209,pxelinux.cfg/default\ndhcp-option-force=210,http://192.168.2.1:81/\ndhcp-host=52:54:00:b0:07:01,192.168.2.105\n",

@@ -8,6 +8,7 @@
 
 extern crate alloc;
 extern crate pxe_dhcp;
+extern crate pxe_engine;
 extern crate pxe_rules;
 extern crate pxe_tftp;
 

@@ -31,7 +31,7 @@ pub fn describe(c: &Config) -> String {
     for (loc, r) in c.ranges() {
         any_range = true;
         let lease = r.lease.map_or(
-            std::format!("{}s (default)", crate::engine::DEFAULT_LEASE),
+            std::format!("{}s (default)", pxe_engine::dhcp::DEFAULT_LEASE),
             |l| {
                 if l.as_secs() == u32::MAX {
                     String::from("infinite")

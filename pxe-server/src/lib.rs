@@ -1,91 +1,27 @@
-//! The reference netboot server: a sans-IO engine, a tokio driver and the
-//! `pxe-server` binary, configured with dnsmasq's own directives.
+//! The `pxe-server` netboot server: the tokio driver of [`pxe_engine`] and
+//! [`pxe_tftp`], HTTP boot files and iPXE scripts, and the binary that
+//! reads dnsmasq's configuration lines.
 //!
-//! ```
-//! use std::sync::Arc;
-//! use core::net::{Ipv4Addr, SocketAddrV4};
-//! use pxe_dhcp::{Builder, MessageType, Packet};
-//! use pxe_server::engine::{Engine, Handled, RxInfo};
-//! use pxe_server::engine::addressing::Destination;
+//! Every decision — what a DHCP client gets, where the reply goes, which
+//! lease must be durable first, which transfer a TFTP datagram belongs
+//! to — is made by the sans-IO crates below; this crate moves bytes
+//! between them and real sockets, files and clocks.
 //!
-//! // The seed's proxy configuration: PXE boot data next to another DHCP server.
-//! let conf = pxe_rules::Config::parse_str(
-//!     "dhcp-match=ipxe,175\n\
-//!      dhcp-range=192.168.2.0,proxy\n\
-//!      pxe-service=net:#ipxe,x86PC, \"splashtop by richud.com\", undionly.kkpxe\n",
-//!     "seed-proxy.conf",
-//! )?;
-//! let mut engine = Engine::new(Arc::new(conf));
-//! let rx = RxInfo {
-//!     port: 67,
-//!     src: SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 68),
-//!     iface: "eth0",
-//!     local: Ipv4Addr::new(192, 168, 2, 1),
-//!     netmask: Ipv4Addr::new(255, 255, 255, 0),
-//!     mtu: 1500,
-//!     broadcast: true,
-//! };
-//! // A PXE ROM's DISCOVER (vendor class PXEClient, arch 0).
-//! let mut req = [0u8; 600];
-//! let mut b = Builder::new(&mut req)?;
-//! b.xid(1).chaddr(1, &[0x52, 0x54, 0, 0x12, 0x34, 0x56])?;
-//! b.message_type(MessageType::Discover)?;
-//! b.option(60, b"PXEClient:Arch:00000:UNDI:002001")?.option(93, &[0, 0])?;
-//! let n = b.finish()?;
-//!
-//! let mut out = [0u8; 1500];
-//! let Handled::Reply { len, dest } = engine.handle(1_700_000_000, &rx, &req[..n], &mut out) else {
-//!     panic!("a PXE client gets a proxy offer");
-//! };
-//! let offer = Packet::new_checked(&out[..len])?;
-//! assert_eq!(offer.yiaddr(), Ipv4Addr::UNSPECIFIED); // proxy: never an address
-//! assert_eq!(offer.option(60), Some(&b"PXEClient"[..]));
-//! assert!(offer.option(43).is_some()); // the PXE menu
-//! assert_eq!(dest, Destination::Broadcast);
-//! // Nothing to persist for a proxy reply.
-//! assert_eq!(engine.take_changes().count(), 0);
-//! # Ok::<(), Box<dyn std::error::Error>>(())
-//! ```
-//!
-//! Layout:
-//!
-//! * [`engine`] (no_std + `alloc`): the DHCP responder — full DHCP per RFC
-//!   2131 with dnsmasq's rules, proxyDHCP, the PXE boot server on 4011,
-//!   reply addressing, counters. It returns the reply and the lease changes
-//!   to persist first; it never does I/O.
-//! * [`lease`]: pools, reservations, the lease table, the checksummed
-//!   append-only log (`std`) and dnsmasq's lease-file format.
-//! * [`tftp`]: safe path resolution under `tftp-root` and (feature `tokio`)
-//!   the TFTP service on `pxe-tftp`'s engine.
-//! * `net`, `run`, `config` (feature `tokio`): sockets with `IP_PKTINFO`,
-//!   the driver that spawns every service, configuration loading.
+//! * `net`: UDP sockets with `IP_PKTINFO`, `SO_BINDTODEVICE`, interface
+//!   discovery.
+//! * `run`: configuration overrides, the DHCP worker and the group-commit
+//!   lease writer, service start-up and shutdown.
+//! * [`tftp`]: safe path resolution under `tftp-root` and the TFTP service
+//!   on sockets.
+//! * [`http`]: boot files over HTTP and the per-machine iPXE scripts.
 //!
 //! The driver broadcasts replies that RFC 2131 would unicast to a client
 //! without an address (it cannot add the ARP entry without privileged
-//! ioctls); clients accept both. See [`engine`] for the one deliberate
-//! deviation from dnsmasq (next-server in proxy replies).
-#![no_std]
+//! ioctls); clients accept both.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::panic))]
 
-#[cfg(feature = "alloc")]
-extern crate alloc;
-#[cfg(feature = "std")]
-extern crate std;
-
-#[cfg(feature = "tokio")]
 pub mod config;
-#[cfg(feature = "alloc")]
-pub mod engine;
-#[cfg(feature = "alloc")]
-pub mod hosts;
-#[cfg(feature = "tokio")]
 pub mod http;
-#[cfg(feature = "alloc")]
-pub mod lease;
-#[cfg(feature = "tokio")]
 pub mod net;
-#[cfg(feature = "tokio")]
 pub mod run;
-#[cfg(feature = "alloc")]
-pub mod script;
 pub mod tftp;

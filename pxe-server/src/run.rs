@@ -16,14 +16,14 @@ use std::{format, vec};
 use pxe_rules::Config;
 use tokio::sync::watch;
 
-use crate::engine::addressing::{CLIENT_PORT, Destination, PXE_PORT, SERVER_PORT};
-use crate::engine::{Engine, Handled, RxInfo};
-use crate::lease::log::{LeaseLog, LogError};
-use crate::lease::{Lease, LeaseChange};
 use crate::net::{IfaceInfo, PktSocket, RecvMeta, interfaces};
 use crate::tftp::client_dir::MacSources;
 use crate::tftp::path::{Access, TftpRoot};
 use crate::tftp::service::{self, TftpMetrics, TftpSettings};
+use pxe_engine::dhcp::addressing::{CLIENT_PORT, Destination, PXE_PORT, SERVER_PORT};
+use pxe_engine::dhcp::{Engine, Handled, RxInfo};
+use pxe_engine::lease::log::{LeaseLog, LogError};
+use pxe_engine::lease::{Lease, LeaseChange};
 
 /// Default lease file when neither the file nor the command line names one.
 pub const DEFAULT_LEASE_FILE: &str = "/var/lib/misc/pxe-server.leases";
@@ -221,7 +221,7 @@ impl LeaseQuery {
     }
 
     /// The DHCP counters now.
-    pub fn metrics(&self) -> crate::engine::metrics::Metrics {
+    pub fn metrics(&self) -> pxe_engine::dhcp::metrics::Metrics {
         lock(&self.engine).metrics().clone()
     }
 }
@@ -334,7 +334,7 @@ pub async fn run(
     let mut engine = Engine::new(config.clone());
     // Next servers given by name are looked up here (dnsmasq: hosts file
     // only); read once at start.
-    engine.set_hosts(crate::hosts::Hosts::parse(
+    engine.set_hosts(pxe_engine::hosts::Hosts::parse(
         &std::fs::read_to_string("/etc/hosts").unwrap_or_default(),
     ));
     let (log, rec) = LeaseLog::open(&lease_path, engine.leases_mut(), now)?;

@@ -248,7 +248,7 @@ fn two_hundred_scripted_clients_get_distinct_addresses() {
     assert_eq!(distinct.len(), 200, "an address was granted twice");
     shutdown_and_log(server, &log);
     let text = std::fs::read_to_string(dir.path().join("leases")).unwrap();
-    let leases: Vec<_> = pxe_server::lease::dnsmasq::parse(&text)
+    let leases: Vec<_> = pxe_engine::lease::dnsmasq::parse(&text)
         .map(Result::unwrap)
         .collect();
     assert_eq!(leases.len(), 200);
@@ -325,7 +325,7 @@ fn kill_9_under_load_loses_no_acknowledged_lease() {
     }
     shutdown_and_log(server2, &log2);
     let text = std::fs::read_to_string(dir.path().join("leases")).unwrap();
-    let on_disk: BTreeMap<[u8; 6], Ipv4Addr> = pxe_server::lease::dnsmasq::parse(&text)
+    let on_disk: BTreeMap<[u8; 6], Ipv4Addr> = pxe_engine::lease::dnsmasq::parse(&text)
         .map(Result::unwrap)
         .map(|l| (l.hw.as_bytes().try_into().unwrap(), l.addr))
         .collect();

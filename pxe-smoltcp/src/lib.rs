@@ -1,7 +1,7 @@
-//! Netboot with no operating system: the `pxe-server` engine driven over a
+//! Netboot with no operating system: the `pxe-engine` server engine driven over a
 //! [`smoltcp`] interface.
 //!
-//! [`Server`] owns the sans-IO DHCP engine of `pxe-server` (full DHCP,
+//! [`Server`] owns the sans-IO DHCP engine of `pxe-engine` (full DHCP,
 //! proxyDHCP and the PXE boot server on port 4011) and a bounded pool of
 //! `pxe-tftp` read transfers. It adds its UDP sockets to the caller's
 //! [`SocketSet`]; the caller polls the [`Interface`] and then
@@ -131,10 +131,10 @@ use core::convert::Infallible;
 use core::fmt;
 use core::net::{Ipv4Addr, SocketAddrV4};
 
+use pxe_engine::dhcp::addressing::{CLIENT_PORT, Destination, PXE_PORT, SERVER_PORT};
+use pxe_engine::lease::LeaseChange;
+use pxe_engine::{Engine, Handled, RxInfo};
 use pxe_rules::Config;
-use pxe_server::engine::addressing::{CLIENT_PORT, Destination, PXE_PORT, SERVER_PORT};
-use pxe_server::engine::{Engine, Handled, RxInfo};
-use pxe_server::lease::LeaseChange;
 use pxe_tftp::server::{ReadTransfer, ServerPolicy, accept};
 use pxe_tftp::wire::{ErrorCode, RequestKind, foreign_tid_reply, write_error};
 use pxe_tftp::{DataSource, ServerLimits, State, TransferConfig};

@@ -1,10 +1,10 @@
 //! A ready [`LeaseStore`](crate::LeaseStore) for boards: lease changes as
-//! checksummed records (`pxe_server::lease::record`, the format of the
+//! checksummed records (`pxe_engine::lease::record`, the format of the
 //! server's own lease log) appended to whatever the board has (a flash
 //! region, EEPROM, FRAM, a file), replayed at start-up.
 //!
 //! ```
-//! use pxe_server::lease::{HwAddr, Lease, LeaseChange};
+//! use pxe_engine::lease::{HwAddr, Lease, LeaseChange};
 //! use pxe_smoltcp::LeaseStore;
 //! use pxe_smoltcp::store::{RecordLog, replay};
 //!
@@ -21,7 +21,7 @@
 //! let mut region = log.into_inner();
 //! region.extend_from_slice(&[0xFF; 16]); // erased flash after the records
 //! let conf = pxe_rules::Config::parse_str("dhcp-range=10.0.0.100,10.0.0.110\n", "c")?;
-//! let mut engine = pxe_server::engine::Engine::new(std::sync::Arc::new(conf));
+//! let mut engine = pxe_engine::dhcp::Engine::new(std::sync::Arc::new(conf));
 //! let (applied, used) = replay(&region, &mut engine);
 //! assert_eq!((applied, used), (1, region.len() - 16));
 //! assert_eq!(engine.leases().get(lease.addr), Some(&lease));
@@ -31,9 +31,9 @@
 use alloc::vec::Vec;
 use core::fmt;
 
-use pxe_server::engine::Engine;
-use pxe_server::lease::LeaseChange;
-use pxe_server::lease::record::{self, MAX_RECORD, RecordError};
+use pxe_engine::dhcp::Engine;
+use pxe_engine::lease::LeaseChange;
+use pxe_engine::lease::record::{self, MAX_RECORD, RecordError};
 
 /// Append-only storage the records go to.
 pub trait Append {

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use common::{Bench, SERVER, ack, content, rrq, tftp_get};
 use pxe_dhcp::{Builder, MessageType, Packet, code};
-use pxe_server::lease::LeaseChange;
+use pxe_engine::lease::LeaseChange;
 use pxe_smoltcp::{LeaseStore, MemoryFiles, Server, Settings, StartError, VolatileLeases};
 use smoltcp::iface::SocketSet;
 use smoltcp::time::Duration;
@@ -420,7 +420,7 @@ fn leases_survive_a_reset_through_the_record_log() {
     let mut fresh = Vec::new();
     assert_eq!(compact(again.engine(), 0, &mut fresh).unwrap(), 1);
     let mut third =
-        pxe_server::engine::Engine::new(Arc::new(pxe_rules::Config::parse_str(CONF, "c").unwrap()));
+        pxe_engine::dhcp::Engine::new(Arc::new(pxe_rules::Config::parse_str(CONF, "c").unwrap()));
     assert_eq!(replay(&fresh, &mut third), (1, fresh.len()));
     assert!(third.leases().get(yiaddr).is_some());
 }

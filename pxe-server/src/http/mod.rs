@@ -15,7 +15,7 @@
 //! when the file restricts the server to some interfaces. `pxe-server check` loads the root, the template and every
 //! `*.ipxe` override and reports errors with file, line and column.
 //!
-//! Template syntax (see [`crate::script::Template`]): literal text with
+//! Template syntax (see [`pxe_engine::script::Template`]): literal text with
 //! `{{mac}}`, `{{mac_hyphen}}`, `{{mac_hex}}`, `{{uuid}}`, `{{arch}}`,
 //! `{{ip}}`, `{{hostname}}`, `{{tags}}`, `{{server}}`, `{{port}}`; the first
 //! line must be `#!ipxe`; unknown names are load-time errors; a variable
@@ -35,11 +35,11 @@
 //!   file with `200`).
 //! * `GET`/`HEAD` of `/ipxe.php` (the path the seed's configuration uses)
 //!   and of its neutral alias `/boot.ipxe` render an iPXE script: the query
-//!   is parsed by [`crate::script::parse_query`] (anything invalid → `400`
+//!   is parsed by [`pxe_engine::script::parse_query`] (anything invalid → `400`
 //!   with the reason), the script comes from, in order, the per-UUID file
 //!   `SCRIPT_DIR/<uuid>.ipxe`, the per-MAC file
 //!   `SCRIPT_DIR/<52-54-00-12-34-56>.ipxe`, the configured template
-//!   (`ipxe-script=`), or the built-in [`crate::script::DEFAULT_TEMPLATE`].
+//!   (`ipxe-script=`), or the built-in [`pxe_engine::script::DEFAULT_TEMPLATE`].
 //!   Override files are read at each request (edits apply at once, as with
 //!   the seed's PHP page) and are templates too. `{{server}}`/`{{port}}` are
 //!   the address and port the client reached; `{{ip}}` defaults to the
@@ -76,7 +76,7 @@ pub use body::HttpBody;
 pub use path::{PathError, relative_path, resolve};
 pub use range::{RangeOutcome, parse_range};
 
-use crate::script::{
+use pxe_engine::script::{
     Arch, Hostname, MacAddr, ScriptVars, Tag, Template, TemplateError, Uuid, parse_query,
 };
 

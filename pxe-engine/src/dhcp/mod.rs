@@ -31,7 +31,7 @@
 //! use std::sync::Arc;
 //! use core::net::{Ipv4Addr, SocketAddrV4};
 //! use pxe_dhcp::{Builder, MessageType, Packet};
-//! use pxe_server::engine::{Engine, Handled, RxInfo};
+//! use pxe_engine::{Engine, Handled, RxInfo};
 //!
 //! let conf = pxe_rules::Config::parse_str(
 //!     "dhcp-range=10.0.0.100,10.0.0.200\ndhcp-boot=pxelinux.0\n",
@@ -463,7 +463,6 @@ impl Engine {
         h
     }
 
-    #[cfg(feature = "alloc")]
     fn explain(&mut self, facts: &Facts<'_>, ctx: &Context<'_>) {
         let config = self.config.clone();
         let mut ex = pxe_rules::Explanation::default();

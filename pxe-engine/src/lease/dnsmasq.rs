@@ -8,7 +8,7 @@
 //! skipped.
 //!
 //! ```
-//! use pxe_server::lease::dnsmasq;
+//! use pxe_engine::lease::dnsmasq;
 //! let text = "1700000000 52:54:00:12:34:56 192.168.2.150 pc1 01:52:54:00:12:34:56\n";
 //! let leases: Vec<_> = dnsmasq::parse(text).collect::<Result<_, _>>().unwrap();
 //! assert_eq!(leases[0].hostname.as_deref(), Some("pc1"));

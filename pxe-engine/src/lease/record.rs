@@ -156,7 +156,6 @@ impl<'a> R<'a> {
 
 /// Decode the record at the start of `buf`; returns the change and the
 /// number of bytes it occupied.
-#[cfg(feature = "alloc")]
 pub fn decode(buf: &[u8]) -> Result<(LeaseChange, usize), RecordError> {
     use alloc::string::String;
     let Some(hdr) = buf.get(..7) else {

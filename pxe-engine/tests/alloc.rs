@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use pxe_dhcp::{Builder, Flags, MessageType};
-use pxe_server::engine::{Engine, Handled, RxInfo};
+use pxe_engine::{Engine, Handled, RxInfo};
 
 struct Counting;
 

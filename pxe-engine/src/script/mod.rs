@@ -9,7 +9,7 @@
 //! parse as its type is refused (the HTTP layer answers 400).
 //!
 //! ```
-//! use pxe_server::script::{parse_query, ScriptVars, Template};
+//! use pxe_engine::script::{parse_query, ScriptVars, Template};
 //!
 //! let q = parse_query("mac=52%3a54%3a00%3a12%3a34%3a56&uuid=0017001e-8c00-00ad-5087-90e6ba2f3423")?;
 //! let vars = ScriptVars { mac: q.mac, uuid: q.uuid, ..ScriptVars::default() };

@@ -152,7 +152,7 @@ impl Template {
     /// Parses and checks a template.
     ///
     /// ```
-    /// use pxe_server::script::Template;
+    /// use pxe_engine::script::Template;
     /// let t = Template::parse("#!ipxe\necho {{mac}}\n").unwrap();
     /// assert_eq!(t.variables().count(), 1);
     /// let e = Template::parse("#!ipxe\necho {{macc}}\n").unwrap_err();
