@@ -106,7 +106,7 @@ fn main() -> ExitCode {
     if let Some(Command::Check) = cli.command {
         print!("{}", run::describe(&config));
         // HTTP root, iPXE template and override files (issue 6).
-        let problems = pxe_server::http::check(&config.settings.extensions);
+        let problems = pxe_server::driver::http::check(&config.settings.extensions);
         for p in &problems {
             eprintln!("pxe-server: {p}");
         }

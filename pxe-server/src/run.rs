@@ -16,7 +16,7 @@ use std::{format, vec};
 use pxe_rules::Config;
 use tokio::sync::watch;
 
-use crate::net::{IfaceInfo, PktSocket, RecvMeta, interfaces};
+use crate::driver::net::{IfaceInfo, PktSocket, RecvMeta, interfaces};
 use crate::tftp::client_dir::MacSources;
 use crate::tftp::path::{Access, TftpRoot};
 use crate::tftp::service::{self, TftpMetrics, TftpSettings};
@@ -399,8 +399,8 @@ pub async fn run(
     }
 
     // HTTP boot files and per-machine iPXE scripts (issue 6).
-    let lookup: Arc<dyn crate::http::ClientLookup> = Arc::new(ctx.leases.clone());
-    let http = crate::http::start(&config, Some(lookup), stop_rx.clone())
+    let lookup: Arc<dyn crate::driver::http::ClientLookup> = Arc::new(ctx.leases.clone());
+    let http = crate::driver::http::start(&config, Some(lookup), stop_rx.clone())
         .await
         .map_err(|e| RunError::Config(e.to_string()))?;
     for t in http {

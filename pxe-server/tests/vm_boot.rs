@@ -26,7 +26,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use pxe_server::http::HttpConfig;
+use pxe_server::driver::http::HttpConfig;
 use vm_support::*;
 
 const BOOT_TIMEOUT: Duration = Duration::from_secs(90);

@@ -24,7 +24,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use pxe_server::http::{AccessObserver, AccessRecord, HttpConfig, HttpService};
+use pxe_server::driver::http::{AccessObserver, AccessRecord, HttpConfig, HttpService};
 
 /// The server's address on the test LAN (the address the seed's
 /// configurations in `conf/` use).
@@ -319,9 +319,9 @@ impl HttpInNs {
                     .iter()
                     .filter_map(|a| a.parse().ok())
                     .collect();
-                match pxe_server::http::bind_all(&addrs).await {
+                match pxe_server::driver::http::bind_all(&addrs).await {
                     Ok(listeners) => {
-                        let tasks = pxe_server::http::spawn_all(&service, listeners);
+                        let tasks = pxe_server::driver::http::spawn_all(&service, listeners);
                         let _ = ready_tx.send(Ok(()));
                         // Wait for the stop signal without blocking the runtime.
                         while stop_rx.try_recv() == Err(std::sync::mpsc::TryRecvError::Empty) {

@@ -49,7 +49,7 @@
 //!   redirects (a `//` in a path is simply collapsed).
 //!
 //! ```no_run
-//! use pxe_server::http::{HttpConfig, HttpService};
+//! use pxe_server::driver::http::{HttpConfig, HttpService};
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! let config = HttpConfig { root: Some("/srv/tftp".into()), ..HttpConfig::default() };
 //! let service = HttpService::new(&config, None)?;
@@ -146,10 +146,10 @@ pub fn listen_addrs(config: &pxe_rules::Config) -> Result<Vec<SocketAddr>, HttpS
     let hosts: Vec<std::net::Ipv4Addr> = if names.is_empty() {
         std::vec![std::net::Ipv4Addr::UNSPECIFIED]
     } else {
-        let all = crate::net::interfaces().map_err(HttpSetupError::Interfaces)?;
+        let all = crate::driver::net::interfaces().map_err(HttpSetupError::Interfaces)?;
         let mut hosts = Vec::new();
         for name in names {
-            let matches = |i: &&crate::net::IfaceInfo| match name.strip_suffix('*') {
+            let matches = |i: &&crate::driver::net::IfaceInfo| match name.strip_suffix('*') {
                 Some(prefix) => i.name.starts_with(prefix),
                 None => &i.name == name,
             };

@@ -28,7 +28,7 @@ fn num(s: &str) -> Option<u64> {
 /// Interprets a `Range` header value for a file of `len` bytes.
 ///
 /// ```
-/// use pxe_server::http::{parse_range, RangeOutcome};
+/// use pxe_server::driver::http::{parse_range, RangeOutcome};
 /// assert_eq!(parse_range("bytes=0-99", 1000), RangeOutcome::Partial { start: 0, end: 99 });
 /// assert_eq!(parse_range("bytes=-100", 1000), RangeOutcome::Partial { start: 900, end: 999 });
 /// assert_eq!(parse_range("bytes=1000-", 1000), RangeOutcome::Unsatisfiable);
