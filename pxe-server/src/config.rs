@@ -1,13 +1,49 @@
 //! Loading the configuration file and describing it (`pxe-server check`).
 
 use std::fmt::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::string::String;
 
 use pxe_rules::Config;
 use pxe_rules::config::RangeMode;
 
-use crate::run::RunError;
+use crate::service::RunError;
+
+/// Default lease file when neither the file nor the command line names one.
+pub const DEFAULT_LEASE_FILE: &str = "/var/lib/misc/pxe-server.leases";
+
+/// Command-line values that replace the file's.
+#[derive(Clone, Debug, Default)]
+pub struct Overrides {
+    /// `--interface` (replaces `interface=`).
+    pub interfaces: Vec<String>,
+    /// `--dhcp-leasefile`.
+    pub lease_file: Option<PathBuf>,
+    /// `--tftp-root` (also turns TFTP on).
+    pub tftp_root: Option<PathBuf>,
+    /// `--log-dhcp`.
+    pub log_dhcp: bool,
+}
+
+/// Read and parse `path`, then apply `overrides`.
+pub fn load_config(path: &Path, overrides: &Overrides) -> Result<Config, RunError> {
+    let mut config = parse_file(path)?;
+    let s = &mut config.settings;
+    if !overrides.interfaces.is_empty() {
+        s.interfaces = overrides.interfaces.clone();
+    }
+    if let Some(l) = &overrides.lease_file {
+        s.lease_file = Some(l.to_string_lossy().into_owned());
+    }
+    if let Some(r) = &overrides.tftp_root {
+        s.tftp_roots = vec![(r.to_string_lossy().into_owned(), None)];
+        if s.enable_tftp.is_none() {
+            s.enable_tftp = Some(Vec::new());
+        }
+    }
+    s.log_dhcp |= overrides.log_dhcp;
+    Ok(config)
+}
 
 /// Read and parse a dnsmasq-dialect file (following `conf-file=` and
 /// `conf-dir=`); errors name file:line:column.
@@ -124,12 +160,8 @@ pub fn describe(c: &Config) -> String {
     let _ = writeln!(
         o,
         "  lease file: {} (durable log in {}.log)",
-        s.lease_file
-            .as_deref()
-            .unwrap_or(crate::run::DEFAULT_LEASE_FILE),
-        s.lease_file
-            .as_deref()
-            .unwrap_or(crate::run::DEFAULT_LEASE_FILE)
+        s.lease_file.as_deref().unwrap_or(DEFAULT_LEASE_FILE),
+        s.lease_file.as_deref().unwrap_or(DEFAULT_LEASE_FILE)
     );
     if s.log_dhcp {
         let _ = writeln!(o, "  log-dhcp: every exchange explained");

@@ -22,8 +22,10 @@
 
 pub mod config;
 pub mod driver;
-pub mod run;
+pub mod leases;
+pub mod service;
 pub mod tftp;
+mod tftp_settings;
 
 // `src/tftp/` (moving to `driver/tftp/` on its own branch) still names the
 // socket module `crate::net`; this alias keeps that path until it does.

@@ -9,7 +9,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
-use pxe_server::run::{self, Overrides};
+use pxe_server::config::{self, Overrides};
+use pxe_server::driver::options::RunOptions;
+use pxe_server::service;
 
 /// A PXE/iPXE netboot server: DHCP (full or proxy), the PXE boot server on
 /// port 4011 and TFTP, configured with dnsmasq's own directives.
@@ -96,7 +98,7 @@ fn main() -> ExitCode {
         tftp_root: cli.run.tftp_root.clone(),
         log_dhcp: cli.run.log_dhcp,
     };
-    let config = match run::load_config(&conf, &overrides) {
+    let config = match config::load_config(&conf, &overrides) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("pxe-server: {e}");
@@ -104,7 +106,7 @@ fn main() -> ExitCode {
         }
     };
     if let Some(Command::Check) = cli.command {
-        print!("{}", run::describe(&config));
+        print!("{}", config::describe(&config));
         // HTTP root, iPXE template and override files (issue 6).
         let problems = pxe_server::driver::http::check(&config.settings.extensions);
         for p in &problems {
@@ -128,10 +130,10 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    match rt.block_on(run::run(
+    match rt.block_on(service::run(
         config,
-        run::RunOptions::default(),
-        run::shutdown_signal(),
+        RunOptions::default(),
+        service::shutdown_signal(),
     )) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -2,5 +2,10 @@
 //! endpoint crates and real sockets, files and threads. Nothing here reads
 //! the configuration file or knows about the command line.
 
+pub(crate) mod clock;
+pub(crate) mod dhcp;
+pub(crate) mod engine;
 pub mod http;
+pub(crate) mod lease_writer;
 pub mod net;
+pub mod options;

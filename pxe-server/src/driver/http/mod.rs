@@ -208,17 +208,6 @@ pub async fn start(
     Ok(tasks)
 }
 
-/// Host names come from the DHCP leases.
-impl ClientLookup for crate::run::LeaseQuery {
-    fn lookup(&self, mac: &MacAddr) -> Option<ClientFacts> {
-        self.by_mac(&mac.0).map(|l| ClientFacts {
-            arch: None,
-            hostname: l.hostname,
-            tags: Vec::new(),
-        })
-    }
-}
-
 /// Why the HTTP service could not be set up.
 #[derive(Debug, thiserror::Error)]
 pub enum HttpSetupError {

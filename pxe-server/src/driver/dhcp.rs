@@ -1,0 +1,299 @@
+//! The DHCP worker: binds the DHCP and PXE sockets, receives batches,
+//! hands each datagram to the engine and sends what needs no disk; what
+//! does goes to the lease writer.
+
+use std::net::{Ipv4Addr, SocketAddrV4};
+use std::string::String;
+use std::sync::Arc;
+use std::time::Duration;
+use std::vec::Vec;
+use std::{format, vec};
+
+use pxe_engine::dhcp::addressing::{CLIENT_PORT, Destination, SERVER_PORT};
+use pxe_engine::dhcp::{Handled, RxInfo};
+use pxe_engine::lease::log::LeaseLog;
+use pxe_rules::Config;
+use tokio::sync::watch;
+
+use crate::driver::clock::unix_now;
+use crate::driver::engine::{SharedEngine, lock};
+use crate::driver::lease_writer::{Job, Pending, lease_writer};
+use crate::driver::net::{IfaceInfo, PktSocket, RecvMeta, interfaces};
+use crate::driver::options::RunOptions;
+use crate::service::RunError;
+
+/// The sockets of the DHCP service, with what each is for.
+pub(crate) struct DhcpSockets {
+    socks: Vec<PktSocket>,
+}
+
+pub(crate) fn bind_dhcp(config: &Config, opts: &RunOptions) -> Result<DhcpSockets, RunError> {
+    let mut ports = vec![opts.dhcp_port];
+    // 4011 is needed for proxy mode and whenever PXE services exist.
+    if config.has_proxy_range() || config.pxe_enabled() {
+        ports.push(opts.pxe_port);
+    }
+    let ifs = &config.settings.interfaces;
+    let mut socks = Vec::new();
+    for port in ports {
+        let any = SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, port);
+        if ifs.is_empty() {
+            socks.push(
+                PktSocket::bind(any, None).map_err(|source| RunError::Socket {
+                    what: format!("UDP port {port}"),
+                    source,
+                })?,
+            );
+        } else {
+            for i in ifs {
+                socks.push(
+                    PktSocket::bind(any, Some(i)).map_err(|source| RunError::Socket {
+                        what: format!("UDP port {port} on {i}"),
+                        source,
+                    })?,
+                );
+            }
+        }
+        tracing::info!(
+            "DHCP listening on UDP {port}{}",
+            if ifs.is_empty() {
+                String::new()
+            } else {
+                format!(" on {}", ifs.join(", "))
+            }
+        );
+    }
+    Ok(DhcpSockets { socks })
+}
+
+/// Room for one reply (the engine never builds more than an Ethernet MTU).
+const REPLY_MAX: usize = 1500;
+
+const BATCH: usize = 64;
+
+pub(crate) async fn dhcp_loop(
+    engine: SharedEngine,
+    log: LeaseLog,
+    socks: DhcpSockets,
+    stop: watch::Receiver<bool>,
+) -> Result<(), RunError> {
+    let socks: Vec<Arc<PktSocket>> = socks.socks.into_iter().map(Arc::new).collect();
+    let (job_tx, job_rx) = std::sync::mpsc::channel::<Job>();
+    let writer = {
+        let socks = socks.clone();
+        let engine = engine.clone();
+        std::thread::Builder::new()
+            .name(String::from("lease-writer"))
+            .spawn(move || lease_writer(job_rx, log, socks, engine))
+            .map_err(|source| RunError::Socket {
+                what: String::from("lease writer thread"),
+                source,
+            })?
+    };
+    // One worker per socket: receive a batch, handle it under the engine
+    // lock, send what needs no disk, queue the rest for the writer.
+    let mut workers = Vec::new();
+    for k in 0..socks.len() {
+        workers.push(tokio::spawn(dhcp_worker(
+            k,
+            socks.clone(),
+            engine.clone(),
+            job_tx.clone(),
+            stop.clone(),
+        )));
+    }
+    drop(job_tx);
+    for w in workers {
+        let _ = w.await;
+    }
+    match tokio::task::spawn_blocking(move || writer.join()).await {
+        Ok(Ok(r)) => r,
+        _ => {
+            tracing::error!("lease writer thread panicked");
+            Ok(())
+        }
+    }
+}
+
+/// The local address a request is answered from: the one it was sent to
+/// if that is ours on the arrival interface, else the interface address
+/// whose network has a `dhcp-range` (secondary addresses), else the first.
+fn pick_address<'i>(
+    ifaces: &'i [IfaceInfo],
+    meta: &RecvMeta,
+    config: &Config,
+) -> Option<&'i IfaceInfo> {
+    let mut on_if = ifaces.iter().filter(|i| i.index == meta.ifindex);
+    let first = on_if.clone().next()?;
+    if let Some(i) = on_if.clone().find(|i| i.addr == meta.dst) {
+        return Some(i);
+    }
+    on_if
+        .find(|i| config.ranges().any(|(_, r)| r.same_net(i.addr, i.netmask)))
+        .or(Some(first))
+}
+
+async fn dhcp_worker(
+    k: usize,
+    socks: Vec<Arc<PktSocket>>,
+    engine: SharedEngine,
+    job_tx: std::sync::mpsc::Sender<Job>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let Some(sock) = socks.get(k).cloned() else {
+        return;
+    };
+    let port = sock.local_addr().map_or(SERVER_PORT, |a| a.port());
+    let mut bufs: Vec<Vec<u8>> = (0..BATCH).map(|_| vec![0u8; 2048]).collect();
+    let mut metas: Vec<RecvMeta> = Vec::with_capacity(BATCH);
+    let mut out: Vec<Pending> = Vec::with_capacity(BATCH);
+    // Jobs and reply buffers come back from the lease writer for reuse.
+    let (done_tx, done_rx) = std::sync::mpsc::channel::<Job>();
+    let mut spare_jobs: Vec<Job> = Vec::new();
+    let mut spare_bufs: Vec<Vec<u8>> = Vec::new();
+    let mut ifaces: Vec<IfaceInfo> = interfaces().unwrap_or_default();
+    let mut ifaces_at = std::time::Instant::now();
+    loop {
+        metas.clear();
+        let first = {
+            let b = &mut bufs[0];
+            tokio::select! {
+                _ = stop.changed() => break,
+                r = sock.recv(b) => r,
+            }
+        };
+        match first {
+            Ok(m) => metas.push(m),
+            Err(e) => {
+                tracing::debug!("DHCP receive error: {e}");
+                tokio::time::sleep(Duration::from_millis(5)).await;
+                continue;
+            }
+        }
+        while metas.len() < BATCH {
+            match sock.try_recv(&mut bufs[metas.len()]) {
+                Ok(m) => metas.push(m),
+                Err(_) => break,
+            }
+        }
+        if ifaces_at.elapsed() > Duration::from_secs(5)
+            || metas
+                .iter()
+                .any(|m| !ifaces.iter().any(|i| i.index == m.ifindex))
+        {
+            ifaces = interfaces().unwrap_or_default();
+            ifaces_at = std::time::Instant::now();
+        }
+        while let Ok(mut j) = done_rx.try_recv() {
+            spare_bufs.extend(j.replies.drain(..).map(|p| p.buf));
+            spare_jobs.push(j);
+        }
+        let now = unix_now();
+        {
+            // One job for the whole batch: its changes are synced together
+            // and none of its replies leaves before that.
+            let mut job: Option<Job> = None;
+            let mut e = lock(&engine);
+            e.set_logging(tracing::enabled!(tracing::Level::INFO));
+            for (meta, data) in metas.iter().zip(bufs.iter()) {
+                let Some(iface) = pick_address(&ifaces, meta, e.config()) else {
+                    tracing::debug!(
+                        "DHCP packet from {} on unknown interface {}",
+                        meta.src,
+                        meta.ifindex
+                    );
+                    continue;
+                };
+                let set = &e.config().settings;
+                if set.except_interfaces.contains(&iface.name)
+                    || set.no_dhcp_interfaces.contains(&iface.name)
+                {
+                    continue;
+                }
+                let rx_info = RxInfo {
+                    port,
+                    src: meta.src,
+                    iface: &iface.name,
+                    local: iface.addr,
+                    netmask: iface.netmask,
+                    mtu: iface.mtu,
+                    broadcast: meta.dst == Ipv4Addr::BROADCAST,
+                };
+                let mut buf = spare_bufs.pop().unwrap_or_else(|| vec![0u8; REPLY_MAX]);
+                let len = meta.len.min(data.len());
+                let h = e.handle(now, &rx_info, &data[..len], &mut buf);
+                let line = e.log_line();
+                if !line.is_empty() {
+                    tracing::info!("{line}");
+                }
+                let reply = match h {
+                    Handled::Reply { len, dest } => Some(Pending {
+                        sock: k,
+                        len,
+                        buf,
+                        dest: match dest {
+                            Destination::Broadcast | Destination::UnicastHw { .. } => {
+                                SocketAddrV4::new(Ipv4Addr::BROADCAST, CLIENT_PORT)
+                            }
+                            Destination::Unicast(a) => a,
+                        },
+                        ifindex: meta.ifindex,
+                        src: iface.addr,
+                    }),
+                    _ => {
+                        spare_bufs.push(buf);
+                        None
+                    }
+                };
+                let delay = e.reply_delay();
+                let mut changes = e.take_changes().peekable();
+                if changes.peek().is_none() {
+                    drop(changes);
+                    // Nothing to persist (OFFER, NAK, proxy, 4011): send now,
+                    // or after `dhcp-reply-delay`.
+                    match reply {
+                        Some(p) if delay > 0 => {
+                            let s = sock.clone();
+                            tokio::spawn(async move {
+                                tokio::time::sleep(Duration::from_secs(u64::from(delay))).await;
+                                if let Err(err) = s
+                                    .send(&p.buf[..p.len], p.dest, p.ifindex, Some(p.src))
+                                    .await
+                                {
+                                    tracing::warn!("DHCP send to {} failed: {err}", p.dest);
+                                }
+                            });
+                        }
+                        other => out.extend(other),
+                    }
+                } else {
+                    let j = job.get_or_insert_with(|| {
+                        spare_jobs.pop().unwrap_or_else(|| Job {
+                            changes: Vec::new(),
+                            replies: Vec::new(),
+                            done: done_tx.clone(),
+                        })
+                    });
+                    j.changes.extend(changes);
+                    j.replies.extend(reply);
+                }
+            }
+            // Persist, then send: queued while the engine is locked, so the
+            // writer's compaction never misses a change.
+            if let Some(j) = job
+                && job_tx.send(j).is_err()
+            {
+                tracing::error!("lease writer stopped: replies withheld");
+            }
+        }
+        for p in &out {
+            if let Err(err) = sock
+                .send(&p.buf[..p.len], p.dest, p.ifindex, Some(p.src))
+                .await
+            {
+                tracing::warn!("DHCP send to {} failed: {err}", p.dest);
+            }
+        }
+        spare_bufs.extend(out.drain(..).map(|p| p.buf));
+    }
+}
