@@ -26,10 +26,15 @@ pub struct LeaseInfo {
 /// Read access to the leases for other services (HTTP scripts, metrics).
 #[derive(Clone, Debug)]
 pub struct LeaseQuery {
-    pub(crate) engine: SharedEngine,
+    engine: SharedEngine,
 }
 
 impl LeaseQuery {
+    /// Queries over the leases of `engine`.
+    pub(crate) fn new(engine: SharedEngine) -> LeaseQuery {
+        LeaseQuery { engine }
+    }
+
     /// The active lease of hardware address `mac` (most recent), if any.
     pub fn by_mac(&self, mac: &[u8]) -> Option<LeaseInfo> {
         let e = lock(&self.engine);
@@ -77,5 +82,66 @@ impl ClientLookup for LeaseQuery {
             hostname: l.hostname,
             tags: Vec::new(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use pxe_engine::dhcp::Engine;
+    use pxe_engine::lease::{HwAddr, LeaseChange, NEVER};
+    use pxe_rules::Config;
+
+    use super::*;
+    use crate::tftp::client_dir::MacLookup;
+
+    const MAC: [u8; 6] = [0x52, 0x54, 0, 0x12, 0x34, 0x56];
+
+    fn query(leases: &[Lease]) -> LeaseQuery {
+        let config = Config::parse_str("dhcp-range=10.0.0.10,10.0.0.50\n", "t.conf").unwrap();
+        let mut engine = Engine::new(Arc::new(config));
+        for l in leases {
+            engine.leases_mut().apply(&LeaseChange::Grant(l.clone()));
+        }
+        LeaseQuery::new(Arc::new(Mutex::new(engine)))
+    }
+
+    fn lease(addr: [u8; 4], mac: [u8; 6], expires: u64) -> Lease {
+        Lease {
+            addr: Ipv4Addr::from(addr),
+            hw: HwAddr::ethernet(mac),
+            client_id: None,
+            hostname: Some(String::from("node1")),
+            expires,
+        }
+    }
+
+    #[test]
+    fn active_leases_answer_every_query() {
+        let q = query(&[lease([10, 0, 0, 11], MAC, NEVER)]);
+        let want = LeaseInfo {
+            addr: Ipv4Addr::new(10, 0, 0, 11),
+            hostname: Some(String::from("node1")),
+            expires: NEVER,
+        };
+        assert_eq!(q.by_mac(&MAC), Some(want.clone()));
+        assert_eq!(q.by_addr(Ipv4Addr::new(10, 0, 0, 11)), Some(want));
+        assert_eq!(
+            q.mac_of(Ipv4Addr::new(10, 0, 0, 11)).as_deref(),
+            Some(&MAC[..])
+        );
+        let facts = q.lookup(&MacAddr(MAC)).unwrap();
+        assert_eq!(facts.hostname.as_deref(), Some("node1"));
+        assert_eq!(q.by_addr(Ipv4Addr::new(10, 0, 0, 12)), None);
+    }
+
+    #[test]
+    fn expired_leases_answer_no_query() {
+        let q = query(&[lease([10, 0, 0, 11], MAC, 1)]);
+        assert_eq!(q.by_mac(&MAC), None);
+        assert_eq!(q.by_addr(Ipv4Addr::new(10, 0, 0, 11)), None);
+        assert_eq!(q.mac_of(Ipv4Addr::new(10, 0, 0, 11)), None);
+        assert!(q.lookup(&MacAddr(MAC)).is_none());
     }
 }

@@ -7,13 +7,58 @@
 //! to — is made by the sans-IO crates below; this crate moves bytes
 //! between them and real sockets, files and clocks.
 //!
-//! * [`driver::net`]: UDP sockets with `IP_PKTINFO`, `SO_BINDTODEVICE`, interface
-//!   discovery.
-//! * `run`: configuration overrides, the DHCP worker and the group-commit
-//!   lease writer, service start-up and shutdown.
+//! ```
+//! use pxe_server::driver::options::RunOptions;
+//! use pxe_server::service;
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let dir = tempfile::tempdir()?;
+//! let leases = dir.path().join("pxe.leases");
+//! // What `pxe-server --conf FILE` reads (here: no service configured).
+//! let text = format!("dhcp-leasefile={}\n", leases.display());
+//! let config = pxe_rules::Config::parse_str(&text, "example.conf")?;
+//! let rt = tokio::runtime::Runtime::new()?;
+//! // Starts every configured service, stops them when the future resolves
+//! // (at once here; `service::shutdown_signal()` waits for SIGTERM/SIGINT).
+//! rt.block_on(service::run(config, RunOptions::default(), async {}))?;
+//! assert!(leases.with_extension("leases.log").exists());
+//! # Ok(()) }
+//! ```
+//!
+//! # Modules
+//!
+//! The binary's concerns sit on top, the drivers below them. Each module
+//! uses only modules listed below it, so the graph has no cycle; no driver
+//! uses `config`, `service`, `leases` or `tftp_settings`
+//! (`tests/module_graph.rs` checks that).
+//!
+//! ```text
+//! layer    module                uses (inside the crate)
+//! binary   main.rs (the CLI)     config, service, driver::options, driver::http
+//!          service               config, tftp_settings, leases, tftp, driver::*
+//!          tftp_settings         leases, tftp, driver::options
+//!          leases                tftp::client_dir, driver::{http, engine, clock}
+//!          config                driver::net
+//! drivers  driver::dhcp          driver::{lease_writer, net, engine, clock, options}
+//!          driver::lease_writer  driver::{net, engine, clock}
+//!          driver::http          driver::net
+//!          tftp                  driver::net
+//!          driver::{net, engine, clock, options}   nothing
+//! ```
+//!
+//! * [`config`]: the file read and parsed, command-line [`config::Overrides`],
+//!   `listen-address=` resolved, and [`config::describe`] for
+//!   `pxe-server check`.
+//! * [`service`]: [`service::run`] starts each service, waits for shutdown,
+//!   stops them and collects their results ([`service::RunError`]).
+//! * [`leases`]: the lease queries other services make
+//!   ([`leases::LeaseQuery`]: HTTP script host names, TFTP per-client roots).
+//! * [`tftp_settings`]: the TFTP service's settings from the configuration.
+//! * [`driver`]: the DHCP worker, the group-commit lease writer, sockets
+//!   ([`driver::net`]: `IP_PKTINFO`, `SO_BINDTODEVICE`, interfaces) and the
+//!   HTTP service ([`driver::http`]: boot files, per-machine iPXE scripts).
 //! * [`tftp`]: safe path resolution under `tftp-root` and the TFTP service
 //!   on sockets.
-//! * [`driver::http`]: boot files over HTTP and the per-machine iPXE scripts.
 //!
 //! The driver broadcasts replies that RFC 2131 would unicast to a client
 //! without an address (it cannot add the ARP entry without privileged
@@ -25,7 +70,7 @@ pub mod driver;
 pub mod leases;
 pub mod service;
 pub mod tftp;
-mod tftp_settings;
+pub mod tftp_settings;
 
 // `src/tftp/` (moving to `driver/tftp/` on its own branch) still names the
 // socket module `crate::net`; this alias keeps that path until it does.

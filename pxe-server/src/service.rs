@@ -2,12 +2,12 @@
 //! service (DHCP and the PXE boot server, TFTP, HTTP), waits for the
 //! shutdown signal, stops them and collects their results.
 //!
-//! Services are spawned in one place, [`run`], each with a
+//! Services are started in one place, [`run`], each from the same
 //! [`ServiceContext`] (configuration, lease queries, shutdown signal).
 
-use std::format;
+use std::io;
 use std::path::PathBuf;
-use std::string::{String, ToString};
+use std::string::ToString;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use std::vec::Vec;
@@ -16,85 +16,41 @@ use pxe_engine::dhcp::Engine;
 use pxe_engine::lease::log::{LeaseLog, LogError};
 use pxe_rules::Config;
 use tokio::sync::watch;
+use tokio::task::JoinHandle;
 
-use crate::config::DEFAULT_LEASE_FILE;
+use crate::config::{self, ConfigError, DEFAULT_LEASE_FILE};
 use crate::driver::clock::unix_now;
-use crate::driver::dhcp::{bind_dhcp, dhcp_loop};
+use crate::driver::dhcp::{DhcpError, bind_dhcp, dhcp_loop};
 use crate::driver::engine::SharedEngine;
-use crate::driver::net::{IfaceInfo, interfaces};
+use crate::driver::http::{self, ClientLookup, HttpSetupError};
+use crate::driver::net::interfaces;
 use crate::driver::options::RunOptions;
 use crate::leases::LeaseQuery;
 use crate::tftp::service::{self, TftpMetrics};
-use crate::tftp_settings::tftp_settings;
+use crate::tftp_settings::{TftpSetupError, tftp_settings};
 
 /// Errors that stop the server.
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
-    /// The configuration file could not be read.
-    #[error("cannot read {path}: {source}")]
-    Read {
-        /// The file.
-        path: PathBuf,
-        /// The OS error.
-        #[source]
-        source: std::io::Error,
-    },
-    /// The configuration is invalid (file:line:column inside).
-    #[error("{0}")]
-    Config(String),
-    /// The lease log could not be opened or written.
+    /// The configuration does not fit this machine (a `listen-address=`
+    /// no interface holds).
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The lease log could not be opened.
     #[error(transparent)]
     Lease(#[from] LogError),
-    /// A socket could not be opened.
-    #[error("{what}: {source}")]
-    Socket {
-        /// Which socket.
-        what: String,
-        /// The OS error.
-        #[source]
-        source: std::io::Error,
-    },
-}
-
-/// `listen-address=`: as in dnsmasq, the interfaces that hold these
-/// addresses are served, beside those named by `interface=` (and then
-/// only these). An address no interface holds is an error, as dnsmasq
-/// fails to bind it.
-fn listen_on_addresses(
-    s: &mut pxe_rules::config::Settings,
-    ifaces: &[IfaceInfo],
-) -> Result<(), RunError> {
-    for a in &s.listen_addresses {
-        let Some(i) = ifaces.iter().find(|i| i.addr == *a) else {
-            return Err(RunError::Config(format!(
-                "listen-address={a}: no interface has this address"
-            )));
-        };
-        if !s.interfaces.contains(&i.name) {
-            s.interfaces.push(i.name.clone());
-        }
-    }
-    Ok(())
-}
-
-/// Says which of the file's dnsmasq settings change nothing here, so no
-/// one believes they took effect.
-fn note_unimplemented(s: &pxe_rules::config::Settings) {
-    if s.leasefile_ro {
-        tracing::warn!(
-            "leasefile-ro: not supported; leases are still written (pxe-server keeps no lease only in memory)"
-        );
-    }
-    if s.bind_interfaces || s.bind_dynamic {
-        tracing::info!(
-            "bind-interfaces/bind-dynamic: pxe-server always binds per interface (SO_BINDTODEVICE) when interface= is given"
-        );
-    }
-    if !s.no_ping {
-        tracing::info!(
-            "pxe-server does not ping an address before offering it (as dnsmasq's no-ping); a client that finds it in use sends DHCPDECLINE"
-        );
-    }
+    /// The DHCP service could not start, or its lease writer failed.
+    #[error(transparent)]
+    Dhcp(#[from] DhcpError),
+    /// The TFTP part of the configuration cannot be used.
+    #[error(transparent)]
+    TftpSetup(#[from] TftpSetupError),
+    /// The TFTP service stopped on a socket error.
+    #[error("TFTP: {0}")]
+    Tftp(#[source] io::Error),
+    /// The HTTP service could not be set up.
+    #[error(transparent)]
+    Http(#[from] HttpSetupError),
 }
 
 /// Resolves when SIGTERM or SIGINT arrives.
@@ -124,6 +80,13 @@ pub struct ServiceContext {
     pub shutdown: watch::Receiver<bool>,
 }
 
+/// A started service; it ends when [`ServiceContext::shutdown`] turns
+/// `true`.
+type Task = JoinHandle<Result<(), RunError>>;
+
+/// How long a service may take to stop before it is left behind.
+const STOP_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// Run every configured service until `shutdown` resolves, then flush the
 /// leases and stop.
 pub async fn run(
@@ -132,10 +95,29 @@ pub async fn run(
     shutdown: impl std::future::Future<Output = ()>,
 ) -> Result<(), RunError> {
     let mut config = config;
-    listen_on_addresses(&mut config.settings, &interfaces().unwrap_or_default())?;
-    note_unimplemented(&config.settings);
+    config::listen_on_addresses(&mut config.settings, &interfaces().unwrap_or_default())?;
+    config::note_unimplemented(&config.settings);
     let config = Arc::new(config);
-    let now = unix_now();
+    let (engine, log) = open_engine(&config)?;
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let ctx = ServiceContext {
+        config,
+        leases: LeaseQuery::new(engine.clone()),
+        shutdown: stop_rx,
+    };
+    let mut tasks = Vec::new();
+    tasks.extend(start_dhcp(&ctx, &opts, engine, log)?);
+    tasks.extend(start_tftp(&ctx, &opts)?);
+    tasks.extend(start_http(&ctx).await?);
+
+    shutdown.await;
+    let _ = stop_tx.send(true);
+    collect(tasks).await
+}
+
+/// The engine with the leases of the durable log (and of a dnsmasq lease
+/// file found beside it), and the log to append to.
+fn open_engine(config: &Arc<Config>) -> Result<(SharedEngine, LeaseLog), RunError> {
     let lease_path = PathBuf::from(
         config
             .settings
@@ -149,7 +131,7 @@ pub async fn run(
     engine.set_hosts(pxe_engine::hosts::Hosts::parse(
         &std::fs::read_to_string("/etc/hosts").unwrap_or_default(),
     ));
-    let (log, rec) = LeaseLog::open(&lease_path, engine.leases_mut(), now)?;
+    let (log, rec) = LeaseLog::open(&lease_path, engine.leases_mut(), unix_now())?;
     tracing::info!(
         "leases: {} from {} ({} records, {} torn bytes dropped, {} imported from dnsmasq format)",
         engine.leases().len(),
@@ -158,75 +140,74 @@ pub async fn run(
         rec.discarded_bytes,
         rec.imported
     );
-    let engine: SharedEngine = Arc::new(Mutex::new(engine));
-    let (stop_tx, stop_rx) = watch::channel(false);
-    let ctx = ServiceContext {
-        config: config.clone(),
-        leases: LeaseQuery {
-            engine: engine.clone(),
-        },
-        shutdown: stop_rx.clone(),
-    };
+    Ok((Arc::new(Mutex::new(engine)), log))
+}
 
-    let mut tasks: Vec<tokio::task::JoinHandle<Result<(), RunError>>> = Vec::new();
-
-    // DHCP (full, proxy) and the PXE boot server.
-    let dhcp_needed = config.ranges().next().is_some();
-    if dhcp_needed {
-        let socks = bind_dhcp(&config, &opts)?;
-        tasks.push(tokio::spawn(dhcp_loop(
-            engine.clone(),
-            log,
-            socks,
-            stop_rx.clone(),
-        )));
-    } else {
+/// DHCP (full, proxy) and the PXE boot server, when a `dhcp-range` exists;
+/// the lease log goes to its writer (or is closed when DHCP is off).
+fn start_dhcp(
+    ctx: &ServiceContext,
+    opts: &RunOptions,
+    engine: SharedEngine,
+    log: LeaseLog,
+) -> Result<Option<Task>, RunError> {
+    if ctx.config.ranges().next().is_none() {
         tracing::info!("no dhcp-range: DHCP is off");
         drop(log);
+        return Ok(None);
     }
+    let socks = bind_dhcp(&ctx.config, opts)?;
+    let stop = ctx.shutdown.clone();
+    Ok(Some(tokio::spawn(async move {
+        Ok(dhcp_loop(engine, log, socks, stop).await?)
+    })))
+}
 
-    // TFTP.
-    if let Some(t) = tftp_settings(&config, &opts, &ctx.leases)? {
-        let metrics = Arc::new(TftpMetrics::default());
-        let rx = stop_rx.clone();
-        tracing::info!(
-            "TFTP on port {} (root {}), at most {} transfers",
-            t.port,
-            t.roots
-                .iter()
-                .map(|(_, r)| r.root().display().to_string())
-                .collect::<Vec<_>>()
-                .join(", "),
-            t.max_transfers
-        );
-        let t = Arc::new(t);
-        tasks.push(tokio::spawn(async move {
-            service::serve(t, metrics, rx)
-                .await
-                .map_err(|source| RunError::Socket {
-                    what: String::from("TFTP"),
-                    source,
-                })
-        }));
-    }
+/// TFTP, when `enable-tftp` is given.
+fn start_tftp(ctx: &ServiceContext, opts: &RunOptions) -> Result<Option<Task>, RunError> {
+    let Some(t) = tftp_settings(&ctx.config, opts, &ctx.leases)? else {
+        return Ok(None);
+    };
+    let metrics = Arc::new(TftpMetrics::default());
+    let rx = ctx.shutdown.clone();
+    tracing::info!(
+        "TFTP on port {} (root {}), at most {} transfers",
+        t.port,
+        t.roots
+            .iter()
+            .map(|(_, r)| r.root().display().to_string())
+            .collect::<Vec<_>>()
+            .join(", "),
+        t.max_transfers
+    );
+    let t = Arc::new(t);
+    Ok(Some(tokio::spawn(async move {
+        service::serve(t, metrics, rx).await.map_err(RunError::Tftp)
+    })))
+}
 
-    // HTTP boot files and per-machine iPXE scripts (issue 6).
-    let lookup: Arc<dyn crate::driver::http::ClientLookup> = Arc::new(ctx.leases.clone());
-    let http = crate::driver::http::start(&config, Some(lookup), stop_rx.clone())
-        .await
-        .map_err(|e| RunError::Config(e.to_string()))?;
-    for t in http {
-        tasks.push(tokio::spawn(async move {
-            let _ = t.await;
-            Ok(())
-        }));
-    }
+/// HTTP boot files and per-machine iPXE scripts, one task per listener
+/// (none without `http-port=`).
+async fn start_http(ctx: &ServiceContext) -> Result<Vec<Task>, RunError> {
+    let lookup: Arc<dyn ClientLookup> = Arc::new(ctx.leases.clone());
+    let listeners = http::start(&ctx.config, Some(lookup), ctx.shutdown.clone()).await?;
+    Ok(listeners
+        .into_iter()
+        .map(|t| {
+            tokio::spawn(async move {
+                let _ = t.await;
+                Ok(())
+            })
+        })
+        .collect())
+}
 
-    shutdown.await;
-    let _ = stop_tx.send(true);
+/// Waits for every service to stop (each at most [`STOP_TIMEOUT`]); the
+/// result is the last error a service returned.
+async fn collect(tasks: Vec<Task>) -> Result<(), RunError> {
     let mut result = Ok(());
     for t in tasks {
-        match tokio::time::timeout(Duration::from_secs(10), t).await {
+        match tokio::time::timeout(STOP_TIMEOUT, t).await {
             Ok(Ok(Err(e))) => result = Err(e),
             Ok(Err(e)) => tracing::warn!("service task ended abnormally: {e}"),
             _ => {}
@@ -238,30 +219,45 @@ pub async fn run(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::net::Ipv4Addr;
 
-    fn iface(index: u32, name: &str, addr: [u8; 4]) -> IfaceInfo {
-        IfaceInfo {
-            index,
-            name: String::from(name),
-            addr: Ipv4Addr::from(addr),
-            netmask: Ipv4Addr::new(255, 255, 255, 0),
-            mtu: 1500,
-        }
+    fn configured(text: &str) -> (tempfile::TempDir, Config) {
+        let dir = tempfile::tempdir().unwrap();
+        let text = std::format!(
+            "dhcp-leasefile={}\n{text}",
+            dir.path().join("t.leases").display()
+        );
+        let config = Config::parse_str(&text, "t.conf").unwrap();
+        (dir, config)
     }
 
-    #[test]
-    fn listen_address_adds_the_interface_holding_it() {
-        let ifaces = [
-            iface(1, "lo", [127, 0, 0, 1]),
-            iface(2, "eth1", [10, 1, 0, 1]),
-        ];
-        let mut c = Config::parse_str("interface=eth0\nlisten-address=10.1.0.1\n", "t.conf")
-            .expect("parses");
-        listen_on_addresses(&mut c.settings, &ifaces).expect("eth1 holds it");
-        assert_eq!(c.settings.interfaces, ["eth0", "eth1"]);
-        let mut c = Config::parse_str("listen-address=10.9.9.9\n", "t.conf").expect("parses");
-        let e = listen_on_addresses(&mut c.settings, &ifaces).expect_err("nobody holds it");
-        assert!(e.to_string().contains("listen-address=10.9.9.9"), "{e}");
+    #[tokio::test]
+    async fn nothing_configured_opens_the_log_and_stops_when_asked() {
+        let (dir, config) = configured("");
+        run(config, RunOptions::default(), async {}).await.unwrap();
+        assert!(dir.path().join("t.leases.log").exists());
+    }
+
+    #[tokio::test]
+    async fn a_service_that_cannot_start_stops_the_server_with_its_error() {
+        let (_dir, config) = configured("enable-tftp\n");
+        let e = run(config, RunOptions::default(), async {})
+            .await
+            .expect_err("no tftp-root");
+        assert!(
+            matches!(e, RunError::TftpSetup(TftpSetupError::NoRoot)),
+            "{e:?}"
+        );
+        let (_dir, config) = configured("listen-address=192.0.2.77\n");
+        let e = run(config, RunOptions::default(), async {})
+            .await
+            .expect_err("no interface holds it");
+        assert!(
+            matches!(e, RunError::Config(ConfigError::ListenAddress(_))),
+            "{e:?}"
+        );
+        assert_eq!(
+            e.to_string(),
+            "listen-address=192.0.2.77: no interface has this address"
+        );
     }
 }

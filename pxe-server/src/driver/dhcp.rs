@@ -2,6 +2,8 @@
 //! hands each datagram to the engine and sends what needs no disk; what
 //! does goes to the lease writer.
 
+use std::fmt;
+use std::io;
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::string::String;
 use std::sync::Arc;
@@ -11,7 +13,7 @@ use std::{format, vec};
 
 use pxe_engine::dhcp::addressing::{CLIENT_PORT, Destination, SERVER_PORT};
 use pxe_engine::dhcp::{Handled, RxInfo};
-use pxe_engine::lease::log::LeaseLog;
+use pxe_engine::lease::log::{LeaseLog, LogError};
 use pxe_rules::Config;
 use tokio::sync::watch;
 
@@ -20,14 +22,47 @@ use crate::driver::engine::{SharedEngine, lock};
 use crate::driver::lease_writer::{Job, Pending, lease_writer};
 use crate::driver::net::{IfaceInfo, PktSocket, RecvMeta, interfaces};
 use crate::driver::options::RunOptions;
-use crate::service::RunError;
+
+/// Why the DHCP service could not start, or stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum DhcpError {
+    /// A DHCP or PXE boot server socket could not be bound.
+    #[error("UDP port {port}{}: {source}", OnInterface(.interface.as_deref()))]
+    Bind {
+        /// The UDP port.
+        port: u16,
+        /// The interface it was bound to (`interface=`), if any.
+        interface: Option<String>,
+        /// The OS error.
+        source: io::Error,
+    },
+    /// The lease writer thread could not be started.
+    #[error("lease writer thread: {0}")]
+    WriterThread(#[source] io::Error),
+    /// The lease log could not be written or compacted: the writer stopped
+    /// (replies waiting for it were withheld).
+    #[error(transparent)]
+    Lease(#[from] LogError),
+}
+
+/// ` on IFACE` after a port, or nothing.
+struct OnInterface<'a>(Option<&'a str>);
+
+impl fmt::Display for OnInterface<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(i) => write!(f, " on {i}"),
+            None => Ok(()),
+        }
+    }
+}
 
 /// The sockets of the DHCP service, with what each is for.
 pub(crate) struct DhcpSockets {
     socks: Vec<PktSocket>,
 }
 
-pub(crate) fn bind_dhcp(config: &Config, opts: &RunOptions) -> Result<DhcpSockets, RunError> {
+pub(crate) fn bind_dhcp(config: &Config, opts: &RunOptions) -> Result<DhcpSockets, DhcpError> {
     let mut ports = vec![opts.dhcp_port];
     // 4011 is needed for proxy mode and whenever PXE services exist.
     if config.has_proxy_range() || config.pxe_enabled() {
@@ -39,16 +74,18 @@ pub(crate) fn bind_dhcp(config: &Config, opts: &RunOptions) -> Result<DhcpSocket
         let any = SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, port);
         if ifs.is_empty() {
             socks.push(
-                PktSocket::bind(any, None).map_err(|source| RunError::Socket {
-                    what: format!("UDP port {port}"),
+                PktSocket::bind(any, None).map_err(|source| DhcpError::Bind {
+                    port,
+                    interface: None,
                     source,
                 })?,
             );
         } else {
             for i in ifs {
                 socks.push(
-                    PktSocket::bind(any, Some(i)).map_err(|source| RunError::Socket {
-                        what: format!("UDP port {port} on {i}"),
+                    PktSocket::bind(any, Some(i)).map_err(|source| DhcpError::Bind {
+                        port,
+                        interface: Some(i.clone()),
                         source,
                     })?,
                 );
@@ -76,7 +113,7 @@ pub(crate) async fn dhcp_loop(
     log: LeaseLog,
     socks: DhcpSockets,
     stop: watch::Receiver<bool>,
-) -> Result<(), RunError> {
+) -> Result<(), DhcpError> {
     let socks: Vec<Arc<PktSocket>> = socks.socks.into_iter().map(Arc::new).collect();
     let (job_tx, job_rx) = std::sync::mpsc::channel::<Job>();
     let writer = {
@@ -85,10 +122,7 @@ pub(crate) async fn dhcp_loop(
         std::thread::Builder::new()
             .name(String::from("lease-writer"))
             .spawn(move || lease_writer(job_rx, log, socks, engine))
-            .map_err(|source| RunError::Socket {
-                what: String::from("lease writer thread"),
-                source,
-            })?
+            .map_err(DhcpError::WriterThread)?
     };
     // One worker per socket: receive a batch, handle it under the engine
     // lock, send what needs no disk, queue the rest for the writer.
@@ -107,7 +141,7 @@ pub(crate) async fn dhcp_loop(
         let _ = w.await;
     }
     match tokio::task::spawn_blocking(move || writer.join()).await {
-        Ok(Ok(r)) => r,
+        Ok(Ok(r)) => Ok(r?),
         _ => {
             tracing::error!("lease writer thread panicked");
             Ok(())
@@ -295,5 +329,44 @@ async fn dhcp_worker(
             }
         }
         spare_bufs.extend(out.drain(..).map(|p| p.buf));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_socket_that_cannot_be_bound_names_port_and_interface() {
+        let config = Config::parse_str(
+            "dhcp-range=10.0.0.10,10.0.0.50\ninterface=nonexistent0\n",
+            "t.conf",
+        )
+        .unwrap();
+        let opts = RunOptions {
+            dhcp_port: 0,
+            ..RunOptions::default()
+        };
+        let Err(e) = bind_dhcp(&config, &opts) else {
+            panic!("bound to an interface that does not exist");
+        };
+        assert!(
+            matches!(&e, DhcpError::Bind { port: 0, interface: Some(i), .. } if i == "nonexistent0"),
+            "{e:?}"
+        );
+        assert!(
+            e.to_string().starts_with("UDP port 0 on nonexistent0: "),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_bind_error_without_interface_names_the_port_only() {
+        let e = DhcpError::Bind {
+            port: 67,
+            interface: None,
+            source: io::Error::from(io::ErrorKind::AddrInUse),
+        };
+        assert!(e.to_string().starts_with("UDP port 67: "), "{e}");
     }
 }

@@ -8,12 +8,11 @@ use std::time::Duration;
 use std::vec::Vec;
 
 use pxe_engine::lease::LeaseChange;
-use pxe_engine::lease::log::LeaseLog;
+use pxe_engine::lease::log::{LeaseLog, LogError};
 
 use crate::driver::clock::unix_now;
 use crate::driver::engine::{SharedEngine, lock};
 use crate::driver::net::PktSocket;
-use crate::service::RunError;
 
 pub(crate) struct Pending {
     pub(crate) sock: usize,
@@ -50,9 +49,9 @@ pub(crate) fn lease_writer(
     mut log: LeaseLog,
     socks: Vec<Arc<PktSocket>>,
     engine: SharedEngine,
-) -> Result<(), RunError> {
+) -> Result<(), LogError> {
     let mut batch: Vec<Job> = Vec::new();
-    let flush = |log: &mut LeaseLog, batch: &mut Vec<Job>| -> Result<(), RunError> {
+    let flush = |log: &mut LeaseLog, batch: &mut Vec<Job>| -> Result<(), LogError> {
         for j in batch.iter() {
             for c in &j.changes {
                 log.stage(c)?;
@@ -62,7 +61,7 @@ pub(crate) fn lease_writer(
             // Not durable: the replies must not leave.
             tracing::error!("{e}; {} replies withheld", batch.len());
             batch.clear();
-            return Err(e.into());
+            return Err(e);
         }
         for mut j in batch.drain(..) {
             for p in &j.replies {

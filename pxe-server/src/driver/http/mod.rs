@@ -108,15 +108,15 @@ impl HttpConfig {
 
 /// Checks the HTTP part of a configuration without starting anything (for
 /// `pxe-server check`): the root is a directory, the template and every
-/// `*.ipxe` override parse. Returns one line per problem (empty = fine),
-/// each naming the file and, for templates, line and column.
-pub fn check(ext: &pxe_rules::config::Extensions) -> Vec<String> {
+/// `*.ipxe` override parse. Returns every problem (empty = fine); each
+/// names the file and, for templates, line and column.
+pub fn check(ext: &pxe_rules::config::Extensions) -> Vec<HttpSetupError> {
     let mut problems = Vec::new();
     let config = HttpConfig::from_extensions(ext);
     if ext.http_ports.is_empty()
         && (config.root.is_some() || config.script.is_some() || config.script_dir.is_some())
     {
-        problems.push(String::from("http-root/ipxe-script/ipxe-script-dir given but no http-port=: the HTTP service is off"));
+        problems.push(HttpSetupError::NoPort);
     }
     if let Err(e) = HttpService::new(
         &HttpConfig {
@@ -125,12 +125,15 @@ pub fn check(ext: &pxe_rules::config::Extensions) -> Vec<String> {
         },
         None,
     ) {
-        problems.push(e.to_string());
+        problems.push(e);
     }
     if let Some(dir) = &config.script_dir {
         match check_script_dir(dir) {
-            Ok(errors) => problems.extend(errors.iter().map(ToString::to_string)),
-            Err(e) => problems.push(std::format!("ipxe-script-dir {}: {e}", dir.display())),
+            Ok(errors) => problems.extend(errors),
+            Err(source) => problems.push(HttpSetupError::ScriptDir {
+                path: dir.clone(),
+                source,
+            }),
         }
     }
     problems
@@ -208,12 +211,19 @@ pub async fn start(
     Ok(tasks)
 }
 
-/// Why the HTTP service could not be set up.
+/// Why the HTTP service could not be set up, or what `pxe-server check`
+/// found wrong with its configuration.
 #[derive(Debug, thiserror::Error)]
 pub enum HttpSetupError {
+    /// HTTP settings were given without an `http-port=`, so they have no
+    /// effect.
+    #[error(
+        "http-root/ipxe-script/ipxe-script-dir given but no http-port=: the HTTP service is off"
+    )]
+    NoPort,
     /// The interface list could not be read.
     #[error("cannot list network interfaces for http-port: {0}")]
-    Interfaces(std::io::Error),
+    Interfaces(#[source] std::io::Error),
     /// An `interface=` name matches no interface with an IPv4 address.
     #[error("interface={0}: no such interface with an IPv4 address (needed for http-port)")]
     NoInterface(String),
@@ -237,6 +247,14 @@ pub enum HttpSetupError {
     #[error("ipxe-script {path}: {source}")]
     ScriptRead {
         /// The configured file.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// The override directory (`ipxe-script-dir=`) cannot be listed.
+    #[error("ipxe-script-dir {}: {source}", .path.display())]
+    ScriptDir {
+        /// The configured directory.
         path: PathBuf,
         /// The underlying error.
         source: std::io::Error,

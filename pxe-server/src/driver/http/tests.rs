@@ -401,6 +401,9 @@ fn check_reports_template_errors_with_position() {
     };
     let problems = check(&ext);
     assert_eq!(problems.len(), 2, "{problems:#?}");
+    assert!(matches!(problems[0], HttpSetupError::Script { .. }));
+    assert!(matches!(problems[1], HttpSetupError::Script { .. }));
+    let problems: Vec<String> = problems.iter().map(ToString::to_string).collect();
     assert!(
         problems[0].contains("line 2, column 16: unknown variable `mack`"),
         "{}",
@@ -419,9 +422,30 @@ fn check_reports_template_errors_with_position() {
     };
     let problems = check(&ext);
     assert_eq!(problems.len(), 2, "{problems:#?}");
+    assert!(matches!(problems[0], HttpSetupError::NoPort));
+    assert!(matches!(problems[1], HttpSetupError::Root { .. }));
+    let problems: Vec<String> = problems.iter().map(ToString::to_string).collect();
     assert!(problems[0].contains("no http-port"));
     assert!(problems[1].contains("/nonexistent-pxe-root"));
     assert!(check(&pxe_rules::config::Extensions::default()).is_empty());
+
+    let ext = pxe_rules::config::Extensions {
+        http_ports: vec![80],
+        ipxe_script_dir: Some("/nonexistent-pxe-scripts".to_string()),
+        ..Default::default()
+    };
+    let problems = check(&ext);
+    assert_eq!(problems.len(), 1, "{problems:#?}");
+    assert!(
+        matches!(&problems[0], HttpSetupError::ScriptDir { path, .. } if path.as_os_str() == "/nonexistent-pxe-scripts")
+    );
+    assert!(
+        problems[0]
+            .to_string()
+            .starts_with("ipxe-script-dir /nonexistent-pxe-scripts: "),
+        "{}",
+        problems[0]
+    );
 }
 
 #[tokio::test]

@@ -1,61 +1,13 @@
-//! Loading the configuration file and describing it (`pxe-server check`).
+//! What a configuration means, in plain words (`pxe-server check`).
 
 use std::fmt::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::string::String;
 
 use pxe_rules::Config;
 use pxe_rules::config::RangeMode;
 
-use crate::service::RunError;
-
-/// Default lease file when neither the file nor the command line names one.
-pub const DEFAULT_LEASE_FILE: &str = "/var/lib/misc/pxe-server.leases";
-
-/// Command-line values that replace the file's.
-#[derive(Clone, Debug, Default)]
-pub struct Overrides {
-    /// `--interface` (replaces `interface=`).
-    pub interfaces: Vec<String>,
-    /// `--dhcp-leasefile`.
-    pub lease_file: Option<PathBuf>,
-    /// `--tftp-root` (also turns TFTP on).
-    pub tftp_root: Option<PathBuf>,
-    /// `--log-dhcp`.
-    pub log_dhcp: bool,
-}
-
-/// Read and parse `path`, then apply `overrides`.
-pub fn load_config(path: &Path, overrides: &Overrides) -> Result<Config, RunError> {
-    let mut config = parse_file(path)?;
-    let s = &mut config.settings;
-    if !overrides.interfaces.is_empty() {
-        s.interfaces = overrides.interfaces.clone();
-    }
-    if let Some(l) = &overrides.lease_file {
-        s.lease_file = Some(l.to_string_lossy().into_owned());
-    }
-    if let Some(r) = &overrides.tftp_root {
-        s.tftp_roots = vec![(r.to_string_lossy().into_owned(), None)];
-        if s.enable_tftp.is_none() {
-            s.enable_tftp = Some(Vec::new());
-        }
-    }
-    s.log_dhcp |= overrides.log_dhcp;
-    Ok(config)
-}
-
-/// Read and parse a dnsmasq-dialect file (following `conf-file=` and
-/// `conf-dir=`); errors name file:line:column.
-pub fn parse_file(path: &Path) -> Result<Config, RunError> {
-    let text = std::fs::read_to_string(path).map_err(|source| RunError::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let name = path.to_string_lossy();
-    Config::parse_with_loader(&text, &name, &mut pxe_rules::FsLoader)
-        .map_err(|e| RunError::Config(std::format!("{e}")))
-}
+use super::DEFAULT_LEASE_FILE;
 
 /// What the configuration means, in plain words, then every rule in
 /// canonical form with its source line.
