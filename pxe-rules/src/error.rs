@@ -2,6 +2,8 @@
 
 use alloc::string::String;
 
+use crate::load::LoadError;
+
 /// What was wrong with a configuration line.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ParseErrorKind {
@@ -33,8 +35,9 @@ pub enum ParseErrorKind {
     Include {
         /// The path as written.
         path: String,
-        /// The loader's error text.
-        error: String,
+        /// Why the loader could not read it.
+        #[source]
+        error: LoadError,
     },
     /// `conf-file`/`conf-dir` nested too deeply (or in a loop).
     #[error("includes nested deeper than {0} levels")]

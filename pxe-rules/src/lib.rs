@@ -89,6 +89,8 @@ pub mod eval;
 #[cfg(feature = "alloc")]
 mod lex;
 #[cfg(feature = "alloc")]
+mod load;
+#[cfg(feature = "alloc")]
 mod parse;
 #[cfg(feature = "alloc")]
 pub mod value;
@@ -105,8 +107,12 @@ pub use display::RuleDisplay;
 pub use error::{ParseError, ParseErrorKind};
 #[cfg(feature = "alloc")]
 pub use eval::{Decision, IgnoreReason, Verdict};
+#[cfg(feature = "std")]
+pub use load::FsLoader;
 #[cfg(feature = "alloc")]
-pub use parse::{Loader, MAX_INCLUDE_DEPTH};
+pub use load::{LoadError, LoadErrorKind, Loader};
+#[cfg(feature = "alloc")]
+pub use parse::MAX_INCLUDE_DEPTH;
 #[cfg(feature = "alloc")]
 pub use trace::Explanation;
 
@@ -133,33 +139,6 @@ impl Config {
     }
 }
 
-/// Reads includes from the file system.
-#[cfg(feature = "std")]
-#[derive(Debug, Clone, Copy, Default)]
-pub struct FsLoader;
-
-#[cfg(feature = "std")]
-impl Loader for FsLoader {
-    fn read(&mut self, path: &str) -> Result<alloc::string::String, alloc::string::String> {
-        std::fs::read_to_string(path).map_err(|e| alloc::format!("{e}"))
-    }
-
-    fn list_dir(
-        &mut self,
-        dir: &str,
-    ) -> Result<alloc::vec::Vec<alloc::string::String>, alloc::string::String> {
-        let rd = std::fs::read_dir(dir).map_err(|e| alloc::format!("{e}"))?;
-        let mut out = alloc::vec::Vec::new();
-        for e in rd {
-            let e = e.map_err(|e| alloc::format!("{e}"))?;
-            if e.file_type().map(|t| t.is_file()).unwrap_or(false) {
-                out.push(e.file_name().to_string_lossy().into_owned());
-            }
-        }
-        Ok(out)
-    }
-}
-
 #[cfg(feature = "std")]
 impl Config {
     /// Reads and parses a configuration file, following `conf-file=` and
@@ -171,7 +150,7 @@ impl Config {
             column: 0,
             kind: ParseErrorKind::Include {
                 path: alloc::string::String::from(path),
-                error: alloc::format!("{e}"),
+                error: LoadError::from(e),
             },
             hint: "",
         })?;

@@ -10,16 +10,9 @@ use core::net::Ipv4Addr;
 use crate::config::*;
 use crate::error::{ParseError, ParseErrorKind};
 use crate::lex::{self, Ch, LexError};
+use crate::load::{LoadError, Loader};
 use crate::tags::{MAX_TAGS, TagId, TagSet, TagTest};
 use crate::value::{self, MacPattern, OptType, TypeCtx, ValueError};
-
-/// Reads included files for `conf-file=` and `conf-dir=`.
-pub trait Loader {
-    /// The text of a file.
-    fn read(&mut self, path: &str) -> Result<String, String>;
-    /// The file names (not paths) in a directory.
-    fn list_dir(&mut self, dir: &str) -> Result<Vec<String>, String>;
-}
 
 /// Include nesting limit.
 pub const MAX_INCLUDE_DEPTH: usize = 16;
@@ -648,7 +641,7 @@ impl<'l> Builder<'l> {
         Ok(())
     }
 
-    fn loader_err(&self, at: &At<'_>, col: u32, path: &str, e: String) -> ParseError {
+    fn loader_err(&self, at: &At<'_>, col: u32, path: &str, e: LoadError) -> ParseError {
         at.err(
             col,
             ParseErrorKind::Include {
@@ -664,7 +657,7 @@ impl<'l> Builder<'l> {
         }
         let text = match self.loader.as_mut() {
             Some(l) => l.read(path),
-            None => Err("no file loader (use Config::load or parse_with_loader)".to_string()),
+            None => Err(LoadError::no_loader()),
         }
         .map_err(|e| self.loader_err(at, col, path, e))?;
         self.depth += 1;
@@ -682,7 +675,7 @@ impl<'l> Builder<'l> {
     ) -> Result<(), ParseError> {
         let mut names = match self.loader.as_mut() {
             Some(l) => l.list_dir(dir),
-            None => Err("no file loader (use Config::load or parse_with_loader)".to_string()),
+            None => Err(LoadError::no_loader()),
         }
         .map_err(|e| self.loader_err(at, col, dir, e))?;
         names.sort();

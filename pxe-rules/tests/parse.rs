@@ -10,7 +10,7 @@ use proptest::prelude::*;
 use pxe_rules::config::{
     LeaseTime, MatchSource, OptSpace, RangeMode, Rule, ServerRef, ServiceTarget,
 };
-use pxe_rules::{Config, Loader, ParseErrorKind};
+use pxe_rules::{Config, LoadError, LoadErrorKind, Loader, ParseErrorKind};
 use std::collections::HashMap;
 
 fn err(text: &str) -> pxe_rules::ParseError {
@@ -77,7 +77,11 @@ fn errors_name_file_line_column_and_hint() {
     let e = err("domain=,x\n");
     assert!(e.to_string().contains("empty domain"), "{e}");
     let e = err("conf-file=/etc/other.conf\n");
-    assert!(matches!(e.kind, ParseErrorKind::Include { .. }), "{e}");
+    assert!(
+        matches!(&e.kind, ParseErrorKind::Include { error, .. } if error.kind == LoadErrorKind::NoLoader),
+        "{e}"
+    );
+    assert!(e.to_string().contains("no file loader"), "{e}");
 }
 
 #[test]
@@ -243,13 +247,13 @@ fn typed_rules() {
 
 struct MapLoader(HashMap<String, String>);
 impl Loader for MapLoader {
-    fn read(&mut self, path: &str) -> Result<String, String> {
+    fn read(&mut self, path: &str) -> Result<String, LoadError> {
         self.0
             .get(path)
             .cloned()
-            .ok_or_else(|| "No such file or directory".to_string())
+            .ok_or_else(|| LoadError::new(LoadErrorKind::NotFound, "No such file or directory"))
     }
-    fn list_dir(&mut self, dir: &str) -> Result<Vec<String>, String> {
+    fn list_dir(&mut self, dir: &str) -> Result<Vec<String>, LoadError> {
         let p = format!("{dir}/");
         let v: Vec<String> = self
             .0
@@ -257,7 +261,10 @@ impl Loader for MapLoader {
             .filter_map(|k| k.strip_prefix(&p).map(str::to_string))
             .collect();
         if v.is_empty() {
-            Err("No such file or directory".into())
+            Err(LoadError::new(
+                LoadErrorKind::NotFound,
+                "No such file or directory",
+            ))
         } else {
             Ok(v)
         }
@@ -308,6 +315,11 @@ fn includes() {
         Config::parse_with_loader("conf-file=/etc/missing.conf\n", "m.conf", &mut l).unwrap_err();
     assert_eq!((e.file.as_str(), e.line, e.column), ("m.conf", 1, 11));
     assert!(e.to_string().contains("No such file"), "{e}");
+    assert!(
+        matches!(&e.kind, ParseErrorKind::Include { path, error }
+            if path == "/etc/missing.conf" && error.kind == LoadErrorKind::NotFound),
+        "{e:?}"
+    );
     let e = Config::parse_with_loader("conf-file=/etc/loop.conf\n", "m.conf", &mut l).unwrap_err();
     assert_eq!(
         e.kind,
