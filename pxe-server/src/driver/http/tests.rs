@@ -8,6 +8,8 @@ use std::{format, vec};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::*;
+use pxe_engine::script::MacAddr;
+use std::net::SocketAddr;
 
 struct Reply {
     status: u16,
