@@ -1,4 +1,4 @@
-//! Sockets for the tokio driver (feature `tokio`): UDP sockets with
+//! Sockets for the drivers: UDP sockets with
 //! `SO_BROADCAST`, optional `SO_BINDTODEVICE`, and `IP_PKTINFO` so every
 //! datagram says which interface it came in on and which local address it
 //! was sent to; replies can be sent out of a chosen interface.
