@@ -62,6 +62,8 @@ pub(crate) struct DhcpSockets {
     socks: Vec<PktSocket>,
 }
 
+/// Binds the sockets the DHCP service listens on: one per port, on every
+/// `interface=` (or one wildcard socket per port without any).
 pub(crate) fn bind_dhcp(config: &Config, opts: &RunOptions) -> Result<DhcpSockets, DhcpError> {
     let mut ports = vec![opts.dhcp_port];
     // 4011 is needed for proxy mode and whenever PXE services exist.
@@ -106,8 +108,12 @@ pub(crate) fn bind_dhcp(config: &Config, opts: &RunOptions) -> Result<DhcpSocket
 /// Room for one reply (the engine never builds more than an Ethernet MTU).
 const REPLY_MAX: usize = 1500;
 
+/// Datagrams received per wake-up (and handled under one engine lock).
 const BATCH: usize = 64;
 
+/// Runs the DHCP service until `stop` turns `true`: one worker per socket
+/// and the lease writer thread; ends with the writer's error, if it
+/// stopped on one.
 pub(crate) async fn dhcp_loop(
     engine: SharedEngine,
     log: LeaseLog,
@@ -167,6 +173,8 @@ fn pick_address<'i>(
         .or(Some(first))
 }
 
+/// One socket's worker: receives a batch, hands it to the engine under its
+/// lock, sends what needs no disk and queues the rest for the writer.
 async fn dhcp_worker(
     k: usize,
     socks: Vec<Arc<PktSocket>>,

@@ -14,6 +14,9 @@ use crate::driver::clock::unix_now;
 use crate::driver::engine::{SharedEngine, lock};
 use crate::driver::net::PktSocket;
 
+/// A reply the engine built, waiting to leave: `len` bytes of `buf` to
+/// `dest`, on DHCP socket number `sock`, out of interface `ifindex` from
+/// address `src`.
 pub(crate) struct Pending {
     pub(crate) sock: usize,
     pub(crate) len: usize,
@@ -34,6 +37,8 @@ pub(crate) struct Job {
     pub(crate) done: std::sync::mpsc::Sender<Job>,
 }
 
+/// Sends a reply from the writer thread (outside the runtime); a failure
+/// is logged, as a lost datagram is for the client to retry.
 fn send_pending(socks: &[Arc<PktSocket>], p: &Pending) {
     if let Some(s) = socks.get(p.sock)
         && let Err(err) = s.send_sync(&p.buf[..p.len], p.dest, p.ifindex, Some(p.src))
