@@ -3,16 +3,19 @@
 //! with no socket, clock or thread inside.
 //!
 //! A driver (the tokio one in `pxe-server`, the smoltcp one in
-//! `pxe-smoltcp`, or your own) receives a datagram, hands it to
-//! [`Engine::handle`] with the time and where it came from, and sends what
-//! comes back. The engine is `no_std` with `alloc`; the `std` feature adds
-//! the durable lease log on a file system ([`lease::log`]).
+//! `pxe-smoltcp`, or your own) binds the sockets [`Engine::sockets`] names,
+//! receives a datagram, hands it to [`Engine::handle`] with the time, where
+//! it came from and an [`EventSink`] for what happened, and acts on the one
+//! [`Output`] that comes back: make its lease changes durable, then send
+//! its reply no earlier than the reply's not-before time. The engine is
+//! `no_std` with `alloc`; the `std` feature adds the durable lease log on a
+//! file system ([`lease::log`]).
 //!
 //! ```
 //! use std::sync::Arc;
 //! use core::net::{Ipv4Addr, SocketAddrV4};
 //! use pxe_dhcp::{Builder, MessageType, Packet};
-//! use pxe_engine::{Engine, Handled, RxInfo};
+//! use pxe_engine::{Engine, NoEvents, Outcome, Output, RxInfo};
 //! use pxe_engine::dhcp::addressing::Destination;
 //!
 //! // The seed's proxy configuration: PXE boot data next to another DHCP server.
@@ -23,6 +26,8 @@
 //!     "seed-proxy.conf",
 //! )?;
 //! let mut engine = Engine::new(Arc::new(conf));
+//! // Proxy DHCP on 67, the PXE boot server on 4011.
+//! assert_eq!(engine.sockets().ports().collect::<Vec<_>>(), [67, 4011]);
 //! let rx = RxInfo {
 //!     port: 67,
 //!     src: SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 68),
@@ -41,24 +46,28 @@
 //! let n = b.finish()?;
 //!
 //! let mut out = [0u8; 1500];
-//! let Handled::Reply { len, dest } = engine.handle(1_700_000_000, &rx, &req[..n], &mut out) else {
+//! let now = 1_700_000_000;
+//! // Nothing to persist for a proxy reply: the output is ready at once.
+//! let Output::Ready(Outcome::Reply(reply)) =
+//!     engine.handle(now, &rx, &req[..n], &mut out, &mut NoEvents)
+//! else {
 //!     panic!("a PXE client gets a proxy offer");
 //! };
-//! let offer = Packet::new_checked(&out[..len])?;
+//! let offer = Packet::new_checked(&out[..reply.len])?;
 //! assert_eq!(offer.yiaddr(), Ipv4Addr::UNSPECIFIED); // proxy: never an address
 //! assert_eq!(offer.option(60), Some(&b"PXEClient"[..]));
 //! assert!(offer.option(43).is_some()); // the PXE menu
-//! assert_eq!(dest, Destination::Broadcast);
-//! // Nothing to persist for a proxy reply.
-//! assert_eq!(engine.take_changes().count(), 0);
+//! assert_eq!(reply.dest, Destination::Broadcast);
+//! assert_eq!(reply.not_before, now); // no dhcp-reply-delay
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
 //! Layout:
 //!
 //! * [`dhcp`]: the DHCP responder — full DHCP per RFC 2131 with dnsmasq's
-//!   rules, proxyDHCP, the PXE boot server on 4011, reply addressing,
-//!   lease timing, counters. Rules (tags, boot files, options, menus) come
+//!   rules, proxyDHCP, the PXE boot server on 4011, the output and events
+//!   of an exchange, the sockets to bind, reply addressing, lease timing,
+//!   counters. Rules (tags, boot files, options, menus) come
 //!   from `pxe-rules`; packet views and the reply builder from `pxe-dhcp`.
 //! * [`lease`]: pools, reservations, the lease table, the checksummed
 //!   record format, the append-only log (`std`) and dnsmasq's lease-file
@@ -78,4 +87,4 @@ pub mod hosts;
 pub mod lease;
 pub mod script;
 
-pub use dhcp::{Engine, Handled, RxInfo};
+pub use dhcp::{Engine, Event, EventSink, NoEvents, Outcome, Output, RxInfo};

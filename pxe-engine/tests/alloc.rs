@@ -1,6 +1,8 @@
 //! The engine's per-packet paths that create no lease (proxy offers, PXE
 //! boot-server answers, drops of malformed input) allocate nothing once
-//! warmed up: proven with a counting global allocator.
+//! warmed up, with the no-op event sink and with a sink that formats every
+//! event as its log line (events borrow; their `Display` does not
+//! allocate): proven with a counting global allocator.
 #![allow(clippy::unwrap_used, clippy::panic)]
 
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -9,7 +11,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use pxe_dhcp::{Builder, Flags, MessageType};
-use pxe_engine::{Engine, Handled, RxInfo};
+use std::fmt::Write as _;
+
+use pxe_engine::{Engine, Event, EventSink, NoEvents, Outcome, Output, RxInfo};
 
 struct Counting;
 
@@ -87,33 +91,58 @@ fn proxy_boot_server_and_drops_allocate_nothing() {
     let mut bad = discover.clone();
     bad[241] = 0xff;
     let mut out = [0u8; 1500];
-    let mut run = |e: &mut Engine| {
+    let mut run = |e: &mut Engine, sink: &mut dyn EventSink| {
         assert!(matches!(
-            e.handle(1, &rx67, &discover, &mut out),
-            Handled::Reply { .. }
+            e.handle(1, &rx67, &discover, &mut out, sink),
+            Output::Ready(Outcome::Reply(_))
         ));
         assert!(matches!(
-            e.handle(1, &rx4011, &boot, &mut out),
-            Handled::Reply { .. }
+            e.handle(1, &rx4011, &boot, &mut out, sink),
+            Output::Ready(Outcome::Reply(_))
         ));
         assert!(matches!(
-            e.handle(1, &rx67, &bad, &mut out),
-            Handled::Dropped(_)
+            e.handle(1, &rx67, &bad, &mut out, sink),
+            Output::Ready(Outcome::Dropped(_))
         ));
         assert!(matches!(
-            e.handle(1, &rx67, &[0u8; 10], &mut out),
-            Handled::Dropped(_)
+            e.handle(1, &rx67, &[0u8; 10], &mut out, sink),
+            Output::Ready(Outcome::Dropped(_))
         ));
     };
-    // Warm up: the log line buffer reaches its size.
+    // The log lines of every event, into one reused buffer.
+    let mut text = String::new();
+    let mut lines = 0usize;
+    let mut formatting = |ev: &Event<'_>| {
+        text.clear();
+        let _ = write!(text, "{ev}");
+        lines += 1;
+    };
+    // Warm up: the line buffer reaches its size.
     for _ in 0..3 {
-        run(&mut e);
+        run(&mut e, &mut NoEvents);
+        run(&mut e, &mut formatting);
     }
     let before = ALLOCS.load(Ordering::Relaxed);
     for _ in 0..100 {
-        run(&mut e);
+        run(&mut e, &mut NoEvents);
     }
     let n = ALLOCS.load(Ordering::Relaxed) - before;
-    assert_eq!(n, 0, "{n} allocations in 400 handled packets");
-    assert_eq!(e.metrics().proxy_replies, 103);
+    assert_eq!(n, 0, "{n} allocations in 400 handled packets (no-op sink)");
+    let before = ALLOCS.load(Ordering::Relaxed);
+    for _ in 0..100 {
+        run(&mut e, &mut formatting);
+    }
+    let n = ALLOCS.load(Ordering::Relaxed) - before;
+    assert_eq!(
+        n, 0,
+        "{n} allocations in 400 handled packets (formatting sink)"
+    );
+    assert!(lines >= 103 * 2, "the replies were reported: {lines} lines");
+    // The last line formatted: the boot-server ACK (the drops are past
+    // their rate limit by then).
+    assert!(
+        text.contains("-> PXE boot-server ACK 192.168.2.50 file=undionly.kkpxe"),
+        "{text}"
+    );
+    assert_eq!(e.metrics().proxy_replies, 206);
 }
