@@ -21,7 +21,7 @@ use tokio::task::JoinHandle;
 use crate::config::{self, ConfigError, DEFAULT_LEASE_FILE};
 use crate::driver::clock::unix_now;
 use crate::driver::dhcp::{DhcpError, bind_dhcp, dhcp_loop};
-use crate::driver::engine::SharedEngine;
+use crate::driver::engine::{SharedEngine, lock};
 use crate::driver::http::{self, ClientLookup, HttpSetupError};
 use crate::driver::net::interfaces;
 use crate::driver::options::RunOptions;
@@ -151,12 +151,14 @@ fn start_dhcp(
     engine: SharedEngine,
     log: LeaseLog,
 ) -> Result<Option<Task>, RunError> {
-    if ctx.config.ranges().next().is_none() {
+    // Which sockets to bind is the engine's rule.
+    let sockets = lock(&engine).sockets();
+    if !sockets.dhcp {
         tracing::info!("no dhcp-range: DHCP is off");
         drop(log);
         return Ok(None);
     }
-    let socks = bind_dhcp(&ctx.config, opts)?;
+    let socks = bind_dhcp(&ctx.config, opts, sockets)?;
     let stop = ctx.shutdown.clone();
     Ok(Some(tokio::spawn(async move {
         Ok(dhcp_loop(engine, log, socks, stop).await?)

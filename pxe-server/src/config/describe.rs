@@ -55,7 +55,7 @@ pub fn describe(c: &Config) -> String {
     if !any_range {
         let _ = writeln!(o, "  DHCP: off (no dhcp-range)");
     }
-    if c.has_proxy_range() || c.pxe_enabled() {
+    if pxe_engine::dhcp::Sockets::for_config(c).pxe {
         let _ = writeln!(o, "  PXE boot server: UDP 4011");
     }
     if s.authoritative {

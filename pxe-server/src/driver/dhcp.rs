@@ -12,14 +12,14 @@ use std::vec::Vec;
 use std::{format, vec};
 
 use pxe_engine::dhcp::addressing::{CLIENT_PORT, Destination, SERVER_PORT};
-use pxe_engine::dhcp::{Handled, RxInfo};
+use pxe_engine::dhcp::{Event, EventSink, Outcome, Output, RxInfo, Sockets};
 use pxe_engine::lease::log::{LeaseLog, LogError};
 use pxe_rules::Config;
 use tokio::sync::watch;
 
 use crate::driver::clock::unix_now;
 use crate::driver::engine::{SharedEngine, lock};
-use crate::driver::lease_writer::{Job, Pending, lease_writer};
+use crate::driver::lease_writer::{Job, Pending, lease_writer, send_later};
 use crate::driver::net::{IfaceInfo, PktSocket, RecvMeta, interfaces};
 use crate::driver::options::RunOptions;
 
@@ -62,14 +62,17 @@ pub(crate) struct DhcpSockets {
     socks: Vec<PktSocket>,
 }
 
-/// Binds the sockets the DHCP service listens on: one per port, on every
-/// `interface=` (or one wildcard socket per port without any).
-pub(crate) fn bind_dhcp(config: &Config, opts: &RunOptions) -> Result<DhcpSockets, DhcpError> {
-    let mut ports = vec![opts.dhcp_port];
-    // 4011 is needed for proxy mode and whenever PXE services exist.
-    if config.has_proxy_range() || config.pxe_enabled() {
-        ports.push(opts.pxe_port);
-    }
+/// Binds the sockets the DHCP service listens on — those the engine
+/// `needed`, on the ports of `opts` — one per port, on every `interface=`
+/// (or one wildcard socket per port without any).
+pub(crate) fn bind_dhcp(
+    config: &Config,
+    opts: &RunOptions,
+    needed: Sockets,
+) -> Result<DhcpSockets, DhcpError> {
+    let ports = [(needed.dhcp, opts.dhcp_port), (needed.pxe, opts.pxe_port)]
+        .into_iter()
+        .filter_map(|(on, port)| on.then_some(port));
     let ifs = &config.settings.interfaces;
     let mut socks = Vec::new();
     for port in ports {
@@ -105,6 +108,21 @@ pub(crate) fn bind_dhcp(config: &Config, opts: &RunOptions) -> Result<DhcpSocket
     Ok(DhcpSockets { socks })
 }
 
+/// The engine's events as `tracing` log lines (INFO), with the rule trace
+/// of `log-dhcp` when INFO is on.
+struct LogEvents {
+    trace: bool,
+}
+
+impl EventSink for LogEvents {
+    fn event(&mut self, e: &Event<'_>) {
+        tracing::info!("{e}");
+    }
+    fn wants_trace(&self) -> bool {
+        self.trace
+    }
+}
+
 /// Room for one reply (the engine never builds more than an Ethernet MTU).
 const REPLY_MAX: usize = 1500;
 
@@ -125,9 +143,10 @@ pub(crate) async fn dhcp_loop(
     let writer = {
         let socks = socks.clone();
         let engine = engine.clone();
+        let rt = tokio::runtime::Handle::current();
         std::thread::Builder::new()
             .name(String::from("lease-writer"))
-            .spawn(move || lease_writer(job_rx, log, socks, engine))
+            .spawn(move || lease_writer(job_rx, log, socks, engine, rt))
             .map_err(DhcpError::WriterThread)?
     };
     // One worker per socket: receive a batch, handle it under the engine
@@ -231,12 +250,15 @@ async fn dhcp_worker(
             spare_jobs.push(j);
         }
         let now = unix_now();
+        let received_at = tokio::time::Instant::now();
         {
             // One job for the whole batch: its changes are synced together
             // and none of its replies leaves before that.
             let mut job: Option<Job> = None;
             let mut e = lock(&engine);
-            e.set_logging(tracing::enabled!(tracing::Level::INFO));
+            let mut events = LogEvents {
+                trace: tracing::enabled!(tracing::Level::INFO),
+            };
             for (meta, data) in metas.iter().zip(bufs.iter()) {
                 let Some(iface) = pick_address(&ifaces, meta, e.config()) else {
                     tracing::debug!(
@@ -263,61 +285,56 @@ async fn dhcp_worker(
                 };
                 let mut buf = spare_bufs.pop().unwrap_or_else(|| vec![0u8; REPLY_MAX]);
                 let len = meta.len.min(data.len());
-                let h = e.handle(now, &rx_info, &data[..len], &mut buf);
-                let line = e.log_line();
-                if !line.is_empty() {
-                    tracing::info!("{line}");
-                }
-                let reply = match h {
-                    Handled::Reply { len, dest } => Some(Pending {
-                        sock: k,
-                        len,
-                        buf,
-                        dest: match dest {
-                            Destination::Broadcast | Destination::UnicastHw { .. } => {
-                                SocketAddrV4::new(Ipv4Addr::BROADCAST, CLIENT_PORT)
-                            }
-                            Destination::Unicast(a) => a,
-                        },
-                        ifindex: meta.ifindex,
-                        src: iface.addr,
-                    }),
-                    _ => {
-                        spare_bufs.push(buf);
-                        None
-                    }
-                };
-                let delay = e.reply_delay();
-                let mut changes = e.take_changes().peekable();
-                if changes.peek().is_none() {
-                    drop(changes);
-                    // Nothing to persist (OFFER, NAK, proxy, 4011): send now,
-                    // or after `dhcp-reply-delay`.
-                    match reply {
-                        Some(p) if delay > 0 => {
-                            let s = sock.clone();
-                            tokio::spawn(async move {
-                                tokio::time::sleep(Duration::from_secs(u64::from(delay))).await;
-                                if let Err(err) = s
-                                    .send(&p.buf[..p.len], p.dest, p.ifindex, Some(p.src))
-                                    .await
-                                {
-                                    tracing::warn!("DHCP send to {} failed: {err}", p.dest);
-                                }
+                // Changes to persist go to the batch's job, and then so
+                // does the reply that announces them.
+                let (outcome, persist) =
+                    match e.handle(now, &rx_info, &data[..len], &mut buf, &mut events) {
+                        Output::Ready(o) => (o, false),
+                        Output::Persist(p) => {
+                            let j = job.get_or_insert_with(|| {
+                                spare_jobs.pop().unwrap_or_else(|| Job {
+                                    changes: Vec::new(),
+                                    replies: Vec::new(),
+                                    done: done_tx.clone(),
+                                })
                             });
+                            (p.hand_over(&mut j.changes), true)
                         }
-                        other => out.extend(other),
+                    };
+                let Outcome::Reply(reply) = outcome else {
+                    spare_bufs.push(buf);
+                    continue;
+                };
+                let delay = reply.not_before.saturating_sub(now);
+                let p = Pending {
+                    sock: k,
+                    len: reply.len,
+                    buf,
+                    dest: match reply.dest {
+                        Destination::Broadcast | Destination::UnicastHw { .. } => {
+                            SocketAddrV4::new(Ipv4Addr::BROADCAST, CLIENT_PORT)
+                        }
+                        Destination::Unicast(a) => a,
+                    },
+                    ifindex: meta.ifindex,
+                    src: iface.addr,
+                    // `checked_add` cannot fail for a delay of at most
+                    // u32::MAX seconds on a 64-bit clock; it only keeps a
+                    // configured value from ever panicking here.
+                    send_at: (delay > 0).then(|| {
+                        received_at
+                            .checked_add(Duration::from_secs(delay))
+                            .unwrap_or(received_at)
+                    }),
+                };
+                match job.as_mut() {
+                    Some(j) if persist => j.replies.push(p),
+                    // Nothing to persist (OFFER, NAK, proxy, 4011): send
+                    // now, or after `dhcp-reply-delay`.
+                    _ if p.send_at.is_some() => {
+                        send_later(&tokio::runtime::Handle::current(), sock.clone(), p);
                     }
-                } else {
-                    let j = job.get_or_insert_with(|| {
-                        spare_jobs.pop().unwrap_or_else(|| Job {
-                            changes: Vec::new(),
-                            replies: Vec::new(),
-                            done: done_tx.clone(),
-                        })
-                    });
-                    j.changes.extend(changes);
-                    j.replies.extend(reply);
+                    _ => out.push(p),
                 }
             }
             // Persist, then send: queued while the engine is locked, so the
@@ -355,7 +372,7 @@ mod tests {
             dhcp_port: 0,
             ..RunOptions::default()
         };
-        let Err(e) = bind_dhcp(&config, &opts) else {
+        let Err(e) = bind_dhcp(&config, &opts, Sockets::for_config(&config)) else {
             panic!("bound to an interface that does not exist");
         };
         assert!(

@@ -16,7 +16,8 @@ use crate::driver::net::PktSocket;
 
 /// A reply the engine built, waiting to leave: `len` bytes of `buf` to
 /// `dest`, on DHCP socket number `sock`, out of interface `ifindex` from
-/// address `src`.
+/// address `src`, not before `send_at` (`dhcp-reply-delay`; `None`: at
+/// once).
 pub(crate) struct Pending {
     pub(crate) sock: usize,
     pub(crate) len: usize,
@@ -24,6 +25,23 @@ pub(crate) struct Pending {
     pub(crate) dest: SocketAddrV4,
     pub(crate) ifindex: u32,
     pub(crate) src: Ipv4Addr,
+    pub(crate) send_at: Option<tokio::time::Instant>,
+}
+
+/// Sends `p` from `sock` at its `send_at` time, on a task of its own (the
+/// caller goes on with other replies).
+pub(crate) fn send_later(rt: &tokio::runtime::Handle, sock: Arc<PktSocket>, p: Pending) {
+    rt.spawn(async move {
+        if let Some(at) = p.send_at {
+            tokio::time::sleep_until(at).await;
+        }
+        if let Err(err) = sock
+            .send(&p.buf[..p.len], p.dest, p.ifindex, Some(p.src))
+            .await
+        {
+            tracing::warn!("DHCP send to {} failed: {err}", p.dest);
+        }
+    });
 }
 
 /// Lease changes and the replies that announce them: the writer thread
@@ -48,12 +66,14 @@ fn send_pending(socks: &[Arc<PktSocket>], p: &Pending) {
 }
 
 /// The lease writer: group commit. Everything queued while the previous
-/// `fdatasync` ran is written and synced together, then its replies leave.
+/// `fdatasync` ran is written and synced together, then its replies leave
+/// (a reply with a not-before time still to come, on a timer on `rt`).
 pub(crate) fn lease_writer(
     jobs: std::sync::mpsc::Receiver<Job>,
     mut log: LeaseLog,
     socks: Vec<Arc<PktSocket>>,
     engine: SharedEngine,
+    rt: tokio::runtime::Handle,
 ) -> Result<(), LogError> {
     let mut batch: Vec<Job> = Vec::new();
     let flush = |log: &mut LeaseLog, batch: &mut Vec<Job>| -> Result<(), LogError> {
@@ -69,6 +89,15 @@ pub(crate) fn lease_writer(
             return Err(e);
         }
         for mut j in batch.drain(..) {
+            let now = tokio::time::Instant::now();
+            for p in j
+                .replies
+                .extract_if(.., |p| p.send_at.is_some_and(|at| at > now))
+            {
+                if let Some(s) = socks.get(p.sock) {
+                    send_later(&rt, s.clone(), p);
+                }
+            }
             for p in &j.replies {
                 send_pending(&socks, p);
             }
