@@ -60,7 +60,9 @@
 //!
 //! * DHCP on port 67 in full mode (leases) and proxy mode, the PXE boot
 //!   server on 4011, all decided by the same engine as the `pxe-server`
-//!   binary.
+//!   binary, which also says which of the two ports to open and how long
+//!   `dhcp-reply-delay` holds a reply back (held replies wait in the
+//!   server; [`Server::poll_delay`] reports when they are due).
 //! * TFTP reads (RFC 1350 with blksize, tsize, timeout and windowsize
 //!   negotiation; blksize capped by the MTU), one UDP socket per transfer
 //!   from a pool of [`Settings::max_transfers`] (`tftp-max`); requests
@@ -82,19 +84,21 @@
 //! # Memory
 //!
 //! All packet memory is allocated once, by [`Server::new`]: the socket
-//! buffers and two 1500-byte scratch buffers. Polling allocates only when
-//! the engine creates or changes a lease (and while its log line buffer
-//! first grows); a TFTP transfer allocates nothing. Measured by `tests/memory.rs` (counting global allocator,
+//! buffers, two 1500-byte scratch buffers and, only when a
+//! `dhcp-reply-delay` is configured, [`HELD_REPLIES`] 1500-byte slots for
+//! replies waiting for their time. Polling allocates only when the engine
+//! creates or changes a lease (and, with `log-dhcp`, for the rule trace
+//! of each exchange); a TFTP transfer allocates nothing. Measured by `tests/memory.rs` (counting global allocator,
 //! server side only; x86-64, so pointer-heavy parts are smaller on a
 //! 32-bit microcontroller) serving one DHCP DISCOVER/OFFER/REQUEST/ACK
 //! exchange and one 64 KiB TFTP transfer, with a 51-address pool:
 //!
 //! | settings | heap after `Server::new` | peak heap |
 //! |---|---|---|
-//! | [`Settings::from_config`] defaults: 4 transfer slots, windowsize ≤ 4, MTU 1500 | 58 454 B | 61 174 B |
-//! | 1 slot, windowsize 1 | 21 798 B | 24 518 B |
+//! | [`Settings::from_config`] defaults: 4 transfer slots, windowsize ≤ 4, MTU 1500 | 58 166 B | 60 694 B |
+//! | 1 slot, windowsize 1 | 21 486 B | 24 014 B |
 //!
-//! Not on the heap: `Server` itself is 768 B and smoltcp's `Interface`
+//! Not on the heap: `Server` itself is 792 B and smoltcp's `Interface`
 //! 392 B; the served files are wherever the [`FileSource`] keeps them
 //! (flash, for [`MemoryFiles`] over a `static`). The parsed configuration
 //! takes 1.3 KiB; the first lease 2.4 KiB (the engine's B-tree nodes,
@@ -132,8 +136,9 @@ use core::fmt;
 use core::net::{Ipv4Addr, SocketAddrV4};
 
 use pxe_engine::dhcp::addressing::{CLIENT_PORT, Destination, PXE_PORT, SERVER_PORT};
+use pxe_engine::dhcp::{Event, EventSink, Outcome, Output, Sockets};
 use pxe_engine::lease::LeaseChange;
-use pxe_engine::{Engine, Handled, RxInfo};
+use pxe_engine::{Engine, RxInfo};
 use pxe_rules::Config;
 use pxe_tftp::server::{ReadTransfer, ServerPolicy, accept};
 use pxe_tftp::wire::{ErrorCode, RequestKind, foreign_tid_reply, write_error};
@@ -150,6 +155,12 @@ pub const TFTP_PORT: u16 = 69;
 /// Largest DHCP datagram handled or sent (a full Ethernet MTU).
 const DHCP_MAX: usize = 1500;
 
+/// DHCP replies that can wait for their `dhcp-reply-delay` at once (each
+/// slot holds one reply; room is allocated only when a delay is
+/// configured). More OFFERs within one delay are dropped and counted; the
+/// clients retransmit.
+pub const HELD_REPLIES: usize = 4;
+
 /// Settings of the driver that the dnsmasq configuration does not carry,
 /// or that a small board wants tighter than dnsmasq's defaults.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -162,12 +173,13 @@ pub struct Settings {
     pub unix_offset: u64,
     /// IP MTU of the link: caps the TFTP block size and the DHCP reply.
     pub mtu: u16,
-    /// Listen for DHCP on port 67 ([`Settings::from_config`]: when the
-    /// configuration has a `dhcp-range`, full or proxy).
+    /// Listen for DHCP on port 67 ([`Settings::from_config`]: the engine's
+    /// [`Sockets`] rule, when the configuration has a `dhcp-range`, full
+    /// or proxy).
     pub dhcp: bool,
     /// Answer PXE boot-server requests on port 4011
-    /// ([`Settings::from_config`]: when a `pxe-service` or `pxe-prompt` is
-    /// configured).
+    /// ([`Settings::from_config`]: the engine's [`Sockets`] rule, when a
+    /// `pxe-service` or `pxe-prompt` is configured as well).
     pub pxe_port: bool,
     /// Serve TFTP on port 69 ([`Settings::from_config`]: `enable-tftp`).
     pub tftp: bool,
@@ -206,12 +218,13 @@ impl Settings {
         let mtu = s
             .tftp_mtu
             .map_or(1500, |m| u16::try_from(m.min(1500)).unwrap_or(1500));
+        let sockets = Sockets::for_config(config);
         Settings {
             iface_name: String::from("eth0"),
             unix_offset: 0,
             mtu,
-            dhcp: config.ranges().next().is_some(),
-            pxe_port: config.pxe_enabled(),
+            dhcp: sockets.dhcp,
+            pxe_port: sockets.pxe,
             tftp: s.enable_tftp.is_some(),
             max_transfers: s.tftp_max.map_or(DEFAULT_MAX_TRANSFERS, |n| {
                 usize::try_from(n).unwrap_or(usize::MAX)
@@ -374,6 +387,11 @@ pub struct Stats {
     pub dhcp_dropped: u64,
     /// Replies not sent because [`LeaseStore::persist`] failed.
     pub persist_failures: u64,
+    /// Replies held back for `dhcp-reply-delay` (queued when their time
+    /// came, and then counted in `dhcp_replies` too).
+    pub dhcp_held: u64,
+    /// Replies dropped because [`HELD_REPLIES`] were already waiting.
+    pub dhcp_held_dropped: u64,
     /// DHCPDECLINEs dropped because they named an address outside every
     /// pool (also counted in `dhcp_dropped`).
     pub foreign_declines: u64,
@@ -396,6 +414,34 @@ pub struct Stats {
     pub tftp_failed: u64,
     /// Transfers running now.
     pub tftp_active: usize,
+}
+
+/// A DHCP reply waiting for its not-before time.
+struct HeldReply {
+    at: Instant,
+    socket: SocketHandle,
+    meta: UdpMetadata,
+    len: usize,
+}
+
+/// Room for one held reply; the buffer is allocated by [`Server::new`].
+struct HeldSlot {
+    buf: Vec<u8>,
+    reply: Option<HeldReply>,
+}
+
+/// The engine's events as log lines, handed to the driver's callback.
+struct LogLines<'l, 'f> {
+    log: &'l mut (dyn FnMut(fmt::Arguments<'_>) + 'f),
+}
+
+impl EventSink for LogLines<'_, '_> {
+    fn event(&mut self, e: &Event<'_>) {
+        (self.log)(format_args!("{e}"));
+    }
+    fn wants_trace(&self) -> bool {
+        true
+    }
 }
 
 struct Transfer<T: DataSource> {
@@ -428,7 +474,8 @@ pub struct Server<F: FileSource, S: LeaseStore> {
     rx: Vec<u8>,
     /// Reply being built.
     tx: Vec<u8>,
-    changes: Vec<LeaseChange>,
+    /// DHCP replies waiting for `dhcp-reply-delay`.
+    held: Vec<HeldSlot>,
     next_tid: u16,
     stats: Stats,
 }
@@ -560,6 +607,18 @@ impl<F: FileSource, S: LeaseStore> Server<F, S> {
         } else {
             None
         };
+        // Held replies need room only when a delay can hold one back.
+        let held_n = if settings.dhcp && engine.delays_replies() {
+            HELD_REPLIES
+        } else {
+            0
+        };
+        let held = (0..held_n)
+            .map(|_| HeldSlot {
+                buf: vec![0u8; DHCP_MAX],
+                reply: None,
+            })
+            .collect();
         let limits = settings.limits();
         let max_dgram = usize::from(limits.max_blksize) + 4;
         let window = usize::from(limits.max_windowsize);
@@ -586,7 +645,7 @@ impl<F: FileSource, S: LeaseStore> Server<F, S> {
             slots,
             rx: vec![0u8; DHCP_MAX.max(max_dgram)],
             tx: vec![0u8; DHCP_MAX.max(max_dgram)],
-            changes: Vec::with_capacity(4),
+            held,
             next_tid: 0,
             stats: Stats::default(),
             settings,
@@ -647,6 +706,7 @@ impl<F: FileSource, S: LeaseStore> Server<F, S> {
                 slot.draining = false;
             }
         }
+        busy |= self.send_held(now, sockets, log);
         if let Some(h) = self.dhcp {
             busy |= self.serve_dhcp(now, iface, sockets, h, SERVER_PORT, log);
         }
@@ -661,15 +721,68 @@ impl<F: FileSource, S: LeaseStore> Server<F, S> {
     }
 
     /// When [`Server::poll`] must run again at the latest (a TFTP
-    /// retransmission), relative to `now`; `None` when only incoming
-    /// packets can make it do anything.
+    /// retransmission, a DHCP reply held for `dhcp-reply-delay`), relative
+    /// to `now`; `None` when only incoming packets can make it do
+    /// anything.
     pub fn poll_delay(&self, now: Instant) -> Option<Duration> {
-        self.slots
+        let transfers = self
+            .slots
             .iter()
             .filter_map(|s| s.transfer.as_ref()?.engine.poll_timeout())
-            .map(smol_instant)
+            .map(smol_instant);
+        let held = self.held.iter().filter_map(|s| Some(s.reply.as_ref()?.at));
+        transfers
+            .chain(held)
             .min()
             .map(|t| if t > now { t - now } else { Duration::ZERO })
+    }
+
+    /// Queues the held DHCP replies whose time has come.
+    fn send_held(
+        &mut self,
+        now: Instant,
+        sockets: &mut SocketSet<'_>,
+        log: &mut dyn FnMut(fmt::Arguments<'_>),
+    ) -> bool {
+        let mut busy = false;
+        for slot in &mut self.held {
+            let Some(r) = slot.reply.take_if(|r| r.at <= now) else {
+                continue;
+            };
+            busy = true;
+            let sock = sockets.get_mut::<udp::Socket>(r.socket);
+            let data = slot.buf.get(..r.len).unwrap_or_default();
+            match sock.send_slice(data, r.meta) {
+                Ok(()) => self.stats.dhcp_replies += 1,
+                Err(e) => {
+                    self.stats.send_failures += 1;
+                    log(format_args!(
+                        "cannot queue DHCP reply to {}: {e}",
+                        r.meta.endpoint
+                    ));
+                }
+            }
+        }
+        busy
+    }
+
+    /// Keeps the reply in `self.tx[..len]` until `at`; `false` if every
+    /// slot is taken.
+    fn hold(&mut self, at: Instant, socket: SocketHandle, meta: UdpMetadata, len: usize) -> bool {
+        let Some(slot) = self.held.iter_mut().find(|s| s.reply.is_none()) else {
+            return false;
+        };
+        let (Some(dst), Some(src)) = (slot.buf.get_mut(..len), self.tx.get(..len)) else {
+            return false;
+        };
+        dst.copy_from_slice(src);
+        slot.reply = Some(HeldReply {
+            at,
+            socket,
+            meta,
+            len,
+        });
+        true
     }
 
     fn serve_dhcp(
@@ -728,24 +841,30 @@ impl<F: FileSource, S: LeaseStore> Server<F, S> {
             let out_len = usize::from(self.settings.mtu)
                 .saturating_sub(28)
                 .clamp(548, DHCP_MAX - 28);
-            let handled = self
-                .engine
-                .handle(unix, &rx, &self.rx[..n], &mut self.tx[..out_len]);
-            if !self.engine.log_line().is_empty() {
-                log(format_args!("{}", self.engine.log_line()));
-            }
-            self.changes.clear();
-            self.changes.extend(self.engine.take_changes());
-            if !self.changes.is_empty()
-                && let Err(e) = self.store.persist(&self.changes)
-            {
-                self.stats.persist_failures += 1;
-                log(format_args!("lease store failed, reply not sent: {e}"));
-                continue;
-            }
-            match handled {
-                Handled::Reply { len, dest } => {
-                    let endpoint = match dest {
+            let mut events = LogLines { log: &mut *log };
+            let output = self.engine.handle(
+                unix,
+                &rx,
+                &self.rx[..n],
+                &mut self.tx[..out_len],
+                &mut events,
+            );
+            // Lease changes reach the store before the reply that
+            // announces them is queued (or held).
+            let outcome = match output {
+                Output::Ready(o) => o,
+                Output::Persist(p) => match self.store.persist(p.changes()) {
+                    Ok(()) => p.persisted(),
+                    Err(e) => {
+                        self.stats.persist_failures += 1;
+                        log(format_args!("lease store failed, reply not sent: {e}"));
+                        continue;
+                    }
+                },
+            };
+            match outcome {
+                Outcome::Reply(reply) => {
+                    let endpoint = match reply.dest {
                         Destination::Unicast(a) => {
                             IpEndpoint::new(IpAddress::Ipv4(*a.ip()), a.port())
                         }
@@ -760,6 +879,25 @@ impl<F: FileSource, S: LeaseStore> Server<F, S> {
                         local_address: Some(IpAddress::Ipv4(local)),
                         meta: PacketMeta::default(),
                     };
+                    let len = reply.len;
+                    let wait = reply.not_before.saturating_sub(unix);
+                    if wait > 0 {
+                        // `dhcp-reply-delay`: measured from now on the
+                        // interface's clock (the Unix seconds only say how
+                        // many whole seconds).
+                        let wait_us =
+                            i64::try_from(wait.saturating_mul(1_000_000)).unwrap_or(i64::MAX);
+                        let at = Instant::from_micros(now.total_micros().saturating_add(wait_us));
+                        if self.hold(at, h, meta, len) {
+                            self.stats.dhcp_held += 1;
+                        } else {
+                            self.stats.dhcp_held_dropped += 1;
+                            log(format_args!(
+                                "{HELD_REPLIES} DHCP replies already wait for dhcp-reply-delay: reply to {endpoint} dropped"
+                            ));
+                        }
+                        continue;
+                    }
                     match sock.send_slice(&self.tx[..len], meta) {
                         Ok(()) => self.stats.dhcp_replies += 1,
                         Err(e) => {
@@ -768,8 +906,8 @@ impl<F: FileSource, S: LeaseStore> Server<F, S> {
                         }
                     }
                 }
-                Handled::NoReply => {}
-                Handled::Dropped(_) => self.stats.dhcp_dropped += 1,
+                Outcome::NoReply => {}
+                Outcome::Dropped(_) => self.stats.dhcp_dropped += 1,
             }
         }
         busy

@@ -541,3 +541,61 @@ fn garbage_on_every_port_is_dropped_and_service_goes_on() {
     let s = b.server.stats();
     assert!(s.dhcp_dropped > 0 && s.tftp_refused > 0, "{s:?}");
 }
+
+#[test]
+fn dhcp_reply_delay_holds_the_offer_back() {
+    let conf = "dhcp-range=10.0.0.100,10.0.0.150,255.255.255.0\ndhcp-reply-delay=2\n";
+    let mut b = Bench::new(conf, |_| {}, files(10), VolatileLeases);
+    let c = b.client_socket(68);
+    assert_eq!(b.server.poll_delay(b.now), None, "nothing held yet");
+    b.send(c, ([255; 4], 67), &dhcp(MessageType::Discover, 1, &[]));
+    b.steps(10);
+    assert!(b.recv_all(c).is_empty(), "the OFFER left before its delay");
+    assert_eq!(b.server.stats().dhcp_held, 1);
+    // The server asks to be polled when the OFFER is due, ~2 s after the
+    // DISCOVER arrived.
+    let wait = b
+        .server
+        .poll_delay(b.now)
+        .expect("a held reply needs a timer");
+    assert!(
+        wait > Duration::from_millis(1900) && wait <= Duration::from_secs(2),
+        "{wait}"
+    );
+    b.advance(wait - Duration::from_millis(20));
+    b.steps(5);
+    assert!(b.recv_all(c).is_empty(), "the OFFER left 15 ms early");
+    b.advance(Duration::from_millis(20));
+    let offer = b.wait_recv(c, 5);
+    assert_eq!(offer.len(), 1, "{:?}", b.log);
+    let p = Packet::new_checked(&offer[0].0[..]).unwrap();
+    assert_eq!(p.message_type().unwrap(), Some(MessageType::Offer));
+    assert_eq!(b.server.poll_delay(b.now), None);
+    // The ACK of the REQUEST is not delayed (dnsmasq delays OFFERs and
+    // proxy replies only).
+    let request = dhcp(
+        MessageType::Request,
+        2,
+        &[
+            (code::REQUESTED_IP, &p.yiaddr().octets()),
+            (code::SERVER_ID, &SERVER),
+        ],
+    );
+    b.send(c, ([255; 4], 67), &request);
+    let ack = b.wait_recv(c, 5);
+    assert_eq!(ack.len(), 1, "{:?}", b.log);
+    let p = Packet::new_checked(&ack[0].0[..]).unwrap();
+    assert_eq!(p.message_type().unwrap(), Some(MessageType::Ack));
+    // More OFFERs than the held-reply slots within one delay: the rest are
+    // dropped and counted (the clients retransmit).
+    for xid in 10..10 + pxe_smoltcp::HELD_REPLIES as u32 + 1 {
+        b.send(c, ([255; 4], 67), &dhcp(MessageType::Discover, xid, &[]));
+        b.steps(2);
+    }
+    let s = b.server.stats();
+    assert_eq!(s.dhcp_held, 1 + pxe_smoltcp::HELD_REPLIES as u64);
+    assert_eq!(s.dhcp_held_dropped, 1);
+    b.advance(Duration::from_secs(2));
+    b.steps(3);
+    assert_eq!(b.recv_all(c).len(), pxe_smoltcp::HELD_REPLIES);
+}
