@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use pxe_dhcp::{Builder, Flags, MessageType, Packet};
-use pxe_engine::{Engine, Handled, RxInfo};
+use pxe_engine::{Engine, NoEvents, Outcome, Output, RxInfo};
 
 const LOCAL: Ipv4Addr = Ipv4Addr::new(10, 213, 0, 1);
 
@@ -47,7 +47,6 @@ fn bench(c: &mut Criterion) {
     )
     .unwrap();
     let mut e = Engine::new(Arc::new(conf));
-    e.set_logging(false);
     let r = rx();
     let mut out = [0u8; 1500];
     let mut g = c.benchmark_group("server_engine");
@@ -58,21 +57,34 @@ fn bench(c: &mut Criterion) {
             i = i.wrapping_add(1);
             let mac = [2, 0, 0, (i >> 16) as u8, (i >> 8) as u8, i as u8];
             let d = msg(MessageType::Discover, mac, Ipv4Addr::UNSPECIFIED, &[]);
-            let Handled::Reply { len, .. } = e.handle(1_700_000_000, &r, &d, &mut out) else {
+            let Output::Ready(Outcome::Reply(offer)) =
+                e.handle(1_700_000_000, &r, &d, &mut out, &mut NoEvents)
+            else {
                 panic!("no offer")
             };
-            let yi = Packet::new_checked(&out[..len]).unwrap().yiaddr();
+            let yi = Packet::new_checked(&out[..offer.len]).unwrap().yiaddr();
             let q = msg(
                 MessageType::Request,
                 mac,
                 Ipv4Addr::UNSPECIFIED,
                 &[(50, &yi.octets()), (54, &LOCAL.octets())],
             );
-            black_box(e.handle(1_700_000_000, &r, &q, &mut out));
-            e.take_changes().for_each(drop);
+            // The changes are what a driver would persist; here they are
+            // only looked at, as the old take_changes() drain did.
+            let Output::Persist(ack) = e.handle(1_700_000_000, &r, &q, &mut out, &mut NoEvents)
+            else {
+                panic!("no lease")
+            };
+            black_box(ack.changes());
+            let _ = black_box(ack.persisted());
             let rel = msg(MessageType::Release, mac, yi, &[(54, &LOCAL.octets())]);
-            black_box(e.handle(1_700_000_000, &r, &rel, &mut out));
-            e.take_changes().for_each(drop);
+            let Output::Persist(released) =
+                e.handle(1_700_000_000, &r, &rel, &mut out, &mut NoEvents)
+            else {
+                panic!("nothing released")
+            };
+            black_box(released.changes());
+            let _ = black_box(released.persisted());
         })
     });
     let proxy = pxe_rules::Config::parse_str(
@@ -81,7 +93,6 @@ fn bench(c: &mut Criterion) {
     )
     .unwrap();
     let mut pe = Engine::new(Arc::new(proxy));
-    pe.set_logging(false);
     let pd = msg(
         MessageType::Discover,
         [0x52, 0x54, 0, 1, 2, 3],
@@ -93,7 +104,14 @@ fn bench(c: &mut Criterion) {
         ],
     );
     g.bench_function("proxy DISCOVER -> OFFER (seed menu)", |b| {
-        b.iter(|| black_box(pe.handle(1_700_000_000, &r, black_box(&pd), &mut out)))
+        b.iter(|| {
+            let Output::Ready(offer) =
+                pe.handle(1_700_000_000, &r, black_box(&pd), &mut out, &mut NoEvents)
+            else {
+                panic!("a proxy offer persists nothing")
+            };
+            black_box(offer)
+        })
     });
     g.finish();
 }
