@@ -788,3 +788,54 @@ fn range_on_a_secondary_address_is_served_from_it() {
     assert_eq!(p.server_id().unwrap(), Some(Ipv4Addr::new(10, 91, 0, 1)));
     shutdown_and_log(server, &log);
 }
+
+#[test]
+fn reply_delay_holds_back_the_offer_and_the_rapid_commit_ack() {
+    let dir = tempfile::tempdir().unwrap();
+    let lab = Lab::new(&[SRV, ""]);
+    let conf = write_conf(
+        dir.path(),
+        "dhcp-range=10.77.0.100,10.77.0.150\ndhcp-reply-delay=2\ndhcp-rapid-commit",
+    );
+    let log = dir.path().join("server.log");
+    let server = start_server(&lab.members[0], &conf, &[], &log);
+    wait_log(&log, "DHCP listening on UDP 67", Duration::from_secs(10));
+    // One DISCOVER each (no retransmission), timed from send to reply: the
+    // OFFER (nothing to persist) and the rapid-commit ACK (through the
+    // lease writer) both wait for dhcp-reply-delay.
+    let waits = enter_ns(&lab.members[1].name, || {
+        let s = client_socket(68);
+        let mut waits = Vec::new();
+        for (xid, rapid) in [(0x5151_u32, false), (0x5152, true)] {
+            let mut options: Vec<(u8, &[u8])> = Vec::new();
+            if rapid {
+                options.push((80, &[]));
+            }
+            let m = Msg {
+                ty: MessageType::Discover,
+                xid,
+                mac: [2, 0, 0, 0, 0x51, xid as u8],
+                ciaddr: Ipv4Addr::UNSPECIFIED,
+                broadcast: true,
+                options,
+            };
+            let sent = std::time::Instant::now();
+            s.send_to(&m.encode(), SocketAddrV4::new(Ipv4Addr::BROADCAST, 67))
+                .unwrap();
+            let (r, _) = recv_xid(&s, xid, Duration::from_secs(5)).expect("no reply within 5 s");
+            let ty = Packet::new_checked(&r[..]).unwrap().message_type().unwrap();
+            waits.push((ty, sent.elapsed()));
+        }
+        waits
+    });
+    assert_eq!(waits[0].0, Some(MessageType::Offer));
+    assert_eq!(waits[1].0, Some(MessageType::Ack));
+    for (ty, waited) in &waits {
+        assert!(
+            *waited >= Duration::from_millis(1900),
+            "{ty:?} after {waited:?}, before dhcp-reply-delay"
+        );
+    }
+    let s = shutdown_and_log(server, &log);
+    assert!(s.contains("offers=1 acks=1"), "{s}");
+}
