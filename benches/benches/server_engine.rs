@@ -69,8 +69,8 @@ fn bench(c: &mut Criterion) {
                 Ipv4Addr::UNSPECIFIED,
                 &[(50, &yi.octets()), (54, &LOCAL.octets())],
             );
-            // The changes are what a driver would persist; here they are
-            // only looked at, as the old take_changes() drain did.
+            // The changes are what a driver would persist; the bench only
+            // looks at them.
             let Output::Persist(ack) = e.handle(1_700_000_000, &r, &q, &mut out, &mut NoEvents)
             else {
                 panic!("no lease")

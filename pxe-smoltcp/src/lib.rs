@@ -608,7 +608,7 @@ impl<F: FileSource, S: LeaseStore> Server<F, S> {
             None
         };
         // Held replies need room only when a delay can hold one back.
-        let held_n = if settings.dhcp && engine.delays_replies() {
+        let held_n = if (settings.dhcp || settings.pxe_port) && engine.delays_replies() {
             HELD_REPLIES
         } else {
             0

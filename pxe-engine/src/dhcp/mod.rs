@@ -17,9 +17,9 @@
 //! The rules (tags, which `dhcp-boot` line, which options, the PXE menu)
 //! come from `pxe-rules`; packet views and the reply builder from
 //! `pxe-dhcp`. The engine owns what is left: message handling per RFC
-//! 2131 and dnsmasq ([`full`](self#modules): one handler per message and
-//! REQUEST state), leases, the server's own options (53, 54, 51, 58, 59
-//! and the built-ins 1, 28, 3, 15, 12), and reply addressing.
+//! 2131 and dnsmasq (one handler per message type, REQUEST by its RFC 2131
+//! §4.3.2 state), leases, the server's own options (53, 54, 51, 58, 59 and
+//! the built-ins 1, 28, 3, 15, 12), and reply addressing.
 //!
 //! ## Deviation from dnsmasq: next-server in proxy replies
 //!
