@@ -11,6 +11,35 @@
 //! consumer can follow one machine's boot or count outcomes. `Display`
 //! prints each event as the server's log line, in the spirit of dnsmasq's
 //! `log-dhcp` (formatting allocates nothing either).
+//!
+//! A sink that counts what each machine was sent, keyed by its hardware
+//! address, and keeps the log lines:
+//!
+//! ```
+//! use std::collections::BTreeMap;
+//! use pxe_engine::dhcp::event::{Event, EventSink, ReplyKind};
+//! use pxe_engine::lease::HwAddr;
+//!
+//! #[derive(Default)]
+//! struct Journeys {
+//!     replies: BTreeMap<HwAddr, Vec<ReplyKind>>,
+//!     log: Vec<String>,
+//! }
+//!
+//! impl EventSink for Journeys {
+//!     fn event(&mut self, e: &Event<'_>) {
+//!         if let Event::Reply { request, kind, .. } = e {
+//!             self.replies.entry(request.client.hw).or_default().push(*kind);
+//!         }
+//!         self.log.push(e.to_string());
+//!     }
+//!     // With `log-dhcp` in the configuration, also explain each decision.
+//!     fn wants_trace(&self) -> bool {
+//!         true
+//!     }
+//! }
+//! # let _ = Journeys::default();
+//! ```
 
 use core::fmt;
 use core::net::{Ipv4Addr, SocketAddrV4};
