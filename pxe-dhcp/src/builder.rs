@@ -309,6 +309,26 @@ impl<'b> Builder<'b> {
         Ok(self)
     }
 
+    /// Appends option `code` whose value is `parts` joined: a text and the
+    /// NUL a client expects after it, or a value with an address spliced
+    /// in. Longer than 255 bytes, it is split per RFC 3396. On error
+    /// nothing of the option remains.
+    #[inline]
+    pub fn option_parts<'v, I>(&mut self, code: u8, parts: I) -> Result<&mut Self, Error>
+    where
+        I: IntoIterator<Item = &'v [u8]>,
+    {
+        let mut enc = self.encapsulated_raw(code)?;
+        let start = enc.start;
+        for part in parts {
+            if let Err(e) = enc.raw(part) {
+                enc.b.pos = start;
+                return Err(e);
+            }
+        }
+        enc.close()
+    }
+
     /// Appends an encapsulated option (43, 175, 82, ...): `f` writes the
     /// sub-options, then the length is back-patched. Content over 255 bytes
     /// is split per RFC 3396. On error nothing of the option remains.
@@ -328,18 +348,58 @@ impl<'b> Builder<'b> {
         }
     }
 
+    /// Appends option `code` holding a DHCP-style sub-option list that `f`
+    /// writes (pad 0 and end 255 are single bytes, every other code has a
+    /// length byte): 43, 175 and dnsmasq's other `encap:` options.
+    ///
+    /// Content over 255 bytes is split into several options of the same
+    /// code (RFC 3396) *between* sub-options, never inside one, as
+    /// dnsmasq's `do_encap_opts` lays them out: each fragment is then a
+    /// whole list that a client without RFC 3396 support still reads, and
+    /// a trailing end sub-option stays with the sub-option before it. Only
+    /// a sub-option too long for any fragment (a value over 253 bytes) is
+    /// cut. On error nothing of the option remains.
+    #[inline]
+    pub fn encap_options<F>(&mut self, code: u8, f: F) -> Result<&mut Self, Error>
+    where
+        F: FnOnce(&mut SubBuilder<'_, 'b>) -> Result<(), Error>,
+    {
+        let mut enc = self.encapsulated_raw(code)?;
+        let start = enc.start;
+        match f(&mut enc) {
+            Ok(()) => enc.close_between_sub_options(),
+            Err(e) => {
+                enc.b.pos = start;
+                Err(e)
+            }
+        }
+    }
+
     /// Appends option 43 with PXE sub-options written by `f`, followed by
-    /// the end sub-option (255) as PXE clients expect.
+    /// the end sub-option (255) as PXE clients expect; laid out as
+    /// [`Builder::encap_options`] does.
     #[inline]
     pub fn pxe_options<F>(&mut self, f: F) -> Result<&mut Self, Error>
     where
         F: FnOnce(&mut SubBuilder<'_, 'b>) -> Result<(), Error>,
     {
-        self.encapsulated(code::VENDOR_SPECIFIC, |sub| {
+        self.encap_options(code::VENDOR_SPECIFIC, |sub| {
             f(sub)?;
             sub.end()?;
             Ok(())
         })
+    }
+
+    /// Appends option 125 (RFC 3925, vendor-identifying vendor-specific
+    /// information): `f` adds one enterprise block after another with
+    /// [`ViBuilder::enterprise`]. Over 255 bytes the option is split per
+    /// RFC 3396. On error nothing of the option remains.
+    #[inline]
+    pub fn vendor_identifying<F>(&mut self, f: F) -> Result<&mut Self, Error>
+    where
+        F: FnOnce(&mut ViBuilder<'_, '_, 'b>) -> Result<(), Error>,
+    {
+        self.encapsulated(code::VI_VENDOR_INFO, |sub| f(&mut ViBuilder { sub }))
     }
 
     #[inline]
@@ -604,8 +664,19 @@ impl SubBuilder<'_, '_> {
     /// PXE 43.9, boot menu: `(type, description)` entries.
     #[inline]
     pub fn boot_menu(&mut self, items: &[(u16, &[u8])]) -> Result<&mut Self, Error> {
+        self.boot_menu_entries(items.iter().copied())
+    }
+    /// PXE 43.9, boot menu, from any sequence of `(type, description)`
+    /// entries (borrowed from wherever the menu is kept).
+    #[inline]
+    pub fn boot_menu_entries<D, I>(&mut self, items: I) -> Result<&mut Self, Error>
+    where
+        D: AsRef<[u8]>,
+        I: IntoIterator<Item = (u16, D)>,
+    {
         self.sub_with(pxe_sub::BOOT_MENU, |s| {
             for (kind, desc) in items {
+                let desc = desc.as_ref();
                 let len = u8::try_from(desc.len()).map_err(|_| Error::ValueTooLong {
                     field: "boot menu description",
                     len: desc.len(),
@@ -621,8 +692,19 @@ impl SubBuilder<'_, '_> {
     /// PXE 43.8, boot servers: `(type, addresses)` entries.
     #[inline]
     pub fn boot_servers(&mut self, servers: &[(u16, &[Ipv4Addr])]) -> Result<&mut Self, Error> {
+        self.boot_server_entries(servers.iter().copied())
+    }
+    /// PXE 43.8, boot servers, from any sequence of `(type, addresses)`
+    /// entries (`[Ipv4Addr; 1]` for the usual one server per type).
+    #[inline]
+    pub fn boot_server_entries<A, I>(&mut self, servers: I) -> Result<&mut Self, Error>
+    where
+        A: AsRef<[Ipv4Addr]>,
+        I: IntoIterator<Item = (u16, A)>,
+    {
         self.sub_with(pxe_sub::BOOT_SERVERS, |s| {
             for (kind, addrs) in servers {
+                let addrs = addrs.as_ref();
                 let n = u8::try_from(addrs.len()).map_err(|_| Error::ValueTooLong {
                     field: "boot server list",
                     len: addrs.len(),
@@ -630,7 +712,7 @@ impl SubBuilder<'_, '_> {
                 })?;
                 s.raw(&kind.to_be_bytes())?;
                 s.raw(&[n])?;
-                for a in *addrs {
+                for a in addrs {
                     s.raw(&a.octets())?;
                 }
             }
@@ -678,6 +760,42 @@ impl SubBuilder<'_, '_> {
 }
 
 impl<'s, 'b> SubBuilder<'s, 'b> {
+    /// Back-patches the length; splits content over 255 bytes between
+    /// sub-options (see [`Builder::encap_options`]).
+    #[inline(always)]
+    fn close_between_sub_options(self) -> Result<&'s mut Builder<'b>, Error> {
+        if self.b.pos - self.start - 2 <= 255 {
+            return self.close();
+        }
+        let b = self.b;
+        let start = self.start;
+        let content = start + 2..b.pos;
+        let mut parts = 0;
+        let mut p = content.start;
+        while p < content.end {
+            p = fragment_end(&b.buf[..content.end], p);
+            parts += 1;
+        }
+        let extra = 2 * (parts - 1);
+        if let Err(e) = b.reserve(extra) {
+            b.pos = start;
+            return Err(e);
+        }
+        let code = b.buf[start];
+        // Fragment i moves right by 2 * i to make room for the headers;
+        // moving the last one first never overwrites an unmoved one, and
+        // each header lands just after where the previous fragment goes.
+        for i in (0..parts).rev() {
+            let (from, to) = nth_fragment(&b.buf[..content.end], content.start, i);
+            let len = to - from;
+            b.buf.copy_within(from..to, from + 2 * i);
+            b.buf[from + 2 * i - 2] = code;
+            b.buf[from + 2 * i - 1] = len as u8;
+        }
+        b.pos += extra;
+        Ok(b)
+    }
+
     /// Back-patches the length; splits content over 255 bytes (RFC 3396).
     #[inline(always)]
     fn close(self) -> Result<&'s mut Builder<'b>, Error> {
@@ -717,5 +835,91 @@ impl<'s, 'b> SubBuilder<'s, 'b> {
         }
         b.pos += extra;
         Ok(b)
+    }
+}
+
+/// The end of the RFC 3396 fragment that starts at `from` in `list` (a
+/// sub-option list): as many whole sub-options as fit 255 bytes, a
+/// trailing end sub-option kept with the one before it; 255 bytes of a
+/// single sub-option too long for any fragment.
+fn fragment_end(list: &[u8], from: usize) -> usize {
+    let mut p = from;
+    while p < list.len() {
+        let next = sub_option_end(list, p);
+        if next - from > 255 {
+            break;
+        }
+        p = next;
+    }
+    if p == from {
+        (from + 255).min(list.len())
+    } else {
+        p
+    }
+}
+
+/// The end of the sub-option at `at` (pad and end are one byte), with an
+/// end sub-option right after it included; never past `list`.
+fn sub_option_end(list: &[u8], at: usize) -> usize {
+    let end = match list.get(at) {
+        Some(&(0 | 255)) | None => at + 1,
+        Some(_) => at + 2 + list.get(at + 1).map_or(0, |&l| usize::from(l)),
+    }
+    .min(list.len());
+    let glue_end = list.get(at).is_some_and(|&c| c != 255) && list.get(end) == Some(&255);
+    if glue_end { end + 1 } else { end }
+}
+
+/// The bounds of fragment `n` of the sub-option list `list[from..]`.
+fn nth_fragment(list: &[u8], from: usize, n: usize) -> (usize, usize) {
+    let mut start = from;
+    for _ in 0..n {
+        start = fragment_end(list, start);
+    }
+    (start, fragment_end(list, start))
+}
+
+/// Writes the enterprise blocks of option 125; see
+/// [`Builder::vendor_identifying`].
+#[derive(Debug)]
+pub struct ViBuilder<'v, 's, 'b> {
+    sub: &'v mut SubBuilder<'s, 'b>,
+}
+
+impl<'s, 'b> ViBuilder<'_, 's, 'b> {
+    /// Appends the block of IANA enterprise `number`: its 4-byte number,
+    /// a length byte, then the sub-options `f` writes (at most 255 bytes).
+    /// On error nothing of the block remains.
+    #[inline]
+    pub fn enterprise<F>(&mut self, number: u32, f: F) -> Result<&mut Self, Error>
+    where
+        F: FnOnce(&mut SubBuilder<'s, 'b>) -> Result<(), Error>,
+    {
+        let start = self.sub.b.pos;
+        let res = self
+            .sub
+            .raw(&number.to_be_bytes())
+            .and_then(|s| s.raw(&[0]))
+            .and_then(f);
+        // The five header bytes were written when `res` is Ok.
+        let len = self.sub.b.pos.saturating_sub(start + 5);
+        match res {
+            Ok(()) if len <= 255 => {
+                self.sub.b.buf[start + 4] = len as u8;
+                Ok(self)
+            }
+            Ok(()) => {
+                self.sub.b.pos = start;
+                Err(Error::ValueTooLong {
+                    field: "vendor-identifying block",
+                    len,
+                    max: 255,
+                })
+            }
+            Err(e) => {
+                self.sub.b.pos = start;
+                Err(e)
+            }
+        }
     }
 }

@@ -96,6 +96,7 @@ extern crate std;
 mod builder;
 mod error;
 pub mod ipxe;
+mod lookup;
 mod options;
 mod packet;
 pub mod pxe;
@@ -103,7 +104,7 @@ pub mod pxelinux;
 pub mod relay;
 mod types;
 
-pub use builder::{BOOTP_MIN_LEN, Builder, SubBuilder};
+pub use builder::{BOOTP_MIN_LEN, Builder, SubBuilder, ViBuilder};
 pub use error::{Area, Error};
 pub use options::{Fragments, Options, RawOption, SubOptions, code};
 pub use packet::{

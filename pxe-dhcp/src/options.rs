@@ -71,6 +71,12 @@ pub mod code {
     pub const DOMAIN_SEARCH: u8 = 119;
     /// Classless static routes (RFC 3442).
     pub const CLASSLESS_ROUTES: u8 = 121;
+    /// Vendor-identifying vendor class (RFC 3925): enterprise blocks of
+    /// counted strings.
+    pub const VI_VENDOR_CLASS: u8 = 124;
+    /// Vendor-identifying vendor-specific information (RFC 3925):
+    /// enterprise blocks of sub-options.
+    pub const VI_VENDOR_INFO: u8 = 125;
     /// iPXE (Etherboot) encapsulated options.
     pub const IPXE_ENCAP: u8 = 175;
     /// iSCSI primary target IQN (iPXE).
@@ -309,10 +315,7 @@ impl<'a> SubOptions<'a> {
     /// First sub-option with `code`, ignoring anything after a framing error.
     #[inline]
     pub fn find(&self, code: u8) -> Option<&'a [u8]> {
-        self.clone()
-            .map_while(Result::ok)
-            .find(|o| o.code == code)
-            .map(|o| o.data)
+        self.find_at_least(code, 0)
     }
 
     /// Checks the framing of the whole list.

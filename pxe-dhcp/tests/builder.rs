@@ -372,3 +372,162 @@ fn overload_is_found_even_when_its_index_slot_is_taken() {
     let codes: Vec<u8> = p.options().map(|o| o.unwrap().code).collect();
     assert_eq!(codes, vec![94, 52, 67]);
 }
+
+/// Options of a finished message in wire order, fragments separately.
+fn wire_options(bytes: &[u8]) -> Vec<(u8, Vec<u8>)> {
+    Packet::new_checked(bytes)
+        .unwrap()
+        .options()
+        .map(|o| o.unwrap())
+        .map(|o| (o.code, o.data.to_vec()))
+        .collect()
+}
+
+#[test]
+fn sub_option_lists_split_between_sub_options() {
+    let mut out = [0u8; 1500];
+    let mut b = Builder::new(&mut out).unwrap();
+    b.encap_options(code::IPXE_ENCAP, |s| {
+        for i in 0..3u8 {
+            s.option(128 + i, &[i; 200])?;
+        }
+        s.end()?;
+        Ok(())
+    })
+    .unwrap();
+    let n = b.finish().unwrap();
+    let opts = wire_options(&out[..n]);
+    let lens: Vec<usize> = opts.iter().map(|(_, v)| v.len()).collect();
+    assert_eq!(
+        lens,
+        [202, 202, 203],
+        "whole sub-options, the end with the last"
+    );
+    for (i, (c, v)) in opts.iter().enumerate() {
+        assert_eq!(*c, code::IPXE_ENCAP);
+        assert_eq!(
+            v[..2],
+            [128 + i as u8, 200],
+            "fragment {i} starts a sub-option"
+        );
+    }
+    assert_eq!(opts[2].1.last(), Some(&255));
+    // Short lists are one option, exactly as written.
+    let mut out = [0u8; 600];
+    let mut b = Builder::new(&mut out).unwrap();
+    b.encap_options(code::IPXE_ENCAP, |s| {
+        s.u8(176, 1)?.end()?;
+        Ok(())
+    })
+    .unwrap();
+    let n = b.finish().unwrap();
+    assert_eq!(wire_options(&out[..n]), [(175, vec![176, 1, 1, 255])]);
+}
+
+#[test]
+fn a_sub_option_too_long_for_one_fragment_is_cut() {
+    let mut out = [0u8; 1500];
+    let mut b = Builder::new(&mut out).unwrap();
+    b.encap_options(code::VENDOR_SPECIFIC, |s| {
+        s.option(1, &[7; 2])?.option(2, &[9; 255])?.end()?;
+        Ok(())
+    })
+    .unwrap();
+    let n = b.finish().unwrap();
+    let opts = wire_options(&out[..n]);
+    let lens: Vec<usize> = opts.iter().map(|(_, v)| v.len()).collect();
+    assert_eq!(lens, [4, 255, 3]);
+    let joined: Vec<u8> = opts.iter().flat_map(|(_, v)| v.clone()).collect();
+    let mut want = vec![1, 2, 7, 7, 2, 255];
+    want.extend_from_slice(&[9; 255]);
+    want.push(255);
+    assert_eq!(joined, want, "RFC 3396: the fragments join to the list");
+}
+
+#[test]
+fn option_parts_join_and_split() {
+    let mut out = [0u8; 1500];
+    let mut b = Builder::new(&mut out).unwrap();
+    b.option_parts(code::BOOTFILE_NAME, [&b"pxelinux.0"[..], &[0]])
+        .unwrap();
+    b.option_parts(code::ROUTER, [&[10u8, 0][..], &[0, 1], &[]])
+        .unwrap();
+    let long = [b'x'; 300];
+    b.option_parts(code::ROOT_PATH, [&long[..200], &long[200..]])
+        .unwrap();
+    let n = b.finish().unwrap();
+    let opts = wire_options(&out[..n]);
+    assert_eq!(opts[0], (67, b"pxelinux.0\0".to_vec()));
+    assert_eq!(opts[1], (3, vec![10, 0, 0, 1]));
+    assert_eq!((opts[2].0, opts[2].1.len()), (17, 255));
+    assert_eq!((opts[3].0, opts[3].1.len()), (17, 45));
+    // Too small a buffer: an error, and nothing of the option stays.
+    let mut small = [0u8; 260];
+    let mut b = Builder::new(&mut small).unwrap();
+    let before = b.options_len();
+    assert!(b.option_parts(17, [&long[..10], &long[10..]]).is_err());
+    assert_eq!(b.options_len(), before);
+}
+
+#[test]
+fn vendor_identifying_blocks() {
+    let mut out = [0u8; 1500];
+    let mut b = Builder::new(&mut out).unwrap();
+    b.vendor_identifying(|vi| {
+        vi.enterprise(3561, |s| {
+            s.option(1, b"abc")?;
+            Ok(())
+        })?
+        .enterprise(9, |_| Ok(()))?;
+        Ok(())
+    })
+    .unwrap();
+    let before = b.options_len();
+    let r = b.vendor_identifying(|vi| {
+        vi.enterprise(1, |s| {
+            s.option(1, &[0; 200])?.option(2, &[0; 100])?;
+            Ok(())
+        })?;
+        Ok(())
+    });
+    assert!(matches!(r, Err(Error::ValueTooLong { .. })), "{r:?}");
+    assert_eq!(b.options_len(), before, "a refused block leaves nothing");
+    let n = b.finish().unwrap();
+    assert_eq!(
+        wire_options(&out[..n]),
+        [(
+            125,
+            vec![0, 0, 0x0d, 0xe9, 5, 1, 3, b'a', b'b', b'c', 0, 0, 0, 9, 0]
+        )]
+    );
+}
+
+#[test]
+fn menu_and_server_entries_from_iterators() {
+    let servers = [
+        (0x8000u16, Ipv4Addr::new(10, 0, 0, 1)),
+        (0x8001, Ipv4Addr::new(10, 0, 0, 2)),
+    ];
+    let menu = [(0x8000u16, "one".to_string()), (0x8001, "two".to_string())];
+    let build = |iterators: bool| {
+        let mut out = [0u8; 600];
+        let mut b = Builder::new(&mut out).unwrap();
+        b.pxe_options(|s| {
+            if iterators {
+                s.boot_server_entries(servers.iter().map(|(k, a)| (*k, [*a])))?
+                    .boot_menu_entries(menu.iter().map(|(k, d)| (*k, d.as_bytes())))?;
+            } else {
+                s.boot_servers(&[
+                    (0x8000, &[Ipv4Addr::new(10, 0, 0, 1)]),
+                    (0x8001, &[Ipv4Addr::new(10, 0, 0, 2)]),
+                ])?
+                .boot_menu(&[(0x8000, b"one"), (0x8001, b"two")])?;
+            }
+            Ok(())
+        })
+        .unwrap();
+        let n = b.finish().unwrap();
+        out[..n].to_vec()
+    };
+    assert_eq!(build(true), build(false));
+}
