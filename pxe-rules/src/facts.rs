@@ -1,20 +1,23 @@
 //! Facts about one request: what the rules may look at.
 //!
-//! [`Facts`] borrows the request's bytes. Building it from a packet walks
-//! the options once (main area, then `file` and `sname` when option 52 says
-//! so, first instance wins, as `rfc2131.c: option_find` does) and records
-//! where each option starts, so every later lookup is O(1) and nothing is
-//! allocated.
+//! [`Facts`] reads a borrowed [`pxe_dhcp::Packet`]: the packet's single
+//! validating pass has already indexed the options, so facts cost a few
+//! header reads and every option lookup is the packet's own. Options are
+//! looked up as dnsmasq looks them up (`rfc2131.c: option_find`,
+//! [`Packet::option_at_least`]): the first occurrence, in the options
+//! field and then in `file` and `sname` when option 52 says so, that is
+//! long enough for its use. RFC 3396 fragments are never joined, because
+//! dnsmasq does not join them. Nothing is allocated.
 
 use core::net::Ipv4Addr;
 
-/// Why bytes could not be read as a BOOTP/DHCP request.
+use pxe_dhcp::pxe::BootItem;
+use pxe_dhcp::{Packet, SubOptions, code};
+
+/// Why a packet cannot be evaluated as a BOOTP/DHCP request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum FactsError {
-    /// Shorter than the 236-byte fixed header.
-    #[error("packet is {0} bytes, shorter than the 236-byte BOOTP header")]
-    TooShort(usize),
-    /// `hlen` above 16.
+    /// `hlen` above 16 (`dhcp.c: dhcp_packet` drops such packets).
     #[error("hardware address length {0} is above 16")]
     BadHlen(u8),
 }
@@ -69,12 +72,12 @@ impl<'a> Context<'a> {
     }
 }
 
+/// Where the options come from.
 #[derive(Clone, Copy)]
-#[allow(clippy::large_enum_variant)] // the packet index is the normal case; no boxing (no_std, no alloc)
 enum Opts<'p> {
-    /// Offsets of each option's code byte in `bytes` (0 = absent).
-    Packet { bytes: &'p [u8], at: [u16; 256] },
-    /// Options given directly (tests, synthetic requests).
+    /// A request on the wire, through the codec's index.
+    Packet(&'p Packet<&'p [u8]>),
+    /// Options given directly (tests, synthetic requests), in wire order.
     List(&'p [(u8, &'p [u8])]),
 }
 
@@ -91,7 +94,8 @@ pub struct Facts<'p> {
     pub ciaddr: Ipv4Addr,
     /// Relay address.
     pub giaddr: Ipv4Addr,
-    /// The request's `file` field up to its first NUL (a BOOTP tag source).
+    /// The request's `file` field up to its first NUL (a BOOTP tag
+    /// source); empty when option 52 says it holds options.
     pub file: &'p [u8],
     opts: Opts<'p>,
 }
@@ -107,129 +111,29 @@ impl core::fmt::Debug for Facts<'_> {
     }
 }
 
-const COOKIE: [u8; 4] = [99, 130, 83, 99];
-
-fn ip(b: &[u8]) -> Ipv4Addr {
-    match b {
-        [a, b, c, d, ..] => Ipv4Addr::new(*a, *b, *c, *d),
-        _ => Ipv4Addr::UNSPECIFIED,
-    }
-}
-
-fn until_nul(b: &[u8]) -> &[u8] {
-    match b.iter().position(|x| *x == 0) {
-        Some(p) => &b[..p],
-        None => b,
-    }
-}
-
-/// The acceptance rules of `dhcp.c: dhcp_packet` for length and `hlen`.
-fn check_header(bytes: &[u8]) -> Result<(), FactsError> {
-    if bytes.len() < 236 {
-        return Err(FactsError::TooShort(bytes.len()));
-    }
-    match bytes[2] {
-        hlen @ 17.. => Err(FactsError::BadHlen(hlen)),
-        _ => Ok(()),
-    }
-}
-
-/// Walks one option area, recording first instances.
-fn walk(bytes: &[u8], start: usize, end: usize, at: &mut [u16; 256]) {
-    let mut i = start;
-    while i < end {
-        let code = bytes[i];
-        match code {
-            0 => i += 1,
-            255 => break,
-            _ => {
-                let Some(&len) = bytes.get(i + 1) else { break };
-                let next = i + 2 + usize::from(len);
-                if i + 1 >= end || next > end {
-                    break; // malformed length stops the scan
-                }
-                if at[usize::from(code)] == 0 && i <= usize::from(u16::MAX) {
-                    at[usize::from(code)] = i as u16;
-                }
-                i = next;
-            }
-        }
-    }
-}
-
 impl<'p> Facts<'p> {
-    /// Reads a BOOTP/DHCP request (`dhcp.c: dhcp_packet` acceptance rules
-    /// for length and `hlen`; the caller checks `op`).
-    pub fn parse(bytes: &'p [u8]) -> Result<Self, FactsError> {
-        check_header(bytes)?;
-        let mut at = [0u16; 256];
-        if bytes.len() >= 240 && bytes[236..240] == COOKIE {
-            let end = bytes.len().min(usize::from(u16::MAX));
-            walk(bytes, 240, end, &mut at);
-            let ov = at[52];
-            if ov != 0 && bytes.get(usize::from(ov) + 1).is_some_and(|l| *l >= 1) {
-                let flags = bytes.get(usize::from(ov) + 2).copied().unwrap_or(0);
-                if flags & 1 != 0 {
-                    walk(bytes, 108, 236, &mut at);
-                }
-                if flags & 2 != 0 {
-                    walk(bytes, 44, 108, &mut at);
-                }
-            }
+    /// The facts of a request the codec has read (`Packet::new_checked`,
+    /// or `Packet::new_lenient`: options after a framing error are then
+    /// absent, as dnsmasq's scan stops there). Refuses `hlen` above 16 as
+    /// `dhcp.c: dhcp_packet` does; the caller checks `op` (evaluation
+    /// ignores anything but a request).
+    pub fn new(packet: &'p Packet<&'p [u8]>) -> Result<Self, FactsError> {
+        if packet.hlen() > 16 {
+            return Err(FactsError::BadHlen(packet.hlen()));
         }
-        let overloaded_file = at[52] != 0
-            && bytes
-                .get(usize::from(at[52]) + 2)
-                .is_some_and(|f| f & 1 != 0);
-        Ok(Self::indexed(bytes, at, overloaded_file))
+        Ok(Self {
+            op: u8::from(packet.op()),
+            htype: packet.htype(),
+            chaddr: packet.chaddr(),
+            ciaddr: packet.ciaddr(),
+            giaddr: packet.giaddr(),
+            file: packet.file().unwrap_or(&[]),
+            opts: Opts::Packet(packet),
+        })
     }
 
-    /// Facts from a [`pxe_dhcp::Packet`] (already checked by the codec).
-    /// Options are indexed through the codec's iterator (which follows
-    /// option 52 into `file` and `sname`); the first instance of each code
-    /// wins, and a framing error ends the index as dnsmasq's scan does.
-    pub fn from_packet<T: AsRef<[u8]>>(
-        packet: &'p pxe_dhcp::Packet<T>,
-    ) -> Result<Self, FactsError> {
-        let bytes = packet.as_bytes();
-        check_header(bytes)?;
-        let mut at = [0u16; 256];
-        let base = bytes.as_ptr() as usize;
-        for opt in packet.options() {
-            let Ok(o) = opt else { break };
-            let off = (o.data.as_ptr() as usize)
-                .wrapping_sub(base)
-                .wrapping_sub(2);
-            let slot = &mut at[usize::from(o.code)];
-            if *slot == 0 && off < bytes.len() && off <= usize::from(u16::MAX) {
-                *slot = off as u16;
-            }
-        }
-        Ok(Self::indexed(bytes, at, packet.overload() & 1 != 0))
-    }
-
-    /// Header fields of bytes that passed [`check_header`] (at least 236
-    /// bytes, `hlen` at most 16, so the fixed ranges below are in bounds),
-    /// with their option index; `file` is empty when option 52 says it
-    /// holds options.
-    fn indexed(bytes: &'p [u8], at: [u16; 256], overloaded_file: bool) -> Self {
-        Self {
-            op: bytes[0],
-            htype: bytes[1],
-            chaddr: &bytes[28..28 + usize::from(bytes[2])],
-            ciaddr: ip(&bytes[12..16]),
-            giaddr: ip(&bytes[24..28]),
-            file: if overloaded_file {
-                &[]
-            } else {
-                until_nul(&bytes[108..236])
-            },
-            opts: Opts::Packet { bytes, at },
-        }
-    }
-
-    /// Facts built directly from header values and a list of options
-    /// (first instance of a code wins). For tests and synthetic requests.
+    /// Facts built directly from header values and a list of options in
+    /// wire order. For tests and synthetic requests.
     pub fn from_options(
         htype: u8,
         chaddr: &'p [u8],
@@ -247,19 +151,30 @@ impl<'p> Facts<'p> {
         }
     }
 
-    /// The first instance of option `code`.
+    /// The request packet, when the facts were read from one.
+    pub fn packet(&self) -> Option<&'p Packet<&'p [u8]>> {
+        match self.opts {
+            Opts::Packet(p) => Some(p),
+            Opts::List(_) => None,
+        }
+    }
+
+    /// The first occurrence of option `code`, whatever its length.
     #[inline]
     pub fn option(&self, code: u8) -> Option<&'p [u8]> {
-        match &self.opts {
-            Opts::Packet { bytes, at } => {
-                let off = usize::from(at[usize::from(code)]);
-                if off == 0 {
-                    return None;
-                }
-                let len = usize::from(*bytes.get(off + 1)?);
-                bytes.get(off + 2..off + 2 + len)
-            }
-            Opts::List(l) => l.iter().find(|(c, _)| *c == code).map(|(_, v)| *v),
+        self.option_at_least(code, 0)
+    }
+
+    /// The first occurrence of option `code` at least `min_len` bytes long
+    /// (dnsmasq's `option_find`: shorter occurrences are skipped).
+    #[inline]
+    pub fn option_at_least(&self, code: u8, min_len: usize) -> Option<&'p [u8]> {
+        match self.opts {
+            Opts::Packet(p) => p.option_at_least(code, min_len),
+            Opts::List(l) => l
+                .iter()
+                .find(|(c, v)| *c == code && v.len() >= min_len)
+                .map(|(_, v)| *v),
         }
     }
 
@@ -270,101 +185,98 @@ impl<'p> Facts<'p> {
 
     /// Option 53.
     pub fn message_type(&self) -> Option<u8> {
-        self.option(53).and_then(|v| v.first().copied())
+        self.option_at_least(code::MESSAGE_TYPE, 1)
+            .and_then(|v| v.first().copied())
     }
 
     /// Option 55, the parameter request list.
     pub fn parameter_request_list(&self) -> Option<&'p [u8]> {
-        self.option(55)
+        self.option(code::PARAMETER_REQUEST_LIST)
     }
 
     /// Whether the client asked for option `code`, or sent no option 55
     /// ("send everything", `rfc2131.c: in_list`).
     pub fn requested(&self, code: u8) -> bool {
-        self.option(55).is_none_or(|l| l.contains(&code))
+        self.parameter_request_list()
+            .is_none_or(|l| l.contains(&code))
     }
 
     /// Option 61, the client identifier.
     pub fn client_id(&self) -> Option<&'p [u8]> {
-        self.option(61)
+        self.option_at_least(code::CLIENT_ID, 1)
     }
 
     /// Option 60, the vendor class.
     pub fn vendor_class(&self) -> Option<&'p [u8]> {
-        self.option(60)
+        self.option_at_least(code::VENDOR_CLASS, 1)
     }
 
     /// Option 77, the user class.
     pub fn user_class(&self) -> Option<&'p [u8]> {
-        self.option(77)
+        self.option_at_least(code::USER_CLASS, 1)
     }
 
     /// Option 93 read as a list of 16-bit architectures.
     pub fn arch_list(&self) -> impl Iterator<Item = u16> + 'p {
-        self.option(93)
+        self.option_at_least(code::CLIENT_ARCH, 2)
             .unwrap_or(&[])
             .chunks_exact(2)
             .map(|c| u16::from_be_bytes([c[0], c[1]]))
     }
 
-    /// The first architecture in option 93 (needs ≥ 2 bytes), as dnsmasq
+    /// The first architecture in option 93 (at least 2 bytes), as dnsmasq
     /// uses it for PXE decisions.
     pub fn arch(&self) -> Option<u16> {
-        self.option(93)
-            .filter(|v| v.len() >= 2)
-            .map(|v| u16::from_be_bytes([v[0], v[1]]))
+        self.arch_list().next()
     }
 
     /// Option 97 when it is at least 17 bytes (the 17 bytes dnsmasq echoes).
     pub fn uuid(&self) -> Option<&'p [u8]> {
-        self.option(97).filter(|v| v.len() >= 17).map(|v| &v[..17])
+        self.option_at_least(code::CLIENT_UUID, 17)
+            .and_then(|v| v.get(..17))
     }
 
     /// Whether the request comes from iPXE: option 175 present, or user
     /// class `iPXE`.
     pub fn is_ipxe(&self) -> bool {
-        self.option(175).is_some() || self.user_class() == Some(b"iPXE".as_slice())
+        self.option(code::IPXE_ENCAP).is_some() || self.user_class() == Some(b"iPXE".as_slice())
     }
 
     /// Option 82, the relay agent information.
     pub fn relay_agent(&self) -> Option<&'p [u8]> {
-        self.option(82)
+        self.option_at_least(code::RELAY_AGENT_INFO, 1)
     }
 
-    /// A sub-option of option 82 (1 circuit id, 2 remote id, 6 subscriber id).
+    /// A sub-option of option 82 (1 circuit id, 2 remote id, 6 subscriber
+    /// id), read as dnsmasq reads it (pad and end codes honoured).
     pub fn relay_sub(&self, sub: u8) -> Option<&'p [u8]> {
-        find_sub(self.option(82)?, sub)
+        SubOptions::new(code::RELAY_AGENT_INFO, self.relay_agent()?, true).find_at_least(sub, 1)
     }
 
     /// The client's host name (option 12).
     pub fn hostname(&self) -> Option<&'p [u8]> {
-        self.option(12)
+        self.option_at_least(code::HOST_NAME, 1)
     }
 
-    /// The PXE boot item (43 sub-option 71, `type`, `layer`) of a
+    /// The domain part of option 81 (client FQDN: flags and two RCODE
+    /// bytes first).
+    pub fn fqdn_name(&self) -> Option<&'p [u8]> {
+        self.option_at_least(81, 3).and_then(|o| o.get(3..))
+    }
+
+    /// The PXE boot item (43 sub-option 71, at least 4 bytes) of a
     /// boot-server request.
-    pub fn pxe_boot_item(&self) -> Option<(u16, u16)> {
-        let v = find_sub(self.option(43)?, 71)?;
-        if v.len() < 4 {
-            return None;
-        }
-        Some((
-            u16::from_be_bytes([v[0], v[1]]),
-            u16::from_be_bytes([v[2], v[3]]),
-        ))
-    }
-
-    /// The raw bytes of sub-option 71 (4 bytes), for echoing.
-    pub fn pxe_boot_item_raw(&self) -> Option<&'p [u8]> {
-        find_sub(self.option(43)?, 71)
-            .filter(|v| v.len() >= 4)
-            .map(|v| &v[..4])
+    pub fn pxe_boot_item(&self) -> Option<BootItem> {
+        let v43 = self.option_at_least(code::VENDOR_SPECIFIC, 1)?;
+        let v = SubOptions::new(code::VENDOR_SPECIFIC, v43, true)
+            .find_at_least(pxe_dhcp::pxe::sub::BOOT_ITEM, 4)?;
+        BootItem::parse(v.get(..4)?).ok()
     }
 
     /// `ciaddr` as dnsmasq uses it: zeroed when option 50 is present or
     /// the message is a DISCOVER.
     pub fn effective_ciaddr(&self) -> Ipv4Addr {
-        if self.option(50).is_some() || self.message_type() == Some(1) {
+        if self.option_at_least(code::REQUESTED_IP, 4).is_some() || self.message_type() == Some(1) {
             Ipv4Addr::UNSPECIFIED
         } else {
             self.ciaddr
@@ -372,31 +284,11 @@ impl<'p> Facts<'p> {
     }
 }
 
-/// Finds a sub-option in an encapsulated TLV list (`option_find1`).
-pub(crate) fn find_sub(mut b: &[u8], code: u8) -> Option<&[u8]> {
-    while let Some((&c, rest)) = b.split_first() {
-        match c {
-            0 => b = rest,
-            255 => return None,
-            _ => {
-                let (&len, rest) = rest.split_first()?;
-                let len = usize::from(len);
-                if rest.len() < len {
-                    return None;
-                }
-                if c == code {
-                    return Some(&rest[..len]);
-                }
-                b = &rest[len..];
-            }
-        }
-    }
-    None
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const COOKIE: [u8; 4] = [99, 130, 83, 99];
 
     fn packet(opts: &[u8]) -> [u8; 400] {
         let mut p = [0u8; 400];
@@ -409,10 +301,15 @@ mod tests {
         p
     }
 
+    fn view(b: &[u8]) -> Packet<&[u8]> {
+        Packet::new_lenient(b).unwrap_or_else(|e| panic!("{e}"))
+    }
+
     #[test]
-    fn walks_options_first_instance_wins() {
+    fn first_instance_wins() {
         let p = packet(&[53, 1, 1, 0, 93, 2, 0, 7, 93, 2, 0, 9, 255]);
-        let f = Facts::parse(&p).unwrap_or_else(|e| panic!("{e}"));
+        let v = view(&p);
+        let f = Facts::new(&v).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(f.message_type(), Some(1));
         assert_eq!(f.arch(), Some(7));
         assert_eq!(f.chaddr, [0x52, 0x54, 0, 0x12, 0x34, 0x56]);
@@ -421,42 +318,66 @@ mod tests {
     }
 
     #[test]
+    fn an_occurrence_too_short_for_its_use_is_skipped() {
+        // dnsmasq's option_find(…, OPTION_ARCH, 2): the 1-byte 93 is passed over.
+        let p = packet(&[53, 1, 1, 93, 1, 7, 93, 2, 0, 9, 255]);
+        let v = view(&p);
+        let f = Facts::new(&v).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(f.arch(), Some(9));
+        assert_eq!(f.option(93), Some(&[7u8][..]));
+    }
+
+    #[test]
     fn overload_and_bad_lengths() {
         let mut p = packet(&[53, 1, 3, 52, 1, 1, 255]);
         p[108..112].copy_from_slice(&[67, 2, b'x', b'y']);
         p[112] = 255;
-        let f = Facts::parse(&p).unwrap_or_else(|e| panic!("{e}"));
+        let v = view(&p);
+        let f = Facts::new(&v).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(f.option(67), Some(b"xy".as_slice()));
         assert!(f.file.is_empty());
         let p = packet(&[53, 1, 3, 60, 200]);
-        let f = Facts::parse(&p[..250]).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(f.option(60), None);
+        let v = view(&p[..250]);
+        let f = Facts::new(&v).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(
-            Facts::parse(&p[..100]).err(),
-            Some(FactsError::TooShort(100))
+            f.message_type(),
+            Some(3),
+            "what precedes the bad option stays"
+        );
+        assert_eq!(f.option(60), None);
+        assert!(
+            Packet::new_lenient(&p[..100]).is_err(),
+            "shorter than a header"
         );
     }
 
     #[test]
-    fn header_checks_length_before_hlen() {
+    fn hlen_above_16_is_refused() {
         let mut p = packet(&[255]);
         p[2] = 17;
-        assert_eq!(Facts::parse(&p).err(), Some(FactsError::BadHlen(17)));
-        assert_eq!(Facts::parse(&p[..236]).err(), Some(FactsError::BadHlen(17)));
-        assert_eq!(
-            Facts::parse(&p[..235]).err(),
-            Some(FactsError::TooShort(235))
-        );
+        let v = view(&p);
+        assert_eq!(Facts::new(&v).err(), Some(FactsError::BadHlen(17)));
+        let v = view(&p[..236]);
+        assert_eq!(Facts::new(&v).err(), Some(FactsError::BadHlen(17)));
         p[2] = 16;
-        let f = Facts::parse(&p[..236]).unwrap_or_else(|e| panic!("{e}"));
+        let v = view(&p[..236]);
+        let f = Facts::new(&v).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(f.chaddr.len(), 16);
         assert_eq!(f.option(53), None, "no cookie, no options");
     }
 
     #[test]
     fn boot_item() {
-        let p = packet(&[53, 1, 3, 43, 7, 71, 4, 0x80, 0, 0, 1, 255]);
-        let f = Facts::parse(&p).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(f.pxe_boot_item(), Some((0x8000, 1)));
+        let p = packet(&[53, 1, 3, 43, 11, 71, 2, 0, 0, 71, 4, 0x80, 0, 0, 1, 255]);
+        let v = view(&p);
+        let f = Facts::new(&v).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            f.pxe_boot_item(),
+            Some(BootItem {
+                kind: 0x8000,
+                layer: 1
+            }),
+            "the 2-byte 71 is too short for dnsmasq and skipped"
+        );
     }
 }

@@ -1,13 +1,18 @@
 //! dnsmasq's tag logic as a reusable evaluator, and its configuration
 //! dialect.
 //!
-//! Parse a dnsmasq configuration, build [`Facts`] from a request, and get a
-//! [`Decision`]: the boot fields, the options in dnsmasq's order, the PXE
-//! menu, and (with a [`Tracer`]) why each rule did or did not apply.
+//! Parse a dnsmasq configuration, read a request with
+//! [`pxe_dhcp::Packet`] and make [`Facts`] of it, and get a [`Decision`]:
+//! the boot fields, the options in dnsmasq's order, the PXE menu, as
+//! structure borrowed from the configuration and the request, and (with a
+//! [`Tracer`]) why each rule did or did not apply.
+//! [`Decision::write_reply`] writes the reply with `pxe_dhcp`'s builder,
+//! header rules included, as dnsmasq 2.90 would send it.
 //!
 //! ```
 //! use core::net::Ipv4Addr;
-//! use pxe_rules::{Config, Context, Facts, Verdict};
+//! use pxe_dhcp::{Builder, MessageType, Packet, code};
+//! use pxe_rules::{Config, Context, Facts, ServerPart, Verdict};
 //!
 //! // The seed's full-DHCP configuration.
 //! let conf = Config::parse_str(
@@ -18,40 +23,65 @@
 //!      dhcp-option-force=209,pxelinux.cfg/default\n",
 //!     "dnsmasq.conf",
 //! )?;
-//! let ctx = Context::new(Ipv4Addr::new(192, 168, 2, 1), Ipv4Addr::new(255, 255, 255, 0));
-//! let mac = [0x52, 0x54, 0, 0x12, 0x34, 0x56];
+//! let local = Ipv4Addr::new(192, 168, 2, 1);
+//! let ctx = Context::new(local, Ipv4Addr::new(255, 255, 255, 0));
 //!
-//! // A PXE ROM: no option 175.
-//! let rom = [(53, &[1u8][..]), (55, &[1, 3, 66, 67][..])];
-//! let d = conf.evaluate(&Facts::from_options(1, &mac, Ipv4Addr::UNSPECIFIED, &rom), &ctx);
+//! // A PXE ROM's DISCOVER (no option 175), as the codec reads it.
+//! let mut buf = [0u8; 600];
+//! let mut b = Builder::new(&mut buf)?;
+//! b.xid(7).chaddr(1, &[0x52, 0x54, 0, 0x12, 0x34, 0x56])?;
+//! b.message_type(MessageType::Discover)?
+//!     .option(code::PARAMETER_REQUEST_LIST, &[1, 3, 66, 67])?;
+//! let n = b.finish()?;
+//! let request = Packet::new_checked(&buf[..n])?;
+//! let d = conf.evaluate(&Facts::new(&request)?, &ctx);
 //! assert_eq!(d.verdict(), Verdict::Full);
-//! assert_eq!(d.boot_options().find(|(c, _)| *c == 67).map(|(_, v)| v), Some(&b"undionly.kkpxe.0\0"[..]));
+//! assert_eq!(d.boot_options().collect::<Vec<_>>(), [(67, &b"undionly.kkpxe.0"[..])]);
+//!
+//! // The reply: the server adds its part (53, 54, the address, a lease),
+//! // the writer the header rules and dnsmasq's option order.
+//! let server = ServerPart {
+//!     yiaddr: Ipv4Addr::new(192, 168, 2, 150),
+//!     ..ServerPart::new(local, Some(MessageType::Offer))
+//! };
+//! let mut out = [0u8; 1500];
+//! let len = d.write_reply(&request, &server, &mut out)?.finish()?;
+//! let offer = Packet::new_checked(&out[..len])?;
+//! assert_eq!((offer.xid(), offer.siaddr()), (7, local));
+//! assert_eq!(offer.option(code::BOOTFILE_NAME), Some(&b"undionly.kkpxe.0\0"[..]));
+//! assert_eq!(offer.option(209), Some(&b"pxelinux.cfg/default"[..]));
 //!
 //! // iPXE sends option 175: the untagged line wins, the loop is broken.
 //! let ipxe = [(53, &[1u8][..]), (55, &[1, 3, 66, 67][..]), (175, &[0x13, 1, 1][..])];
+//! let mac = [0x52, 0x54, 0, 0x12, 0x34, 0x56];
 //! let d = conf.evaluate(&Facts::from_options(1, &mac, Ipv4Addr::UNSPECIFIED, &ipxe), &ctx);
-//! assert_eq!(d.boot_options().find(|(c, _)| *c == 67).map(|(_, v)| v), Some(&b"pxelinux.0\0"[..]));
-//! assert!(d.options().any(|(c, v)| c == 209 && v == b"pxelinux.cfg/default"));
-//! # Ok::<(), pxe_rules::ParseError>(())
+//! assert_eq!(d.boot_options().collect::<Vec<_>>(), [(67, &b"pxelinux.0"[..])]);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
 //! ## Turning a [`Decision`] into a reply
+//!
+//! [`Decision::write_reply`] does it; [`reply`] documents every rule it
+//! applies. What the rules decide:
 //!
 //! - [`Decision::verdict`]: [`Verdict::Full`] (OFFER/ACK as the message
 //!   type requires; the server allocates from [`Decision::range`] or the
 //!   [`Decision::host`] reservation), [`Verdict::Proxy`] (OFFER for
 //!   DISCOVER, ACK for REQUEST, `yiaddr` 0), [`Verdict::BootServer`] (ACK,
 //!   `yiaddr = ciaddr`, back to the sender) or [`Verdict::Ignore`].
-//! - Header: [`Decision::siaddr`] (or resolve [`Decision::siaddr_host`]),
-//!   [`Decision::file`], [`Decision::sname`].
-//! - Options, in dnsmasq's order: the server writes 53, 54 and (full mode)
-//!   51, then [`Decision::boot_options`], then 58/59 (see
-//!   [`Decision::configured_t1_t2`]), then its built-ins 1, 28, 3, 6, 15, 12
-//!   unless [`Decision::overrides_builtin`], then [`Decision::options`]
-//!   (configured options, `encap:` outers, 125, PXE 60/97, 43, echoed 60),
-//!   then the relay's 82.
+//! - Header: [`Decision::siaddr`] (or [`Decision::siaddr_host`], which the
+//!   server resolves), [`Decision::file`], [`Decision::sname`].
+//! - Options: [`Decision::boot_options`] (66/67, after the server's 51)
+//!   and [`Decision::options`] ([`RuleOption`]s: configured values,
+//!   `encap:` groups, 125 blocks, PXE 60/97, 43 with the [`PxeMenu`],
+//!   echoed 60), [`Decision::overrides_builtin`] and
+//!   [`Decision::configured_t1_t2`] for the server's own options.
 //! - [`Decision::tag_names`] is `log-dhcp`'s `tags:` line; an
 //!   [`Explanation`] passed to [`Config::evaluate_traced`] says why.
+//!
+//! What the server adds is a [`ServerPart`]: its address (54), the
+//! message type of a full reply, the lease address and times, the
+//! resolved next server, and the values of its built-in options.
 //!
 //! ## Not implemented
 //!
@@ -63,8 +93,9 @@
 //! The semantics follow dnsmasq 2.90 as written down in the project's
 //! `spec/dnsmasq-semantics.md`; each module names the dnsmasq functions it
 //! mirrors. Evaluating a request allocates nothing: tags are interned to
-//! bit positions when the configuration is compiled, and the decision keeps
-//! composed options (option 43, `encap:` outers, ...) in a fixed buffer.
+//! bit positions when the configuration is compiled, and the decision
+//! keeps what it chose (configuration lines, request fields) in fixed
+//! lists.
 #![no_std]
 #![warn(missing_docs)]
 #![cfg_attr(test, allow(clippy::panic, clippy::unwrap_used))]
@@ -81,17 +112,23 @@ pub mod trace;
 #[cfg(feature = "alloc")]
 pub mod config;
 #[cfg(feature = "alloc")]
+pub mod decision;
+#[cfg(feature = "alloc")]
 mod display;
 #[cfg(feature = "alloc")]
 mod error;
 #[cfg(feature = "alloc")]
-pub mod eval;
+mod eval;
 #[cfg(feature = "alloc")]
 mod lex;
 #[cfg(feature = "alloc")]
 mod load;
 #[cfg(feature = "alloc")]
+pub mod options;
+#[cfg(feature = "alloc")]
 mod parse;
+#[cfg(feature = "alloc")]
+pub mod reply;
 #[cfg(feature = "alloc")]
 pub mod value;
 
@@ -102,17 +139,21 @@ pub use trace::{Event, NoTrace, Outcome, TagSource, Tracer};
 #[cfg(feature = "alloc")]
 pub use config::Config;
 #[cfg(feature = "alloc")]
+pub use decision::{Decision, IgnoreReason, Verdict};
+#[cfg(feature = "alloc")]
 pub use display::RuleDisplay;
 #[cfg(feature = "alloc")]
 pub use error::{ParseError, ParseErrorKind};
 #[cfg(feature = "alloc")]
-pub use eval::{Decision, IgnoreReason, Verdict};
+pub use options::{OptionValue, PxeMenu, PxeVendor, RuleOption, SubOptionList, VendorOption};
 #[cfg(feature = "std")]
 pub use load::FsLoader;
 #[cfg(feature = "alloc")]
 pub use load::{LoadError, LoadErrorKind, Loader};
 #[cfg(feature = "alloc")]
 pub use parse::MAX_INCLUDE_DEPTH;
+#[cfg(feature = "alloc")]
+pub use reply::{Builtins, LeaseTimes, ReplyError, ServerPart};
 #[cfg(feature = "alloc")]
 pub use trace::Explanation;
 

@@ -1,4 +1,4 @@
-//! Evaluating a request allocates nothing, with and without tracing off,
+//! Evaluating a request and writing its reply allocate nothing, with tracing off,
 //! across the seed configurations, every client class, and a configuration
 //! that exercises every option path (encap, vi-encap, vendor, addresses
 //! with the local placeholder, prompts, menus).
@@ -8,7 +8,8 @@
 mod common;
 use common::*;
 
-use pxe_rules::{Config, Context, Facts, Port};
+use pxe_dhcp::MessageType;
+use pxe_rules::{Config, Context, Facts, Port, ServerPart};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
@@ -81,15 +82,25 @@ fn evaluation_does_not_allocate() {
                         .with_interface("eth0")
                         .with_port(port);
                     let ((), n) = allocations(|| {
-                        let facts = Facts::parse(req).unwrap();
+                        let pkt = pxe_dhcp::Packet::new_lenient(&req[..]).unwrap();
+                        let facts = Facts::new(&pkt).unwrap();
                         let d = config.evaluate(&facts, &ctx);
-                        // Touch everything the server reads.
+                        // Touch everything the server reads, and write the
+                        // reply as a server does.
                         let mut sum = 0usize;
-                        for (c, v) in d.boot_options().chain(d.options()) {
+                        for o in d.options() {
+                            sum += usize::from(o.code());
+                        }
+                        for (c, v) in d.boot_options() {
                             sum += usize::from(c) + v.len();
                         }
                         sum += d.file().map_or(0, <[u8]>::len) + d.sname().map_or(0, <[u8]>::len);
                         sum += d.tag_names().count();
+                        let mut out = [0u8; 1500];
+                        let server = ServerPart::new(local, Some(MessageType::Offer));
+                        if let Ok(b) = d.write_reply(&pkt, &server, &mut out) {
+                            sum += b.finish().unwrap_or(0);
+                        }
                         std::hint::black_box((sum, d.verdict(), d.siaddr()));
                     });
                     assert_eq!(n, 0, "evaluation allocated {n} times");

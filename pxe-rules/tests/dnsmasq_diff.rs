@@ -269,7 +269,8 @@ fn compare(name: &str, text: &str, reqs: &[(Vec<u8>, Port)]) -> (usize, usize) {
     );
     let (mut answered, mut silent) = (0, 0);
     for ((req, port), reply) in reqs.iter().zip(&replies) {
-        let facts = Facts::parse(req).unwrap();
+        let pkt = packet(req);
+        let facts = Facts::new(&pkt).unwrap();
         let ctx = Context::new(SRV, MASK).with_port(*port);
         let mut ex = pxe_rules::Explanation::default();
         let d = config.evaluate_traced(&facts, &ctx, &mut ex);
@@ -314,11 +315,7 @@ fn compare(name: &str, text: &str, reqs: &[(Vec<u8>, Port)]) -> (usize, usize) {
             .into_iter()
             .filter(|(c, _)| !SERVER_OWNED.contains(c))
             .collect();
-        let got: Vec<(u8, Vec<u8>)> = d
-            .boot_options()
-            .chain(d.options())
-            .map(|(c, v)| (c, v.to_vec()))
-            .collect();
+        let got = rule_options(&d);
         assert_eq!(got, want, "options: {}", why());
         answered += 1;
     }

@@ -24,13 +24,6 @@ fn ctx(port: Port) -> Context<'static> {
 /// Options the server itself writes (not decided by the rules).
 const SERVER_OWNED: &[u8] = &[53, 54, 51, 58, 59, 1, 28, 3, 6, 12, 15, 82];
 
-fn rule_options(d: &pxe_rules::Decision<'_>) -> Vec<(u8, Vec<u8>)> {
-    d.boot_options()
-        .chain(d.options())
-        .map(|(c, v)| (c, v.to_vec()))
-        .collect()
-}
-
 fn replay(capture: &str, text: &str) -> usize {
     let config = conf(text);
     let msgs = dhcp(capture);
@@ -51,8 +44,8 @@ fn replay(capture: &str, text: &str) -> usize {
         } else {
             Port::Dhcp
         };
-        let facts =
-            Facts::parse(&req.payload).unwrap_or_else(|e| panic!("{capture}: request #{i}: {e}"));
+        let pkt = packet(&req.payload);
+        let facts = Facts::new(&pkt).unwrap_or_else(|e| panic!("{capture}: request #{i}: {e}"));
         let mut ex = Explanation::default();
         let d = config.evaluate_traced(&facts, &ctx(port), &mut ex);
         let why = format!("{capture} reply #{i}\n{}\n{d:?}", ex.display(&config));
@@ -126,7 +119,8 @@ struct Got {
 }
 
 fn eval(config: &Config, req: &[u8], port: Port) -> Got {
-    let facts = Facts::parse(req).unwrap_or_else(|e| panic!("{e}"));
+    let pkt = packet(req);
+    let facts = Facts::new(&pkt).unwrap_or_else(|e| panic!("{e}"));
     let d = config.evaluate(&facts, &ctx(port));
     Got {
         verdict: d.verdict(),
@@ -390,14 +384,17 @@ fn uefi_capture_requests_evaluate() {
             .collect();
         assert!(!reqs.is_empty(), "{cap}");
         assert!(
-            reqs.iter()
-                .any(|m| Facts::parse(&m.payload).ok().and_then(|f| f.arch()) == Some(arch)),
+            reqs.iter().any(|m| {
+                let pkt = packet(&m.payload);
+                Facts::new(&pkt).ok().and_then(|f| f.arch()) == Some(arch)
+            }),
             "{cap}: arch {arch} seen"
         );
         for text in [SEED_REAL, SEED_PROXY, SEED_PROXY_PHP] {
             let c = conf(text);
             for m in &reqs {
-                let f = Facts::parse(&m.payload).unwrap_or_else(|e| panic!("{cap}: {e}"));
+                let pkt = packet(&m.payload);
+                let f = Facts::new(&pkt).unwrap_or_else(|e| panic!("{cap}: {e}"));
                 let port = if m.dport == 4011 {
                     Port::Pxe
                 } else {

@@ -18,16 +18,14 @@ fn ctx() -> Context<'static> {
 }
 
 fn with<R>(c: &Config, req: &[u8], port: Port, f: impl FnOnce(&Decision<'_>) -> R) -> R {
-    let facts = Facts::parse(req).unwrap();
+    let pkt = packet(req);
+    let facts = Facts::new(&pkt).unwrap();
     let d = c.evaluate(&facts, &ctx().with_port(port));
     f(&d)
 }
 
 fn opts(d: &Decision<'_>) -> Vec<(u8, Vec<u8>)> {
-    d.boot_options()
-        .chain(d.options())
-        .map(|(c, v)| (c, v.to_vec()))
-        .collect()
+    rule_options(d)
 }
 
 fn tags(d: &Decision<'_>) -> Vec<String> {
@@ -430,7 +428,8 @@ fn dhcp_pxe_vendor_replaces_the_default() {
 fn trace_explains_the_choice() {
     let c = conf(SEED_REAL);
     let facts_bytes = client(Client::IpxeBios, 1);
-    let facts = Facts::parse(&facts_bytes).unwrap();
+    let pkt = packet(&facts_bytes);
+    let facts = Facts::new(&pkt).unwrap();
     let mut ex = Explanation::default();
     let _ = c.evaluate_traced(&facts, &Context::new(LOCAL, MASK), &mut ex);
     let text = ex.display(&c).to_string();

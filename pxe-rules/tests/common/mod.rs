@@ -114,6 +114,24 @@ pub fn dhcp(name: &str) -> Vec<Datagram> {
         .collect()
 }
 
+/// A request as the codec reads it (framing errors tolerated, as the
+/// engine's lenient read does before it drops such packets).
+pub fn packet(bytes: &[u8]) -> pxe_dhcp::Packet<&[u8]> {
+    pxe_dhcp::Packet::new_lenient(bytes).unwrap_or_else(|e| panic!("not a BOOTP message: {e}"))
+}
+
+/// The options the rules decided, as `pxe_dhcp`'s builder writes them:
+/// the boot options (66/67), then the others, in wire order.
+pub fn rule_options(d: &pxe_rules::Decision<'_>) -> Vec<(u8, Vec<u8>)> {
+    let mut buf = vec![0u8; 4096];
+    let mut b = pxe_dhcp::Builder::new(&mut buf).unwrap();
+    d.write_boot_options(&mut b)
+        .and_then(|()| d.write_options(&mut b))
+        .unwrap_or_else(|e| panic!("the decision's options do not write: {e}"));
+    let n = b.finish().unwrap();
+    options(&buf[..n])
+}
+
 /// Options of a message in wire order (main area only), as (code, value).
 pub fn options(p: &[u8]) -> Vec<(u8, Vec<u8>)> {
     let mut out = Vec::new();
