@@ -112,11 +112,15 @@ impl core::fmt::Debug for Facts<'_> {
 }
 
 impl<'p> Facts<'p> {
-    /// The facts of a request the codec has read (`Packet::new_checked`,
-    /// or `Packet::new_lenient`: options after a framing error are then
-    /// absent, as dnsmasq's scan stops there). Refuses `hlen` above 16 as
-    /// `dhcp.c: dhcp_packet` does; the caller checks `op` (evaluation
+    /// The facts of a request the codec has read. Refuses `hlen` above 16
+    /// as `dhcp.c: dhcp_packet` does; the caller checks `op` (evaluation
     /// ignores anything but a request).
+    ///
+    /// From a `Packet::new_lenient` view, options after the first framing
+    /// error are absent. dnsmasq's scan also stops at a length that runs
+    /// past its area, but reads on past an invalid option 52, which the
+    /// codec counts as a framing error; a server that drops badly framed
+    /// requests (as pxe-engine does) never sees the difference.
     pub fn new(packet: &'p Packet<&'p [u8]>) -> Result<Self, FactsError> {
         if packet.hlen() > 16 {
             return Err(FactsError::BadHlen(packet.hlen()));
