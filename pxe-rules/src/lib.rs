@@ -144,12 +144,12 @@ pub use decision::{Decision, IgnoreReason, Verdict};
 pub use display::RuleDisplay;
 #[cfg(feature = "alloc")]
 pub use error::{ParseError, ParseErrorKind};
-#[cfg(feature = "alloc")]
-pub use options::{OptionValue, PxeMenu, PxeVendor, RuleOption, SubOptionList, VendorOption};
 #[cfg(feature = "std")]
 pub use load::FsLoader;
 #[cfg(feature = "alloc")]
 pub use load::{LoadError, LoadErrorKind, Loader};
+#[cfg(feature = "alloc")]
+pub use options::{OptionValue, PxeMenu, PxeVendor, RuleOption, SubOptionList, VendorOption};
 #[cfg(feature = "alloc")]
 pub use parse::MAX_INCLUDE_DEPTH;
 #[cfg(feature = "alloc")]

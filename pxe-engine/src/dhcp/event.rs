@@ -562,7 +562,6 @@ impl fmt::Display for ReplyTail<'_, '_> {
         }
         for (c, v) in d.boot_options() {
             if c == pxe_dhcp::code::BOOTFILE_NAME {
-                let v = v.strip_suffix(&[0]).unwrap_or(v);
                 write!(f, " bootfile={}", Lossy(v))?;
             }
         }

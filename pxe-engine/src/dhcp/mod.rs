@@ -29,7 +29,9 @@
 //! iPXE ignores such a proxy offer and reports "Nothing to boot". This
 //! engine sets `siaddr` (next-server) to its own address on the receiving
 //! interface whenever a proxy reply carries a boot file and no server was
-//! configured, so that configuration boots unchanged.
+//! configured, so that configuration boots unchanged. The rule lives with
+//! the other header rules in `pxe_rules::Decision::next_server`, which
+//! the shared reply writer applies.
 //!
 //! ## Example
 //!
@@ -258,7 +260,7 @@ impl<'p> Req<'p> {
 struct Exchange<'x> {
     now: u64,
     rx: &'x RxInfo<'x>,
-    req: Req<'x>,
+    req: &'x Req<'x>,
     d: &'x Decision<'x>,
 }
 
@@ -417,7 +419,8 @@ impl Engine {
             Ok(r) => r,
             Err(why) => return self.dropped(rx, None, why, events),
         };
-        let facts = match Facts::parse(datagram) {
+        // The rules read the packet the codec already parsed.
+        let facts = match Facts::new(&req.pkt) {
             Ok(f) => f,
             Err(e) => {
                 let why = Discard::with(DropReason::BadOptions, DropDetail::Facts(e));
@@ -437,7 +440,7 @@ impl Engine {
         let x = Exchange {
             now,
             rx,
-            req,
+            req: &req,
             d: &d,
         };
         let step = self.dispatch(&x, out);

@@ -1,37 +1,32 @@
 //! Writing replies into the caller's buffer: the PXE boot-server ACK, the
 //! proxyDHCP reply, full DHCP's OFFER/ACK, the INFORM answer, the BOOTP
-//! reply and the NAK, with the server's own options and the destination.
-//! Each writer returns what it wrote ([`Sent`]); counting and reporting
-//! happen in one place, `Engine::account`.
+//! reply and the NAK, with the destination. Every reply but the NAK goes
+//! through one writer, [`Engine::write`], parameterised by the reply kind:
+//! it fills the server's part ([`ServerPart`]: its address, the message
+//! type, the lease address and times, the built-in values, the resolved
+//! next server) and leaves the header rules and the order of options to
+//! the writer the engine and crate users share,
+//! [`Decision::write_reply`]. Each writer returns what it wrote
+//! ([`Sent`]); counting and reporting happen in one place,
+//! `Engine::account`.
 
 use core::net::{Ipv4Addr, SocketAddrV4};
 
 use pxe_dhcp::{Builder, MessageType, code};
-use pxe_rules::Decision;
+use pxe_rules::{Builtins, Config, Decision, LeaseTimes, ReplyError, ServerPart};
 
 use super::addressing::{self, AddressingInput, Destination};
 use super::event::{NakReason, NextServer, ReplyKind};
-use super::{Engine, Exchange, RAPID_COMMIT};
+use super::{Engine, Exchange};
 
 /// A reply written into the output buffer: its length (or why it did not
 /// fit) and what the event about it says.
 pub(super) struct Sent<'a> {
-    pub(super) built: Result<usize, pxe_dhcp::Error>,
+    pub(super) built: Result<usize, ReplyError>,
     pub(super) kind: ReplyKind,
     pub(super) yiaddr: Ipv4Addr,
     pub(super) next_server: NextServer<'a>,
     pub(super) dest: Destination,
-}
-
-/// The boot file and server name header fields, when the decision has them.
-fn boot_fields(b: &mut Builder<'_>, d: &Decision<'_>) -> Result<(), pxe_dhcp::Error> {
-    if let Some(f) = d.file() {
-        b.file(f)?;
-    }
-    if let Some(s) = d.sname() {
-        b.sname(s)?;
-    }
-    Ok(())
 }
 
 impl Engine {
@@ -81,120 +76,111 @@ impl Engine {
         })
     }
 
-    /// The server's built-in options 1, 28, 3, 15 and 12, unless a
-    /// configured line replaces them (3, 15 and 12 only when asked for).
-    fn builtins(&self, b: &mut Builder<'_>, x: &Exchange<'_>) -> Result<(), pxe_dhcp::Error> {
-        let (d, rx, req) = (x.d, x.rx, &x.req);
-        let range = d.range();
-        let prl = req.pkt.parameter_request_list().ok().flatten();
-        let wants = |c: u8| prl.as_ref().is_none_or(|l| l.contains(c));
-        let mask = range.and_then(|r| r.netmask).unwrap_or(rx.netmask);
-        if !d.overrides_builtin(1) {
-            b.ipv4_option(code::SUBNET_MASK, mask)?;
+    /// Writes the reply of `kind` (which gives `yiaddr`, the address it
+    /// leases or names) into `out`: the server's part, then
+    /// [`Decision::write_reply`].
+    fn write<'x>(
+        &self,
+        kind: ReplyKind,
+        yiaddr: Ipv4Addr,
+        x: &Exchange<'x>,
+        out: &mut [u8],
+    ) -> Sent<'x> {
+        let (req, d) = (&x.req, x.d);
+        let next_server = self.next_server(d);
+        let config = self.config.clone();
+        let server = ServerPart {
+            next_server: Some(next_server.addr),
+            ..self.server_part(kind, yiaddr, x, &config)
+        };
+        let built = d
+            .write_reply(&req.pkt, &server, out)
+            .and_then(|b| Ok(b.finish()?));
+        let (dest_yiaddr, force_broadcast) = match kind {
+            ReplyKind::ProxyOffer | ReplyKind::ProxyAck => (
+                Ipv4Addr::UNSPECIFIED,
+                kind == ReplyKind::ProxyOffer || req.pkt.ciaddr().is_unspecified(),
+            ),
+            ReplyKind::InformAck => (Ipv4Addr::UNSPECIFIED, false),
+            ReplyKind::Offer | ReplyKind::Ack => (yiaddr, d.broadcast()),
+            _ => (yiaddr, false),
+        };
+        Sent {
+            built,
+            kind,
+            yiaddr,
+            next_server: NextServer {
+                addr: d.next_server(&server),
+                ..next_server
+            },
+            dest: self.addressing(x, dest_yiaddr, force_broadcast),
         }
-        if !d.overrides_builtin(28) {
-            let bc = range
-                .and_then(|r| r.broadcast)
-                .unwrap_or_else(|| Ipv4Addr::from(u32::from(rx.local) | !u32::from(mask)));
-            b.ipv4_option(code::BROADCAST, bc)?;
+    }
+
+    /// What the server adds to a reply of `kind` (the next server aside).
+    fn server_part<'c>(
+        &self,
+        kind: ReplyKind,
+        yiaddr: Ipv4Addr,
+        x: &Exchange<'c>,
+        config: &'c Config,
+    ) -> ServerPart<'c> {
+        let (req, rx) = (&x.req, x.rx);
+        let base = ServerPart::new(rx.local, None);
+        match kind {
+            ReplyKind::Offer | ReplyKind::Ack => {
+                let times = self.times(x);
+                let mt = if kind == ReplyKind::Offer {
+                    MessageType::Offer
+                } else {
+                    MessageType::Ack
+                };
+                ServerPart {
+                    message_type: Some(mt),
+                    yiaddr,
+                    // Only a rapid commit ACKs a DISCOVER (RFC 4039 §4).
+                    rapid_commit: mt == MessageType::Ack && req.mt == Some(MessageType::Discover),
+                    lease: Some(LeaseTimes {
+                        lease: times.lease,
+                        renewal: times.t1.zip(times.t2),
+                    }),
+                    builtins: builtins(x, config),
+                    ..base
+                }
+            }
+            ReplyKind::InformAck => ServerPart {
+                message_type: Some(MessageType::Ack),
+                builtins: builtins(x, config),
+                ..base
+            },
+            ReplyKind::Bootp => ServerPart {
+                yiaddr,
+                builtins: Builtins {
+                    subnet_mask: Some(rx.netmask),
+                    ..Builtins::default()
+                },
+                ..base
+            },
+            ReplyKind::BootServerAck
+            | ReplyKind::ProxyOffer
+            | ReplyKind::ProxyAck
+            | ReplyKind::Nak(_) => base,
         }
-        if !d.overrides_builtin(3) && wants(3) {
-            let gw = if req.pkt.giaddr().is_unspecified() {
-                rx.local
-            } else {
-                req.pkt.giaddr()
-            };
-            b.ipv4_option(code::ROUTER, gw)?;
-        }
-        if !d.overrides_builtin(15)
-            && wants(15)
-            && let Some(dom) = &self.config.settings.domain
-        {
-            b.option(code::DOMAIN_NAME, dom.as_bytes())?;
-        }
-        if !d.overrides_builtin(12)
-            && wants(12)
-            && let Some(n) = d.host().and_then(|h| h.name.as_deref())
-        {
-            b.option(code::HOST_NAME, n.as_bytes())?;
-        }
-        Ok(())
     }
 
     /// PXE boot-server ACK (43 sub-option 71), spec §5.8.
     pub(super) fn boot_server<'x>(&self, x: &Exchange<'x>, out: &mut [u8]) -> Sent<'x> {
-        let (req, d, rx) = (&x.req, x.d, x.rx);
-        let ciaddr = req.pkt.ciaddr();
-        let next_server = self.next_server(d);
-        let siaddr = next_server.addr;
-        let r = (|| {
-            let mut b = Builder::reply_to(&req.pkt, &mut *out)?;
-            b.yiaddr(ciaddr)
-                .ciaddr(Ipv4Addr::UNSPECIFIED)
-                .siaddr(siaddr);
-            boot_fields(&mut b, d)?;
-            b.message_type(MessageType::Ack)?;
-            b.server_id(rx.local)?;
-            for (c, v) in d.options() {
-                b.option(c, v)?;
-            }
-            b.finish()
-        })();
-        Sent {
-            built: r,
-            kind: ReplyKind::BootServerAck,
-            yiaddr: ciaddr,
-            next_server,
-            dest: self.addressing(x, ciaddr, false),
-        }
+        self.write(ReplyKind::BootServerAck, x.req.pkt.ciaddr(), x, out)
     }
 
     /// ProxyDHCP reply, spec §6.2.
     pub(super) fn proxy<'x>(&self, x: &Exchange<'x>, out: &mut [u8]) -> Sent<'x> {
-        let (req, d, rx) = (&x.req, x.d, x.rx);
-        let discover = req.mt == Some(MessageType::Discover);
-        let ciaddr = if discover {
-            Ipv4Addr::UNSPECIFIED
+        let kind = if x.req.mt == Some(MessageType::Discover) {
+            ReplyKind::ProxyOffer
         } else {
-            req.pkt.ciaddr()
+            ReplyKind::ProxyAck
         };
-        // Deviation (see the module docs): a boot file without a server
-        // gets our own address as next-server, so iPXE accepts the offer.
-        let mut next_server = self.next_server(d);
-        if next_server.addr.is_unspecified() && d.siaddr_host().is_none() && d.file().is_some() {
-            next_server.addr = rx.local;
-        }
-        let siaddr = next_server.addr;
-        let r = (|| {
-            let mut b = Builder::reply_to(&req.pkt, &mut *out)?;
-            b.ciaddr(ciaddr).siaddr(siaddr);
-            if ciaddr.is_unspecified() {
-                b.flags(req.pkt.flags() | pxe_dhcp::Flags::BROADCAST);
-            }
-            boot_fields(&mut b, d)?;
-            b.message_type(if discover {
-                MessageType::Offer
-            } else {
-                MessageType::Ack
-            })?;
-            b.server_id(rx.local)?;
-            for (c, v) in d.options() {
-                b.option(c, v)?;
-            }
-            b.copy_option(&req.pkt, code::RELAY_AGENT_INFO)?;
-            b.finish()
-        })();
-        Sent {
-            built: r,
-            kind: if discover {
-                ReplyKind::ProxyOffer
-            } else {
-                ReplyKind::ProxyAck
-            },
-            yiaddr: Ipv4Addr::UNSPECIFIED,
-            next_server,
-            dest: self.addressing(x, Ipv4Addr::UNSPECIFIED, ciaddr.is_unspecified()),
-        }
+        self.write(kind, Ipv4Addr::UNSPECIFIED, x, out)
     }
 
     /// Full DHCP OFFER or ACK of `addr`.
@@ -205,77 +191,17 @@ impl Engine {
         mt: MessageType,
         addr: Ipv4Addr,
     ) -> Sent<'x> {
-        let (req, d, rx) = (&x.req, x.d, x.rx);
-        let times = self.times(x);
-        let next_server = self.next_server(d);
-        let siaddr = next_server.addr;
-        let r = (|| {
-            let mut b = Builder::reply_to(&req.pkt, &mut *out)?;
-            b.yiaddr(addr).siaddr(siaddr);
-            boot_fields(&mut b, d)?;
-            b.message_type(mt)?;
-            b.server_id(rx.local)?;
-            if mt == MessageType::Ack && req.mt == Some(MessageType::Discover) {
-                // Only a rapid commit ACKs a DISCOVER (RFC 4039 §4).
-                b.option(RAPID_COMMIT, &[])?;
-            }
-            b.lease_time(times.lease)?;
-            for (c, v) in d.boot_options() {
-                b.option(c, v)?;
-            }
-            if let (Some(t1), Some(t2)) = (times.t1, times.t2) {
-                b.u32_option(code::RENEWAL_TIME, t1)?;
-                b.u32_option(code::REBINDING_TIME, t2)?;
-            }
-            self.builtins(&mut b, x)?;
-            for (c, v) in d.options() {
-                b.option(c, v)?;
-            }
-            b.copy_option(&req.pkt, code::RELAY_AGENT_INFO)?;
-            b.finish()
-        })();
-        Sent {
-            built: r,
-            kind: if mt == MessageType::Offer {
-                ReplyKind::Offer
-            } else {
-                ReplyKind::Ack
-            },
-            yiaddr: addr,
-            next_server,
-            dest: self.addressing(x, addr, d.broadcast()),
-        }
+        let kind = if mt == MessageType::Offer {
+            ReplyKind::Offer
+        } else {
+            ReplyKind::Ack
+        };
+        self.write(kind, addr, x, out)
     }
 
     /// DHCPACK answering an INFORM: options, no lease.
     pub(super) fn reply_inform<'x>(&self, x: &Exchange<'x>, out: &mut [u8]) -> Sent<'x> {
-        let (req, d, rx) = (&x.req, x.d, x.rx);
-        let next_server = self.next_server(d);
-        let siaddr = next_server.addr;
-        let ciaddr = req.pkt.ciaddr();
-        let r = (|| {
-            let mut b = Builder::reply_to(&req.pkt, &mut *out)?;
-            b.ciaddr(ciaddr).siaddr(siaddr);
-            boot_fields(&mut b, d)?;
-            b.message_type(MessageType::Ack)?;
-            b.server_id(rx.local)?;
-            for (c, v) in d.boot_options() {
-                b.option(c, v)?;
-            }
-            self.builtins(&mut b, x)?;
-            for (c, v) in d.options() {
-                b.option(c, v)?;
-            }
-            b.copy_option(&req.pkt, code::RELAY_AGENT_INFO)?;
-            b.finish()
-        })();
-        Sent {
-            built: r,
-            kind: ReplyKind::InformAck,
-            yiaddr: ciaddr,
-            next_server,
-            dest: self.addressing(x, Ipv4Addr::UNSPECIFIED, false),
-        }
+        self.write(ReplyKind::InformAck, x.req.pkt.ciaddr(), x, out)
     }
 
     /// BOOTP reply with the client's `dhcp-host` address.
@@ -285,25 +211,7 @@ impl Engine {
         out: &mut [u8],
         addr: Ipv4Addr,
     ) -> Sent<'x> {
-        let (req, d, rx) = (&x.req, x.d, x.rx);
-        let next_server = self.next_server(d);
-        let siaddr = next_server.addr;
-        let r = (|| {
-            let mut b = Builder::reply_to(&req.pkt, &mut *out)?;
-            b.yiaddr(addr).siaddr(siaddr);
-            if let Some(f) = d.file() {
-                b.file(f)?;
-            }
-            b.ipv4_option(code::SUBNET_MASK, rx.netmask)?;
-            b.finish()
-        })();
-        Sent {
-            built: r,
-            kind: ReplyKind::Bootp,
-            yiaddr: addr,
-            next_server,
-            dest: self.addressing(x, addr, false),
-        }
+        self.write(ReplyKind::Bootp, addr, x, out)
     }
 
     /// DHCPNAK with `reason` in option 56; broadcast unless relayed.
@@ -318,7 +226,8 @@ impl Engine {
             b.server_id(rx.local)?;
             b.option(code::MESSAGE, reason.message().as_bytes())?;
             b.finish()
-        })();
+        })()
+        .map_err(ReplyError::from);
         let dest = if req.pkt.giaddr().is_unspecified() {
             Destination::Broadcast
         } else {
@@ -334,5 +243,30 @@ impl Engine {
             },
             dest,
         }
+    }
+}
+
+/// The values of the server's built-in options 1, 28, 3, 15 and 12 (the
+/// shared writer leaves out what a configured line replaces, and 3, 15
+/// and 12 when the client did not ask for them).
+fn builtins<'c>(x: &Exchange<'c>, config: &'c Config) -> Builtins<'c> {
+    let (d, rx, req) = (x.d, x.rx, &x.req);
+    let range = d.range();
+    let mask = range.and_then(|r| r.netmask).unwrap_or(rx.netmask);
+    let broadcast = range
+        .and_then(|r| r.broadcast)
+        .unwrap_or_else(|| Ipv4Addr::from(u32::from(rx.local) | !u32::from(mask)));
+    let router = if req.pkt.giaddr().is_unspecified() {
+        rx.local
+    } else {
+        req.pkt.giaddr()
+    };
+    Builtins {
+        subnet_mask: Some(mask),
+        broadcast: Some(broadcast),
+        router: Some(router),
+        dns_server: None,
+        domain: config.settings.domain.as_deref().map(str::as_bytes),
+        hostname: d.host().and_then(|h| h.name.as_deref()).map(str::as_bytes),
     }
 }

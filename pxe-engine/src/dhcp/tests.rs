@@ -878,7 +878,10 @@ fn events_are_keyed_by_client_and_carry_the_decision() {
         ));
     };
     let o = e.handle(NOW, &rx(67), &m, &mut out, &mut sink);
-    assert!(matches!(o, Output::Ready(Outcome::Reply(_))));
+    let Output::Ready(Outcome::Reply(offer)) = o else {
+        panic!("no offer")
+    };
+    let wire_67 = p(&out[..offer.len]).option(67).map(<[u8]>::to_vec);
     let [(client, kind, yiaddr, next, nb, ipxe, boot, file, key)] = &seen[..] else {
         panic!("one event per reply: {}", seen.len())
     };
@@ -901,8 +904,13 @@ fn events_are_keyed_by_client_and_carry_the_decision() {
     );
     assert_eq!(
         file.as_deref(),
-        Some(&b"pxelinux.0\0"[..]),
+        Some(&b"pxelinux.0"[..]),
         "asked for in option 67"
+    );
+    assert_eq!(
+        wire_67.as_deref(),
+        Some(&b"pxelinux.0\0"[..]),
+        "and written NUL-terminated"
     );
     // The requested address is the client's IP while it has no ciaddr.
     let sel = [(50, &yiaddr.octets()[..]), (54, &LOCAL.octets()[..])];
