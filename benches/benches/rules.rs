@@ -7,9 +7,9 @@
 //! wildcards, tag-if, dhcp-host, tagged dhcp-boot, dhcp-option(-force) with
 //! addresses/text/encap, pxe-service); the request is a real iPXE DISCOVER
 //! and a real BIOS PXE ROM DISCOVER from the captures. "eval" is
-//! `Config::evaluate` on prepared facts; "parse+eval" includes building the
-//! facts from the packet bytes. No allocation happens in either (see
-//! pxe-rules/tests/alloc.rs).
+//! `Config::evaluate` on prepared facts; "parse+eval" includes reading the
+//! packet bytes (`pxe_dhcp::Packet::new_checked`, then `Facts::new`). No
+//! allocation happens in either (see pxe-rules/tests/alloc.rs).
 //!
 //! Run: cargo bench -p pxe-benches --bench rules -- --warm-up-time 1 --measurement-time 3
 #![allow(missing_docs, clippy::unwrap_used, clippy::panic)]
@@ -19,7 +19,8 @@ use std::hint::black_box;
 use std::net::Ipv4Addr;
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use pxe_rules::{Config, Context, Facts};
+use pxe_dhcp::Packet;
+use pxe_rules::{Config, Context, Facts, RuleOption};
 
 const BIOS_PCAP: &[u8] = include_bytes!("../../pxe-dhcp/tests/captures/plain-rom_proxy.dhcp.pcap");
 const IPXE_PCAP: &[u8] = include_bytes!("../../pxe-dhcp/tests/captures/stock-rom_real.dhcp.pcap");
@@ -90,10 +91,18 @@ tftp-root=/pxe/
 pxe-service=net:#ipxe,x86PC, \"splashtop by richud.com\", undionly.kkpxe
 ";
 
+/// Reads what a server reads of the decision (the same walk the old
+/// byte-list decision needed).
 fn drain(d: &pxe_rules::Decision<'_>) -> usize {
     let mut n = d.file().map_or(0, <[u8]>::len);
-    for (c, v) in d.boot_options().chain(d.options()) {
+    for (c, v) in d.boot_options() {
         n += usize::from(c) + v.len();
+    }
+    for o in d.options() {
+        n += usize::from(o.code());
+        if let RuleOption::Value { value, .. } = o {
+            n += value.len();
+        }
     }
     n
 }
@@ -101,7 +110,11 @@ fn drain(d: &pxe_rules::Decision<'_>) -> usize {
 fn bench(c: &mut Criterion) {
     let bios = first_udp_payload(BIOS_PCAP);
     let ipxe = first_udp_payload(IPXE_PCAP);
-    assert!(Facts::parse(&ipxe).unwrap().is_ipxe());
+    assert!(
+        Facts::new(&Packet::new_checked(&ipxe[..]).unwrap())
+            .unwrap()
+            .is_ipxe()
+    );
     let ctx = Context::new(
         Ipv4Addr::new(192, 168, 2, 1),
         Ipv4Addr::new(255, 255, 255, 0),
@@ -112,7 +125,8 @@ fn bench(c: &mut Criterion) {
     for n in [10usize, 100, 1000] {
         let config = Config::parse_str(&generated(n), "gen.conf").unwrap();
         for (name, req) in [("ipxe", &ipxe), ("bios", &bios)] {
-            let facts = Facts::parse(req).unwrap();
+            let pkt = Packet::new_checked(&req[..]).unwrap();
+            let facts = Facts::new(&pkt).unwrap();
             g.bench_with_input(BenchmarkId::new(name, n), &n, |b, _| {
                 b.iter(|| drain(&config.evaluate(black_box(&facts), &ctx)))
             });
@@ -121,7 +135,8 @@ fn bench(c: &mut Criterion) {
     for (name, text) in [("seed-real", SEED_REAL), ("seed-proxy", SEED_PROXY)] {
         let config = Config::parse_str(text, "seed.conf").unwrap();
         for (client, req) in [("ipxe", &ipxe), ("bios", &bios)] {
-            let facts = Facts::parse(req).unwrap();
+            let pkt = Packet::new_checked(&req[..]).unwrap();
+            let facts = Facts::new(&pkt).unwrap();
             g.bench_function(BenchmarkId::new(format!("{name}/{client}"), 0), |b| {
                 b.iter(|| drain(&config.evaluate(black_box(&facts), &ctx)))
             });
@@ -134,7 +149,8 @@ fn bench(c: &mut Criterion) {
         let config = Config::parse_str(&generated(n), "gen.conf").unwrap();
         g.bench_with_input(BenchmarkId::new("ipxe", n), &n, |b, _| {
             b.iter(|| {
-                let facts = Facts::parse(black_box(&ipxe)).unwrap();
+                let pkt = Packet::new_checked(black_box(&ipxe[..])).unwrap();
+                let facts = Facts::new(&pkt).unwrap();
                 drain(&config.evaluate(&facts, &ctx))
             })
         });

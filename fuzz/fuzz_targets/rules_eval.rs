@@ -1,12 +1,15 @@
 //! pxe-rules: evaluation of arbitrary request bytes against the seed's
-//! configurations and one that uses every rule kind, on both ports.
+//! configurations and one that uses every rule kind, on both ports; every
+//! decision's options write (through pxe-dhcp's builder) as a message the
+//! codec reads back, and its reply writes or fails with a typed error.
 #![no_main]
 
 use std::net::Ipv4Addr;
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
-use pxe_rules::{Config, Context, Facts, Port};
+use pxe_dhcp::{Builder, MessageType, Packet};
+use pxe_rules::{Config, Context, Facts, Port, ReplyError, ServerPart, Verdict};
 
 const CONFIGS: &[&str] = &[
     "enable-tftp\ndhcp-match=ipxe,175\ndhcp-range=192.168.2.100,192.168.2.200\ntftp-root=/tmp/memstick/host0_part1/\ndhcp-boot=net:#ipxe,undionly.kkpxe.0\ndhcp-boot=pxelinux.0\ndhcp-option-force=209,pxelinux.cfg/default\ndhcp-option-force=210,http://192.168.2.1:81/\n",
@@ -26,20 +29,52 @@ fn configs() -> &'static Vec<Config> {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(facts) = Facts::parse(data) else {
+    let Ok(request) = Packet::new_lenient(data) else {
         return;
     };
+    let Ok(facts) = Facts::new(&request) else {
+        return;
+    };
+    let local = Ipv4Addr::new(192, 168, 2, 1);
     for c in configs() {
         for port in [Port::Dhcp, Port::Pxe] {
-            let ctx = Context::new(
-                Ipv4Addr::new(192, 168, 2, 1),
-                Ipv4Addr::new(255, 255, 255, 0),
-            )
-            .with_interface("eth0")
-            .with_port(port);
+            let ctx = Context::new(local, Ipv4Addr::new(255, 255, 255, 0))
+                .with_interface("eth0")
+                .with_port(port);
             let d = c.evaluate(&facts, &ctx);
-            for (_, v) in d.boot_options().chain(d.options()) {
-                assert!(v.len() <= 255, "option longer than 255 bytes");
+            let mut buf = [0u8; 4096];
+            let mut b = Builder::new(&mut buf).expect("large buffer");
+            d.write_boot_options(&mut b)
+                .and_then(|()| d.write_options(&mut b))
+                .expect("the rules' options always write");
+            let n = b.finish().expect("no limit but the buffer");
+            let written = Packet::new_checked(&buf[..n]).expect("written options parse");
+            let mut want: Vec<u8> = d
+                .boot_options()
+                .map(|(c, _)| c)
+                .chain(d.options().map(|o| o.code()))
+                .collect();
+            want.dedup();
+            let mut got: Vec<u8> = written
+                .options()
+                .map(|o| o.expect("checked").code)
+                .collect();
+            got.dedup();
+            assert_eq!(got, want, "every option, in order");
+            let server = ServerPart::new(local, Some(MessageType::Offer));
+            let mut out = [0u8; 1500];
+            match d.write_reply(&request, &server, &mut out) {
+                Ok(b) => {
+                    if let Ok(len) = b.finish() {
+                        let reply = Packet::new_checked(&out[..len]).expect("replies parse");
+                        assert_eq!(reply.xid(), request.xid());
+                        assert_eq!(reply.chaddr(), request.chaddr());
+                    }
+                }
+                Err(ReplyError::Ignored(_)) => {
+                    assert!(matches!(d.verdict(), Verdict::Ignore(_)))
+                }
+                Err(ReplyError::Dhcp(_)) => {}
             }
             std::hint::black_box((d.file(), d.sname(), d.verdict(), d.siaddr()));
         }
