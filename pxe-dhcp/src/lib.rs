@@ -72,6 +72,11 @@
 //!   Fixed-size typed getters (53, 54, 57, 97, ...) join small fragments on
 //!   the stack; borrowed views (60, 43, 175, ...) return [`Error::Split`]
 //!   rather than a silently partial value.
+//! - **dnsmasq's lookups.** [`Packet::option_at_least`] (and
+//!   [`SubOptions::find_at_least`] inside 43, 82, ...) return the first
+//!   occurrence long enough for its use and never join fragments, as
+//!   dnsmasq's `option_find` does; a server that must decide exactly as
+//!   dnsmasq reads requests through them.
 //! - **Option 77** is read as RFC 3004 when its length prefixes cover it
 //!   exactly and as iPXE's bare string otherwise, as dnsmasq does.
 //! - **Option 93**: IANA (RFC 4578 errata 4624) has 7 = x64 UEFI and 9 =
@@ -82,6 +87,10 @@
 //!   [`Error::BufferTooSmall`]), splits long values per RFC 3396, and lays
 //!   options out for the client's maximum message size at
 //!   [`Builder::finish`], using `file`/`sname` with option 52 when needed.
+//!   Sub-option lists (43, 175, dnsmasq's `encap:`) written with
+//!   [`Builder::encap_options`] are split between sub-options, never
+//!   inside one; option 125 has its own enterprise-block builder
+//!   ([`Builder::vendor_identifying`]).
 //!
 //! Features: `std` (default) and `alloc` add only [`Packet::option_vec`];
 //! `bytes` adds `Builder::finish_into` for any `bytes::BufMut`.
