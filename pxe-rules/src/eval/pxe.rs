@@ -188,23 +188,23 @@ impl<'a, T: Tracer> Run<'a, '_, T> {
             self.d.verdict = Verdict::Ignore(crate::IgnoreReason::PxeBisUnsupported);
             return;
         }
+        // The first service of that type (any architecture) must have a
+        // basename, and the client's address must be in a served range.
         let service = config
             .index
             .services
             .iter()
-            .copied()
-            .find(|&i| matches!(config.rule(i), Some(Rule::Service(s)) if s.ty == item.kind));
+            .find_map(|&i| match config.rule(i) {
+                Some(Rule::Service(s)) if s.ty == item.kind => Some((i, s)),
+                _ => None,
+            });
+        let Some((si, svc, base)) = service.and_then(|(i, s)| Some((i, s, s.basename()?))) else {
+            return self.no_boot_service("no pxe-service with a basename has the requested type");
+        };
         let ciaddr = self.facts.effective_ciaddr();
         let range = config.index.ranges.iter().copied().find(|&i| {
             matches!(config.rule(i), Some(Rule::Range(r)) if holds(&r.cond, &self.d.tags, true).is_ok() && r.same_net(ciaddr, self.ctx.netmask))
         });
-        let (Some(si), Some(Rule::Service(svc))) = (service, service.and_then(|i| config.rule(i)))
-        else {
-            return self.no_boot_service("no pxe-service with a basename has the requested type");
-        };
-        let Some(base) = svc.basename() else {
-            return self.no_boot_service("no pxe-service with a basename has the requested type");
-        };
         let Some(ri) = range else {
             return self.no_boot_service("ciaddr is not inside a served range");
         };
