@@ -7,7 +7,8 @@
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::sync::Arc;
 
-use pxe_engine::{Engine, Handled, RxInfo};
+use pxe_engine::dhcp::{NoEvents, Outcome, Output};
+use pxe_engine::{Engine, RxInfo};
 
 const LOCAL: Ipv4Addr = Ipv4Addr::new(192, 168, 2, 1);
 
@@ -77,18 +78,21 @@ fn replay(name: &str, conf: &str) -> usize {
             broadcast: m.dst.ip().is_broadcast(),
         };
         let mut out = [0u8; 1500];
-        let handled = engine.handle(1_700_000_000, &rx, &m.payload, &mut out);
-        match (handled, answer) {
-            (Handled::Reply { len, .. }, Some(want)) => {
+        let outcome = match engine.handle(1_700_000_000, &rx, &m.payload, &mut out, &mut NoEvents) {
+            Output::Ready(o) => o,
+            Output::Persist(p) => p.persisted(),
+        };
+        match (outcome, answer) {
+            (Outcome::Reply(r), Some(want)) => {
                 assert_eq!(
-                    &out[..len],
+                    &out[..r.len],
                     &want.payload[..],
                     "{name}: reply to datagram #{i}"
                 );
                 compared += 1;
             }
-            (Handled::Reply { .. }, None) => panic!("{name}: dnsmasq did not answer #{i}, we do"),
-            (h, Some(_)) => panic!("{name}: dnsmasq answered #{i}, we: {h:?}"),
+            (Outcome::Reply(_), None) => panic!("{name}: dnsmasq did not answer #{i}, we do"),
+            (o, Some(_)) => panic!("{name}: dnsmasq answered #{i}, we: {o:?}"),
             (_, None) => {}
         }
     }
