@@ -231,7 +231,7 @@ impl<'a> VendorOpts<'a> {
     /// The value of the first sub-option `code`.
     #[inline]
     pub fn get(&self, code: u16) -> Option<&'a [u8]> {
-        self.options().find(code).map(|o| o.data)
+        self.options().first(code).map(|o| o.data)
     }
     /// The raw option.
     #[inline]

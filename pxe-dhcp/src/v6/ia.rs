@@ -80,7 +80,7 @@ impl<'a> IaNa<'a> {
     #[inline]
     pub fn status(&self) -> Result<Option<StatusCode<'a>>, Error> {
         self.options()
-            .find(code::STATUS_CODE)
+            .first(code::STATUS_CODE)
             .map(StatusCode::parse)
             .transpose()
     }
@@ -176,7 +176,7 @@ impl<'a> IaAddr<'a> {
     #[inline]
     pub fn status(&self) -> Result<Option<StatusCode<'a>>, Error> {
         self.options()
-            .find(code::STATUS_CODE)
+            .first(code::STATUS_CODE)
             .map(StatusCode::parse)
             .transpose()
     }

@@ -212,7 +212,7 @@ impl<'a> OptionArea<'a> {
         if self.present & presence_bit(code) == 0 {
             return None;
         }
-        self.options.find(code)
+        self.options.first(code)
     }
     #[inline]
     pub(crate) fn typed<V>(
@@ -345,7 +345,7 @@ impl<T: AsRef<[u8]>> Message<T> {
     /// Every option `code`, in wire order.
     #[inline]
     pub fn options_with(&self, code: u16) -> Matching<'_> {
-        self.options().all(code)
+        self.options().matching(code)
     }
     /// Whether option `code` occurs.
     #[inline]

@@ -99,15 +99,17 @@ impl<'a> Options<'a> {
         self.scope
     }
 
-    /// The first option with `code`, ignoring anything after a framing error.
+    /// The first option with `code`, ignoring anything after a framing
+    /// error. (Named apart from `Iterator::find`, which takes a closure.)
     #[inline]
-    pub fn find(&self, code: u16) -> Option<RawOption<'a>> {
+    pub fn first(&self, code: u16) -> Option<RawOption<'a>> {
         self.clone().map_while(Result::ok).find(|o| o.code == code)
     }
 
-    /// Every option with `code`, in wire order.
+    /// Every option with `code`, in wire order. (Named apart from
+    /// `Iterator::all`, which takes a closure.)
     #[inline]
-    pub fn all(&self, code: u16) -> Matching<'a> {
+    pub fn matching(&self, code: u16) -> Matching<'a> {
         Matching {
             inner: self.clone(),
             code,
@@ -165,7 +167,7 @@ impl<'a> Iterator for Options<'a> {
 impl core::iter::FusedIterator for Options<'_> {}
 
 /// Iterator over every occurrence of one option code, in wire order; see
-/// [`Options::all`]. Stops silently at a framing error (the view's
+/// [`Options::matching`]. Stops silently at a framing error (the view's
 /// constructor reports those).
 #[derive(Debug, Clone)]
 pub struct Matching<'a> {
@@ -209,7 +211,7 @@ impl<'a, V> Typed<'a, V> {
         parse: fn(RawOption<'a>) -> Result<V, Error>,
     ) -> Self {
         Typed {
-            inner: options.all(code),
+            inner: options.matching(code),
             parse,
         }
     }
@@ -277,12 +279,12 @@ mod tests {
     }
 
     #[test]
-    fn find_and_all() {
+    fn first_and_matching() {
         let bytes = [0, 3, 0, 1, 7, 0, 5, 0, 0, 0, 3, 0, 1, 8];
         let o = Options::new(&bytes);
-        assert_eq!(o.find(3).map(|o| o.data), Some(&[7][..]));
-        assert_eq!(o.find(4), None);
-        let all: Vec<_> = o.all(3).map(|o| o.data[0]).collect();
+        assert_eq!(o.first(3).map(|o| o.data), Some(&[7][..]));
+        assert_eq!(o.first(4), None);
+        let all: Vec<_> = o.matching(3).map(|o| o.data[0]).collect();
         assert_eq!(all, [7, 8]);
         assert!(o.validate().is_ok());
     }

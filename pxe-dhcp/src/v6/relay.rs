@@ -203,7 +203,7 @@ impl<T: AsRef<[u8]>> RelayMessage<T> {
     /// Every option `code`, in wire order.
     #[inline]
     pub fn options_with(&self, code: u16) -> Matching<'_> {
-        self.options().all(code)
+        self.options().matching(code)
     }
     #[inline]
     fn area(&self) -> OptionArea<'_> {
