@@ -132,10 +132,18 @@ fuzz_target!(|data: &[u8]| {
             if r.options().last().is_some_and(|o| o.ok() == Some(relayed)) {
                 assert_eq!(&buf[..n], data, "option 9 last: the same bytes");
             }
-            // A relay reply to it mirrors the chain.
+            // A relay reply to a RELAY-FORW chain mirrors the chain.
             if let Ok(end) = r.innermost() {
+                let mut all_forw = r.msg_type() == MessageType::RelayForw;
+                let mut layer = r.borrowed();
+                while let Ok(Packet::Relay(inner)) = layer.relay_message_ref() {
+                    all_forw &= inner.msg_type() == MessageType::RelayForw;
+                    layer = inner;
+                }
                 let mut out = vec![0u8; data.len() + 256];
-                if let Ok(reply) = Builder::relay_reply_to(r, MessageType::Reply, &mut out) {
+                let built = Builder::relay_reply_to(r, MessageType::Reply, &mut out);
+                assert_eq!(built.is_ok(), all_forw, "{:?}", built.err());
+                if let Ok(reply) = built {
                     let n = reply.finish().expect("fits");
                     let repl = RelayMessage::new_checked(&out[..n]).expect("parses");
                     assert_eq!(repl.header(), r.header());

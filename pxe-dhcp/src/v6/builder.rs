@@ -237,7 +237,8 @@ impl<'b> Builder<'b> {
     }
 
     /// Starts the answer to a relayed request: one RELAY-REPL per
-    /// RELAY-FORW of `forw`'s chain, each with the hop count, link and
+    /// RELAY-FORW of `forw`'s chain (anything but RELAY-FORWs around the
+    /// request is [`Error::UnexpectedType`]), each with the hop count, link and
     /// peer addresses and interface-id of its RELAY-FORW (RFC 8415 section
     /// 19.3), around the start of an answer of `msg_type` to the innermost
     /// message, as [`Builder::reply_to`] writes it.
@@ -250,6 +251,12 @@ impl<'b> Builder<'b> {
         let mut layer = forw.borrowed();
         let mut relay = RelayBuilder::new(buf, MessageType::RelayRepl, layer.header())?;
         loop {
+            if layer.msg_type() != MessageType::RelayForw {
+                return Err(Error::UnexpectedType {
+                    msg_type: layer.msg_type(),
+                    expected: "RELAY-FORW",
+                });
+            }
             if let Some(id) = layer.interface_id() {
                 relay.interface_id(id)?;
             }
@@ -820,6 +827,16 @@ mod tests {
             Some([1, 2, 3, 4, 5, 6])
         );
         assert_eq!(m.preference().unwrap(), Some(255));
+
+        // A RELAY-REPL is no request to answer.
+        let mut out2 = [0u8; 512];
+        assert!(matches!(
+            Builder::relay_reply_to(&repl, MessageType::Reply, &mut out2),
+            Err(Error::UnexpectedType {
+                msg_type: MessageType::RelayRepl,
+                expected: "RELAY-FORW"
+            })
+        ));
     }
 
     #[test]

@@ -43,13 +43,14 @@ pub enum Error {
         /// Which header: "client/server" (4 bytes) or "relay" (34 bytes).
         kind: &'static str,
     },
-    /// The message type belongs to the other message format (a relay type
-    /// given to a client/server view or builder, or the reverse).
+    /// The message type is not one the view or builder takes: a relay type
+    /// given to a client/server view or builder, or the reverse, or a relay
+    /// message other than RELAY-FORW to answer.
     #[error("message type {msg_type} is not a {expected} message")]
     UnexpectedType {
         /// The type found or asked for.
         msg_type: MessageType,
-        /// The format that was expected: "client/server" or "relay".
+        /// What was expected: "client/server", "relay" or "RELAY-FORW".
         expected: &'static str,
     },
     /// Fewer than the 4 bytes of an option header (code and length) remain.
