@@ -13,7 +13,8 @@ pub const MAX_NAME_LEN: usize = 255;
 /// The longest label (RFC 1035 section 2.3.4).
 pub const MAX_LABEL_LEN: usize = 63;
 
-/// A list of IPv6 addresses (options 23, 22, 31, ...).
+/// A list of IPv6 addresses: option 23's recursive DNS servers (RFC 3646
+/// section 3), and options 22, 31, ... of the same form.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Ipv6List<'a>(&'a [u8]);
 
@@ -60,8 +61,9 @@ impl fmt::Display for Ipv6List<'_> {
     }
 }
 
-/// One domain name in wire format (length-prefixed labels), checked:
-/// labels of at most 63 bytes, no compression, at most 255 bytes.
+/// One domain name in wire format (length-prefixed labels, RFC 1035
+/// section 3.1), checked: labels of at most 63 bytes, no compression (RFC
+/// 8415 section 10), at most 255 bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct DomainName<'a>(&'a [u8]);
 
@@ -154,7 +156,8 @@ fn name_len(data: &[u8], partial: bool) -> Result<usize, &'static str> {
     }
 }
 
-/// Option 24, the domain search list: complete names, one after another.
+/// Option 24, the domain search list: complete names, one after another
+/// (RFC 3646 section 4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct DomainList<'a>(&'a [u8]);
 

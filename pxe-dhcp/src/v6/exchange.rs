@@ -8,7 +8,8 @@ use core::time::Duration;
 use super::error::Error;
 use super::options::RawOption;
 
-/// Option 6, the option codes a client asks for, in its order.
+/// Option 6, the option codes a client asks for, in its order (RFC 8415
+/// section 21.7).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Oro<'a>(&'a [u8]);
 
@@ -64,7 +65,7 @@ impl fmt::Display for Oro<'_> {
 }
 
 /// Option 8: how long the client has been trying, in hundredths of a
-/// second; 0xffff means 655.35 s or more.
+/// second; 0xffff means 655.35 s or more (RFC 8415 section 21.9).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ElapsedTime(pub u16);
 
@@ -93,15 +94,15 @@ impl fmt::Display for ElapsedTime {
     }
 }
 
-/// Option 7, the server's preference (255 makes clients stop collecting
-/// ADVERTISEs and REQUEST at once).
+/// Option 7, the server's preference (RFC 8415 section 21.8; 255 makes
+/// clients stop collecting ADVERTISEs and REQUEST at once).
 #[inline]
 pub(crate) fn parse_preference(opt: RawOption<'_>) -> Result<u8, Error> {
     let [v] = fixed(&opt, "1")?;
     Ok(v)
 }
 
-/// Option 14, rapid commit: must be empty.
+/// Option 14, rapid commit: must be empty (RFC 8415 section 21.14).
 #[inline]
 pub(crate) fn parse_rapid_commit(opt: RawOption<'_>) -> Result<(), Error> {
     let [] = fixed(&opt, "0")?;

@@ -19,7 +19,7 @@ pub const RELAY_HEADER_LEN: usize = 34;
 /// 3315's HOP_COUNT_LIMIT (RFC 8415 lowered it to 8).
 pub const MAX_RELAY_DEPTH: usize = 32;
 
-/// The fixed fields of a relay message.
+/// The fixed fields of a relay message (RFC 8415 section 9).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct RelayHeader {
     /// Relay agents the message has passed (0 for the first relay).
