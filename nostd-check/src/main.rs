@@ -81,12 +81,59 @@ fn netboot_on_smoltcp() -> Option<usize> {
     Some(server.stats().tftp_active)
 }
 
+/// The DHCPv6 codec without `std` or a heap: view a SOLICIT, answer it
+/// with an ADVERTISE, and wrap that in a RELAY-REPL.
+fn dhcpv6_parse_and_build(datagram: &[u8], out: &mut [u8]) -> Option<usize> {
+    use pxe_dhcp::v6::{
+        Builder, Duid, ENTERPRISE_INTEL, Message, MessageType, Packet, RelayBuilder, RelayHeader,
+        Status,
+    };
+    let Packet::Message(request) = Packet::new_checked(datagram).ok()? else {
+        return None;
+    };
+    let iaid = request.ia_na().ok()??.iaid();
+    let http = request
+        .vendor_class()
+        .ok()?
+        .is_some_and(|v| v.is_http_client());
+    let (reply, relay) = out.split_at_mut(out.len() / 2);
+    let mut b = Builder::reply_to(&request, MessageType::Advertise, reply).ok()?;
+    b.server_id(&Duid::ll_ethernet([2, 0, 0, 0, 0, 1]))
+        .ok()?
+        .ia_na(iaid, 1800, 3150, |ia| {
+            ia.ia_addr(core::net::Ipv6Addr::LOCALHOST, 3600, 3600)?;
+            Ok(())
+        })
+        .ok()?
+        .status_code(Status::Success, "success")
+        .ok()?
+        .boot_file_url(b"http://[::1]/boot.efi")
+        .ok()?;
+    if http {
+        b.vendor_class(ENTERPRISE_INTEL, &[b"HTTPClient"]).ok()?;
+    }
+    let n = b.finish().ok()?;
+    let header = RelayHeader {
+        hop_count: 0,
+        link_address: core::net::Ipv6Addr::UNSPECIFIED,
+        peer_address: core::net::Ipv6Addr::LOCALHOST,
+    };
+    let mut r = RelayBuilder::new(relay, MessageType::RelayRepl, header).ok()?;
+    r.interface_id(b"eth0").ok()?;
+    let len = r.relay_message(reply.get(..n)?).ok()?;
+    Message::new_checked(reply.get(..n)?).ok()?;
+    Some(len)
+}
+
 /// Entry point; linked, never run. `black_box` keeps the driver code in the
 /// binary (the linker would drop an unreachable function).
 #[unsafe(no_mangle)]
 pub extern "C" fn _start() -> ! {
     if core::hint::black_box(false) {
         let _ = core::hint::black_box(netboot_on_smoltcp());
+        let mut out = [0u8; 1024];
+        let datagram = core::hint::black_box(&[1u8, 0, 0, 1][..]);
+        let _ = core::hint::black_box(dhcpv6_parse_and_build(datagram, &mut out));
     }
     loop {}
 }

@@ -1,4 +1,4 @@
-//! Zero-copy, `no_std` DHCPv4/BOOTP codec for network booting.
+//! Zero-copy, `no_std` DHCPv4/BOOTP and DHCPv6 codec for network booting.
 //!
 //! - [`Packet`] is a smoltcp-style view over a received message: header
 //!   accessors, an allocation-free option iterator that follows option 52
@@ -8,6 +8,9 @@
 //! - [`Builder`] writes a message (typically a reply) into a caller's
 //!   `&mut [u8]`, with nested encapsulated options, RFC 3396 splitting and
 //!   option-overload layout for the client's maximum message size.
+//! - [`v6`] does the same for DHCPv6 (RFC 8415, RFC 5970): message and
+//!   relay views, typed options (DUIDs, IA_NA, vendor class, boot file
+//!   URL, ...) and builders for replies and relay replies.
 //!
 //! Neither parsing nor building allocates; bad input is an [`Error`] that
 //! names the option and offset, never a panic.
@@ -112,6 +115,7 @@ pub mod pxe;
 pub mod pxelinux;
 pub mod relay;
 mod types;
+pub mod v6;
 
 pub use builder::{BOOTP_MIN_LEN, Builder, SubBuilder, ViBuilder};
 pub use error::{Area, Error};
