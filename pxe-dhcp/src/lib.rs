@@ -9,6 +9,11 @@
 //!   `&mut [u8]`, with nested encapsulated options, RFC 3396 splitting and
 //!   option-overload layout for the client's maximum message size.
 //!
+//! - `Display` and `Debug` of a [`Packet`] show the header and every
+//!   option by name and decoded value (`53 message-type: DISCOVER`,
+//!   `93 client-arch: x86 BIOS (0)`, `43 vendor-encapsulated: [...]`),
+//!   without allocating; [`names`] has the names.
+//!
 //! Neither parsing nor building allocates; bad input is an [`Error`] that
 //! names the option and offset, never a panic.
 //!
@@ -16,7 +21,7 @@
 //! use core::net::Ipv4Addr;
 //! use pxe_dhcp::{Builder, ClientArch, MessageType, Packet, code, pxe::DiscoveryControl};
 //!
-//! // A BIOS PXE ROM's DISCOVER (from tests/captures), as a client would build it.
+//! // A BIOS PXE ROM's DISCOVER, as a client would build it.
 //! let mut req = [0u8; 576];
 //! let mut b = Builder::new(&mut req)?;
 //! b.xid(0x6aa0e84b).chaddr(1, &[0x52, 0x54, 0, 0xb0, 7, 1])?;
@@ -50,6 +55,7 @@
 //!
 //! let offer = Packet::new_checked(&out[..len])?;
 //! assert_eq!(offer.xid(), 0x6aa0e84b);
+//! println!("{offer}"); // BOOTREPLY xid=0x6aa0e84b ... 53 message-type: OFFER ...
 //! let pxe = offer.pxe_options()?.expect("option 43");
 //! assert_eq!(pxe.discovery_control()?, Some(DiscoveryControl::SKIP_DISCOVERY));
 //! assert_eq!(pxe.as_bytes(), &[6, 1, 8, 10, 4, 0, b'P', b'X', b'E', 255]);
@@ -94,8 +100,10 @@ extern crate alloc;
 extern crate std;
 
 mod builder;
+mod display;
 mod error;
 pub mod ipxe;
+pub mod names;
 mod options;
 mod packet;
 pub mod pxe;
