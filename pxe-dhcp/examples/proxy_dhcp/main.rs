@@ -35,14 +35,20 @@ use pxe_rules::{Config, Context, FsLoader, Port};
 
 mod reply;
 
+const USAGE: &str = "usage: proxy_dhcp --addr A.B.C.D/N [--conf FILE] [-o LINE]... [-v]";
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.iter().any(|a| a == "-h" || a == "--help") {
+        println!("{USAGE}");
+        return ExitCode::SUCCESS;
+    }
     match parse_args(&args).and_then(|(config, ctx, verbose)| {
         serve(&config, ctx, verbose, &AtomicBool::new(false)).map_err(|e| format!("{e}"))
     }) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("proxy_dhcp: {e} (see the usage at the top of examples/proxy_dhcp/main.rs)");
+            eprintln!("proxy_dhcp: {e}\n{USAGE}");
             ExitCode::FAILURE
         }
     }
@@ -56,18 +62,15 @@ fn parse_args(args: &[String]) -> Result<(Config, Context<'static>, bool), Strin
         let mut value = || it.next().ok_or_else(|| format!("{a} needs a value"));
         match a.as_str() {
             "--addr" => addr = Some(parse_cidr(value()?)?),
-            "--conf" => {
-                let path = value()?;
-                text += &std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
-                text.push('\n');
-            }
+            // Read through `conf-file=` so errors name the file and its line.
+            "--conf" => text += &format!("conf-file={}\n", value()?),
             "-o" => text += &format!("{}\n", value()?),
             "-v" => verbose = true,
             other => return Err(format!("unknown argument {other:?}")),
         }
     }
     let (local, netmask) = addr.ok_or("--addr A.B.C.D/N is required")?;
-    let config = Config::parse_with_loader(&text, "configuration", &mut FsLoader)
+    let config = Config::parse_with_loader(&text, "command line", &mut FsLoader)
         .map_err(|e| e.to_string())?;
     Ok((config, Context::new(local, netmask), verbose))
 }
@@ -82,7 +85,12 @@ fn parse_cidr(s: &str) -> Result<(Ipv4Addr, Ipv4Addr), String> {
 }
 
 /// Answers on UDP 67 and 4011 (one thread each) until `stop` is set.
-fn serve(config: &Config, ctx: Context<'_>, verbose: bool, stop: &AtomicBool) -> io::Result<()> {
+pub(crate) fn serve(
+    config: &Config,
+    ctx: Context<'_>,
+    verbose: bool,
+    stop: &AtomicBool,
+) -> io::Result<()> {
     let dhcp = bind(67)?;
     let pxe = bind(4011)?;
     std::thread::scope(|s| {
