@@ -88,6 +88,16 @@
 //!   [`Error::BufferTooSmall`]), splits long values per RFC 3396, and lays
 //!   options out for the client's maximum message size at
 //!   [`Builder::finish`], using `file`/`sname` with option 52 when needed.
+//! - **Replies as dnsmasq writes them.** [`Builder::reply_to`] copies what
+//!   every reply copies. dnsmasq also keeps the request's `secs` and
+//!   `hops`, sets [`Flags::BROADCAST`] when the client has no address yet
+//!   (`ciaddr` 0), and echoes a relay's option 82 ([`Builder::copy_option`]).
+//!   In its proxy replies `siaddr` (next server) is `0.0.0.0` for a BIOS
+//!   client unless the chosen `dhcp-boot` line names a server, and the
+//!   proxy's own address for UEFI clients (architecture 6 and above, sent
+//!   on to port 4011).
+//!   `examples/proxy_dhcp` is a proxyDHCP and boot server built from this
+//!   crate and `pxe-rules` whose replies match dnsmasq's byte for byte.
 //!
 //! Features: `std` (default) and `alloc` add only [`Packet::option_vec`];
 //! `bytes` adds `Builder::finish_into` for any `bytes::BufMut`.
