@@ -93,12 +93,15 @@ pub(crate) fn serve(
 ) -> io::Result<()> {
     let dhcp = bind(67)?;
     let pxe = bind(4011)?;
-    std::thread::scope(|s| {
-        let boot_server =
-            s.spawn(|| answer_on(&pxe, config, ctx.with_port(Port::Pxe), verbose, stop));
-        let proxy = answer_on(&dhcp, config, ctx.with_port(Port::Dhcp), verbose, stop);
-        // Either loop failing ends both.
+    // Whichever loop fails first stops the other.
+    let run = |socket: &UdpSocket, port| {
+        let result = answer_on(socket, config, ctx.with_port(port), verbose, stop);
         stop.store(true, Ordering::SeqCst);
+        result
+    };
+    std::thread::scope(|s| {
+        let boot_server = s.spawn(|| run(&pxe, Port::Pxe));
+        let proxy = run(&dhcp, Port::Dhcp);
         let boot_server = boot_server
             .join()
             .unwrap_or_else(|_| Err(io::Error::other("4011 thread panicked")));
