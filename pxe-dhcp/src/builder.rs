@@ -85,6 +85,14 @@ impl<'b> Builder<'b> {
     /// Starts a reply (op BOOTREPLY) to `request`: copies xid, htype,
     /// hlen, chaddr, flags and giaddr, and takes the size limit from the
     /// request's option 57 (never below 576).
+    ///
+    /// Everything else starts at zero, as RFC 2131 table 3 has it: `secs`
+    /// and `hops` (dnsmasq keeps the request's `secs` in every reply; call
+    /// [`Builder::secs`] with [`Packet::secs`] to match it byte for byte),
+    /// the addresses, `sname` and `file`. Policy is the caller's: a reply
+    /// to a client without an address (`ciaddr` 0) usually sets
+    /// [`Flags::BROADCAST`](crate::Flags::BROADCAST), and a relayed
+    /// request's option 82 goes back with [`Builder::copy_option`].
     #[inline]
     pub fn reply_to<T: AsRef<[u8]>>(request: &Packet<T>, buf: &'b mut [u8]) -> Result<Self, Error> {
         let mut b = Builder::new(buf)?;

@@ -245,7 +245,8 @@ impl<'a> IpxeOptions<'a> {
     }
 }
 
-/// A short name for a feature or setting code, as the captures' dumps print it.
+/// A short name for a feature or setting code (after the setting names of
+/// iPXE's `dhcp.h`), as [`Packet`](crate::Packet)'s `Display` prints it.
 #[inline]
 pub fn sub_name(code: u8) -> Option<&'static str> {
     Some(match code {

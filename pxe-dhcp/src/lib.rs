@@ -12,6 +12,11 @@
 //!   relay views, typed options (DUIDs, IA_NA, vendor class, boot file
 //!   URL, ...) and builders for replies and relay replies.
 //!
+//! - `Display` and `Debug` of a [`Packet`] show the header and every
+//!   option by name and decoded value (`53 message-type: DISCOVER`,
+//!   `93 client-arch: x86 BIOS (0)`, `43 vendor-encapsulated: [...]`),
+//!   without allocating; [`names`] has the names.
+//!
 //! Neither parsing nor building allocates; bad input is an [`Error`] that
 //! names the option and offset, never a panic.
 //!
@@ -19,7 +24,7 @@
 //! use core::net::Ipv4Addr;
 //! use pxe_dhcp::{Builder, ClientArch, MessageType, Packet, code, pxe::DiscoveryControl};
 //!
-//! // A BIOS PXE ROM's DISCOVER (from tests/captures), as a client would build it.
+//! // A BIOS PXE ROM's DISCOVER, as a client would build it.
 //! let mut req = [0u8; 576];
 //! let mut b = Builder::new(&mut req)?;
 //! b.xid(0x6aa0e84b).chaddr(1, &[0x52, 0x54, 0, 0xb0, 7, 1])?;
@@ -53,6 +58,7 @@
 //!
 //! let offer = Packet::new_checked(&out[..len])?;
 //! assert_eq!(offer.xid(), 0x6aa0e84b);
+//! println!("{offer}"); // BOOTREPLY xid=0x6aa0e84b ... 53 message-type: OFFER ...
 //! let pxe = offer.pxe_options()?.expect("option 43");
 //! assert_eq!(pxe.discovery_control()?, Some(DiscoveryControl::SKIP_DISCOVERY));
 //! assert_eq!(pxe.as_bytes(), &[6, 1, 8, 10, 4, 0, b'P', b'X', b'E', 255]);
@@ -94,6 +100,19 @@
 //!   [`Builder::encap_options`] are split between sub-options, never
 //!   inside one; option 125 has its own enterprise-block builder
 //!   ([`Builder::vendor_identifying`]).
+//! - **Replies as dnsmasq writes them.** [`Builder::reply_to`] copies what
+//!   every reply copies. dnsmasq also keeps the request's `secs` and
+//!   `hops`, sets [`Flags::BROADCAST`] when the client has no address yet
+//!   (`ciaddr` 0), and echoes a relay's option 82 ([`Builder::copy_option`]).
+//!   In its proxy replies `siaddr` (next server) is `0.0.0.0` for a BIOS
+//!   client unless the chosen `dhcp-boot` line names a server, and the
+//!   proxy's own address for UEFI clients (architecture 6 and above, sent
+//!   on to port 4011).
+//!   `examples/proxy_dhcp` is a proxyDHCP and boot server built from this
+//!   crate and `pxe-rules` (`Decision::write_reply` holds these rules)
+//!   whose replies match dnsmasq's byte for byte, except that a proxy
+//!   reply carrying a boot file but no server names the proxy as next
+//!   server (dnsmasq's `0.0.0.0` makes iPXE ignore the offer).
 //!
 //! Features: `std` (default) and `alloc` add only [`Packet::option_vec`];
 //! `bytes` adds `Builder::finish_into` for any `bytes::BufMut`.
@@ -106,9 +125,11 @@ extern crate alloc;
 extern crate std;
 
 mod builder;
+mod display;
 mod error;
 pub mod ipxe;
 mod lookup;
+pub mod names;
 mod options;
 mod packet;
 pub mod pxe;

@@ -149,19 +149,6 @@ fn slot(code: u8) -> usize {
     usize::from((u16::from(code).wrapping_mul(197) >> 7) & 31)
 }
 
-impl<T: AsRef<[u8]>> core::fmt::Debug for Packet<T> {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("Packet")
-            .field("len", &self.b().len())
-            .field("op", &self.op())
-            .field("xid", &self.xid())
-            .field("has_cookie", &self.has_cookie())
-            .field("overload", &self.overload)
-            .field("options_error", &self.error)
-            .finish_non_exhaustive()
-    }
-}
-
 /// What one validating pass over the options learns.
 struct Index {
     options_start: Option<usize>,

@@ -637,9 +637,10 @@ impl From<u16> for ClientArch {
     }
 }
 
+/// The description, then the number: `x86 BIOS (0)`, `x64 UEFI (7)`.
 impl fmt::Display for ClientArch {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} ({})", self.0, self.description())
+        write!(f, "{} ({})", self.description(), self.0)
     }
 }
 
@@ -733,14 +734,14 @@ impl ClientNdi {
 /// Option 97, the client machine identifier: type 0 and a 16-byte UUID.
 ///
 /// **Byte order.** The 16 bytes are kept exactly as sent. RFC 4578 does not
-/// fix a byte order and clients disagree: EDK2 and iPXE copy the SMBIOS
-/// system UUID, whose first three fields SMBIOS 2.6+ stores little-endian.
-/// So for the same machine `dmidecode` and iPXE's `${uuid}` print
-/// [`ClientUuid::guid_text`] (first three fields byte-swapped), while a
-/// big-endian reading of the wire bytes is [`ClientUuid::wire_text`]. The
-/// captures here show wire `1e001700-008c-...` for iPXE `${uuid}` =
-/// `0017001e-8c00-...`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// fix a byte order; PXE clients (EDK2, iPXE) send the SMBIOS system UUID
+/// as SMBIOS 2.6+ stores it, first three fields little-endian. So
+/// [`ClientUuid::guid_text`] (first three fields byte-swapped), which is
+/// also this type's `Display`, is what `dmidecode -s system-uuid` and
+/// iPXE's `${uuid}` print for that machine: wire bytes
+/// `1e 00 17 00 00 8c ad 00 ...` read `0017001e-8c00-00ad-...`, while
+/// [`ClientUuid::wire_text`] reads them big-endian (`1e001700-008c-ad00-...`).
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ClientUuid {
     /// The type byte (0 = UUID/GUID; other values are not defined).
     pub kind: u8,

@@ -6,7 +6,9 @@ mod common;
 use std::net::Ipv4Addr;
 
 use common::*;
-use pxe_dhcp::{ClientArch, Flags, MessageType, Op, Packet, code, ipxe, pxe::DiscoveryControl};
+use pxe_dhcp::{
+    ClientArch, Flags, MessageType, Op, Packet, code, ipxe, names, pxe::DiscoveryControl,
+};
 
 #[derive(Debug, Default)]
 struct Entry {
@@ -297,14 +299,18 @@ fn check_option(p: &Packet<&[u8]>, o: &Opt, ctx: &str) {
     }
 }
 
-/// `[6(discovery-control)=03 10(menu-prompt)=00505845]` -> [(6, bytes), ...]
-fn bracket_subopts(d: &str) -> Vec<(u8, Vec<u8>)> {
+/// `[6(discovery-control)=03 10(menu-prompt)=00505845]` -> [(6, bytes), ...];
+/// each name in parentheses must be the library's name for that code.
+fn bracket_subopts(d: &str, library_name: fn(u8) -> Option<&'static str>) -> Vec<(u8, Vec<u8>)> {
     d.trim_start_matches('[')
         .trim_end_matches(']')
         .split_whitespace()
         .map(|t| {
             let (c, v) = t.split_once('(').unwrap();
-            (c.parse().unwrap(), unhex(v.split_once('=').unwrap().1))
+            let (name, hex) = v.split_once(")=").unwrap();
+            let c: u8 = c.parse().unwrap();
+            assert_eq!(library_name(c), Some(name), "sub-option {c} in {d}");
+            (c, unhex(hex))
         })
         .collect()
 }
@@ -317,7 +323,7 @@ fn check_pxe(p: &Packet<&[u8]>, d: &str, ctx: &str) {
         .map(|o| (o.code, o.data.to_vec()))
         .collect();
     if d.starts_with('[') {
-        assert_eq!(subs, bracket_subopts(d), "{ctx}");
+        assert_eq!(subs, bracket_subopts(d, names::pxe_sub_name), "{ctx}");
     }
     // Typed views (both dump formats print enough to check them).
     if let Some(i) = d.find("boot-item=type 0x") {
@@ -422,7 +428,7 @@ fn check_ipxe(p: &Packet<&[u8]>, d: &str, ctx: &str) {
         .map(|o| (o.code, o.data.to_vec()))
         .collect();
     if d.starts_with('[') {
-        assert_eq!(subs, bracket_subopts(d), "{ctx}");
+        assert_eq!(subs, bracket_subopts(d, names::ipxe_sub_name), "{ctx}");
     } else {
         // bus-id=011af41000 version=010000 dns=01 ...
         let want: Vec<(String, Vec<u8>)> = d

@@ -18,12 +18,12 @@
 //! use pxe_engine::{Engine, NoEvents, Outcome, Output, RxInfo};
 //! use pxe_engine::dhcp::addressing::Destination;
 //!
-//! // The seed's proxy configuration: PXE boot data next to another DHCP server.
+//! // A proxyDHCP configuration: PXE boot data next to another DHCP server.
 //! let conf = pxe_rules::Config::parse_str(
 //!     "dhcp-match=ipxe,175\n\
 //!      dhcp-range=192.168.2.0,proxy\n\
 //!      pxe-service=net:#ipxe,x86PC, \"splashtop by richud.com\", undionly.kkpxe\n",
-//!     "seed-proxy.conf",
+//!     "proxy.conf",
 //! )?;
 //! let mut engine = Engine::new(Arc::new(conf));
 //! // Proxy DHCP on 67, the PXE boot server on 4011.

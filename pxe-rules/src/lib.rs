@@ -14,7 +14,8 @@
 //! use pxe_dhcp::{Builder, MessageType, Packet, code};
 //! use pxe_rules::{Config, Context, Facts, ServerPart, Verdict};
 //!
-//! // The seed's full-DHCP configuration.
+//! // Full DHCP that breaks the PXE ROM -> iPXE chain-loading loop: a ROM
+//! // gets iPXE (undionly), iPXE (option 175) gets PXELINUX.
 //! let conf = Config::parse_str(
 //!     "dhcp-match=ipxe,175\n\
 //!      dhcp-range=192.168.2.100,192.168.2.200\n\
@@ -90,8 +91,9 @@
 //! does not re-run the `vendor:` matching; DHCPv6 lines are accepted and
 //! listed as ignored.
 //!
-//! The semantics follow dnsmasq 2.90 as written down in the project's
-//! `spec/dnsmasq-semantics.md`; each module names the dnsmasq functions it
+//! The semantics follow dnsmasq 2.90: its manual page
+//! (<https://thekelleys.org.uk/dnsmasq/docs/dnsmasq-man.html>) and, where the
+//! manual is silent, its source; each module names the dnsmasq functions it
 //! mirrors. Evaluating a request allocates nothing: tags are interned to
 //! bit positions when the configuration is compiled, and the decision
 //! keeps what it chose (configuration lines, request fields) in fixed

@@ -1,5 +1,7 @@
-//! Option names and value typing, as `option.c: parse_dhcp_opt` decides
-//! them (spec §3.2, §3.3), and MAC/hex patterns (`util.c: parse_hex`).
+//! Option names (`dhcp-common.c: opttab`) and value typing (whether a
+//! value is addresses, a number, hex bytes or text, decided from the
+//! characters it contains), as `option.c: parse_dhcp_opt` decides them, and
+//! MAC/hex patterns (`util.c: parse_hex`).
 
 use alloc::string::String;
 use alloc::vec::Vec;

@@ -25,6 +25,25 @@ pub struct Udp {
     pub payload: Vec<u8>,
 }
 
+#[allow(dead_code)] // not every test binary reads IPv4 addresses
+impl Udp {
+    /// The IPv4 source address (panics on an IPv6 datagram: test code).
+    pub fn src4(&self) -> std::net::Ipv4Addr {
+        match self.src {
+            IpAddr::V4(a) => a,
+            IpAddr::V6(a) => panic!("{a} is not an IPv4 source"),
+        }
+    }
+
+    /// The IPv4 destination address (panics on an IPv6 datagram).
+    pub fn dst4(&self) -> std::net::Ipv4Addr {
+        match self.dst {
+            IpAddr::V4(a) => a,
+            IpAddr::V6(a) => panic!("{a} is not an IPv4 destination"),
+        }
+    }
+}
+
 fn u16be(b: &[u8], at: usize) -> u16 {
     u16::from_be_bytes([b[at], b[at + 1]])
 }

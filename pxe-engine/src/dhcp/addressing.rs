@@ -1,4 +1,5 @@
-//! Where a reply goes (RFC 2131 §4.1 and dnsmasq's `dhcp.c`, spec §8.3).
+//! Where a reply goes (RFC 2131 §4.1, as dnsmasq's `dhcp.c: dhcp_packet`
+//! decides it on Linux).
 
 use core::net::{Ipv4Addr, SocketAddrV4};
 

@@ -1,4 +1,4 @@
-//! Full DHCP (RFC 2131 with dnsmasq's rules, spec §8.5): one handler per
+//! Full DHCP (RFC 2131 as dnsmasq's `rfc2131.c: dhcp_reply` does it): one handler per
 //! message type, and REQUEST handled by its RFC 2131 §4.3.2 state.
 
 use alloc::string::String;
@@ -96,7 +96,8 @@ fn sanitize_hostname(h: &[u8]) -> Option<String> {
 }
 
 impl Engine {
-    /// Full DHCP, spec §8.5: the handler for the message type.
+    /// Full DHCP: the handler for the message type (DISCOVER, REQUEST,
+    /// DECLINE, RELEASE, INFORM, BOOTP), with dnsmasq's NAK reasons.
     pub(super) fn full<'x>(&mut self, x: &Exchange<'x>, out: &mut [u8]) -> Step<'x> {
         let Some(range) = x.d.range() else {
             return Step::Drop(Discard::new(DropReason::NoRange));
@@ -399,7 +400,8 @@ impl Engine {
         self.leases.len() >= max as usize && self.leases.active(now).count() >= max as usize
     }
 
-    /// Lease time, T1 and T2 for this request (spec §8.7).
+    /// Lease time, T1 and T2 for this request (dnsmasq's `calc_time`, see
+    /// [`timing`]).
     pub(super) fn times(&self, x: &Exchange<'_>) -> timing::Times {
         let d = x.d;
         let configured = d.lease_time().map_or(DEFAULT_LEASE, |l| l.as_secs());

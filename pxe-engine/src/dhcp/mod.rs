@@ -23,13 +23,14 @@
 //!
 //! ## Deviation from dnsmasq: next-server in proxy replies
 //!
-//! With the seed's "proxy DHCP and PHP" configuration, dnsmasq 2.90 answers
-//! iPXE's DISCOVER with a proxy OFFER whose `file` is the script URL but
-//! whose `siaddr` is `0.0.0.0` (the `dhcp-boot` line names no server).
+//! When a proxy range's `dhcp-boot` line names a boot file but no server
+//! (`dhcp-boot=tag:ipxe,http://192.168.2.1/ipxe.php?mac=${mac}`), dnsmasq
+//! 2.90 answers iPXE's DISCOVER with a proxy OFFER whose `file` is that URL
+//! but whose `siaddr` is `0.0.0.0`.
 //! iPXE ignores such a proxy offer and reports "Nothing to boot". This
 //! engine sets `siaddr` (next-server) to its own address on the receiving
 //! interface whenever a proxy reply carries a boot file and no server was
-//! configured, so that configuration boots unchanged. The rule lives with
+//! configured, so such a configuration boots unchanged. The rule lives with
 //! the other header rules in `pxe_rules::Decision::next_server`, which
 //! the shared reply writer applies.
 //!

@@ -168,12 +168,14 @@ impl Engine {
         }
     }
 
-    /// PXE boot-server ACK (43 sub-option 71), spec §5.8.
+    /// PXE boot-server ACK to a request with 43 sub-option 71: `yiaddr =
+    /// ciaddr`, `ciaddr = 0`, the service's boot file, back to the sender.
     pub(super) fn boot_server<'x>(&self, x: &Exchange<'x>, out: &mut [u8]) -> Sent<'x> {
         self.write(ReplyKind::BootServerAck, x.req.pkt.ciaddr(), x, out)
     }
 
-    /// ProxyDHCP reply, spec §6.2.
+    /// ProxyDHCP reply: OFFER to a DISCOVER, ACK to a REQUEST on 4011;
+    /// never an address (`yiaddr` 0), broadcast flag set when `ciaddr` is 0.
     pub(super) fn proxy<'x>(&self, x: &Exchange<'x>, out: &mut [u8]) -> Sent<'x> {
         let kind = if x.req.mt == Some(MessageType::Discover) {
             ReplyKind::ProxyOffer

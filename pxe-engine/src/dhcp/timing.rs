@@ -1,4 +1,6 @@
-//! Lease time, T1 and T2 (dnsmasq `calc_time`, spec §8.7).
+//! Lease time, T1 and T2 as dnsmasq's `calc_time` computes them: at least
+//! 120 s, a client may ask for less than configured but not more, T1 half
+//! the lease and T2 seven eighths unless configured.
 
 /// The infinite lease time value.
 pub const INFINITE: u32 = u32::MAX;

@@ -1,4 +1,5 @@
-//! Per-machine iPXE scripts: the seed's `ipxe.php`, without PHP and without
+//! Per-machine iPXE scripts: what an `ipxe.php?mac=${mac}&uuid=${uuid}`
+//! page serves in the usual dnsmasq + iPXE setup, without PHP and without
 //! its holes.
 //!
 //! A request such as `/ipxe.php?mac=52%3A54%3A00%3A12%3A34%3A56&uuid=…`

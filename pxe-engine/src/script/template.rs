@@ -130,8 +130,9 @@ pub struct Template {
     segments: Vec<Segment>,
 }
 
-/// The built-in template: the seed document's `ipxe.php` output, with the
-/// server's own address filled in.
+/// The built-in template: PXELINUX, told to read the per-machine
+/// configuration `pxelinux.cfg/<uuid>.cfg` over HTTP from this server (port
+/// 81), falling back to iPXE's demo boot and then a shell.
 pub const DEFAULT_TEMPLATE: &str = "#!ipxe
 set 209:string pxelinux.cfg/{{uuid}}.cfg
 set 210:string http://{{server}}:81/

@@ -1,13 +1,15 @@
-//! Network namespaces for tests, torn down by Drop guards, and the small
-//! process helpers around them. Shared by the tests of `pxe-server` and
-//! `pxe-smoltcp` (the latter includes this file by path).
+//! Network namespaces for tests (alone, or several joined by a bridge),
+//! torn down by Drop guards, and the small process helpers around them.
+//! Shared by the tests of `pxe-server`, `pxe-smoltcp` and `pxe-dhcp` (the
+//! latter two include this file by path).
 #![allow(dead_code, clippy::unwrap_used, clippy::panic, unreachable_pub)]
 
 use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
@@ -106,5 +108,93 @@ impl Drop for Netns {
         let _ = Command::new("ip")
             .args(["netns", "del", &self.name])
             .output();
+    }
+}
+
+/// Namespaces joined by a bridge; each member has `eth0`.
+pub struct Lab {
+    pub switch: Netns,
+    pub members: Vec<Netns>,
+}
+
+impl Lab {
+    /// `addrs[i]` is the CIDR address of member i's eth0 (or "" for none).
+    pub fn new(addrs: &[&str]) -> Lab {
+        let switch = Netns::new("sw");
+        sh(&[
+            "ip",
+            "-n",
+            &switch.name,
+            "link",
+            "add",
+            "br0",
+            "type",
+            "bridge",
+        ]);
+        sh(&["ip", "-n", &switch.name, "link", "set", "br0", "up"]);
+        let mut members = Vec::new();
+        for (i, a) in addrs.iter().enumerate() {
+            let ns = Netns::new(&format!("m{i}"));
+            let va = unique("va");
+            let vb = unique("vb");
+            sh(&[
+                "ip", "link", "add", &va, "type", "veth", "peer", "name", &vb,
+            ]);
+            sh(&["ip", "link", "set", &va, "netns", &ns.name]);
+            sh(&["ip", "link", "set", &vb, "netns", &switch.name]);
+            sh(&["ip", "-n", &ns.name, "link", "set", &va, "name", "eth0"]);
+            sh(&["ip", "-n", &ns.name, "link", "set", "eth0", "up"]);
+            sh(&[
+                "ip",
+                "-n",
+                &switch.name,
+                "link",
+                "set",
+                &vb,
+                "master",
+                "br0",
+            ]);
+            sh(&["ip", "-n", &switch.name, "link", "set", &vb, "up"]);
+            if !a.is_empty() {
+                sh(&["ip", "-n", &ns.name, "addr", "add", a, "dev", "eth0"]);
+            }
+            members.push(ns);
+        }
+        Lab { switch, members }
+    }
+}
+
+/// A child process killed (SIGKILL) and reaped on drop.
+pub struct ChildGuard(pub Option<Child>);
+
+impl ChildGuard {
+    /// Send SIGTERM and wait up to `t` for it to exit; returns its status.
+    pub fn terminate(&mut self, t: Duration) -> Option<std::process::ExitStatus> {
+        let c = self.0.as_mut()?;
+        let pid = nix::unistd::Pid::from_raw(c.id() as i32);
+        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+        let start = Instant::now();
+        while start.elapsed() < t {
+            if let Ok(Some(s)) = c.try_wait() {
+                self.0 = None;
+                return Some(s);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+
+    /// SIGKILL now.
+    pub fn kill9(&mut self) {
+        if let Some(mut c) = self.0.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        self.kill9();
     }
 }

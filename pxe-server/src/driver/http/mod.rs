@@ -7,7 +7,7 @@
 //! http-port=80                 # repeatable; no http-port = no HTTP service
 //! http-port=81
 //! http-root=/srv/tftp          # files served over HTTP (may equal tftp-root)
-//! ipxe-script=/etc/pxe/boot.ipxe        # template; default: the seed's ipxe.php output
+//! ipxe-script=/etc/pxe/boot.ipxe        # template; default: DEFAULT_TEMPLATE
 //! ipxe-script-dir=/etc/pxe/machines     # <uuid>.ipxe / <52-54-00-12-34-56>.ipxe overrides
 //! ```
 //!
@@ -33,7 +33,7 @@
 //!   requests (`206`, or `416` with `Content-Range: bytes */LEN`; a
 //!   multi-range or malformed `Range`, or any `If-Range`, gets the whole
 //!   file with `200`).
-//! * `GET`/`HEAD` of `/ipxe.php` (the path the seed's configuration uses)
+//! * `GET`/`HEAD` of `/ipxe.php` (the path dnsmasq + PHP setups use)
 //!   and of its neutral alias `/boot.ipxe` render an iPXE script: the query
 //!   is parsed by [`pxe_engine::script::parse_query`] (anything invalid → `400`
 //!   with the reason), the script comes from, in order, the per-UUID file
@@ -41,7 +41,7 @@
 //!   `SCRIPT_DIR/<52-54-00-12-34-56>.ipxe`, the configured template
 //!   (`ipxe-script=`), or the built-in [`pxe_engine::script::DEFAULT_TEMPLATE`].
 //!   Override files are read at each request (edits apply at once, as with
-//!   the seed's PHP page) and are templates too. `{{server}}`/`{{port}}` are
+//!   a PHP page) and are templates too. `{{server}}`/`{{port}}` are
 //!   the address and port the client reached; `{{ip}}` defaults to the
 //!   client's own address; host name, arch and tags come from a
 //!   [`ClientLookup`] when the query does not give them.

@@ -19,7 +19,8 @@ pub struct HttpConfig {
     /// Directory boot files are served from; `None` serves no files (only
     /// scripts).
     pub root: Option<PathBuf>,
-    /// Template file for scripts; `None` uses the built-in seed template.
+    /// Template file for scripts; `None` uses the built-in
+    /// [`pxe_engine::script::DEFAULT_TEMPLATE`].
     pub script: Option<PathBuf>,
     /// Directory of per-UUID and per-MAC override templates.
     pub script_dir: Option<PathBuf>,
