@@ -11,8 +11,9 @@
 //!   discovery.
 //! * `run`: configuration overrides, the DHCP worker and the group-commit
 //!   lease writer, service start-up and shutdown.
-//! * [`tftp`]: safe path resolution under `tftp-root` and the TFTP service
-//!   on sockets.
+//! * [`driver`]: the drivers of the sans-IO crates on sockets —
+//!   [`driver::tftp`], the TFTP endpoint's request loop, transfer threads
+//!   and files (safe path resolution under `tftp-root`).
 //! * [`http`]: boot files over HTTP and the per-machine iPXE scripts.
 //!
 //! The driver broadcasts replies that RFC 2131 would unicast to a client
@@ -21,7 +22,8 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::panic))]
 
 pub mod config;
+/// The drivers that move bytes between the sans-IO crates and sockets.
+pub mod driver;
 pub mod http;
 pub mod net;
 pub mod run;
-pub mod tftp;

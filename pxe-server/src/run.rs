@@ -16,10 +16,10 @@ use std::{format, vec};
 use pxe_rules::Config;
 use tokio::sync::watch;
 
+use crate::driver::tftp::client_dir::MacSources;
+use crate::driver::tftp::path::{Access, TftpRoot};
+use crate::driver::tftp::service::{self, TftpMetrics, TftpSettings};
 use crate::net::{IfaceInfo, PktSocket, RecvMeta, interfaces};
-use crate::tftp::client_dir::MacSources;
-use crate::tftp::path::{Access, TftpRoot};
-use crate::tftp::service::{self, TftpMetrics, TftpSettings};
 use pxe_engine::dhcp::addressing::{CLIENT_PORT, Destination, PXE_PORT, SERVER_PORT};
 use pxe_engine::dhcp::{Engine, Handled, RxInfo};
 use pxe_engine::lease::log::{LeaseLog, LogError};
@@ -226,7 +226,7 @@ impl LeaseQuery {
     }
 }
 
-impl crate::tftp::client_dir::MacLookup for LeaseQuery {
+impl crate::driver::tftp::client_dir::MacLookup for LeaseQuery {
     fn mac_of(&self, ip: Ipv4Addr) -> Option<Vec<u8>> {
         let e = lock(&self.engine);
         e.leases()

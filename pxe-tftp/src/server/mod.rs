@@ -322,6 +322,11 @@ impl<S: DataSource> ReadTransfer<S> {
         self.send.source
     }
 
+    /// The data source (what a driver's log line names).
+    pub fn source(&self) -> &S {
+        &self.send.source
+    }
+
     /// Ends the transfer, telling the peer with ERROR `code` and `message`.
     pub fn abort(&mut self, code: ErrorCode, message: &'static str) {
         self.send

@@ -147,6 +147,11 @@ impl<S: DataSource> Transfer<S> {
         self.engine.abort(code, message);
     }
 
+    /// The data source.
+    pub fn source(&self) -> &S {
+        self.engine.source()
+    }
+
     /// Gives the data source back.
     pub fn into_source(self) -> S {
         self.engine.into_source()

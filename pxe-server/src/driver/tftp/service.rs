@@ -1,46 +1,47 @@
-//! The TFTP service under tokio (feature `tokio`): requests on port 69,
-//! one socket (a fresh port, the new TID) and one task per transfer, each
-//! driving a `pxe_tftp::server::ReadTransfer`.
+//! The TFTP service under tokio: the request sockets on port 69 and the
+//! loop that feeds a [`pxe_tftp::server::Endpoint`]. Every decision —
+//! admission, `tftp-max`, the port of a transfer, routing, the
+//! repeated-request rule, ERROR 5 for strangers, what counts as a size
+//! probe — is the endpoint's; this loop moves datagrams and runs threads.
 //!
 //! * Read-only: write requests are refused with ERROR 4 (as dnsmasq).
-//! * Paths go through [`super::path::TftpRoot`]; refusals are
-//!   answered with a TFTP ERROR and logged.
-//! * At most `tftp-max` transfers at once (default 50); requests beyond that
-//!   are dropped (the client retransmits).
-//! * blksize is capped by the MTU of the interface the request came in on
-//!   (and `tftp-mtu`); `tsize` is answered; `tftp-no-blocksize` honoured.
-//! * `tftp-unique-root` picks a per-client directory when it exists
-//!   ([`super::client_dir`]); `tftp-port-range` bounds the transfer ports;
-//!   `tftp-single-port` runs every transfer over the request socket, told
-//!   apart by the client's address and port (not RFC 1350, but some
-//!   firewalls allow nothing else).
-//! * A transfer that starts while no other runs polls its socket for up to
-//!   200 µs before sleeping: lock-step clients are bound by wake-up
-//!   latency, and one busy core while one machine boots is a fair price.
-//! * A window of DATA blocks leaves in one `sendmsg` with `UDP_SEGMENT`
-//!   (the kernel cuts it into one datagram per block), one by one where
-//!   the kernel refuses.
+//! * Files come from [`FsFiles`] (per-interface roots, `tftp-unique-root`,
+//!   the path rules of [`super::path`], the interface MTU for `blksize`).
+//! * Per-port mode (the default; `tftp-port-range` bounds the ports): each
+//!   transfer runs on a thread of its own with a socket of its own
+//!   ([`super::transfer`]), with no lock per datagram. A transfer that
+//!   starts while no other runs polls its socket for up to 200 µs before
+//!   sleeping: lock-step clients are bound by wake-up latency, and one
+//!   busy core while one machine boots is a fair price. A window of DATA
+//!   blocks leaves in one `sendmsg` with `UDP_SEGMENT`.
+//! * `tftp-single-port`: every transfer runs over the request socket and
+//!   this loop drives them all through the endpoint, which tells them
+//!   apart by the client's address and port.
 
 use std::collections::HashMap;
-use std::net::{Ipv4Addr, SocketAddrV4};
-use std::path::{Path, PathBuf};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::string::String;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Mutex, Weak};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use std::vec::Vec;
 
-use pxe_tftp::server::{ReadTransfer, ServerPolicy, accept};
-use pxe_tftp::wire::{ErrorCode, RequestKind, write_error};
-use pxe_tftp::{Instant, ServerLimits, TransferConfig};
-use tokio::sync::watch;
-
-use super::client_dir::{self, MacSources};
-use super::link::{Link, LinkPlan, PortPicker, Received, Routes};
-use super::path::TftpRoot;
-use crate::net::{PktSocket, RecvMeta, interfaces};
 use pxe_rules::config::UniqueRoot;
+use pxe_tftp::options::MAX_BLKSIZE;
+use pxe_tftp::server::{
+    Counters, Ended, Endpoint, EndpointConfig, Event, Failure, Handled, Local, Name, Outcome,
+    PortChoice, RequestErrors, Source, TransferId, TransferPorts, Transmit,
+};
+use pxe_tftp::wire::ErrorCode;
+use pxe_tftp::{Instant, TransferConfig};
+use tokio::sync::{mpsc, watch};
+
+use super::client_dir::MacSources;
+use super::files::{FsFiles, FsSource};
+use super::path::TftpRoot;
+use super::socket::TransferSocket;
+use super::transfer::{self, Report, Stop};
+use crate::net::{PktSocket, RecvMeta, interfaces};
 
 /// Default `tftp-max`.
 pub const DEFAULT_MAX: usize = 50;
@@ -48,6 +49,10 @@ pub const DEFAULT_MAX: usize = 50;
 /// How long a lone transfer polls for its client's next datagram before
 /// sleeping: a few lock-step round trips on a LAN.
 const LONE_TRANSFER_SPIN: Duration = Duration::from_micros(200);
+
+/// Request-port datagrams larger than this are cut (RFC 2347 keeps a
+/// request within 512 bytes; in single-port mode the rest are ACKs).
+const REQUEST_BUF: usize = 4096;
 
 /// TFTP service settings.
 #[derive(Clone, Debug)]
@@ -75,30 +80,10 @@ pub struct TftpSettings {
     pub single_port: bool,
 }
 
-/// TFTP counters (shared with the running service).
-#[derive(Debug, Default)]
-pub struct TftpMetrics {
-    /// Requests received on the request port.
-    pub requests: AtomicU64,
-    /// Requests refused with an ERROR (bad request, path refused, ...).
-    pub refused: AtomicU64,
-    /// Requests dropped because `tftp-max` transfers were running, or no
-    /// port of `tftp-port-range` was free.
-    pub busy: AtomicU64,
-    /// Transfers completed.
-    pub completed: AtomicU64,
-    /// Transfers that failed.
-    pub failed: AtomicU64,
-    /// Transfers running now.
-    pub active: AtomicUsize,
-}
-
-fn clock(start: std::time::Instant) -> Instant {
-    Instant::from_micros(u64::try_from(start.elapsed().as_micros()).unwrap_or(u64::MAX))
-}
-
 impl TftpSettings {
-    fn root_for(&self, iface: Option<&str>) -> Option<&TftpRoot> {
+    /// The root for requests arriving on interface `iface`: its own, else
+    /// the one without an interface.
+    pub fn root_for(&self, iface: Option<&str>) -> Option<&TftpRoot> {
         if let Some(i) = iface
             && let Some((_, r)) = self.roots.iter().find(|(n, _)| n.as_deref() == Some(i))
         {
@@ -106,14 +91,429 @@ impl TftpSettings {
         }
         self.roots.iter().find(|(n, _)| n.is_none()).map(|(_, r)| r)
     }
+
+    /// The endpoint's configuration: `tftp-max`, the port mode, the
+    /// option switches; `blksize` is bounded per request by the interface
+    /// MTU (capped by `tftp-mtu`), not here.
+    pub fn endpoint_config(&self) -> EndpointConfig {
+        let ports = match (self.single_port, self.port_range) {
+            (true, _) => TransferPorts::Single,
+            (false, Some((first, last))) => TransferPorts::Range { first, last },
+            (false, None) => TransferPorts::Ephemeral,
+        };
+        EndpointConfig {
+            request_port: self.port,
+            max_transfers: self.max_transfers,
+            ports,
+            limits: pxe_tftp::ServerLimits {
+                max_blksize: MAX_BLKSIZE,
+                blksize: !self.no_blocksize,
+                ..pxe_tftp::ServerLimits::default()
+            },
+            mtu_cap: self.mtu_cap,
+            transfer: TransferConfig::default(),
+            request_errors: RequestErrors::FromNewPort,
+            // Own sockets segment windows; the shared request socket
+            // sends one datagram at a time.
+            max_segments: if self.single_port {
+                1
+            } else {
+                pxe_tftp::server::MAX_SEGMENTS
+            },
+        }
+    }
 }
 
-async fn send_error(local: Ipv4Addr, to: SocketAddrV4, code: ErrorCode, msg: &str) {
-    let mut buf = [0u8; 512];
-    let Ok(n) = write_error(&mut buf, code, msg.as_bytes()) else {
+/// The TFTP counters, published by the running service (the endpoint
+/// keeps them; this is the copy other tasks read).
+#[derive(Debug, Default)]
+pub struct TftpMetrics {
+    published: Mutex<(Counters, usize)>,
+}
+
+impl TftpMetrics {
+    /// The endpoint's counters as last published.
+    pub fn counters(&self) -> Counters {
+        self.published.lock().unwrap_or_else(|p| p.into_inner()).0
+    }
+
+    /// Transfers running as last published.
+    pub fn active(&self) -> usize {
+        self.published.lock().unwrap_or_else(|p| p.into_inner()).1
+    }
+
+    fn publish(&self, counters: Counters, active: usize) {
+        *self.published.lock().unwrap_or_else(|p| p.into_inner()) = (counters, active);
+    }
+}
+
+/// The service's clock: microseconds since `start`.
+pub(super) fn clock(start: std::time::Instant) -> Instant {
+    Instant::from_micros(u64::try_from(start.elapsed().as_micros()).unwrap_or(u64::MAX))
+}
+
+/// A request socket and the interface it is bound to (0: all).
+#[derive(Debug)]
+struct RequestSocket {
+    sock: Arc<PktSocket>,
+    ifindex: u32,
+}
+
+fn bind_request_sockets(settings: &TftpSettings) -> std::io::Result<Vec<RequestSocket>> {
+    let any = SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, settings.port);
+    if settings.interfaces.is_empty() {
+        return Ok(std::vec![RequestSocket {
+            sock: Arc::new(PktSocket::bind(any, None)?),
+            ifindex: 0,
+        }]);
+    }
+    settings
+        .interfaces
+        .iter()
+        .map(|i| {
+            Ok(RequestSocket {
+                sock: Arc::new(PktSocket::bind(any, Some(i))?),
+                ifindex: nix::net::if_::if_nametoindex(i.as_str()).unwrap_or(0),
+            })
+        })
+        .collect()
+}
+
+/// A datagram from a request socket, in a buffer that goes back to its
+/// reader (no allocation per datagram once the pool is warm).
+type Received = (usize, Vec<u8>, RecvMeta);
+
+/// Reads socket `k` into recycled buffers until the loop goes away.
+fn spawn_reader(
+    k: usize,
+    sock: Arc<PktSocket>,
+    to_loop: mpsc::Sender<Received>,
+    mut free: mpsc::UnboundedReceiver<Vec<u8>>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            let mut buf = free
+                .try_recv()
+                .unwrap_or_else(|_| std::vec![0u8; REQUEST_BUF]);
+            match sock.recv(&mut buf).await {
+                Ok(m) => {
+                    if to_loop.send((k, buf, m)).await.is_err() {
+                        break;
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!("TFTP receive error: {e}");
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+            }
+        }
+    })
+}
+
+/// Run the TFTP service until `shutdown` turns true.
+pub async fn serve(
+    settings: Arc<TftpSettings>,
+    metrics: Arc<TftpMetrics>,
+    mut shutdown: watch::Receiver<bool>,
+) -> std::io::Result<()> {
+    let socks = bind_request_sockets(&settings)?;
+    let (to_loop, mut received) = mpsc::channel::<Received>(256);
+    let mut free = Vec::new();
+    let mut readers = Vec::new();
+    for (k, s) in socks.iter().enumerate() {
+        let (give_back, take) = mpsc::unbounded_channel();
+        free.push(give_back);
+        readers.push(spawn_reader(k, s.sock.clone(), to_loop.clone(), take));
+    }
+    drop(to_loop);
+    let (report_tx, mut reports) = mpsc::unbounded_channel::<Report>();
+    let mut service = Service {
+        endpoint: Endpoint::new(settings.endpoint_config(), FsFiles::new(settings.clone())),
+        socks,
+        start: std::time::Instant::now(),
+        shutdown: Arc::new(AtomicBool::new(false)),
+        cancels: HashMap::new(),
+        reports: report_tx,
+        out: Vec::new(),
+        reply: [0u8; 512],
+    };
+    service.out = std::vec![0u8; service.endpoint.max_datagram_len()];
+    loop {
+        let deadline = service.endpoint.poll_timeout().map(|d| {
+            let now = clock(service.start);
+            tokio::time::Instant::now() + d.saturating_duration_since(now)
+        });
+        tokio::select! {
+            biased;
+            _ = shutdown.changed() => break,
+            Some(r) = reports.recv() => service.on_report(r),
+            r = received.recv() => {
+                let Some((k, buf, meta)) = r else { break };
+                service.on_datagram(&buf, meta).await;
+                if let Some(f) = free.get(k) {
+                    let _ = f.send(buf);
+                }
+            }
+            () = tokio::time::sleep_until(deadline.unwrap_or_else(tokio::time::Instant::now)), if deadline.is_some() => {
+                service.endpoint.handle_timeout(clock(service.start));
+            }
+        }
+        service.flush().await;
+        service.take_events();
+        metrics.publish(service.endpoint.counters(), service.endpoint.active());
+    }
+    service.shutdown.store(true, Ordering::Relaxed);
+    service
+        .endpoint
+        .abort_all(ErrorCode::NOT_DEFINED, "server shutting down");
+    service.flush().await;
+    service.take_events();
+    for r in readers {
+        r.abort();
+    }
+    let c = service.endpoint.counters();
+    metrics.publish(c, service.endpoint.active());
+    tracing::info!(
+        "TFTP counters: requests={} refused={} busy={} completed={} failed={} active={} duplicates={} probes={} foreign={} bytes={}",
+        c.requests,
+        c.refused,
+        c.busy,
+        c.completed,
+        c.failed.total(),
+        service.endpoint.active(),
+        c.duplicates,
+        c.probes,
+        c.foreign_tids,
+        c.bytes
+    );
+    Ok(())
+}
+
+/// The request loop's state.
+struct Service {
+    endpoint: Endpoint<FsFiles>,
+    socks: Vec<RequestSocket>,
+    start: std::time::Instant,
+    /// Read by every transfer thread.
+    shutdown: Arc<AtomicBool>,
+    /// The cancel flag of every thread-driven transfer.
+    cancels: HashMap<TransferId, Arc<AtomicBool>>,
+    reports: mpsc::UnboundedSender<Report>,
+    /// Datagrams of the transfers the endpoint drives (single-port mode).
+    out: Vec<u8>,
+    /// Immediate replies (ERRORs).
+    reply: [u8; 512],
+}
+
+impl Service {
+    async fn on_datagram(&mut self, buf: &[u8], meta: RecvMeta) {
+        let datagram = buf.get(..meta.len).unwrap_or(buf);
+        let peer = SocketAddr::V4(meta.src);
+        let local = Local {
+            addr: IpAddr::V4(local_address(&meta)),
+            port: self.endpoint.config().request_port,
+            interface: meta.ifindex,
+        };
+        let now = clock(self.start);
+        let spin = if self.endpoint.active() == 0 {
+            LONE_TRANSFER_SPIN
+        } else {
+            Duration::ZERO
+        };
+        let reply = match self
+            .endpoint
+            .handle(now, peer, local, datagram, &mut self.reply)
+        {
+            Handled::Delivered | Handled::Unroutable => None,
+            Handled::Duplicate => {
+                tracing::debug!("TFTP {peer}: repeated request, the transfer already runs");
+                None
+            }
+            Handled::Rejected { rejection, reply } => {
+                tracing::warn!("TFTP refused request from {peer}: {rejection}");
+                reply
+            }
+            Handled::Refused {
+                name,
+                refusal,
+                reply,
+            } => {
+                tracing::warn!("TFTP refused {} for {peer}: {refusal}", Name(name));
+                reply
+            }
+            Handled::Busy { name, max } => {
+                tracing::warn!(
+                    "TFTP {peer}: {max} transfers running (tftp-max), dropping request for {}",
+                    Name(name)
+                );
+                None
+            }
+            Handled::Foreign { reply } => reply,
+            Handled::Started { name, .. } => {
+                tracing::info!(
+                    "TFTP sending {} to {peer} over port {}",
+                    Name(name),
+                    local.port
+                );
+                None
+            }
+            Handled::Admitted(admission) => {
+                let name = String::from_utf8_lossy(admission.name()).into_owned();
+                if let Err(why) = self.start_thread(admission, spin) {
+                    tracing::warn!("TFTP {peer}: cannot start a transfer for {name:?}: {why}");
+                }
+                None
+            }
+        };
+        if let Some(t) = reply {
+            send(&self.socks, &t, &self.reply).await;
+        }
+    }
+
+    /// Binds a socket for an admitted transfer and starts its thread.
+    fn start_thread(
+        &mut self,
+        admission: pxe_tftp::server::Admission<'_, FsSource>,
+        spin: Duration,
+    ) -> Result<(), String> {
+        let IpAddr::V4(addr) = admission.local().addr else {
+            return Err(self.endpoint.not_started(admission).to_string());
+        };
+        let mut bound = None;
+        let mut last_error = None;
+        for choice in admission.ports() {
+            let port = match choice {
+                PortChoice::Any => 0,
+                PortChoice::Port(p) => p,
+            };
+            match TransferSocket::bind(addr, port, spin) {
+                Ok(s) => {
+                    bound = Some(s);
+                    break;
+                }
+                Err(e) => last_error = Some(e),
+            }
+        }
+        let Some(sock) = bound else {
+            let why = self.endpoint.not_started(admission);
+            return Err(match last_error {
+                Some(e) => std::format!("{why} ({e})"),
+                None => why.to_string(),
+            });
+        };
+        let port = sock.port().map_err(|e| e.to_string())?;
+        // The thread starts first and waits for its transfer: if it cannot
+        // start, the admission is given up and no slot is lost.
+        let (hand_over, handed) = std::sync::mpsc::sync_channel(1);
+        let stop = Stop {
+            shutdown: self.shutdown.clone(),
+            cancel: Arc::new(AtomicBool::new(false)),
+        };
+        let (reports, start, thread_stop) = (self.reports.clone(), self.start, stop.clone());
+        let spawned = std::thread::Builder::new()
+            .name(String::from("tftp-transfer"))
+            .spawn(move || {
+                if let Ok(t) = handed.recv() {
+                    transfer::run(t, sock, reports, start, thread_stop);
+                }
+            });
+        if let Err(e) = spawned {
+            let why = self.endpoint.not_started(admission);
+            return Err(std::format!("{why} (no thread: {e})"));
+        }
+        let peer = admission.peer();
+        let name = String::from_utf8_lossy(admission.name()).into_owned();
+        let transfer = self
+            .endpoint
+            .detach(admission, port)
+            .map_err(|e| e.to_string())?;
+        tracing::info!("TFTP sending {name:?} to {peer} from port {port}");
+        self.cancels.insert(transfer.id(), stop.cancel);
+        if let Err(std::sync::mpsc::SendError(t)) = hand_over.send(transfer) {
+            self.cancels.remove(&t.id());
+            log_end(&self.endpoint.finish(t));
+        }
+        Ok(())
+    }
+
+    fn on_report(&mut self, report: Report) {
+        match report {
+            Report::Event(id, event) => self.endpoint.handle_event(id, event),
+            Report::Finished(t) => {
+                self.cancels.remove(&t.id());
+                log_end(&self.endpoint.finish(*t));
+            }
+        }
+    }
+
+    fn take_events(&mut self) {
+        while let Some(event) = self.endpoint.poll_event() {
+            match event {
+                Event::Ended(ended) => log_end(&ended),
+                Event::Cancel(id) => {
+                    if let Some(c) = self.cancels.get(&id) {
+                        c.store(true, Ordering::Relaxed);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Sends what the transfers the endpoint drives have to send.
+    async fn flush(&mut self) {
+        let now = clock(self.start);
+        let Service {
+            endpoint,
+            out,
+            socks,
+            ..
+        } = self;
+        while let Some(t) = endpoint.poll_transmit(now, out) {
+            send(socks, &t, out).await;
+        }
+    }
+}
+
+/// Sends what `t` describes in `buf`: from the request socket of its
+/// interface, or from a one-off socket.
+async fn send(socks: &[RequestSocket], t: &Transmit, buf: &[u8]) {
+    let (SocketAddr::V4(to), IpAddr::V4(from)) = (t.destination, t.source.local().addr) else {
         return;
     };
-    send_from_new_port(local, to, &buf[..n]).await;
+    match t.source {
+        Source::NewPort(_) => {
+            if let Some(d) = buf.get(..t.len) {
+                send_from_new_port(from, to, d).await;
+            }
+        }
+        Source::Port(l) => {
+            let Some(s) = socks
+                .iter()
+                .find(|s| s.ifindex == l.interface)
+                .or(socks.first())
+            else {
+                return;
+            };
+            for d in t.datagrams(buf) {
+                if let Err(e) = s.sock.send(d, to, l.interface, Some(from)).await {
+                    tracing::debug!("TFTP send to {to}: {e}");
+                }
+            }
+        }
+    }
+}
+
+/// The local address of a request: what `IP_PKTINFO` said the kernel would
+/// answer from, else the interface's first address.
+fn local_address(meta: &RecvMeta) -> Ipv4Addr {
+    if !meta.local.is_unspecified() {
+        return meta.local;
+    }
+    interfaces()
+        .unwrap_or_default()
+        .iter()
+        .find(|i| i.index == meta.ifindex)
+        .map_or(Ipv4Addr::UNSPECIFIED, |i| i.addr)
 }
 
 /// Sends one datagram from a fresh ephemeral port (a new TID), as RFC 1350
@@ -125,457 +525,23 @@ async fn send_from_new_port(local: Ipv4Addr, to: SocketAddrV4, datagram: &[u8]) 
     }
 }
 
-/// Run the TFTP service until `shutdown` turns true.
-pub async fn serve(
-    settings: Arc<TftpSettings>,
-    metrics: Arc<TftpMetrics>,
-    mut shutdown: watch::Receiver<bool>,
-) -> std::io::Result<()> {
-    let mut socks = Vec::new();
-    if settings.interfaces.is_empty() {
-        socks.push(PktSocket::bind(
-            SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, settings.port),
-            None,
-        )?);
-    } else {
-        for i in &settings.interfaces {
-            socks.push(PktSocket::bind(
-                SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, settings.port),
-                Some(i),
-            )?);
+/// The log line of an ended transfer.
+fn log_end(ended: &Ended<FsSource>) {
+    let t = &ended.transfer;
+    let (peer, path) = (t.peer(), t.source().path.display());
+    match ended.outcome {
+        Outcome::Completed => {
+            tracing::info!("TFTP sent {path} to {peer} ({} bytes)", t.stats().bytes);
         }
-    }
-    let socks: Vec<Arc<PktSocket>> = socks.into_iter().map(Arc::new).collect();
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<(usize, Vec<u8>, RecvMeta)>(256);
-    let mut readers = Vec::new();
-    for (k, s) in socks.iter().cloned().enumerate() {
-        let tx = tx.clone();
-        readers.push(tokio::spawn(async move {
-            let mut buf = std::vec![0u8; 65536];
-            loop {
-                match s.recv(&mut buf).await {
-                    Ok(m) => {
-                        if tx
-                            .send((k, buf[..m.len.min(buf.len())].to_vec(), m))
-                            .await
-                            .is_err()
-                        {
-                            break;
-                        }
-                    }
-                    Err(e) => {
-                        tracing::warn!("TFTP receive error: {e}");
-                        tokio::time::sleep(Duration::from_millis(10)).await;
-                    }
-                }
-            }
-        }));
-    }
-    drop(tx);
-    let start = std::time::Instant::now();
-    let stop = Arc::new(AtomicBool::new(false));
-    let cache: Arc<FileCache> = Arc::default();
-    let routes: Arc<Routes> = Arc::default();
-    let ports = PortPicker::default();
-    loop {
-        let (k, data, meta) = tokio::select! {
-            _ = shutdown.changed() => {
-                stop.store(true, Ordering::Relaxed);
-                break;
-            }
-            m = rx.recv() => match m { Some(m) => m, None => break },
-        };
-        let data = if settings.single_port {
-            match routes.deliver(meta.src, data) {
-                Ok(()) => continue,
-                Err(request) => request,
-            }
-        } else {
-            data
-        };
-        metrics.requests.fetch_add(1, Ordering::Relaxed);
-        // A lone transfer polls for its client's answers instead of
-        // sleeping between them (lock-step clients are latency-bound);
-        // with company, none does.
-        let spin = if metrics.active.load(Ordering::Relaxed) == 0 {
-            LONE_TRANSFER_SPIN
-        } else {
-            Duration::ZERO
-        };
-        let link = LinkPlan {
-            single_port: settings
-                .single_port
-                .then(|| (socks[k].clone(), routes.clone())),
-            ports: &ports,
-            spin,
-        };
-        handle_request(
-            &settings,
-            &metrics,
-            &cache,
-            &data,
-            meta,
-            link,
-            start,
-            stop.clone(),
-        )
-        .await;
-    }
-    for r in readers {
-        r.abort();
-    }
-    tracing::info!(
-        "TFTP counters: requests={} refused={} busy={} completed={} failed={} active={}",
-        metrics.requests.load(Ordering::Relaxed),
-        metrics.refused.load(Ordering::Relaxed),
-        metrics.busy.load(Ordering::Relaxed),
-        metrics.completed.load(Ordering::Relaxed),
-        metrics.failed.load(Ordering::Relaxed),
-        metrics.active.load(Ordering::Relaxed)
-    );
-    Ok(())
-}
-
-#[allow(clippy::too_many_arguments)]
-async fn handle_request(
-    settings: &Arc<TftpSettings>,
-    metrics: &Arc<TftpMetrics>,
-    cache: &Arc<FileCache>,
-    data: &[u8],
-    meta: RecvMeta,
-    link: LinkPlan<'_>,
-    start: std::time::Instant,
-    stop: Arc<AtomicBool>,
-) {
-    let ifaces = interfaces().unwrap_or_default();
-    let iface = ifaces.iter().find(|i| i.index == meta.ifindex);
-    let local = if meta.local.is_unspecified() {
-        iface.map_or(Ipv4Addr::UNSPECIFIED, |i| i.addr)
-    } else {
-        meta.local
-    };
-    let mtu = iface.map_or(1500, |i| u32::from(i.mtu));
-    let mtu = settings.mtu_cap.map_or(mtu, |c| c.min(mtu));
-    let limits = ServerLimits {
-        max_blksize: ServerLimits::blksize_for_mtu(mtu, false),
-        blksize: !settings.no_blocksize,
-        ..ServerLimits::default()
-    };
-    let policy = ServerPolicy {
-        limits,
-        allow_writes: false,
-    };
-    let acc = match accept(data, &policy) {
-        Ok(a) => a,
-        Err(rej) => {
-            metrics.refused.fetch_add(1, Ordering::Relaxed);
-            tracing::warn!("TFTP refused request from {}: {rej}", meta.src);
-            let mut buf = [0u8; 512];
-            if let Some(n) = rej.write_reply(&mut buf) {
-                send_from_new_port(local, meta.src, &buf[..n]).await;
-            }
-            return;
+        Outcome::SizeProbe => {
+            tracing::info!("TFTP {peer}: size probe for {path} (OACK answered with ERROR)");
         }
-    };
-    if acc.kind != RequestKind::Read {
-        metrics.refused.fetch_add(1, Ordering::Relaxed);
-        send_error(local, meta.src, ErrorCode(4), "unsupported request").await;
-        return;
-    }
-    let name = String::from_utf8_lossy(acc.filename).into_owned();
-    if metrics.active.load(Ordering::Relaxed) >= settings.max_transfers {
-        metrics.busy.fetch_add(1, Ordering::Relaxed);
-        tracing::warn!(
-            "TFTP {}: {} transfers running (tftp-max), dropping request for {name:?}",
-            meta.src,
-            settings.max_transfers
-        );
-        return;
-    }
-    let Some(root) = settings.root_for(iface.map(|i| i.name.as_str())) else {
-        metrics.refused.fetch_add(1, Ordering::Relaxed);
-        send_error(local, meta.src, ErrorCode(2), "no TFTP root").await;
-        return;
-    };
-    let client_root = settings.unique_root.and_then(|kind| {
-        let ip = *meta.src.ip();
-        let mac = match kind {
-            UniqueRoot::Mac => settings.macs.mac_of(ip),
-            UniqueRoot::Ip => None,
-        };
-        root.subdir(&client_dir::dir_name(kind, ip, mac.as_deref())?)
-    });
-    let root = client_root.as_ref().unwrap_or(root);
-    let path = match root.resolve(acc.filename) {
-        Ok(p) => p,
-        Err(e) => {
-            metrics.refused.fetch_add(1, Ordering::Relaxed);
-            tracing::warn!("TFTP refused {name:?} for {}: {e}", meta.src);
-            let msg = match e.tftp_code() {
-                1 => std::format!("file {name} not found"),
-                2 => std::format!("cannot access {name}: Permission denied"),
-                _ => std::format!("cannot read {name}: {e}"),
-            };
-            send_error(local, meta.src, ErrorCode(e.tftp_code()), &msg).await;
-            return;
+        Outcome::Failed(Failure::Superseded) => {
+            tracing::info!("TFTP {peer}: transfer of {path} replaced by a new request");
         }
-    };
-    let source = match open_source(cache, &path) {
-        Ok(f) => f,
-        Err(e) => {
-            metrics.refused.fetch_add(1, Ordering::Relaxed);
-            let code = if e.kind() == std::io::ErrorKind::PermissionDenied {
-                2
-            } else {
-                0
-            };
-            tracing::warn!("TFTP cannot open {}: {e}", path.display());
-            send_error(
-                local,
-                meta.src,
-                ErrorCode(code),
-                &std::format!("cannot read {name}: {e}"),
-            )
-            .await;
-            return;
-        }
-    };
-    let link = match link.open(local, &meta, settings.port_range) {
-        Ok(l) => l,
-        Err(e) => {
-            metrics.busy.fetch_add(1, Ordering::Relaxed);
-            tracing::warn!(
-                "TFTP {}: cannot start a transfer for {name:?}: {e}",
-                meta.src
-            );
-            return;
-        }
-    };
-    let transfer = ReadTransfer::new(
-        source,
-        acc.mode,
-        &acc.options,
-        &limits,
-        TransferConfig::default(),
-    );
-    metrics.active.fetch_add(1, Ordering::Relaxed);
-    let metrics = metrics.clone();
-    let peer = meta.src;
-    // One thread per transfer with blocking I/O: the lowest latency per
-    // DATA/ACK round (lock-step clients wait for every ACK).
-    let spawned = std::thread::Builder::new()
-        .name(String::from("tftp-transfer"))
-        .spawn({
-            let metrics = metrics.clone();
-            move || {
-                let ok = run_transfer(transfer, link, peer, start, &stop);
-                metrics.active.fetch_sub(1, Ordering::Relaxed);
-                match ok {
-                    Ok(bytes) => {
-                        metrics.completed.fetch_add(1, Ordering::Relaxed);
-                        tracing::info!("TFTP sent {} to {peer} ({bytes} bytes)", path.display());
-                    }
-                    Err(e) => {
-                        metrics.failed.fetch_add(1, Ordering::Relaxed);
-                        tracing::warn!("TFTP failed sending {} to {peer}: {e}", path.display());
-                    }
-                }
-            }
-        });
-    if let Err(e) = spawned {
-        metrics.active.fetch_sub(1, Ordering::Relaxed);
-        metrics.failed.fetch_add(1, Ordering::Relaxed);
-        tracing::warn!("TFTP cannot start a transfer thread: {e}");
-    }
-}
-
-/// Files up to this size are read once into memory and shared by every
-/// transfer of the same file (a boot storm reads it once).
-pub const CACHE_MAX: u64 = 64 << 20;
-
-/// The bytes of a file, shared between transfers.
-#[derive(Clone, Debug)]
-pub struct Shared(Arc<[u8]>);
-
-/// What a transfer reads: a shared in-memory copy, or the file itself.
-#[derive(Debug)]
-pub enum Source {
-    /// A cached copy.
-    Mem(Shared),
-    /// A file too large to cache.
-    File(std::fs::File),
-}
-
-impl pxe_tftp::DataSource for Source {
-    type Error = std::io::Error;
-    fn read_at(&mut self, offset: u64, buf: &mut [u8]) -> Result<usize, std::io::Error> {
-        match self {
-            Source::Mem(m) => {
-                let data = &m.0[..];
-                let start = usize::try_from(offset)
-                    .unwrap_or(usize::MAX)
-                    .min(data.len());
-                let n = buf.len().min(data.len() - start);
-                buf[..n].copy_from_slice(&data[start..start + n]);
-                Ok(n)
-            }
-            Source::File(f) => pxe_tftp::DataSource::read_at(f, offset, buf),
-        }
-    }
-    fn size(&mut self) -> Option<u64> {
-        match self {
-            Source::Mem(m) => Some(m.0.len() as u64),
-            Source::File(f) => pxe_tftp::DataSource::size(f),
-        }
-    }
-}
-
-/// The shared-file cache: path → (modification time, length, weak copy).
-/// Entries die with their last transfer.
-pub type FileCache = Mutex<HashMap<PathBuf, (Option<std::time::SystemTime>, u64, Weak<[u8]>)>>;
-
-fn open_source(cache: &FileCache, path: &Path) -> std::io::Result<Source> {
-    let f = std::fs::File::open(path)?;
-    let md = f.metadata()?;
-    if md.len() > CACHE_MAX {
-        return Ok(Source::File(f));
-    }
-    let mtime = md.modified().ok();
-    let mut c = cache.lock().unwrap_or_else(|p| p.into_inner());
-    if let Some((t, len, w)) = c.get(path)
-        && *t == mtime
-        && *len == md.len()
-        && let Some(data) = w.upgrade()
-    {
-        return Ok(Source::Mem(Shared(data)));
-    }
-    let mut data = Vec::with_capacity(md.len() as usize);
-    std::io::Read::read_to_end(&mut &f, &mut data)?;
-    let data: Arc<[u8]> = Arc::from(data);
-    c.retain(|_, (_, _, w)| w.strong_count() > 0);
-    c.insert(path.to_path_buf(), (mtime, md.len(), Arc::downgrade(&data)));
-    Ok(Source::Mem(Shared(data)))
-}
-
-/// Sends everything the transfer has to send now. Runs of equal-sized
-/// datagrams (a window of DATA blocks, the last possibly shorter) go out in
-/// one system call where the link can segment.
-fn transmit(
-    t: &mut ReadTransfer<Source>,
-    link: &mut Link,
-    out: &mut [u8],
-    dlen: usize,
-    now: Instant,
-    peer: SocketAddrV4,
-) -> std::io::Result<()> {
-    let max = (out.len() / dlen).max(1);
-    loop {
-        let (mut len, mut size, mut count) = (0, 0, 0);
-        let mut drained = false;
-        while count < max {
-            let Some(n) = t.poll_transmit(now, &mut out[len..len + dlen]) else {
-                drained = true;
-                break;
-            };
-            if count > 0 && n > size {
-                // Longer than the run's datagrams: it cannot join the run.
-                link.send_segments(&out[..len], size, peer)?;
-                link.send(&out[len..len + n], peer)?;
-                (len, count) = (0, 0);
-                continue;
-            }
-            if count == 0 {
-                size = n;
-            }
-            len += n;
-            count += 1;
-            if n < size {
-                break; // a shorter datagram can only end a run
-            }
-        }
-        if count > 0 {
-            link.send_segments(&out[..len], size, peer)?;
-        }
-        if drained {
-            return Ok(());
-        }
-    }
-}
-
-fn run_transfer(
-    mut t: ReadTransfer<Source>,
-    mut link: Link,
-    peer: SocketAddrV4,
-    start: std::time::Instant,
-    stop: &AtomicBool,
-) -> Result<u64, String> {
-    let dlen = t.max_datagram_len().max(516);
-    let mut out = std::vec![0u8; dlen * link.max_segments(dlen)];
-    let mut inb = std::vec![0u8; 65536];
-    loop {
-        let now = clock(start);
-        if let Err(e) = transmit(&mut t, &mut link, &mut out, dlen, now, peer) {
-            return Err(std::format!("send: {e}"));
-        }
-        if t.is_finished() {
-            break;
-        }
-        if stop.load(Ordering::Relaxed) {
-            t.abort(ErrorCode(0), "server shutting down");
-            let _ = transmit(&mut t, &mut link, &mut out, dlen, clock(start), peer);
-            return Err(String::from("server shutting down"));
-        }
-        // Wake at the engine's deadline, and at least once a second to
-        // notice a shutdown.
-        let wait = t
-            .poll_timeout()
-            .map_or(Duration::from_secs(1), |d| {
-                d.saturating_duration_since(clock(start))
-            })
-            .clamp(Duration::from_millis(1), Duration::from_secs(1));
-        match link.recv(&mut inb, peer, wait) {
-            Ok(Received::Datagram(n)) => t.handle_datagram(clock(start), &inb[..n]),
-            Ok(Received::TimedOut) => t.handle_timeout(clock(start)),
-            Ok(Received::Stranger) => {}
-            Err(e) => return Err(std::format!("receive: {e}")),
-        }
-    }
-    let stats = t.stats();
-    match t.state() {
-        pxe_tftp::State::Complete => Ok(stats.bytes),
-        pxe_tftp::State::Failed(e) => Err(std::format!("{e}")),
-        pxe_tftp::State::Active => Err(String::from("still active")),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use pxe_tftp::DataSource;
-
-    #[test]
-    fn cache_shares_and_notices_changes() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("f");
-        std::fs::write(&p, b"first version").unwrap();
-        let cache = FileCache::default();
-        let (Source::Mem(a), Source::Mem(b)) = (
-            open_source(&cache, &p).unwrap(),
-            open_source(&cache, &p).unwrap(),
-        ) else {
-            panic!("small files are cached")
-        };
-        assert!(Arc::ptr_eq(&a.0, &b.0), "one copy for concurrent transfers");
-        std::thread::sleep(Duration::from_millis(20));
-        std::fs::write(&p, b"second, longer version").unwrap();
-        let mut c = open_source(&cache, &p).unwrap();
-        let mut buf = [0u8; 64];
-        let n = c.read_at(0, &mut buf).unwrap();
-        assert_eq!(&buf[..n], b"second, longer version");
-        assert_eq!(c.size(), Some(22));
-        drop((a, b, c));
-        // Entries die with their last transfer.
-        let _ = open_source(&cache, &p).unwrap();
-        assert_eq!(cache.lock().unwrap().len(), 1);
+        Outcome::Failed(why) => match t.state().error() {
+            Some(e) => tracing::warn!("TFTP failed sending {path} to {peer}: {e}"),
+            None => tracing::warn!("TFTP failed sending {path} to {peer}: {why}"),
+        },
     }
 }
