@@ -224,8 +224,10 @@ impl<F: Files> Tftp<F> {
     ) -> bool {
         let (rx, tx) = bufs;
         let t_now = tftp_now(now);
-        let mut busy = self.serve_requests(t_now, iface, sockets, rx, tx, stats, log);
-        busy |= self.receive_on_transfer_ports(t_now, sockets, rx, tx, stats);
+        // Transfers first: a client's last word to its transfer (a size
+        // probe's ERROR 8) ends it before its next request is judged.
+        let mut busy = self.receive_on_transfer_ports(t_now, sockets, rx, tx, stats);
+        busy |= self.serve_requests(t_now, iface, sockets, rx, tx, stats, log);
         self.endpoint.handle_timeout(t_now);
         busy |= self.transmit(t_now, sockets, tx, stats);
         self.take_events(sockets, log);

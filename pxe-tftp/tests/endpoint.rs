@@ -500,16 +500,22 @@ fn a_caller_driven_transfer_reports_progress_and_is_cancelled_when_replaced() {
     let h = e.handle(T0, peer(2000), at(69), &req, &mut reply);
     assert!(matches!(h, Handled::Duplicate), "{h:?}");
     e.handle_event(t.id(), EndpointEvent::Progressed);
-    // Told: a new request. tftp-max is 1 and the old thread still runs, so
-    // the new one waits (the client asks again).
-    let h = e.handle(T0, peer(2000), at(69), &req, &mut reply);
-    assert!(matches!(h, Handled::Busy { max: 1, .. }), "{h:?}");
+    // Told: a new request. It takes the slot at once (tftp-max is 1),
+    // while the old transfer is told to stop.
+    let d = req.clone();
+    let h = e.handle(T0, peer(2000), at(69), &d, &mut reply);
+    let Handled::Admitted(a) = h else {
+        panic!("{h:?}")
+    };
+    let new = e.detach(a, 50_001).unwrap();
     let ev = events(&mut e);
     assert!(
         matches!(&ev[..], [Event::Cancel(id)] if *id == t.id()),
         "{ev:?}"
     );
     assert!(events(&mut e).is_empty(), "cancel told once");
+    let c = check(&e);
+    assert_eq!((c.started, c.failed.superseded, e.active()), (2, 1, 1));
     let ended = e.finish(t);
     assert_eq!(ended.outcome, Outcome::Failed(Failure::Superseded));
     let c = check(&e);
@@ -517,14 +523,9 @@ fn a_caller_driven_transfer_reports_progress_and_is_cancelled_when_replaced() {
         (c.failed.superseded, c.failed.total(), c.bytes),
         (1, 1, 512)
     );
-    // Now the retried request starts.
-    let Handled::Admitted(a) = e.handle(T0, peer(2000), at(69), &req, &mut reply) else {
-        panic!()
-    };
-    let t = e.detach(a, 50_001).unwrap();
     // A stale id changes nothing.
     e.handle_event(ended.transfer.id(), EndpointEvent::Progressed);
-    let ended = e.finish(t);
+    let ended = e.finish(new);
     assert_eq!(
         ended.outcome,
         Outcome::Failed(Failure::Abandoned),
@@ -532,6 +533,46 @@ fn a_caller_driven_transfer_reports_progress_and_is_cancelled_when_replaced() {
     );
     let c = check(&e);
     assert_eq!((c.started, c.failed.abandoned), (2, 1));
+}
+
+#[test]
+fn a_replaced_transfer_that_had_ended_on_its_own_counts_as_it_ended() {
+    // A size probe's ERROR 8 and the next request from the same port
+    // arrive together: the request loop replaces the transfer before its
+    // thread reports that the probe ended.
+    let mut reply = [0u8; 512];
+    let mut buf = [0u8; 1500];
+    let mut e = per_port(2, 5000);
+    let probe = rrq("boot.bin", &[("tsize", "0"), ("blksize", "1024")]);
+    let h = e.handle(T0, peer(1057), at(69), &probe, &mut reply);
+    let Handled::Admitted(a) = h else {
+        panic!("{h:?}")
+    };
+    let mut t = e.detach(a, 50_000).unwrap();
+    let _ = t.poll_transmit(T0, &mut buf).unwrap();
+    assert!(
+        t.handle(
+            T0,
+            peer(1057),
+            &error(8, "User aborted the transfer"),
+            &mut buf
+        )
+        .is_none()
+    );
+    assert!(t.is_finished());
+    let fetch = rrq("boot.bin", &[("blksize", "1024")]);
+    let h = e.handle(T0, peer(1057), at(69), &fetch, &mut reply);
+    assert!(matches!(h, Handled::Admitted(_)), "{h:?}");
+    // (The admission is pending: the counters' invariants wait for it.)
+    assert_eq!(
+        e.counters().failed.superseded,
+        1,
+        "counted as replaced for now"
+    );
+    let ended = e.finish(t);
+    assert_eq!(ended.outcome, Outcome::SizeProbe);
+    let c = e.counters();
+    assert_eq!((c.probes, c.failed.total()), (1, 0), "{c:?}");
 }
 
 // ---- outcomes ------------------------------------------------------------

@@ -183,6 +183,11 @@ impl Counters {
         }
     }
 
+    /// Takes back a superseded count (the transfer had ended on its own).
+    pub(crate) fn uncount_superseded(&mut self) {
+        self.failed.superseded = self.failed.superseded.saturating_sub(1);
+    }
+
     /// Counts what an ended transfer sent and the strangers it answered.
     pub(crate) fn count_traffic(&mut self, bytes: u64, foreign: u64) {
         self.bytes = self.bytes.saturating_add(bytes);

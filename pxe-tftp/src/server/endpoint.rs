@@ -141,7 +141,6 @@ impl Iterator for PortCandidates {
 /// [`Endpoint::detach`] (the caller drives it next to its socket), or give
 /// up with [`Endpoint::not_started`].
 #[must_use = "bind a port and open or detach it, or call Endpoint::not_started"]
-#[derive(Debug)]
 pub struct Admission<'a, S: DataSource> {
     name: &'a [u8],
     peer: SocketAddr,
@@ -172,6 +171,18 @@ impl<'a, S: DataSource> Admission<'a, S> {
     /// What the transfer will grant.
     pub fn granted(&self) -> &TransferOptions {
         self.engine.granted()
+    }
+}
+
+impl<S: DataSource> fmt::Debug for Admission<'_, S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Admission")
+            .field("name", &super::Name(self.name))
+            .field("peer", &self.peer)
+            .field("local", &self.local)
+            .field("granted", self.engine.granted())
+            .field("ports", &self.ports)
+            .finish_non_exhaustive()
     }
 }
 
@@ -376,7 +387,10 @@ struct Entry<S: DataSource> {
 ///   request, the running transfer ends at once, counted as
 ///   [`Failure::Superseded`], without an ERROR (the client has moved on,
 ///   and in single-port mode an ERROR would reach its new transfer), and
-///   the request is handled like any other.
+///   the request is handled like any other (its slot is free for it). A
+///   transfer the caller drives is told to stop ([`Event::Cancel`]); if it
+///   comes back having ended on its own meanwhile, it is counted as it
+///   ended instead.
 ///
 /// # Size probes
 ///
@@ -470,12 +484,10 @@ impl<F: Files> Endpoint<F> {
         self.counters
     }
 
-    /// Transfers running now (driven by the endpoint or by the caller).
+    /// Transfers running now, driven by the endpoint or by the caller
+    /// (not counting replaced ones the caller has yet to give back).
     pub fn active(&self) -> usize {
-        self.entries
-            .iter()
-            .filter(|e| matches!(e.slot, Slot::Running(_) | Slot::Detached(_)))
-            .count()
+        self.occupied()
     }
 
     /// The largest datagram a transfer of this endpoint sends: the buffer
@@ -587,8 +599,16 @@ impl<F: Files> Endpoint<F> {
                     e.slot = Slot::Free;
                 }
                 Slot::Cancelled { away, .. } if away.id == id => {
-                    // Counted as superseded when it was replaced.
-                    outcome = Outcome::Failed(Failure::Superseded);
+                    // Counted as superseded when it was replaced; but it may
+                    // have ended on its own before it heard of that (a size
+                    // probe's ERROR 8 and the next request arrive
+                    // together): then that is how it ended.
+                    if transfer.is_finished() {
+                        self.counters.uncount_superseded();
+                        self.counters.count_outcome(outcome);
+                    } else {
+                        outcome = Outcome::Failed(Failure::Superseded);
+                    }
                     self.counters.count_traffic(bytes, foreign);
                     e.slot = Slot::Free;
                 }
@@ -934,16 +954,14 @@ impl<F: Files> Endpoint<F> {
 
     // ---- slots and ports -------------------------------------------------
 
-    /// Slots holding a transfer that runs (or whose caller still runs it).
+    /// Slots holding a running transfer: what `tftp-max` bounds. A replaced
+    /// transfer its caller has yet to give back is not one (the new
+    /// request of its client may take a slot at once); the entry limit of
+    /// [`place`](Self::place) bounds those.
     fn occupied(&self) -> usize {
         self.entries
             .iter()
-            .filter(|e| {
-                matches!(
-                    e.slot,
-                    Slot::Running(_) | Slot::Detached(_) | Slot::Cancelled { .. }
-                )
-            })
+            .filter(|e| matches!(e.slot, Slot::Running(_) | Slot::Detached(_)))
             .count()
     }
 

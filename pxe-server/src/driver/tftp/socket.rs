@@ -117,6 +117,20 @@ impl TransferSocket {
         Ok(())
     }
 
+    /// The next datagram already queued, without waiting.
+    pub(super) fn recv_now(&mut self, buf: &mut [u8]) -> io::Result<Option<(usize, SocketAddr)>> {
+        self.sock.set_nonblocking(true)?;
+        let r = self.sock.recv_from(buf);
+        if self.spin.is_zero() {
+            self.sock.set_nonblocking(false)?;
+        }
+        match r {
+            Ok((n, from)) => Ok(Some((n.min(buf.len()), from))),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Waits up to `wait` for the next datagram into `buf`: its length and
     /// sender, or `None` when nothing came.
     ///

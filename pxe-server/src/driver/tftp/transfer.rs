@@ -67,7 +67,15 @@ fn drive(
         while let Some(tx) = t.poll_transmit(now, &mut out) {
             sock.send(&out[..tx.len], tx.segment_size, tx.destination)?;
         }
-        if t.is_finished() || stop.cancel.load(Ordering::Relaxed) {
+        if t.is_finished() {
+            return Ok(());
+        }
+        if stop.cancel.load(Ordering::Relaxed) {
+            // What already arrived may have ended it on its own (a size
+            // probe's ERROR 8 just before the client's next request).
+            while let Some((n, from)) = sock.recv_now(&mut inb)? {
+                let _ = t.handle(clock(start), from, &inb[..n], &mut out);
+            }
             return Ok(());
         }
         if stop.shutdown.load(Ordering::Relaxed) {
