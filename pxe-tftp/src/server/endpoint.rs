@@ -16,7 +16,7 @@ use crate::{Instant, TransferConfig};
 use super::counters::{Counters, Failure, Outcome};
 use super::files::{FileRequest, Files, Refusal};
 use super::transfer::{EndpointEvent, Transfer, TransferId, is_error};
-use super::transmit::{Local, MAX_SEGMENTS, Source, Transmit};
+use super::transmit::{Local, Source, Transmit};
 use super::{ReadTransfer, Rejection, ServerPolicy, accept};
 
 /// How transfers get their local port (their TID).
@@ -73,7 +73,7 @@ pub struct EndpointConfig {
     /// Where refusals of requests leave from.
     pub request_errors: RequestErrors,
     /// Most datagrams one [`Transmit`] carries: 1 for a driver that sends
-    /// one datagram per call, up to [`MAX_SEGMENTS`] for one that sends a
+    /// one datagram per call, up to [`MAX_SEGMENTS`](super::MAX_SEGMENTS) for one that sends a
     /// window with `UDP_SEGMENT`.
     pub max_segments: usize,
 }
@@ -1072,7 +1072,7 @@ impl<F: Files> Endpoint<F> {
             admission.peer,
             admission.local.with_port(port),
             admission.engine,
-            self.config.max_segments.clamp(1, MAX_SEGMENTS),
+            self.config.max_segments,
             admission.digest,
         ))
     }

@@ -79,7 +79,7 @@ impl<S: DataSource> Transfer<S> {
             peer,
             local,
             engine,
-            max_segments: max_segments.max(1),
+            max_segments: max_segments.clamp(1, super::transmit::MAX_SEGMENTS),
             digest,
             progress_told: false,
             foreign: 0,

@@ -8,8 +8,9 @@
 //! * Files come from [`FsFiles`] (per-interface roots, `tftp-unique-root`,
 //!   the path rules of [`super::path`], the interface MTU for `blksize`).
 //! * Per-port mode (the default; `tftp-port-range` bounds the ports): each
-//!   transfer runs on a thread of its own with a socket of its own
-//!   ([`super::transfer`]), with no lock per datagram. A transfer that
+//!   transfer runs on a thread of its own with a socket of its own, with
+//!   no lock per datagram (the endpoint hands the transfer out and takes
+//!   it back when it ends). A transfer that
 //!   starts while no other runs polls its socket for up to 200 µs before
 //!   sleeping: lock-step clients are bound by wake-up latency, and one
 //!   busy core while one machine boots is a fair price. A window of DATA
@@ -238,6 +239,8 @@ pub async fn serve(
         reply: [0u8; 512],
     };
     service.out = std::vec![0u8; service.endpoint.max_datagram_len()];
+    // What was last published (the metrics lock is taken only on change).
+    let mut published = (Counters::default(), 0);
     loop {
         let deadline = service.endpoint.poll_timeout().map(|d| {
             let now = clock(service.start);
@@ -260,7 +263,11 @@ pub async fn serve(
         }
         service.flush().await;
         service.take_events();
-        metrics.publish(service.endpoint.counters(), service.endpoint.active());
+        let now = (service.endpoint.counters(), service.endpoint.active());
+        if now != published {
+            metrics.publish(now.0, now.1);
+            published = now;
+        }
     }
     service.shutdown.store(true, Ordering::Relaxed);
     service
