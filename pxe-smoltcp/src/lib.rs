@@ -462,7 +462,7 @@ impl<F: Files, S: LeaseStore> Server<F, S> {
             None
         };
         let tftp = tftp::Tftp::new(&settings, files, sockets)?;
-        let max_dgram = usize::from(settings.limits().max_blksize) + 4;
+        let max_dgram = tftp::max_datagram(&settings);
         Ok(Server {
             engine,
             store,

@@ -74,8 +74,15 @@ pub(crate) struct Tftp<F: Files> {
     endpoint: Endpoint<F>,
     request: Option<SocketHandle>,
     pool: Vec<TidSocket>,
-    /// The largest DATA datagram (blksize limit + 4).
+    /// The largest datagram a transfer sends: a DATA block of the blksize
+    /// limit, or an OACK or ERROR (up to 128 bytes).
     max_datagram: usize,
+}
+
+/// The largest datagram a transfer under `settings` sends (the scratch
+/// buffers and each socket's transmit slots hold this much).
+pub(crate) fn max_datagram(settings: &Settings) -> usize {
+    (usize::from(settings.limits().max_blksize) + 4).max(128)
 }
 
 /// smoltcp's clock in the endpoint's terms.
@@ -138,7 +145,7 @@ impl<F: Files> Tftp<F> {
         let base = settings.tid_port_base;
         let end = u32::from(base) + u32::from(settings.tid_port_count);
         let limits = settings.limits();
-        let max_datagram = usize::from(limits.max_blksize) + 4;
+        let max_datagram = max_datagram(settings);
         let config = EndpointConfig {
             request_port: TFTP_PORT,
             max_transfers: slots,
