@@ -9,7 +9,7 @@ use core::fmt;
 use core::net::SocketAddr;
 
 use crate::io::DataSource;
-use crate::options::{MAX_BLKSIZE, ServerLimits, TransferOptions};
+use crate::options::{MAX_BLKSIZE, RequestedOptions, ServerLimits, TransferOptions};
 use crate::wire::{HEADER_LEN, Opcode, foreign_tid_reply};
 use crate::{Instant, TransferConfig};
 
@@ -299,6 +299,9 @@ pub enum Event<S: DataSource> {
     /// on).
     Cancel(TransferId),
 }
+
+/// A file refusal and the ERROR written for it.
+type Refused<R> = (R, Option<Transmit>);
 
 /// A transfer the caller drives, as the endpoint remembers it.
 #[derive(Debug, Clone, Copy)]
@@ -803,6 +806,9 @@ impl<F: Files> Endpoint<F> {
 
     // ---- requests ------------------------------------------------------
 
+    /// A datagram on the request port that is not for a running transfer:
+    /// the repeated-request rule, acceptance, `tftp-max`, the file, and
+    /// the start (or admission) of the transfer.
     fn request<'a>(
         &mut self,
         peer: SocketAddr,
@@ -813,9 +819,7 @@ impl<F: Files> Endpoint<F> {
         self.counters.requests += 1;
         let digest = fingerprint(datagram);
         let existing = self.transfer_of(peer);
-        if let Some(i) = existing
-            && self.is_same_request(i, digest)
-        {
+        if existing.is_some_and(|i| self.is_same_request(i, digest)) {
             self.counters.duplicates += 1;
             return Handled::Duplicate;
         }
@@ -851,12 +855,9 @@ impl<F: Files> Endpoint<F> {
             peer,
             local,
         };
-        let opened = match self.files.open(&request) {
-            Ok(o) => o,
-            Err(refusal) => {
-                self.counters.refused += 1;
-                let reply = write_refusal(buf, &refusal, &request)
-                    .map(|len| self.request_reply(local, peer, len));
+        let engine = match self.open_file(&request, &accepted.options, buf) {
+            Ok(engine) => engine,
+            Err((refusal, reply)) => {
                 return Handled::Refused {
                     name,
                     refusal,
@@ -864,37 +865,76 @@ impl<F: Files> Endpoint<F> {
                 };
             }
         };
-        let limits = self.limits_for(opened.mtu, peer);
-        let engine = ReadTransfer::new(
+        if self.config.ports == TransferPorts::Single {
+            return self.start_on_request_port(request, engine, digest);
+        }
+        Handled::Admitted(Admission {
+            name,
+            peer,
+            local,
+            digest,
+            engine,
+            ports: self.candidates(),
+        })
+    }
+
+    /// Opens the file of an accepted request and builds its engine, or
+    /// writes the refusal into `buf` and gives it back with its reply.
+    fn open_file(
+        &mut self,
+        request: &FileRequest<'_>,
+        options: &RequestedOptions,
+        buf: &mut [u8],
+    ) -> Result<ReadTransfer<F::Source>, Refused<F::Refusal>> {
+        let opened = match self.files.open(request) {
+            Ok(o) => o,
+            Err(refusal) => {
+                self.counters.refused += 1;
+                let reply = write_refusal(buf, &refusal, request)
+                    .map(|len| self.request_reply(request.local, request.peer, len));
+                return Err((refusal, reply));
+            }
+        };
+        let limits = self.limits_for(opened.mtu, request.peer);
+        Ok(ReadTransfer::new(
             opened.source,
-            accepted.mode,
-            &accepted.options,
+            request.mode,
+            options,
             &limits,
             self.config.transfer,
-        );
-        if self.config.ports != TransferPorts::Single {
-            return Handled::Admitted(Admission {
-                name,
-                peer,
-                local,
-                digest,
-                engine,
-                ports: self.candidates(),
-            });
-        }
+        ))
+    }
+
+    /// Starts a transfer over the request port (single-port mode).
+    fn start_on_request_port<'a>(
+        &mut self,
+        request: FileRequest<'a>,
+        engine: ReadTransfer<F::Source>,
+        digest: u64,
+    ) -> Handled<'a, F::Source, F::Refusal> {
         let Some(i) = self.place() else {
-            // `occupied` was below tftp-max, so an entry exists.
+            // Only when ended transfers pile up unpolled.
             self.counters.busy += 1;
             return Handled::Busy {
-                name,
+                name: request.name,
                 max: self.config.max_transfers,
             };
         };
         let id = self.claim(i);
-        let transfer = Transfer::new(id, peer, local, engine, self.config.max_segments, digest);
+        let transfer = Transfer::new(
+            id,
+            request.peer,
+            request.local,
+            engine,
+            self.config.max_segments,
+            digest,
+        );
         self.entries[i].slot = Slot::Running(transfer);
         self.counters.started += 1;
-        Handled::Started { id, name }
+        Handled::Started {
+            id,
+            name: request.name,
+        }
     }
 
     fn is_same_request(&self, i: usize, digest: u64) -> bool {
