@@ -561,6 +561,7 @@ impl<F: Files> Endpoint<F> {
 
     /// Gives up an admitted transfer for which no port could be bound
     /// (counted as busy); the result says why, for the log.
+    #[must_use]
     pub fn not_started(&mut self, admission: Admission<'_, F::Source>) -> NotStarted {
         drop(admission);
         self.counters.busy += 1;
@@ -589,6 +590,7 @@ impl<F: Files> Endpoint<F> {
     /// Takes back a transfer the caller drove, when it is finished (or
     /// after [`Event::Cancel`], or when its socket failed), counts how it
     /// ended and frees its slot.
+    #[must_use]
     pub fn finish(&mut self, transfer: Transfer<F::Source>) -> Ended<F::Source> {
         let id = transfer.id;
         let mut outcome = transfer.outcome();
@@ -647,6 +649,7 @@ impl<F: Files> Endpoint<F> {
     /// Writes the next datagram (or window, see [`Transfer::poll_transmit`])
     /// of the transfers the endpoint drives into `buf`, taking them in turn.
     /// `buf` must hold [`max_datagram_len`](Self::max_datagram_len) bytes.
+    #[must_use]
     pub fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit> {
         let n = self.entries.len();
         for k in 0..n {
@@ -665,6 +668,7 @@ impl<F: Files> Endpoint<F> {
     /// Like [`poll_transmit`](Self::poll_transmit), for the transfer on
     /// local port `port` only (per-port mode, a driver checking each
     /// socket's room first).
+    #[must_use]
     pub fn poll_transmit_on(
         &mut self,
         now: Instant,
@@ -681,6 +685,7 @@ impl<F: Files> Endpoint<F> {
     }
 
     /// The next thing the driver must act on.
+    #[must_use]
     pub fn poll_event(&mut self) -> Option<Event<F::Source>> {
         for e in &mut self.entries {
             match &mut e.slot {

@@ -198,6 +198,7 @@ impl<S: DataSource> Transfer<S> {
     /// `buf` holds. `buf` must hold at least
     /// [`max_datagram_len`](Self::max_datagram_len) bytes (a smaller one
     /// fails the transfer). Call until `None`.
+    #[must_use]
     pub fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit> {
         let first = self.engine.poll_transmit(now, buf)?;
         let mut transmit = Transmit {
@@ -241,6 +242,7 @@ impl<S: DataSource> Transfer<S> {
     /// What the endpoint must be told (a transfer the caller drives
     /// forwards it with [`Endpoint::handle_event`](super::Endpoint::handle_event)).
     /// Call after every `handle*`.
+    #[must_use]
     pub fn poll_endpoint_event(&mut self) -> Option<EndpointEvent> {
         if !self.progress_told && self.engine.is_acknowledged() {
             self.progress_told = true;
