@@ -56,7 +56,7 @@ impl LeaseQuery {
     }
 }
 
-impl crate::tftp::client_dir::MacLookup for LeaseQuery {
+impl crate::driver::tftp::client_dir::MacLookup for LeaseQuery {
     fn mac_of(&self, ip: Ipv4Addr) -> Option<Vec<u8>> {
         let e = lock(&self.engine);
         e.leases()
@@ -94,7 +94,7 @@ mod tests {
     use pxe_rules::Config;
 
     use super::*;
-    use crate::tftp::client_dir::MacLookup;
+    use crate::driver::tftp::client_dir::MacLookup;
 
     const MAC: [u8; 6] = [0x52, 0x54, 0, 0x12, 0x34, 0x56];
 

@@ -35,14 +35,14 @@
 //! ```text
 //! layer    module                uses (inside the crate)
 //! binary   main.rs (the CLI)     config, service, driver::options, driver::http
-//!          service               config, tftp_settings, leases, tftp, driver::*
-//!          tftp_settings         leases, tftp, driver::options
-//!          leases                tftp::client_dir, driver::{http, engine, clock}
+//!          service               config, tftp_settings, leases, driver::*
+//!          tftp_settings         leases, driver::{tftp, options}
+//!          leases                driver::{tftp::client_dir, http, engine, clock}
 //!          config                driver::net
 //! drivers  driver::dhcp          driver::{lease_writer, net, engine, clock, options}
 //!          driver::lease_writer  driver::{net, engine, clock}
 //!          driver::http          driver::net
-//!          tftp                  driver::net
+//!          driver::tftp          driver::net
 //!          driver::{net, engine, clock, options}   nothing
 //! ```
 //!
@@ -55,10 +55,10 @@
 //!   ([`leases::LeaseQuery`]: HTTP script host names, TFTP per-client roots).
 //! * [`tftp_settings`]: the TFTP service's settings from the configuration.
 //! * [`driver`]: the DHCP worker, the group-commit lease writer, sockets
-//!   ([`driver::net`]: `IP_PKTINFO`, `SO_BINDTODEVICE`, interfaces) and the
-//!   HTTP service ([`driver::http`]: boot files, per-machine iPXE scripts).
-//! * [`tftp`]: safe path resolution under `tftp-root` and the TFTP service
-//!   on sockets.
+//!   ([`driver::net`]: `IP_PKTINFO`, `SO_BINDTODEVICE`, interfaces), the
+//!   HTTP service ([`driver::http`]: boot files, per-machine iPXE scripts)
+//!   and the TFTP service ([`driver::tftp`]: the endpoint's request loop,
+//!   transfer threads, files with safe path resolution under `tftp-root`).
 //!
 //! The driver broadcasts replies that RFC 2131 would unicast to a client
 //! without an address (it cannot add the ARP entry without privileged
@@ -69,9 +69,4 @@ pub mod config;
 pub mod driver;
 pub mod leases;
 pub mod service;
-pub mod tftp;
 pub mod tftp_settings;
-
-// `src/tftp/` (moving to `driver/tftp/` on its own branch) still names the
-// socket module `crate::net`; this alias keeps that path until it does.
-use driver::net;

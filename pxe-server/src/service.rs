@@ -25,8 +25,8 @@ use crate::driver::engine::{SharedEngine, lock};
 use crate::driver::http::{self, ClientLookup, HttpSetupError};
 use crate::driver::net::interfaces;
 use crate::driver::options::RunOptions;
+use crate::driver::tftp::service::{self, TftpMetrics};
 use crate::leases::LeaseQuery;
-use crate::tftp::service::{self, TftpMetrics};
 use crate::tftp_settings::{TftpSetupError, tftp_settings};
 
 /// Errors that stop the server.

@@ -10,10 +10,10 @@ use std::vec::Vec;
 use pxe_rules::Config;
 
 use crate::driver::options::RunOptions;
+use crate::driver::tftp::client_dir::MacSources;
+use crate::driver::tftp::path::{Access, TftpRoot};
+use crate::driver::tftp::service::{self, TftpSettings};
 use crate::leases::LeaseQuery;
-use crate::tftp::client_dir::MacSources;
-use crate::tftp::path::{Access, TftpRoot};
-use crate::tftp::service::{self, TftpSettings};
 
 /// Why the TFTP part of the configuration cannot be used.
 #[derive(Debug, thiserror::Error)]

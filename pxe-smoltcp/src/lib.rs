@@ -7,8 +7,8 @@
 //! [`SocketSet`]; the caller polls the [`Interface`] and then
 //! [`Server::poll`], with time taken from smoltcp's [`Instant`]. It needs
 //! `alloc` but not `std`: the configuration is a compiled
-//! [`pxe_rules::Config`], files come from a [`FileSource`] (for example
-//! [`MemoryFiles`]), and lease changes go through a [`LeaseStore`] before the
+//! [`pxe_rules::Config`], files come from a [`Files`] implementation (for
+//! example [`MemoryFiles`]), and lease changes go through a [`LeaseStore`] before the
 //! reply that announces them is sent.
 //!
 //! # Example
@@ -65,9 +65,13 @@
 //!   server; [`Server::poll_delay`] reports when they are due).
 //! * TFTP reads (RFC 1350 with blksize, tsize, timeout and windowsize
 //!   negotiation; blksize capped by the MTU), one UDP socket per transfer
-//!   from a pool of [`Settings::max_transfers`] (`tftp-max`); requests
-//!   beyond it are dropped and the client retransmits. Writes are refused
-//!   with ERROR 4. UEFI's tsize probes are counted as such.
+//!   from a pool of [`Settings::max_transfers`] (`tftp-max`), all decided
+//!   by the same [`pxe_tftp::server::Endpoint`] as the `pxe-server`
+//!   binary: every datagram goes through it, so admission, `tftp-max`
+//!   (requests beyond it are dropped and the client retransmits), the
+//!   ports of transfers, ERROR 5 for strangers, the repeated-request rule
+//!   and the counting of UEFI's tsize probes are the endpoint's. Writes
+//!   are refused with ERROR 4.
 //! * Leases: the engine's table, bounded because [`Server::new`] refuses
 //!   more pool and `dhcp-host` addresses than [`Settings::max_leases`]
 //!   (`dhcp-lease-max`), and DECLINEs of addresses outside the pools are
@@ -95,11 +99,11 @@
 //!
 //! | settings | heap after `Server::new` | peak heap |
 //! |---|---|---|
-//! | [`Settings::from_config`] defaults: 4 transfer slots, windowsize ≤ 4, MTU 1500 | 58 166 B | 60 694 B |
-//! | 1 slot, windowsize 1 | 21 486 B | 24 014 B |
+//! | [`Settings::from_config`] defaults: 4 transfer slots, windowsize ≤ 4, MTU 1500 | 59 038 B | 61 566 B |
+//! | 1 slot, windowsize 1 | 22 046 B | 24 574 B |
 //!
-//! Not on the heap: `Server` itself is 792 B and smoltcp's `Interface`
-//! 392 B; the served files are wherever the [`FileSource`] keeps them
+//! Not on the heap: `Server` itself is 1 024 B and smoltcp's `Interface`
+//! 392 B; the served files are wherever the [`Files`] implementation keeps them
 //! (flash, for [`MemoryFiles`] over a `static`). The parsed configuration
 //! takes 1.3 KiB; the first lease 2.4 KiB (the engine's B-tree nodes,
 //! shared by the next leases).
@@ -113,7 +117,7 @@
 //! (`tftp-mtu`) shrink it linearly.
 //!
 //! Code: the freestanding `nostd-check` binary, which links this driver,
-//! the engine, the configuration parser and smoltcp, has 151 KiB of text in
+//! the engine, the configuration parser and smoltcp, has 152 KiB of text in
 //! an x86-64 release build (`size` on
 //! `nostd-check/target/x86_64-unknown-linux-gnu/release/pxe-nostd-check`).
 #![no_std]
@@ -122,6 +126,10 @@
 extern crate alloc;
 
 pub mod store;
+mod tftp;
+
+pub use pxe_tftp::server::{FileRefusal as FileError, FileRequest, Files, Opened};
+pub use tftp::MemoryFiles;
 
 /// The smoltcp this crate is built against (name its types through this
 /// re-export to avoid a version mismatch).
@@ -140,14 +148,12 @@ use pxe_engine::dhcp::{Event, EventSink, Outcome, Output, Sockets};
 use pxe_engine::lease::LeaseChange;
 use pxe_engine::{Engine, RxInfo};
 use pxe_rules::Config;
-use pxe_tftp::server::{ReadTransfer, ServerPolicy, accept};
-use pxe_tftp::wire::{ErrorCode, RequestKind, foreign_tid_reply, write_error};
-use pxe_tftp::{DataSource, ServerLimits, State, TransferConfig};
+use pxe_tftp::ServerLimits;
 use smoltcp::iface::{Interface, SocketHandle, SocketSet};
 use smoltcp::phy::PacketMeta;
 use smoltcp::socket::udp::{self, PacketBuffer, PacketMetadata, UdpMetadata};
 use smoltcp::time::{Duration, Instant};
-use smoltcp::wire::{IpAddress, IpCidr, IpEndpoint, IpListenEndpoint};
+use smoltcp::wire::{IpAddress, IpCidr, IpEndpoint};
 
 /// The TFTP request port.
 pub const TFTP_PORT: u16 = 69;
@@ -246,69 +252,6 @@ impl Settings {
             blksize: self.blksize,
             ..ServerLimits::default()
         }
-    }
-}
-
-/// Why a file could not be opened; answered with the matching TFTP ERROR.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum FileError {
-    /// No such file (TFTP error 1).
-    #[error("file not found")]
-    NotFound,
-    /// The name is refused (TFTP error 2).
-    #[error("access violation")]
-    AccessDenied,
-    /// Anything else (TFTP error 0 with this message).
-    #[error("{0}")]
-    Other(&'static str),
-}
-
-impl FileError {
-    fn code(&self) -> ErrorCode {
-        match self {
-            FileError::NotFound => ErrorCode(1),
-            FileError::AccessDenied => ErrorCode(2),
-            FileError::Other(_) => ErrorCode(0),
-        }
-    }
-}
-
-/// Where TFTP files come from: flash, a ROM table, a host filesystem.
-pub trait FileSource {
-    /// An open file, read at offsets by the transfer.
-    type File: DataSource;
-    /// Open `name` exactly as the client sent it (raw bytes; may contain
-    /// `..`, `\` or non-UTF-8: refusing such names is the source's job).
-    fn open(&mut self, name: &[u8]) -> Result<Self::File, FileError>;
-}
-
-/// Files in memory: a table of `(name, contents)`. Names match exactly
-/// after leading `/` are removed from the request (as dnsmasq does
-/// relative to `tftp-root`); anything else is "file not found".
-#[derive(Clone, Copy, Debug)]
-pub struct MemoryFiles<'a> {
-    files: &'a [(&'a str, &'a [u8])],
-}
-
-impl<'a> MemoryFiles<'a> {
-    /// Serve these files.
-    pub const fn new(files: &'a [(&'a str, &'a [u8])]) -> Self {
-        MemoryFiles { files }
-    }
-}
-
-impl<'a> FileSource for MemoryFiles<'a> {
-    type File = &'a [u8];
-    fn open(&mut self, name: &[u8]) -> Result<&'a [u8], FileError> {
-        let mut n = name;
-        while let [b'/', rest @ ..] = n {
-            n = rest;
-        }
-        self.files
-            .iter()
-            .find(|(k, _)| k.as_bytes() == n)
-            .map(|(_, v)| *v)
-            .ok_or(FileError::NotFound)
     }
 }
 
@@ -444,31 +387,15 @@ impl EventSink for LogLines<'_, '_> {
     }
 }
 
-struct Transfer<T: DataSource> {
-    engine: ReadTransfer<T>,
-    peer: IpEndpoint,
-}
-
-struct Slot<T: DataSource> {
-    socket: SocketHandle,
-    /// The TID port the socket is bound to while a transfer runs.
-    port: u16,
-    transfer: Option<Transfer<T>>,
-    /// Finished, waiting for its last datagrams to leave before closing.
-    draining: bool,
-}
-
 /// The netboot server on a smoltcp interface.
-pub struct Server<F: FileSource, S: LeaseStore> {
+pub struct Server<F: Files, S: LeaseStore> {
     engine: Engine,
-    files: F,
     store: S,
     settings: Settings,
-    limits: ServerLimits,
     dhcp: Option<SocketHandle>,
     pxe: Option<SocketHandle>,
-    tftp: Option<SocketHandle>,
-    slots: Vec<Slot<F::File>>,
+    /// The TFTP endpoint, its request socket and transfer sockets.
+    tftp: tftp::Tftp<F>,
     /// Received datagram (copied out of the socket so the reply can be
     /// queued on the same socket).
     rx: Vec<u8>,
@@ -476,11 +403,10 @@ pub struct Server<F: FileSource, S: LeaseStore> {
     tx: Vec<u8>,
     /// DHCP replies waiting for `dhcp-reply-delay`.
     held: Vec<HeldSlot>,
-    next_tid: u16,
     stats: Stats,
 }
 
-impl<F: FileSource, S: LeaseStore> fmt::Debug for Server<F, S> {
+impl<F: Files, S: LeaseStore> fmt::Debug for Server<F, S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Server")
             .field("settings", &self.settings)
@@ -531,15 +457,11 @@ fn local_cidr(iface: &Interface, local: Option<Ipv4Addr>) -> Option<(Ipv4Addr, I
     first
 }
 
-fn tftp_now(now: Instant) -> pxe_tftp::Instant {
-    pxe_tftp::Instant::from_micros(u64::try_from(now.total_micros()).unwrap_or(0))
-}
-
 fn smol_instant(t: pxe_tftp::Instant) -> Instant {
     Instant::from_micros(i64::try_from(t.as_micros()).unwrap_or(i64::MAX))
 }
 
-impl<F: FileSource, S: LeaseStore> Server<F, S> {
+impl<F: Files, S: LeaseStore> Server<F, S> {
     /// A server for `config`, adding its sockets (with preallocated
     /// buffers: all the memory it will use for packets) to `sockets`.
     pub fn new(
@@ -567,23 +489,7 @@ impl<F: FileSource, S: LeaseStore> Server<F, S> {
                 max: settings.max_leases,
             });
         }
-        let slots_n = if settings.tftp {
-            settings.max_transfers
-        } else {
-            0
-        };
-        let tid_end = u32::from(settings.tid_port_base) + u32::from(settings.tid_port_count);
-        if slots_n > 0
-            && (settings.tid_port_base == 0
-                || tid_end > 65536
-                || usize::from(settings.tid_port_count) < slots_n)
-        {
-            return Err(StartError::TidRange {
-                base: settings.tid_port_base,
-                count: settings.tid_port_count,
-                slots: slots_n,
-            });
-        }
+        tftp::Tftp::<F>::check_tid_range(&settings)?;
         let mut bind = |port: u16, s: udp::Socket<'static>| -> Result<SocketHandle, StartError> {
             let mut s = s;
             s.bind(port).map_err(|_| StartError::Bind(port))?;
@@ -602,11 +508,7 @@ impl<F: FileSource, S: LeaseStore> Server<F, S> {
         } else {
             None
         };
-        let tftp = if slots_n > 0 {
-            Some(bind(TFTP_PORT, udp_socket(4, 2048, 2, 1024))?)
-        } else {
-            None
-        };
+        let tftp = tftp::Tftp::new(&settings, files, sockets)?;
         // Held replies need room only when a delay can hold one back.
         let held_n = if (settings.dhcp || settings.pxe_port) && engine.delays_replies() {
             HELD_REPLIES
@@ -619,34 +521,16 @@ impl<F: FileSource, S: LeaseStore> Server<F, S> {
                 reply: None,
             })
             .collect();
-        let limits = settings.limits();
-        let max_dgram = usize::from(limits.max_blksize) + 4;
-        let window = usize::from(limits.max_windowsize);
-        let mut slots = Vec::with_capacity(slots_n);
-        for _ in 0..slots_n {
-            // Room for a whole window plus the two datagrams of slack that
-            // `room_for` needs to guarantee a contiguous slot.
-            let s = udp_socket(4, 1024, window + 2, (window + 2) * max_dgram);
-            slots.push(Slot {
-                socket: sockets.add(s),
-                port: 0,
-                transfer: None,
-                draining: false,
-            });
-        }
+        let max_dgram = tftp::max_datagram(&settings);
         Ok(Server {
             engine,
-            files,
             store,
-            limits,
             dhcp,
             pxe,
             tftp,
-            slots,
             rx: vec![0u8; DHCP_MAX.max(max_dgram)],
             tx: vec![0u8; DHCP_MAX.max(max_dgram)],
             held,
-            next_tid: 0,
             stats: Stats::default(),
             settings,
         })
@@ -672,11 +556,26 @@ impl<F: FileSource, S: LeaseStore> Server<F, S> {
         &self.settings
     }
 
-    /// The counters.
+    /// The counters (the TFTP ones copied from the endpoint's, see
+    /// [`Server::tftp_counters`]).
     pub fn stats(&self) -> Stats {
         let mut s = self.stats;
-        s.tftp_active = self.slots.iter().filter(|s| s.transfer.is_some()).count();
+        let c = self.tftp.counters();
+        s.tftp_requests = c.requests;
+        s.tftp_refused = c.refused;
+        s.tftp_busy = c.busy;
+        s.tftp_completed = c.completed;
+        s.tftp_size_probes = c.probes;
+        s.tftp_failed = c.failed.total();
+        s.tftp_active = self.tftp.active();
         s
+    }
+
+    /// The TFTP endpoint's counters: requests, duplicates, refusals,
+    /// transfers started, completed, probes, failures by reason, foreign
+    /// TIDs, bytes.
+    pub fn tftp_counters(&self) -> pxe_tftp::server::Counters {
+        self.tftp.counters()
     }
 
     /// Handle everything the interface received and queue the replies;
@@ -697,15 +596,9 @@ impl<F: FileSource, S: LeaseStore> Server<F, S> {
         log: &mut dyn FnMut(fmt::Arguments<'_>),
     ) -> bool {
         let mut busy = false;
-        // Slots whose last datagrams have left are free for this round's
+        // Sockets whose last datagrams have left are free for this round's
         // requests.
-        for slot in &mut self.slots {
-            let sock = sockets.get_mut::<udp::Socket>(slot.socket);
-            if slot.draining && sock.send_queue() == 0 {
-                sock.close();
-                slot.draining = false;
-            }
-        }
+        self.tftp.release_drained(sockets);
         busy |= self.send_held(now, sockets, log);
         if let Some(h) = self.dhcp {
             busy |= self.serve_dhcp(now, iface, sockets, h, SERVER_PORT, log);
@@ -713,10 +606,14 @@ impl<F: FileSource, S: LeaseStore> Server<F, S> {
         if let Some(h) = self.pxe {
             busy |= self.serve_dhcp(now, iface, sockets, h, PXE_PORT, log);
         }
-        if let Some(h) = self.tftp {
-            busy |= self.serve_tftp_requests(iface, sockets, h, log);
-        }
-        busy |= self.drive_transfers(now, sockets, log);
+        busy |= self.tftp.poll(
+            now,
+            iface,
+            sockets,
+            (&mut self.rx, &mut self.tx),
+            &mut self.stats,
+            log,
+        );
         busy
     }
 
@@ -725,13 +622,11 @@ impl<F: FileSource, S: LeaseStore> Server<F, S> {
     /// to `now`; `None` when only incoming packets can make it do
     /// anything.
     pub fn poll_delay(&self, now: Instant) -> Option<Duration> {
-        let transfers = self
-            .slots
-            .iter()
-            .filter_map(|s| s.transfer.as_ref()?.engine.poll_timeout())
-            .map(smol_instant);
         let held = self.held.iter().filter_map(|s| Some(s.reply.as_ref()?.at));
-        transfers
+        self.tftp
+            .poll_timeout()
+            .map(smol_instant)
+            .into_iter()
             .chain(held)
             .min()
             .map(|t| if t > now { t - now } else { Duration::ZERO })
@@ -912,220 +807,6 @@ impl<F: FileSource, S: LeaseStore> Server<F, S> {
         }
         busy
     }
-
-    fn send_error(
-        &mut self,
-        sock: &mut udp::Socket<'_>,
-        to: IpEndpoint,
-        code: ErrorCode,
-        msg: &str,
-    ) {
-        if let Ok(n) = write_error(&mut self.tx, code, msg.as_bytes())
-            && sock.send_slice(&self.tx[..n], to).is_err()
-        {
-            self.stats.send_failures += 1;
-        }
-    }
-
-    fn serve_tftp_requests(
-        &mut self,
-        iface: &Interface,
-        sockets: &mut SocketSet<'_>,
-        h: SocketHandle,
-        log: &mut dyn FnMut(fmt::Arguments<'_>),
-    ) -> bool {
-        let policy = ServerPolicy {
-            limits: self.limits,
-            allow_writes: false,
-        };
-        let mut busy = false;
-        loop {
-            let sock = sockets.get_mut::<udp::Socket>(h);
-            let Some(r) = next_datagram(sock, &mut self.rx) else {
-                break;
-            };
-            busy = true;
-            let Some((n, meta)) = r else {
-                self.stats.oversized += 1;
-                continue;
-            };
-            self.stats.tftp_requests += 1;
-            let peer = meta.endpoint;
-            let acc = match accept(&self.rx[..n], &policy) {
-                Ok(a) => a,
-                Err(rej) => {
-                    self.stats.tftp_refused += 1;
-                    log(format_args!("TFTP refused request from {peer}: {rej}"));
-                    if let Some(k) = rej.write_reply(&mut self.tx)
-                        && sock.send_slice(&self.tx[..k], peer).is_err()
-                    {
-                        self.stats.send_failures += 1;
-                    }
-                    continue;
-                }
-            };
-            if acc.kind != RequestKind::Read {
-                self.stats.tftp_refused += 1;
-                self.send_error(sock, peer, ErrorCode(4), "unsupported request");
-                continue;
-            }
-            // A retransmitted request of a running transfer.
-            if self
-                .slots
-                .iter()
-                .any(|s| s.transfer.as_ref().is_some_and(|t| t.peer == peer))
-            {
-                continue;
-            }
-            let Some(free) = self
-                .slots
-                .iter()
-                .position(|s| s.transfer.is_none() && !s.draining)
-            else {
-                self.stats.tftp_busy += 1;
-                log(format_args!(
-                    "TFTP {peer}: {} transfers running (tftp-max), dropping request",
-                    self.slots.len()
-                ));
-                continue;
-            };
-            let file = match self.files.open(acc.filename) {
-                Ok(f) => f,
-                Err(e) => {
-                    self.stats.tftp_refused += 1;
-                    log(format_args!(
-                        "TFTP refused {:?} for {peer}: {e}",
-                        EscapedName(acc.filename)
-                    ));
-                    let msg = match e {
-                        FileError::NotFound => "file not found",
-                        FileError::AccessDenied => "access violation",
-                        FileError::Other(m) => m,
-                    };
-                    self.send_error(sock, peer, e.code(), msg);
-                    continue;
-                }
-            };
-            let local = meta
-                .local_address
-                .and_then(v4)
-                .and_then(|l| local_cidr(iface, Some(l)))
-                .or_else(|| local_cidr(iface, None))
-                .map(|(a, _)| a);
-            let transfer = ReadTransfer::new(
-                file,
-                acc.mode,
-                &acc.options,
-                &self.limits,
-                TransferConfig::default(),
-            );
-            let port = pick_tid(&self.settings, &mut self.next_tid, &self.slots);
-            let slot = &mut self.slots[free];
-            let tsock = sockets.get_mut::<udp::Socket>(slot.socket);
-            let ep = IpListenEndpoint {
-                addr: local.map(IpAddress::Ipv4),
-                port,
-            };
-            if tsock.bind(ep).is_err() {
-                self.stats.tftp_failed += 1;
-                continue;
-            }
-            log(format_args!(
-                "TFTP sending {:?} to {peer} from port {port}",
-                EscapedName(acc.filename)
-            ));
-            slot.port = port;
-            slot.transfer = Some(Transfer {
-                engine: transfer,
-                peer,
-            });
-        }
-        busy
-    }
-
-    fn drive_transfers(
-        &mut self,
-        now: Instant,
-        sockets: &mut SocketSet<'_>,
-        log: &mut dyn FnMut(fmt::Arguments<'_>),
-    ) -> bool {
-        let t_now = tftp_now(now);
-        let mut busy = false;
-        for slot in &mut self.slots {
-            let sock = sockets.get_mut::<udp::Socket>(slot.socket);
-            if slot.draining {
-                if sock.send_queue() == 0 {
-                    sock.close();
-                    slot.draining = false;
-                }
-                continue;
-            }
-            let Some(t) = slot.transfer.as_mut() else {
-                continue;
-            };
-            while let Some(r) = next_datagram(sock, &mut self.rx) {
-                busy = true;
-                let Some((n, meta)) = r else {
-                    self.stats.oversized += 1;
-                    continue;
-                };
-                if meta.endpoint != t.peer {
-                    // Another TID: ERROR 5 to the stranger, the transfer goes on.
-                    if let Ok(k) = foreign_tid_reply(&mut self.tx)
-                        && sock.send_slice(&self.tx[..k], meta.endpoint).is_err()
-                    {
-                        self.stats.send_failures += 1;
-                    }
-                    continue;
-                }
-                t.engine.handle_datagram(t_now, &self.rx[..n]);
-            }
-            if t.engine.poll_timeout().is_some_and(|d| d <= t_now) {
-                t.engine.handle_timeout(t_now);
-            }
-            let max = t.engine.max_datagram_len();
-            while room_for(sock, max) {
-                let Some(k) = t.engine.poll_transmit(t_now, &mut self.tx[..max]) else {
-                    break;
-                };
-                busy = true;
-                if sock.send_slice(&self.tx[..k], t.peer).is_err() {
-                    self.stats.send_failures += 1;
-                }
-            }
-            if t.engine.is_finished() {
-                match t.engine.state() {
-                    State::Complete => {
-                        self.stats.tftp_completed += 1;
-                        log(format_args!(
-                            "TFTP sent {} bytes to {}",
-                            t.engine.stats().bytes,
-                            t.peer
-                        ));
-                    }
-                    State::Failed(_) if t.engine.is_size_probe() => {
-                        self.stats.tftp_size_probes += 1;
-                        log(format_args!(
-                            "TFTP {}: size probe (OACK answered with ERROR)",
-                            t.peer
-                        ));
-                    }
-                    State::Failed(e) => {
-                        self.stats.tftp_failed += 1;
-                        log(format_args!("TFTP transfer to {} failed: {e}", t.peer));
-                    }
-                    State::Active => {}
-                }
-                slot.transfer = None;
-                slot.draining = true;
-                if sock.send_queue() == 0 {
-                    sock.close();
-                    slot.draining = false;
-                }
-            }
-        }
-        busy
-    }
 }
 
 /// Whether `datagram` is a DHCPDECLINE naming an address outside every
@@ -1159,50 +840,5 @@ fn next_datagram(
         Ok(r) => Some(Some(r)),
         Err(udp::RecvError::Truncated) => Some(None),
         Err(udp::RecvError::Exhausted) => None,
-    }
-}
-
-/// The next TID port of the range that no running transfer uses.
-fn pick_tid<T: DataSource>(settings: &Settings, next: &mut u16, slots: &[Slot<T>]) -> u16 {
-    let count = settings.tid_port_count.max(1);
-    loop {
-        let port = settings.tid_port_base.wrapping_add(*next % count);
-        *next = next.wrapping_add(1) % count;
-        // `Server::new` checked count >= slots, so a free port exists.
-        if !slots.iter().any(|s| s.transfer.is_some() && s.port == port) {
-            return port;
-        }
-    }
-}
-
-/// Whether `sock` can take one more datagram of up to `max` bytes: a free
-/// metadata slot and at least `2 * max` free payload bytes (then a
-/// contiguous run of `max` exists whatever the ring's wrap point).
-fn room_for(sock: &udp::Socket<'_>, max: usize) -> bool {
-    sock.can_send()
-        && sock
-            .payload_send_capacity()
-            .saturating_sub(sock.send_queue())
-            >= 2 * max
-}
-
-/// A requested file name for log lines: printable ASCII as is, other bytes
-/// escaped.
-struct EscapedName<'a>(&'a [u8]);
-
-impl fmt::Debug for EscapedName<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("\"")?;
-        for &b in self.0.iter().take(128) {
-            if b.is_ascii_graphic() || b == b' ' {
-                if b == b'"' || b == b'\\' {
-                    f.write_str("\\")?;
-                }
-                write!(f, "{}", b as char)?;
-            } else {
-                write!(f, "\\x{b:02x}")?;
-            }
-        }
-        f.write_str("\"")
     }
 }

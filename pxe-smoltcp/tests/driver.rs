@@ -599,3 +599,54 @@ fn dhcp_reply_delay_holds_the_offer_back() {
     b.steps(3);
     assert_eq!(b.recv_all(c).len(), pxe_smoltcp::HELD_REPLIES);
 }
+
+#[test]
+fn a_tiny_tftp_mtu_still_leaves_room_for_the_oack() {
+    // tftp-mtu 40: blksize 8, but the OACK is longer than a DATA
+    // datagram, and must still fit the transfer's buffers.
+    let mut b = bench(|s| s.mtu = 40, 1000);
+    let a = b.client_socket(40000);
+    b.send(
+        a,
+        (SERVER, 69),
+        &rrq(
+            "boot.bin",
+            &[
+                ("blksize", "1468"),
+                ("tsize", "0"),
+                ("timeout", "1"),
+                ("windowsize", "4"),
+            ],
+        ),
+    );
+    let oack = b.wait_recv(a, 10);
+    let (d, tid) = &oack[0];
+    assert_eq!(opcode(d), 6, "OACK expected, got {d:?}");
+    let text = String::from_utf8_lossy(&d[2..]).replace('\0', " ");
+    assert!(
+        text.contains("blksize 8 ") && text.contains("tsize 1000"),
+        "{text}"
+    );
+    let tid = tid.port;
+    b.send(a, (SERVER, tid), &ack(0));
+    let mut file = Vec::new();
+    let mut expect = 1u16;
+    'outer: for _ in 0..400 {
+        let got = b.wait_recv(a, 10);
+        assert!(!got.is_empty(), "stalled at block {expect}");
+        for (d, _) in got {
+            if opcode(&d) == 3 && block(&d) == expect {
+                file.extend_from_slice(&d[4..]);
+                expect += 1;
+                if d.len() < 4 + 8 {
+                    b.send(a, (SERVER, tid), &ack(expect - 1));
+                    break 'outer;
+                }
+            }
+        }
+        b.send(a, (SERVER, tid), &ack(expect - 1));
+    }
+    b.steps(5);
+    assert_eq!(file, content(1000));
+    assert_eq!(b.server.stats().tftp_completed, 1, "{:?}", b.server.stats());
+}

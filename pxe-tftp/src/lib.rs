@@ -8,60 +8,98 @@
 //! `no_std`; `alloc` and `std` only add [`DataSink`] for `Vec<u8>` and the
 //! [`DataSource`]/[`DataSink`] impls for `std::fs::File`.
 //!
-//! A complete transfer between a server and a client engine, no sockets:
+//! A client engine fetching a file from a server [`server::Endpoint`], in
+//! memory, running every timer to the end:
 //!
 //! ```
-//! use pxe_tftp::{Instant, TransferConfig, TransferOptions, State};
+//! use core::net::SocketAddr;
 //! use pxe_tftp::client::ClientRead;
-//! use pxe_tftp::server::{accept, ReadTransfer, ServerPolicy};
+//! use pxe_tftp::server::{
+//!     Endpoint, EndpointConfig, FileRefusal, FileRequest, Files, Handled, Local, Opened,
+//!     TransferPorts,
+//! };
 //! use pxe_tftp::wire::Mode;
+//! use pxe_tftp::{Instant, TransferConfig, TransferOptions};
+//!
+//! /// The files the server has: one.
+//! struct OneFile<'a>(&'a [u8]);
+//!
+//! impl<'a> Files for OneFile<'a> {
+//!     type Source = &'a [u8];
+//!     type Refusal = FileRefusal;
+//!     fn open(&mut self, req: &FileRequest<'_>) -> Result<Opened<&'a [u8]>, FileRefusal> {
+//!         match req.name {
+//!             b"ipxe.efi" => Ok(Opened::new(self.0)),
+//!             _ => Err(FileRefusal::NotFound),
+//!         }
+//!     }
+//! }
 //!
 //! let file: Vec<u8> = (0..100_000u32).map(|i| i as u8).collect();
-//! let policy = ServerPolicy::default();
+//! // Every transfer over the request port, as `tftp-single-port` does.
+//! let config = EndpointConfig { ports: TransferPorts::Single, ..EndpointConfig::default() };
+//! let mut server = Endpoint::new(config, OneFile(&file));
+//! let local = Local { addr: [10, 0, 0, 1].into(), port: 69, interface: 0 };
+//! let peer = SocketAddr::from(([10, 0, 0, 2], 2000));
+//!
 //! let asked = TransferOptions { blksize: Some(1468), windowsize: Some(8), tsize: Some(0), ..Default::default() };
 //! let mut client = ClientRead::new(b"ipxe.efi", Mode::Octet, &asked, TransferConfig::default(), Vec::new())?;
 //!
-//! let mut buf = [0u8; 1472];
-//! let now = Instant::ZERO;
-//! // The request goes to port 69, where `accept` checks it.
-//! let n = client.poll_transmit(now, &mut buf).unwrap();
-//! let req = accept(&buf[..n], &policy).map_err(|r| r.to_string())?;
-//! let mut server = ReadTransfer::new(&file[..], req.mode, &req.options, &policy.limits, TransferConfig::default());
-//!
-//! // Shuttle datagrams until both sides are done.
-//! while !(server.is_finished() && client.is_finished()) {
-//!     let mut moved = false;
-//!     while let Some(n) = server.poll_transmit(now, &mut buf) {
-//!         client.handle_datagram(now, &buf[..n]);
-//!         moved = true;
-//!     }
+//! let (mut buf, mut reply) = ([0u8; 1472], [0u8; 512]);
+//! let mut now = Instant::ZERO;
+//! loop {
+//!     // Client to server: the request, then ACKs.
 //!     while let Some(n) = client.poll_transmit(now, &mut buf) {
-//!         server.handle_datagram(now, &buf[..n]);
-//!         moved = true;
+//!         match server.handle(now, peer, local, &buf[..n], &mut reply) {
+//!             Handled::Started { .. } | Handled::Delivered => {}
+//!             other => panic!("unexpected {other:?}"),
+//!         }
 //!     }
-//!     if !moved {
-//!         break; // only the client's linger timer is left
+//!     // Server to client: the OACK, then windows of DATA.
+//!     while let Some(t) = server.poll_transmit(now, &mut buf) {
+//!         assert_eq!(t.destination, peer);
+//!         for datagram in t.datagrams(&buf) {
+//!             client.handle_datagram(now, datagram);
+//!         }
 //!     }
+//!     while let Some(event) = server.poll_event() {
+//!         println!("{event:?}");
+//!     }
+//!     // Nothing moves: sleep until the next timer (the client lingers
+//!     // after the last block, to re-ACK it if the server asks again).
+//!     let Some(next) = [client.poll_timeout(), server.poll_timeout()].into_iter().flatten().min() else {
+//!         break;
+//!     };
+//!     now = next;
+//!     client.handle_timeout(now);
+//!     server.handle_timeout(now);
 //! }
-//! assert_eq!(*server.state(), State::Complete);
-//! assert_eq!(client.transfer_size(), Some(100_000));
+//! assert!(client.is_finished() && client.state().is_complete());
 //! assert_eq!(client.sink(), &file);
+//! let counters = server.counters();
+//! assert_eq!((counters.started, counters.completed, counters.bytes), (1, 1, 100_000));
+//! assert_eq!(server.active(), 0);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! `examples/in_memory.rs` runs two clients at once over a lossy link
+//! against an endpoint that gives each transfer a port of its own.
+//!
 //! Modules: [`wire`] (packet views and builders), [`options`] (negotiation),
-//! [`server`] (request acceptance, [`server::ReadTransfer`],
-//! [`server::WriteTransfer`]), [`client`] ([`client::ClientRead`],
-//! [`client::ClientWrite`]), [`netascii`], [`io`] (the storage traits).
+//! [`server`] (the [`server::Endpoint`] that owns a server's policy, request
+//! acceptance, [`server::ReadTransfer`], [`server::WriteTransfer`]),
+//! [`client`] ([`client::ClientRead`], [`client::ClientWrite`]),
+//! [`netascii`], [`io`] (the storage traits).
 //!
 //! Every engine has the same interface: `handle_datagram(now, bytes)`,
 //! `handle_timeout(now)`, `poll_transmit(now, &mut buf) -> Option<len>`,
 //! `poll_timeout() -> Option<Instant>`, `state()`, `is_finished()`,
-//! `stats()`, `abort(code, msg)`. Engines do not know addresses: the driver
-//! matches the peer's address and port (the TID) and answers strangers with
-//! [`wire::foreign_tid_reply`] (ERROR 5) without touching the engine.
-//! File names are raw bytes; resolving them against a root is the caller's
-//! job.
+//! `stats()`, `abort(code, msg)`. Engines do not know addresses; the
+//! server [`server::Endpoint`] does: it routes datagrams by client and
+//! local port (the TIDs), answers strangers with ERROR 5, applies
+//! `tftp-max` and the repeated-request rule, and asks a [`server::Files`]
+//! implementation for files (names are raw bytes; resolving them against a
+//! root is that implementation's job).
 //!
 //! Choices worth knowing (details on each item):
 //! * block numbers roll over from 65535 to 0, so any file size works;

@@ -147,6 +147,12 @@ impl<S: DataSource> Sending<S> {
         self.error_out.is_some()
     }
 
+    /// The length of the ERROR owed to the peer, if one is.
+    #[cfg(feature = "alloc")]
+    pub(crate) fn pending_error_len(&self) -> Option<usize> {
+        self.error_out.map(|(_, msg)| HEADER_LEN + msg.len() + 1)
+    }
+
     /// Writes the ERROR owed to the peer, if any.
     pub(crate) fn poll_error(&mut self, buf: &mut [u8]) -> Option<usize> {
         let (code, msg) = self.error_out.take()?;

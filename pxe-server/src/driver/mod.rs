@@ -9,3 +9,4 @@ pub mod http;
 pub(crate) mod lease_writer;
 pub mod net;
 pub mod options;
+pub mod tftp;

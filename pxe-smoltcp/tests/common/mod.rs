@@ -12,7 +12,7 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use pxe_smoltcp::{FileSource, LeaseStore, Server, Settings};
+use pxe_smoltcp::{Files, LeaseStore, Server, Settings};
 use smoltcp::iface::{Config, Interface, SocketHandle, SocketSet};
 use smoltcp::phy::{Device, DeviceCapabilities, Medium, RxToken, TxToken};
 use smoltcp::socket::udp;
@@ -230,7 +230,7 @@ fn iface(dev: &mut End, mac: u8, ip: [u8; 4]) -> Interface {
     i
 }
 
-pub struct Bench<F: FileSource, S: LeaseStore> {
+pub struct Bench<F: Files, S: LeaseStore> {
     pub now: Instant,
     pub link: Rc<RefCell<Link>>,
     pub server: Server<F, S>,
@@ -246,7 +246,7 @@ pub struct Bench<F: FileSource, S: LeaseStore> {
     pub setup: [usize; 3],
 }
 
-impl<F: FileSource, S: LeaseStore> Bench<F, S> {
+impl<F: Files, S: LeaseStore> Bench<F, S> {
     /// Parse `conf`, let `adjust` change the settings, start the server
     /// (all of it counted).
     pub fn new(conf: &str, adjust: impl FnOnce(&mut Settings), files: F, store: S) -> Self {
@@ -390,7 +390,7 @@ pub fn ack(block: u16) -> Vec<u8> {
 
 /// Download `name` with plain 512-byte blocks (no options), ACKing each
 /// DATA; returns the file and the server's TID endpoint.
-pub fn tftp_get<F: FileSource, S: LeaseStore>(
+pub fn tftp_get<F: Files, S: LeaseStore>(
     b: &mut Bench<F, S>,
     h: SocketHandle,
     name: &str,

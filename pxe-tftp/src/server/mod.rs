@@ -1,33 +1,30 @@
-//! Server side: accepting a request, then serving a read (RRQ) or, only when
-//! explicitly enabled, receiving a write (WRQ).
+//! Server side: the [`Endpoint`] that owns a server's policy (admission,
+//! `tftp-max`, routing, the repeated-request rule, ERROR 5 for strangers,
+//! counters), and the engines it drives: [`accept`] checks a request,
+//! [`ReadTransfer`] serves a read (RRQ) and, only when explicitly enabled,
+//! [`WriteTransfer`] receives a write (WRQ).
 //!
-//! # Driving an engine
+//! # Serving files
 //!
-//! The engines never touch sockets or clocks. A driver:
+//! A driver builds an [`Endpoint`] with an [`EndpointConfig`] and its
+//! [`Files`], feeds it every datagram with [`Endpoint::handle`] and sends
+//! what [`Endpoint::poll_transmit`] writes (see [`Endpoint`] for the three
+//! ways to run transfers: over the request port, on ports of their own
+//! driven by the endpoint, or on ports of their own driven next to their
+//! sockets). The endpoint serves reads only; writes are refused with
+//! ERROR 4, as dnsmasq does.
 //!
-//! 1. receives a request on port 69 and calls [`accept`]; on `Err` it sends
-//!    [`Rejection::write_reply`] (if any) back to the client (dnsmasq sends
-//!    it from a fresh port) and forgets it;
-//! 2. resolves [`Accepted::filename`] (raw bytes, no character set implied,
-//!    path policy is the driver's) and opens a [`DataSource`];
-//! 3. opens a fresh UDP socket (the transfer ID), builds a
-//!    [`ReadTransfer`], and loops: `poll_transmit` until `None`, wait for a
-//!    datagram or `poll_timeout`, feed it with `handle_datagram` or
-//!    `handle_timeout`, until `is_finished`.
+//! # Using the engines directly
 //!
-//! Datagrams arriving on the transfer socket from any address or port other
-//! than the client's must not be fed to the engine: answer them with
-//! [`foreign_tid_reply`](crate::wire::foreign_tid_reply) (ERROR 5) and carry
-//! on — the transfer is not disturbed.
-//!
-//! A client that retransmits its request to port 69 while its transfer runs
-//! (its first OACK or DATA was lost) should not get a second transfer: the
-//! driver can key running transfers by client address and port and drop
-//! such duplicates; the running engine retransmits on its own.
-//!
-//! When a transfer ends, [`ReadTransfer::is_size_probe`] tells a UEFI
-//! firmware's deliberate `tsize` probe (OACK answered with ERROR 8) from a
-//! real failure, for logging.
+//! [`ReadTransfer`] and [`WriteTransfer`] know nothing of addresses. A
+//! caller that drives one itself checks the request with [`accept`]
+//! (answering a refusal with [`Rejection::write_reply`]), resolves
+//! [`Accepted::filename`] (raw bytes, no character set implied, path
+//! policy is the caller's), feeds only datagrams from the client's address
+//! and port (strangers get [`foreign_tid_reply`](crate::wire::foreign_tid_reply))
+//! and loops `poll_transmit` / `handle_datagram` / `handle_timeout` until
+//! `is_finished`. [`ReadTransfer::is_size_probe`] tells a UEFI firmware's
+//! deliberate `tsize` probe (OACK answered with ERROR 8) from a failure.
 
 use crate::engine::{Receiver, Sender, Timer};
 use crate::error::{State, Stats, TransferError};
@@ -42,6 +39,27 @@ use crate::wire::{
     ErrorCode, Mode, Opcode, OptionList, Packet, ParseError, RequestKind, write_error,
 };
 use crate::{Instant, TransferConfig};
+
+#[cfg(feature = "alloc")]
+mod counters;
+#[cfg(feature = "alloc")]
+mod endpoint;
+mod files;
+#[cfg(feature = "alloc")]
+mod transfer;
+mod transmit;
+
+#[cfg(feature = "alloc")]
+pub use counters::{Counters, Failure, Failures, Outcome};
+#[cfg(feature = "alloc")]
+pub use endpoint::{
+    Admission, Ended, Endpoint, EndpointConfig, Event, Handled, NotStarted, PortCandidates,
+    PortChoice, RequestErrors, TransferPorts,
+};
+pub use files::{FileRefusal, FileRequest, Files, Name, Opened, Refusal, climbs_out};
+#[cfg(feature = "alloc")]
+pub use transfer::{EndpointEvent, Transfer, TransferId};
+pub use transmit::{Local, MAX_SEGMENTED_BYTES, MAX_SEGMENTS, Source, Transmit};
 
 /// Server policy applied by [`accept`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -304,6 +322,11 @@ impl<S: DataSource> ReadTransfer<S> {
         self.send.source
     }
 
+    /// The data source (what a driver's log line names).
+    pub fn source(&self) -> &S {
+        &self.send.source
+    }
+
     /// Ends the transfer, telling the peer with ERROR `code` and `message`.
     pub fn abort(&mut self, code: ErrorCode, message: &'static str) {
         self.send
@@ -341,6 +364,38 @@ impl<S: DataSource> ReadTransfer<S> {
     /// should log such a transfer as a size probe, not as a failure.
     pub fn is_size_probe(&self) -> bool {
         self.refused_oack && self.granted.tsize.is_some()
+    }
+
+    /// True once the client has acknowledged anything: the OACK (with
+    /// ACK 0) or, without options, a DATA block. Before that the transfer
+    /// has made no progress, and a repeated request from its client is the
+    /// same request (see [`Endpoint`]).
+    pub fn is_acknowledged(&self) -> bool {
+        if self.granted.is_empty() {
+            self.send.sender.acked > 0
+        } else {
+            !self.send.starting
+        }
+    }
+
+    /// An upper bound on the length of the datagram the next
+    /// [`poll_transmit`](Self::poll_transmit) writes, or `None` when it
+    /// would write nothing. Lets a caller packing a window of DATA blocks
+    /// into one segmented send stop before a datagram that could be longer
+    /// than the window's blocks.
+    #[cfg(feature = "alloc")]
+    pub(crate) fn next_datagram_bound(&self) -> Option<usize> {
+        if let Some(len) = self.send.pending_error_len() {
+            return Some(len);
+        }
+        if !self.send.state.is_active() {
+            return None;
+        }
+        if self.send.start_due {
+            return Some(self.max_datagram_len());
+        }
+        (!self.send.starting && self.send.sender.has_pending())
+            .then(|| self.send.sender.datagram_len())
     }
 
     /// Tells the engine that `now` has been reached; retransmits or gives

@@ -18,7 +18,7 @@
 //! ```
 //! # let dir = tempfile::tempdir().unwrap();
 //! # std::fs::write(dir.path().join("undionly.kpxe"), b"x").unwrap();
-//! use pxe_server::tftp::path::{TftpRoot, PathError};
+//! use pxe_server::driver::tftp::path::{TftpRoot, PathError};
 //! let root = TftpRoot::new(dir.path(), false).unwrap();
 //! assert!(root.resolve(b"undionly.kpxe").is_ok());
 //! assert!(root.resolve(b"\\undionly.kpxe").is_ok());
