@@ -3,15 +3,21 @@
 //! ```text
 //! pxe-server --conf /etc/pxe-server.conf          # run
 //! pxe-server check --conf /etc/pxe-server.conf    # validate and explain
+//! pxe-server man > pxe-server.8                   # the manual page
+//! pxe-server completions bash > pxe-server.bash   # shell completions
 //! ```
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
+use clap_complete::Shell;
 use pxe_server::config::{self, Overrides};
 use pxe_server::driver::options::RunOptions;
-use pxe_server::service;
+use pxe_server::logging::{self, LogFormat, Sink};
+use pxe_server::notify::Notifier;
+use pxe_server::privileges::{self, Dropped};
+use pxe_server::service::{self, ConfigSource, Lifecycle};
 
 /// A PXE/iPXE netboot server: DHCP (full or proxy), the PXE boot server on
 /// port 4011 and TFTP, configured with dnsmasq's own directives.
@@ -58,31 +64,116 @@ struct RunArgs {
     /// Log every DHCP exchange in detail (as dnsmasq's `log-dhcp`).
     #[arg(long = "log-dhcp", global = true)]
     log_dhcp: bool,
+    /// How log lines are written: `text` for people, `json` (one object
+    /// per line) for log collectors. Where they go is `log-facility=`.
+    #[arg(
+        long = "log-format",
+        value_name = "FORMAT",
+        value_enum,
+        default_value_t = Format::Text,
+        global = true
+    )]
+    log_format: Format,
+}
+
+/// `--log-format`.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum Format {
+    /// One human-readable line per event.
+    Text,
+    /// One JSON object per line.
+    Json,
 }
 
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Validate a configuration and print what was understood.
     Check,
+    /// Print the manual page (roff, section 8) to standard output.
+    Man,
+    /// Print shell completions to standard output.
+    Completions {
+        /// The shell (bash, zsh, fish, elvish, powershell).
+        #[arg(value_enum)]
+        shell: Shell,
+    },
 }
 
-fn init_logging(verbose: bool) {
-    use tracing_subscriber::EnvFilter;
-    let default = if verbose {
-        "pxe_server=debug,info"
+/// `pxe-server man`: the manual page, generated from this definition.
+fn print_man() -> ExitCode {
+    let page = clap_mangen::Man::new(Cli::command()).section("8");
+    match page.render(&mut std::io::stdout()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("pxe-server: cannot write the manual page: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// `pxe-server check`: the configuration explained, then every problem the
+/// server would refuse to start with that can be seen without starting.
+fn check(config: &pxe_rules::Config) -> ExitCode {
+    print!("{}", config::describe(config));
+    let s = &config.settings;
+    let mut problems: Vec<String> = pxe_server::driver::http::check(&s.extensions)
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    if let Err(e) = privileges::resolve(s.user.as_deref(), s.group.as_deref()) {
+        problems.push(e.to_string());
+    }
+    if let Err(e) = Sink::open(s.log_facility.as_ref()) {
+        problems.push(e.to_string());
+    }
+    for p in &problems {
+        eprintln!("pxe-server: {p}");
+    }
+    if problems.is_empty() {
+        ExitCode::SUCCESS
     } else {
-        "info"
+        ExitCode::from(1)
+    }
+}
+
+/// Switches to `user=`/`group=` (before any thread exists: capabilities
+/// are per thread).
+fn drop_privileges(config: &pxe_rules::Config) -> Result<(), privileges::PrivilegeError> {
+    let s = &config.settings;
+    let Some(to) = privileges::resolve(s.user.as_deref(), s.group.as_deref())? else {
+        return Ok(());
     };
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_target(false)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
-        .try_init();
+    match privileges::drop_to(&to)? {
+        Dropped::Switched => tracing::info!(
+            "running as user {} (uid {}), group {} (gid {}); capabilities kept: CAP_NET_BIND_SERVICE, CAP_NET_RAW",
+            to.user.as_deref().unwrap_or("(unchanged)"),
+            to.uid,
+            to.group,
+            to.gid
+        ),
+        Dropped::NotRoot => tracing::info!(
+            "user=/group=: not started as root, so running as uid {} as started",
+            nix::unistd::Uid::effective()
+        ),
+    }
+    Ok(())
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    match &cli.command {
+        Some(Command::Man) => return print_man(),
+        Some(Command::Completions { shell }) => {
+            clap_complete::generate(
+                *shell,
+                &mut Cli::command(),
+                "pxe-server",
+                &mut std::io::stdout(),
+            );
+            return ExitCode::SUCCESS;
+        }
+        _ => {}
+    }
     let Some(conf) = cli.run.conf.clone() else {
         eprintln!(
             "pxe-server: no configuration given.\n\
@@ -106,19 +197,27 @@ fn main() -> ExitCode {
         }
     };
     if let Some(Command::Check) = cli.command {
-        print!("{}", config::describe(&config));
-        // HTTP root, iPXE template and override files (issue 6).
-        let problems = pxe_server::driver::http::check(&config.settings.extensions);
-        for p in &problems {
-            eprintln!("pxe-server: {p}");
-        }
-        return if problems.is_empty() {
-            ExitCode::SUCCESS
-        } else {
-            ExitCode::from(1)
-        };
+        return check(&config);
     }
-    init_logging(config.settings.log_dhcp);
+    // The log is opened before the switch to `user=`, as dnsmasq does, so
+    // a root-owned log directory still works.
+    let sink = match Sink::open(config.settings.log_facility.as_ref()) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("pxe-server: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let format = match cli.run.log_format {
+        Format::Text => LogFormat::Text,
+        Format::Json => LogFormat::Json,
+    };
+    logging::init(format, sink, config.settings.log_dhcp);
+    if let Err(e) = drop_privileges(&config) {
+        tracing::error!("{e}");
+        eprintln!("pxe-server: {e}");
+        return ExitCode::from(1);
+    }
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -130,11 +229,15 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    match rt.block_on(service::run(
-        config,
-        RunOptions::default(),
-        service::shutdown_signal(),
-    )) {
+    let lifecycle = Lifecycle {
+        shutdown: service::shutdown_signal(),
+        source: Some(ConfigSource {
+            path: conf,
+            overrides,
+        }),
+        notifier: Notifier::new(),
+    };
+    match rt.block_on(service::run_with(config, RunOptions::default(), lifecycle)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!("{e}");

@@ -2,13 +2,18 @@
 //! service (DHCP and the PXE boot server, TFTP, HTTP), waits for the
 //! shutdown signal, stops them and collects their results.
 //!
-//! Services are started in one place, [`run`], each from the same
+//! Services are started in one place, [`run_with`], each from the same
 //! [`ServiceContext`] (configuration, lease queries, shutdown signal).
+//! Once every socket is bound, the service manager hears `READY=1` with
+//! a one-line summary ([`crate::notify`]); with `WatchdogSec=` a keep-alive
+//! follows while the DHCP engine can still be locked.
 
+use std::future::Future;
 use std::io;
 use std::path::PathBuf;
 use std::string::ToString;
 use std::sync::{Arc, Mutex};
+use std::task::Poll;
 use std::time::Duration;
 use std::vec::Vec;
 
@@ -18,7 +23,7 @@ use pxe_rules::Config;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::config::{self, ConfigError, DEFAULT_LEASE_FILE};
+use crate::config::{self, ConfigError, DEFAULT_LEASE_FILE, Overrides};
 use crate::driver::clock::unix_now;
 use crate::driver::dhcp::{DhcpError, bind_dhcp, dhcp_loop};
 use crate::driver::engine::{SharedEngine, lock};
@@ -26,6 +31,7 @@ use crate::driver::http::{self, ClientLookup, HttpSetupError};
 use crate::driver::net::interfaces;
 use crate::driver::options::RunOptions;
 use crate::leases::LeaseQuery;
+use crate::notify::Notifier;
 use crate::tftp::service::{self, TftpMetrics};
 use crate::tftp_settings::{TftpSetupError, tftp_settings};
 
@@ -87,6 +93,27 @@ type Task = JoinHandle<Result<(), RunError>>;
 /// How long a service may take to stop before it is left behind.
 const STOP_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Where the configuration was read from, to read it again on reload.
+#[derive(Clone, Debug)]
+pub struct ConfigSource {
+    /// The file given with `--conf`.
+    pub path: PathBuf,
+    /// The command line's values that replace the file's.
+    pub overrides: Overrides,
+}
+
+/// How a running server is driven from outside: when it stops, where its
+/// configuration is re-read from, whom it tells about its state.
+#[derive(Debug)]
+pub struct Lifecycle<F> {
+    /// Resolves when the server should stop ([`shutdown_signal`]).
+    pub shutdown: F,
+    /// Where the configuration came from (`None`: built in memory).
+    pub source: Option<ConfigSource>,
+    /// The service manager's notification socket.
+    pub notifier: Notifier,
+}
+
 /// Run every configured service until `shutdown` resolves, then flush the
 /// leases and stop.
 pub async fn run(
@@ -94,6 +121,23 @@ pub async fn run(
     opts: RunOptions,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> Result<(), RunError> {
+    let lifecycle = Lifecycle {
+        shutdown,
+        source: None,
+        notifier: Notifier::new(),
+    };
+    run_with(config, opts, lifecycle).await
+}
+
+/// Run every configured service as `lifecycle` says: tell the service
+/// manager once every socket is bound, keep its watchdog fed, stop when
+/// `lifecycle.shutdown` resolves, then flush the leases.
+pub async fn run_with(
+    config: Config,
+    opts: RunOptions,
+    lifecycle: Lifecycle<impl std::future::Future<Output = ()>>,
+) -> Result<(), RunError> {
+    let notifier = lifecycle.notifier;
     let mut config = config;
     config::listen_on_addresses(&mut config.settings, &interfaces().unwrap_or_default())?;
     config::note_unimplemented(&config.settings);
@@ -106,13 +150,93 @@ pub async fn run(
         shutdown: stop_rx,
     };
     let mut tasks = Vec::new();
-    tasks.extend(start_dhcp(&ctx, &opts, engine, log)?);
-    tasks.extend(start_tftp(&ctx, &opts)?);
-    tasks.extend(start_http(&ctx).await?);
+    let mut bound = Bound::default();
+    let dhcp = start_dhcp(&ctx, &opts, engine.clone(), log)?;
+    bound.dhcp = dhcp.is_some();
+    tasks.extend(dhcp);
+    let tftp = start_tftp(&ctx, &opts).await?;
+    bound.tftp = tftp.is_some();
+    tasks.extend(tftp);
+    let http = start_http(&ctx).await?;
+    bound.http = http.len();
+    tasks.extend(http);
+    let status = summary(&ctx.config, &bound, lock(&engine).leases().len());
+    tracing::info!("serving: {status}");
+    notifier.ready(&status);
+    let watchdog = notifier
+        .watchdog_interval()
+        .map(|every| tokio::spawn(feed_watchdog(notifier, every, engine.clone())));
 
-    shutdown.await;
+    lifecycle.shutdown.await;
+    notifier.stopping();
+    if let Some(w) = watchdog {
+        w.abort();
+    }
     let _ = stop_tx.send(true);
     collect(tasks).await
+}
+
+/// Which services hold sockets.
+#[derive(Debug, Default)]
+struct Bound {
+    dhcp: bool,
+    tftp: bool,
+    http: usize,
+}
+
+/// The one-line `STATUS=`: which services run where, and how many leases.
+fn summary(config: &Config, bound: &Bound, leases: usize) -> std::string::String {
+    use pxe_rules::config::RangeMode;
+    let mut parts: Vec<std::string::String> = Vec::new();
+    if bound.dhcp {
+        let ranges: Vec<std::string::String> = config
+            .ranges()
+            .map(|(_, r)| match r.mode {
+                RangeMode::Dynamic => std::format!("{}-{}", r.start, r.end),
+                RangeMode::Static => std::format!("{} static", r.start),
+                RangeMode::Proxy => std::format!("proxy {}", r.start),
+            })
+            .collect();
+        parts.push(std::format!("DHCP {}", ranges.join(", ")));
+        if config.has_proxy_range() || config.pxe_enabled() {
+            parts.push(std::string::String::from("PXE 4011"));
+        }
+    }
+    if bound.tftp {
+        let roots: Vec<&str> = config
+            .settings
+            .tftp_roots
+            .iter()
+            .map(|(d, _)| d.as_str())
+            .collect();
+        parts.push(std::format!("TFTP {}", roots.join(", ")));
+    }
+    if bound.http > 0 {
+        let ports: Vec<std::string::String> = config
+            .settings
+            .extensions
+            .http_ports
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        parts.push(std::format!("HTTP {}", ports.join(", ")));
+    }
+    if parts.is_empty() {
+        parts.push(std::string::String::from("no service configured"));
+    }
+    std::format!("{}; {leases} leases", parts.join("; "))
+}
+
+/// `WATCHDOG=1` every `every` for as long as the DHCP engine can be
+/// locked: a deadlocked or stalled server stops feeding, and systemd
+/// restarts it.
+async fn feed_watchdog(notifier: Notifier, every: Duration, engine: SharedEngine) {
+    let mut tick = tokio::time::interval(every);
+    loop {
+        tick.tick().await;
+        drop(lock(&engine));
+        notifier.watchdog();
+    }
 }
 
 /// The engine with the leases of the durable log (and of a dnsmasq lease
@@ -165,8 +289,9 @@ fn start_dhcp(
     })))
 }
 
-/// TFTP, when `enable-tftp` is given.
-fn start_tftp(ctx: &ServiceContext, opts: &RunOptions) -> Result<Option<Task>, RunError> {
+/// TFTP, when `enable-tftp` is given; returns once its request sockets
+/// are bound (a bind error is a start-up error).
+async fn start_tftp(ctx: &ServiceContext, opts: &RunOptions) -> Result<Option<Task>, RunError> {
     let Some(t) = tftp_settings(&ctx.config, opts, &ctx.leases)? else {
         return Ok(None);
     };
@@ -183,8 +308,16 @@ fn start_tftp(ctx: &ServiceContext, opts: &RunOptions) -> Result<Option<Task>, R
         t.max_transfers
     );
     let t = Arc::new(t);
+    let mut serving = Box::pin(service::serve(t, metrics, rx));
+    // `serve` binds its request sockets before its first await, so one
+    // poll here binds them (or fails) before READY=1 is sent.
+    let first = std::future::poll_fn(|cx| Poll::Ready(serving.as_mut().poll(cx))).await;
+    if let Poll::Ready(done) = first {
+        done.map_err(RunError::Tftp)?;
+        return Ok(None);
+    }
     Ok(Some(tokio::spawn(async move {
-        service::serve(t, metrics, rx).await.map_err(RunError::Tftp)
+        serving.await.map_err(RunError::Tftp)
     })))
 }
 
