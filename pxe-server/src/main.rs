@@ -19,6 +19,94 @@ use pxe_server::notify::Notifier;
 use pxe_server::privileges::{self, Dropped};
 use pxe_server::service::{self, ConfigSource, Lifecycle};
 
+/// `--help` and the manual page's DESCRIPTION.
+const LONG_ABOUT: &str = "\
+A PXE/iPXE netboot server: full or proxy DHCP, the PXE boot server on UDP port 4011, TFTP \
+and HTTP boot files, configured with dnsmasq's own lines (dhcp-range, dhcp-match, \
+dhcp-boot, pxe-service, dhcp-option, enable-tftp, tftp-root, ...). DNS-only lines are \
+accepted and reported as ignored; `pxe-server check` explains a file rule by rule.
+
+Started as root with user= (and group=) in the file, it switches to that user at once \
+and keeps only CAP_NET_BIND_SERVICE and CAP_NET_RAW. Under systemd it is a Type=notify \
+service: READY=1 once every socket is bound, STATUS= with a summary, WATCHDOG=1 when \
+WatchdogSec= is set.";
+
+/// The manual page's sections beyond what clap describes (and the end of
+/// `--help`): title, then `(term, text)` entries.
+const MORE_SECTIONS: &[(&str, &[(&str, &str)])] = &[
+    (
+        "SIGNALS",
+        &[
+            (
+                "SIGHUP",
+                "Re-read the configuration. A file with an error is refused (logged at file:line:column, counted) and the running configuration stays; otherwise the new rules answer the next packet, leases are kept, and transfers in flight finish with what they started.",
+            ),
+            ("SIGTERM, SIGINT", "Stop: flush the leases, then exit."),
+        ],
+    ),
+    (
+        "FILES",
+        &[
+            ("/etc/pxe-server.conf", "The packaged configuration."),
+            (
+                "/var/lib/misc/pxe-server.leases",
+                "Leases in dnsmasq format (dhcp-leasefile=), with the durable log beside it (FILE.log). The systemd unit keeps them in /var/lib/pxe-server/.",
+            ),
+            (
+                "/usr/lib/systemd/system/pxe-server.service",
+                "The unit: Type=notify, its own user (DynamicUser=), reload with systemctl reload pxe-server.",
+            ),
+        ],
+    ),
+    (
+        "LOGGING",
+        &[
+            (
+                "--log-format text|json",
+                "The form: a line for people, or one JSON object per line.",
+            ),
+            (
+                "log-facility=",
+                "The destination: a syslog facility (daemon, local0 ... local7, ...) through /dev/log, a file (any value containing /), or - for standard error, the default. RUST_LOG overrides the level filter.",
+            ),
+        ],
+    ),
+    (
+        "EXAMPLES",
+        &[
+            (
+                "pxe-server --conf /etc/pxe-server.conf",
+                "Serve what the file says.",
+            ),
+            (
+                "pxe-server --conf seed-real.conf --interface eth1 --tftp-root /srv/tftp --log-dhcp",
+                "Serve on eth1 only, from /srv/tftp, explaining every DHCP exchange.",
+            ),
+            (
+                "pxe-server check --conf seed-proxy.conf",
+                "Explain a file rule by rule; errors name file:line:column.",
+            ),
+            (
+                "systemctl reload pxe-server",
+                "Re-read /etc/pxe-server.conf.",
+            ),
+        ],
+    ),
+];
+
+/// [`MORE_SECTIONS`] as plain text, for `--help`.
+fn more_help() -> String {
+    let mut out = String::new();
+    for (title, entries) in MORE_SECTIONS {
+        out.push_str(title);
+        out.push_str(":\n");
+        for (term, text) in *entries {
+            out.push_str(&format!("  {term}\n      {text}\n"));
+        }
+    }
+    out
+}
+
 /// A PXE/iPXE netboot server: DHCP (full or proxy), the PXE boot server on
 /// port 4011 and TFTP, configured with dnsmasq's own directives.
 #[derive(Parser, Debug)]
@@ -26,7 +114,8 @@ use pxe_server::service::{self, ConfigSource, Lifecycle};
     name = "pxe-server",
     version,
     about = "A PXE/iPXE netboot server: full or proxy DHCP, the PXE boot server on port 4011, and TFTP, configured with dnsmasq's own lines.",
-    long_about = None
+    long_about = LONG_ABOUT,
+    after_long_help = more_help()
 )]
 #[command(after_help = "Examples:\n  \
     pxe-server --conf /etc/pxe-server.conf\n  \
@@ -99,15 +188,43 @@ enum Command {
     },
 }
 
-/// `pxe-server man`: the manual page, generated from this definition.
+/// `pxe-server man`: the manual page, generated from this definition and
+/// [`MORE_SECTIONS`].
 fn print_man() -> ExitCode {
-    let page = clap_mangen::Man::new(Cli::command()).section("8");
-    match page.render(&mut std::io::stdout()) {
+    match render_man(&mut std::io::stdout().lock()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("pxe-server: cannot write the manual page: {e}");
             ExitCode::from(1)
         }
+    }
+}
+
+fn render_man(out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    let page = clap_mangen::Man::new(Cli::command()).section("8");
+    page.render_title(out)?;
+    page.render_name_section(out)?;
+    page.render_synopsis_section(out)?;
+    page.render_description_section(out)?;
+    page.render_options_section(out)?;
+    page.render_subcommands_section(out)?;
+    for (title, entries) in MORE_SECTIONS {
+        writeln!(out, ".SH {title}")?;
+        for (term, text) in *entries {
+            writeln!(out, ".TP\n\\fB{}\\fR\n{}", roff_text(term), roff_text(text))?;
+        }
+    }
+    page.render_version_section(out)
+}
+
+/// Text safe on a roff line: backslashes doubled, `-` as a hyphen-minus,
+/// and no line starting with a control character.
+fn roff_text(s: &str) -> String {
+    let escaped = s.replace('\\', "\\\\").replace('-', "\\-");
+    if escaped.starts_with(['.', '\'']) {
+        format!("\\&{escaped}")
+    } else {
+        escaped
     }
 }
 
