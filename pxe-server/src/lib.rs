@@ -36,7 +36,7 @@
 //! layer    module                uses (inside the crate)
 //! binary   main.rs (the CLI)     config, service, logging, notify, privileges,
 //!                                driver::options, driver::http
-//!          service               config, tftp_settings, leases, notify, tftp,
+//!          service (+ reload)    config, tftp_settings, leases, notify, tftp,
 //!                                driver::*
 //!          logging, privileges   nothing
 //!          notify                nothing
@@ -54,8 +54,10 @@
 //!   `listen-address=` resolved, and [`config::describe`] for
 //!   `pxe-server check`.
 //! * [`service`]: [`service::run_with`] starts each service, tells the
-//!   service manager when every socket is bound, waits for shutdown, stops
-//!   them and collects their results ([`service::RunError`]).
+//!   service manager when every socket is bound, reloads the configuration
+//!   on SIGHUP ([`service::reload`]: checked completely, then swapped in
+//!   atomically), waits for shutdown, stops the services and collects
+//!   their results ([`service::RunError`]).
 //! * [`notify`]: the systemd notification protocol (`READY=1`, `STATUS=`,
 //!   `RELOADING=1`, `WATCHDOG=1`).
 //! * [`privileges`]: `user=`/`group=`, keeping only the capabilities

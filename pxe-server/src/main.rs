@@ -346,15 +346,29 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let lifecycle = Lifecycle {
-        shutdown: service::shutdown_signal(),
-        source: Some(ConfigSource {
-            path: conf,
-            overrides,
-        }),
-        notifier: Notifier::new(),
+    let source = ConfigSource {
+        path: conf,
+        overrides,
     };
-    match rt.block_on(service::run_with(config, RunOptions::default(), lifecycle)) {
+    let served = rt.block_on(async {
+        // Before anything is bound: from here on SIGHUP reloads instead of
+        // ending the process.
+        let reload = match service::sighup_requests() {
+            Ok(r) => Some(r),
+            Err(e) => {
+                tracing::warn!("cannot catch SIGHUP, so no reload: {e}");
+                None
+            }
+        };
+        let lifecycle = Lifecycle {
+            shutdown: service::shutdown_signal(),
+            source: Some(source),
+            reload,
+            notifier: Notifier::new(),
+        };
+        service::run_with(config, RunOptions::default(), lifecycle).await
+    });
+    match served {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!("{e}");

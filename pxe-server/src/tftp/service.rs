@@ -125,12 +125,35 @@ async fn send_from_new_port(local: Ipv4Addr, to: SocketAddrV4, datagram: &[u8]) 
     }
 }
 
+/// Settings the running service reads afresh for every request: a
+/// reload stores new ones, and transfers already running keep theirs.
+pub type SettingsHandle = Arc<arc_swap::ArcSwap<TftpSettings>>;
+
 /// Run the TFTP service until `shutdown` turns true.
 pub async fn serve(
     settings: Arc<TftpSettings>,
     metrics: Arc<TftpMetrics>,
+    shutdown: watch::Receiver<bool>,
+) -> std::io::Result<()> {
+    serve_reloadable(
+        Arc::new(arc_swap::ArcSwap::new(settings)),
+        metrics,
+        shutdown,
+    )
+    .await
+}
+
+/// Run the TFTP service until `shutdown` turns true, each request answered
+/// by the settings `handle` holds when it arrives. The request sockets
+/// are those of the settings at the start (port, interfaces, single-port
+/// mode); the binding changes only with a new service.
+pub async fn serve_reloadable(
+    handle: SettingsHandle,
+    metrics: Arc<TftpMetrics>,
     mut shutdown: watch::Receiver<bool>,
 ) -> std::io::Result<()> {
+    let settings = handle.load_full();
+    let single_port = settings.single_port;
     let mut socks = Vec::new();
     if settings.interfaces.is_empty() {
         socks.push(PktSocket::bind(
@@ -185,7 +208,11 @@ pub async fn serve(
             }
             m = rx.recv() => match m { Some(m) => m, None => break },
         };
-        let data = if settings.single_port {
+        // Roots, limits and options follow a reload; the request sockets
+        // and the single-port routing stay those of the first settings
+        // (the reloader starts a new service when they change).
+        let settings = handle.load_full();
+        let data = if single_port {
             match routes.deliver(meta.src, data) {
                 Ok(()) => continue,
                 Err(request) => request,
@@ -203,9 +230,7 @@ pub async fn serve(
             Duration::ZERO
         };
         let link = LinkPlan {
-            single_port: settings
-                .single_port
-                .then(|| (socks[k].clone(), routes.clone())),
+            single_port: single_port.then(|| (socks[k].clone(), routes.clone())),
             ports: &ports,
             spin,
         };
