@@ -48,8 +48,10 @@ struct Answer {
     cfg: String,
 }
 
-/// What went wrong with an exchange.
+/// What went wrong with an exchange (read through `Debug`, in the
+/// failure message).
 #[derive(Debug)]
+#[allow(dead_code)]
 enum Fault {
     Lost(&'static str, u32),
     Malformed(u32, String),
