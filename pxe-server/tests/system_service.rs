@@ -191,7 +191,7 @@ fn notify_ready_after_every_socket_watchdog_reload_and_stopping() {
     assert_eq!(l.first(), Some(&"READY=1"), "{ready}");
     let status = l.iter().find_map(|x| x.strip_prefix("STATUS=")).unwrap();
     assert!(
-        status.starts_with("reload failed, previous configuration serving: ")
+        status.starts_with("reload failed (1 so far), previous configuration serving: ")
             && status.contains(&format!("{}:7:1:", conf.display())),
         "{status}"
     );

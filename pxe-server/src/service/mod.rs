@@ -371,7 +371,7 @@ impl Services {
                     "reload failed ({failed} so far), the previous configuration stays: {e}"
                 );
                 notifier.ready(&std::format!(
-                    "reload failed, previous configuration serving: {e}"
+                    "reload failed ({failed} so far), previous configuration serving: {e}"
                 ));
             }
         }
