@@ -350,6 +350,76 @@ pub enum UniqueRoot {
     Mac,
 }
 
+/// Where the log goes: dnsmasq's `log-facility=` (a syslog facility, a
+/// file when the value contains `/`, standard error for `-`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LogFacility {
+    /// `log-facility=-`: standard error.
+    Stderr,
+    /// `log-facility=/path/file`: appended to this file.
+    File(String),
+    /// `log-facility=daemon` (or `local0` … `local7`, `user`, …): the
+    /// local syslog socket, with this facility.
+    Syslog(SyslogFacility),
+}
+
+/// A syslog facility by its RFC 5424 code (`daemon` = 3, `local0` = 16 …
+/// `local7` = 23).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SyslogFacility(u8);
+
+impl SyslogFacility {
+    /// The names syslog(3) knows, with their codes (as dnsmasq's
+    /// `facilitynames` table).
+    pub const NAMES: [(&'static str, u8); 20] = [
+        ("kern", 0),
+        ("user", 1),
+        ("mail", 2),
+        ("daemon", 3),
+        ("auth", 4),
+        ("syslog", 5),
+        ("lpr", 6),
+        ("news", 7),
+        ("uucp", 8),
+        ("cron", 9),
+        ("authpriv", 10),
+        ("ftp", 11),
+        ("local0", 16),
+        ("local1", 17),
+        ("local2", 18),
+        ("local3", 19),
+        ("local4", 20),
+        ("local5", 21),
+        ("local6", 22),
+        ("local7", 23),
+    ];
+
+    /// `daemon`, dnsmasq's default facility.
+    pub const DAEMON: SyslogFacility = SyslogFacility(3);
+
+    /// The facility of a name (case-insensitive, as syslog.conf), if it
+    /// is one.
+    pub fn from_name(name: &str) -> Option<SyslogFacility> {
+        Self::NAMES
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, c)| SyslogFacility(*c))
+    }
+
+    /// The facility's name.
+    pub fn name(self) -> &'static str {
+        Self::NAMES
+            .iter()
+            .find(|(_, c)| *c == self.0)
+            .map_or("daemon", |(n, _)| n)
+    }
+
+    /// The facility's code (the `PRI` field is `code * 8 + severity`).
+    pub fn code(self) -> u8 {
+        self.0
+    }
+}
+
 /// A list-of-conditions directive (`dhcp-ignore`, `dhcp-broadcast`, ...).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CondListKind {
@@ -481,6 +551,12 @@ pub struct Settings {
     pub domain: Option<String>,
     /// `dhcp-rapid-commit`.
     pub rapid_commit: bool,
+    /// `user=`: the user to run as once the sockets are bound.
+    pub user: Option<String>,
+    /// `group=`: the group to run as once the sockets are bound.
+    pub group: Option<String>,
+    /// `log-facility=`: where the log goes (`None`: the server's default).
+    pub log_facility: Option<LogFacility>,
     /// The pxe-server extensions.
     pub extensions: Extensions,
 }

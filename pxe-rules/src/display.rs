@@ -401,6 +401,18 @@ impl Display for Config {
         if let Some(d) = &s.domain {
             writeln!(f, "domain={}", q(d))?;
         }
+        if let Some(u) = &s.user {
+            writeln!(f, "user={}", q(u))?;
+        }
+        if let Some(g) = &s.group {
+            writeln!(f, "group={}", q(g))?;
+        }
+        match &s.log_facility {
+            Some(LogFacility::Stderr) => writeln!(f, "log-facility=-")?,
+            Some(LogFacility::File(p)) => writeln!(f, "log-facility={}", q(p))?,
+            Some(LogFacility::Syslog(fac)) => writeln!(f, "log-facility={}", fac.name())?,
+            None => {}
+        }
         let e = &s.extensions;
         if !e.http_ports.is_empty()
             || e.http_root.is_some()

@@ -52,6 +52,11 @@ pub(crate) fn hint(name: &str) -> &'static str {
         "http-port" => "http-port expects a port number 1-65535",
         "listen-address" => "listen-address expects IPv4 addresses",
         "conf-dir" => "conf-dir expects DIR[,.EXT...|,*.EXT...]",
+        "user" => "user expects a user name",
+        "group" => "group expects a group name",
+        "log-facility" => {
+            "log-facility expects a syslog facility (daemon, local0..local7, ...), a /path/file, or -"
+        }
         _ => "",
     }
 }
@@ -110,7 +115,8 @@ fn kind_of(name: &str) -> Option<Kind> {
         | "enable-tftp" | "tftp-root" | "tftp-unique-root" | "tftp-max" | "tftp-mtu"
         | "tftp-port-range" | "dhcp-leasefile" | "dhcp-lease-file" | "port" | "dhcp-lease-max"
         | "dhcp-pxe-vendor" | "domain" | "dhcp-rapid-commit" | "http-port" | "http-root"
-        | "ipxe-script" | "ipxe-script-dir" | "conf-file" | "conf-dir" => Setting,
+        | "ipxe-script" | "ipxe-script-dir" | "conf-file" | "conf-dir" | "user" | "group"
+        | "log-facility" => Setting,
         "log-queries"
         | "domain-needed"
         | "bogus-priv"
@@ -206,10 +212,7 @@ fn kind_of(name: &str) -> Option<Kind> {
         }
         "no-daemon"
         | "keep-in-foreground"
-        | "user"
-        | "group"
         | "pid-file"
-        | "log-facility"
         | "enable-dbus"
         | "enable-ubus"
         | "quiet-dhcp"
@@ -289,6 +292,9 @@ fn static_name(name: &str) -> &'static str {
         "ipxe-script-dir",
         "conf-file",
         "conf-dir",
+        "user",
+        "group",
+        "log-facility",
         "bind-interfaces",
         "bind-dynamic",
         "tftp-secure",
@@ -618,6 +624,27 @@ impl<'l> Builder<'l> {
             "ipxe-script-dir" => {
                 need(v)?;
                 s.extensions.ipxe_script_dir = Some(lex::text(v));
+            }
+            "user" => {
+                need(v)?;
+                s.user = Some(lex::text(v));
+            }
+            "group" => {
+                need(v)?;
+                s.group = Some(lex::text(v));
+            }
+            "log-facility" => {
+                need(v)?;
+                let t = lex::text(v);
+                s.log_facility = Some(if t == "-" {
+                    LogFacility::Stderr
+                } else if t.contains('/') {
+                    LogFacility::File(t)
+                } else if let Some(f) = SyslogFacility::from_name(&t) {
+                    LogFacility::Syslog(f)
+                } else {
+                    return Err(at.bad(vcol, format!("`{t}` is not a syslog facility")));
+                });
             }
             "conf-file" => {
                 need(v)?;

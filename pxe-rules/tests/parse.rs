@@ -87,7 +87,7 @@ fn errors_name_file_line_column_and_hint() {
 #[test]
 fn dns_and_unrelated_directives_are_ignored_and_reported() {
     let c = Config::parse_str(
-        "log-queries\ndomain-needed\nbogus-priv\nserver=8.8.8.8\nno-resolv\nuser=nobody\nenable-ra\ndhcp-range=::1,::400,constructor:eth0\ndhcp-option=option6:dns-server,[::]\n",
+        "log-queries\ndomain-needed\nbogus-priv\nserver=8.8.8.8\nno-resolv\npid-file=/run/dnsmasq.pid\nenable-ra\ndhcp-range=::1,::400,constructor:eth0\ndhcp-option=option6:dns-server,[::]\n",
         "x.conf",
     )
     .unwrap();
@@ -100,7 +100,7 @@ fn dns_and_unrelated_directives_are_ignored_and_reported() {
             "bogus-priv",
             "server",
             "no-resolv",
-            "user",
+            "pid-file",
             "enable-ra",
             "dhcp-range",
             "dhcp-option"
@@ -109,6 +109,48 @@ fn dns_and_unrelated_directives_are_ignored_and_reported() {
     assert_eq!(c.ignored[3].loc.line, 4);
     assert!(c.items.is_empty());
     assert!(c.to_string().contains("# ignored: log-queries"));
+}
+
+#[test]
+fn user_group_and_log_facility_are_settings() {
+    use pxe_rules::config::{LogFacility, SyslogFacility};
+    let c = Config::parse_str("user=pxe\ngroup=netboot\nlog-facility=LOCAL5\n", "u.conf").unwrap();
+    let s = &c.settings;
+    assert_eq!(s.user.as_deref(), Some("pxe"));
+    assert_eq!(s.group.as_deref(), Some("netboot"));
+    let Some(LogFacility::Syslog(f)) = s.log_facility else {
+        panic!("{:?}", s.log_facility);
+    };
+    assert_eq!((f.name(), f.code()), ("local5", 21));
+    assert!(c.ignored.is_empty());
+    let text = c.to_string();
+    assert!(
+        text.contains("user=pxe\ngroup=netboot\nlog-facility=local5\n"),
+        "{text}"
+    );
+    let file = Config::parse_str("log-facility=/var/log/pxe.log\n", "u.conf").unwrap();
+    assert_eq!(
+        file.settings.log_facility,
+        Some(LogFacility::File("/var/log/pxe.log".to_string()))
+    );
+    let err = Config::parse_str("log-facility=-\n", "u.conf").unwrap();
+    assert_eq!(err.settings.log_facility, Some(LogFacility::Stderr));
+    assert_eq!(
+        SyslogFacility::from_name("daemon"),
+        Some(SyslogFacility::DAEMON)
+    );
+}
+
+#[test]
+fn an_unknown_log_facility_is_an_error_at_its_value() {
+    let e = Config::parse_str("\nlog-facility=daemons\n", "u.conf").unwrap_err();
+    assert_eq!((e.line, e.column), (2, 14), "{e}");
+    assert!(
+        e.to_string().contains("`daemons` is not a syslog facility"),
+        "{e}"
+    );
+    let e = Config::parse_str("user=\n", "u.conf").unwrap_err();
+    assert_eq!(e.line, 1, "{e}");
 }
 
 #[test]
@@ -644,6 +686,13 @@ fn line() -> impl Strategy<Value = String> {
         (1u16..65535).prop_map(|p| format!("http-port={p}")),
         Just("enable-tftp".to_string()),
         Just("log-queries".to_string()),
+        word().prop_map(|w| format!("user={w}")),
+        word().prop_map(|w| format!("group={w}")),
+        prop_oneof![
+            Just("log-facility=-".to_string()),
+            Just("log-facility=local3".to_string()),
+            word().prop_map(|w| format!("log-facility=/var/log/{w}")),
+        ],
         Just("# a comment".to_string()),
         Just(String::new()),
     ]

@@ -29,13 +29,16 @@
 //!
 //! The binary's concerns sit on top, the drivers below them. Each module
 //! uses only modules listed below it, so the graph has no cycle; no driver
-//! uses `config`, `service`, `leases` or `tftp_settings`
-//! (`tests/module_graph.rs` checks that).
+//! uses `config`, `service`, `leases`, `tftp_settings`, `logging`,
+//! `notify` or `privileges` (`tests/module_graph.rs` checks that).
 //!
 //! ```text
 //! layer    module                uses (inside the crate)
-//! binary   main.rs (the CLI)     config, service, driver::options, driver::http
-//!          service               config, tftp_settings, leases, driver::*
+//! binary   main.rs (the CLI)     config, service, logging, notify, privileges,
+//!                                driver::options, driver::http
+//!          service (+ reload)    config, tftp_settings, leases, notify, driver::*
+//!          logging, privileges   nothing
+//!          notify                nothing
 //!          tftp_settings         leases, driver::{tftp, options}
 //!          leases                driver::{tftp::client_dir, http, engine, clock}
 //!          config                driver::net
@@ -49,8 +52,17 @@
 //! * [`config`]: the file read and parsed, command-line [`config::Overrides`],
 //!   `listen-address=` resolved, and [`config::describe`] for
 //!   `pxe-server check`.
-//! * [`service`]: [`service::run`] starts each service, waits for shutdown,
-//!   stops them and collects their results ([`service::RunError`]).
+//! * [`service`]: [`service::run_with`] starts each service, tells the
+//!   service manager when every socket is bound, reloads the configuration
+//!   on SIGHUP ([`service::reload`]: checked completely, then swapped in
+//!   atomically), waits for shutdown, stops the services and collects
+//!   their results ([`service::RunError`]).
+//! * [`notify`]: the systemd notification protocol (`READY=1`, `STATUS=`,
+//!   `RELOADING=1`, `WATCHDOG=1`).
+//! * [`privileges`]: `user=`/`group=`, keeping only the capabilities
+//!   still used.
+//! * [`logging`]: `--log-format text|json` and `log-facility=` (standard
+//!   error, a file, syslog).
 //! * [`leases`]: the lease queries other services make
 //!   ([`leases::LeaseQuery`]: HTTP script host names, TFTP per-client roots).
 //! * [`tftp_settings`]: the TFTP service's settings from the configuration.
@@ -68,5 +80,8 @@
 pub mod config;
 pub mod driver;
 pub mod leases;
+pub mod logging;
+pub mod notify;
+pub mod privileges;
 pub mod service;
 pub mod tftp_settings;

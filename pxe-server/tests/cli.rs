@@ -112,3 +112,107 @@ fn no_configuration_explains_what_to_do() {
         "{out}"
     );
 }
+
+#[test]
+fn the_manual_page_renders_every_option_and_the_service_sections() {
+    let (code, out, err) = run(&["man"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains(".TH pxe-server 8"), "{out}");
+    for want in [
+        "\\-\\-conf",
+        "\\-\\-log\\-format",
+        "\\-\\-dhcp\\-leasefile",
+        ".SH SIGNALS",
+        ".SH FILES",
+        ".SH LOGGING",
+        ".SH EXAMPLES",
+        "SIGHUP",
+    ] {
+        assert!(out.contains(want), "no {want:?} in the man page:\n{out}");
+    }
+    // Every roff line that starts with a dot is a request clap or we meant.
+    for line in out.lines().filter(|l| l.starts_with('.')) {
+        let req: String = line
+            .chars()
+            .skip(1)
+            .take_while(|c| c.is_ascii_alphabetic())
+            .collect();
+        assert!(
+            [
+                "ie", "el", "TH", "SH", "TP", "PP", "B", "IP", "RS", "RE", "br", "nh", "ad", "ds",
+                "sp", "EX", "EE", "nf", "fi"
+            ]
+            .contains(&req.as_str()),
+            "unexpected roff request: {line}"
+        );
+    }
+}
+
+#[test]
+fn completions_name_the_subcommands_and_options() {
+    for shell in ["bash", "zsh", "fish"] {
+        let (code, out, err) = run(&["completions", shell]);
+        assert_eq!(code, 0, "{shell}: {err}");
+        assert!(
+            out.contains("pxe-server") && out.contains("log-format") && out.contains("check"),
+            "{shell}:\n{out}"
+        );
+    }
+    let (code, _, err) = run(&["completions", "tcsh"]);
+    assert_eq!(code, 2, "{err}");
+}
+
+#[test]
+fn json_log_lines_are_objects_with_level_and_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("none.conf");
+    let log = dir.path().join("pxe.log");
+    std::fs::write(
+        &conf,
+        format!(
+            "dhcp-leasefile={}\nuser=no-such-pxe-user-x\nlog-facility={}\n",
+            dir.path().join("l").display(),
+            log.display()
+        ),
+    )
+    .unwrap();
+    // The unknown user stops it right after the log is set up, so the
+    // file holds that error as a JSON line.
+    let (code, _, err) = run(&["--conf", conf.to_str().unwrap(), "--log-format", "json"]);
+    assert_eq!(code, 1, "{err}");
+    let text = std::fs::read_to_string(&log).unwrap();
+    let line = text
+        .lines()
+        .last()
+        .unwrap_or_else(|| panic!("empty log; stderr: {err}"));
+    assert!(
+        line.starts_with('{')
+            && line.ends_with('}')
+            && line.contains("\"level\":\"ERROR\"")
+            && line.contains("\"message\":\"user=no-such-pxe-user-x: no such user\""),
+        "{line}"
+    );
+    let (code, _, err) = run(&["--conf", conf.to_str().unwrap(), "--log-format", "xml"]);
+    assert_eq!(code, 2, "{err}");
+}
+
+#[test]
+fn check_reports_an_unknown_user_and_an_unreachable_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("bad.conf");
+    std::fs::write(
+        &conf,
+        "user=no-such-pxe-user-y\nlog-facility=/nonexistent-pxe-dir/x.log\n",
+    )
+    .unwrap();
+    let (code, _, err) = run(&["check", "--conf", conf.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("user=no-such-pxe-user-y: no such user"),
+        "{err}"
+    );
+    assert!(
+        err.contains("log-facility=/nonexistent-pxe-dir/x.log: "),
+        "{err}"
+    );
+}

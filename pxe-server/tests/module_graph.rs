@@ -7,7 +7,15 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 /// The binary-level modules of `src/` (see the crate docs' module table).
-const BINARY_MODULES: [&str; 4] = ["config", "service", "leases", "tftp_settings"];
+const BINARY_MODULES: [&str; 7] = [
+    "config",
+    "service",
+    "leases",
+    "tftp_settings",
+    "logging",
+    "notify",
+    "privileges",
+];
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     for entry in fs::read_dir(dir).expect("source directory is readable") {

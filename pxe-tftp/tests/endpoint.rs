@@ -680,6 +680,49 @@ fn tftp_max_drops_requests_until_a_slot_frees() {
 }
 
 #[test]
+fn reconfigure_applies_to_the_next_request_and_keeps_the_sockets_mode() {
+    // tftp-max 1 with one transfer running: a second client is busy.
+    let mut e = single(1, 600);
+    let mut reply = [0u8; 512];
+    start_single(&mut e, peer(1), &rrq("boot.bin", &[]));
+    let request = rrq("boot.bin", &[]);
+    let h = e.handle(T0, peer(2), at(69), &request, &mut reply);
+    assert!(matches!(h, Handled::Busy { .. }), "{h:?}");
+    // A reload raises tftp-max and asks for another request port and a
+    // port range: the limit applies at once, the port mode and the request
+    // port are the driver's sockets and stay.
+    e.reconfigure(EndpointConfig {
+        request_port: 1069,
+        ports: TransferPorts::Range {
+            first: 50_000,
+            last: 50_009,
+        },
+        max_transfers: 2,
+        ..EndpointConfig::default()
+    });
+    assert_eq!(e.config().request_port, 69);
+    assert_eq!(e.config().ports, TransferPorts::Single);
+    assert_eq!(e.config().max_transfers, 2);
+    start_single(&mut e, peer(2), &rrq("boot.bin", &[]));
+    assert_eq!(e.active(), 2);
+    // The transfer started before the reload runs to its end.
+    drain(&mut e, T0);
+    deliver(&mut e, T0, peer(1), at(69), &ack(1));
+    drain(&mut e, T0);
+    deliver(&mut e, T0, peer(1), at(69), &ack(2));
+    assert_eq!(check(&e).completed, 1);
+    // Lowering tftp-max below the running transfers admits nothing new
+    // until they end.
+    e.reconfigure(EndpointConfig {
+        ports: TransferPorts::Single,
+        max_transfers: 1,
+        ..EndpointConfig::default()
+    });
+    let h = e.handle(T0, peer(3), at(69), &request, &mut reply);
+    assert!(matches!(h, Handled::Busy { .. }), "{h:?}");
+}
+
+#[test]
 fn refusals_carry_the_files_code_and_message_from_the_configured_port() {
     let mut reply = [0u8; 512];
     for (mode, errors, source_is_new) in [

@@ -294,10 +294,16 @@ enum Step<'x> {
     Drop(Discard),
 }
 
-impl Engine {
-    /// An engine for `config`, with an empty lease table (fill it with
-    /// [`Engine::leases_mut`], e.g. from the lease log).
-    pub fn new(config: Arc<Config>) -> Self {
+/// What a configuration makes of the lease table: the dynamic ranges
+/// pools (and which range each serves) and the `dhcp-host` reservations.
+struct Policy {
+    pools: Vec<Pool>,
+    pool_of_range: Vec<(Ipv4Addr, Ipv4Addr, usize)>,
+    reservations: Vec<Reservation>,
+}
+
+impl Policy {
+    fn of(config: &Config) -> Self {
         let mut pools = Vec::new();
         let mut pool_of_range = Vec::new();
         for (_, r) in config.ranges() {
@@ -311,8 +317,7 @@ impl Engine {
                 });
             }
         }
-        let mut leases = LeaseTable::new(pools);
-        leases.set_sequential(config.settings.sequential_ip);
+        let mut reservations = Vec::new();
         for (_, h) in config.hosts() {
             let Some(addr) = h.addr else { continue };
             let hw = h
@@ -324,7 +329,7 @@ impl Engine {
             if hw.is_none() && client_id.is_none() {
                 continue;
             }
-            leases.add_reservation(Reservation {
+            reservations.push(Reservation {
                 hw,
                 client_id,
                 hostname: h.name.clone(),
@@ -333,14 +338,43 @@ impl Engine {
                 ignore: h.ignore,
             });
         }
+        Policy {
+            pools,
+            pool_of_range,
+            reservations,
+        }
+    }
+}
+
+impl Engine {
+    /// An engine for `config`, with an empty lease table (fill it with
+    /// [`Engine::leases_mut`], e.g. from the lease log).
+    pub fn new(config: Arc<Config>) -> Self {
+        let policy = Policy::of(&config);
+        let mut leases = LeaseTable::new(Vec::new());
+        leases.set_policy(policy.pools, policy.reservations);
+        leases.set_sequential(config.settings.sequential_ip);
         Engine {
             config,
             leases,
-            pool_of_range,
+            pool_of_range: policy.pool_of_range,
             metrics: Metrics::default(),
             changes: Vec::new(),
             hosts: Hosts::default(),
         }
+    }
+
+    /// Answer by `config` from the next datagram on (a reload): its pools,
+    /// reservations and rules replace the old ones at once, while the
+    /// leases, offers held, counters and hosts file stay. A lease outside
+    /// the new pools is kept until it expires; its client's next REQUEST
+    /// is answered as the new configuration says.
+    pub fn reconfigure(&mut self, config: Arc<Config>) {
+        let policy = Policy::of(&config);
+        self.leases.set_policy(policy.pools, policy.reservations);
+        self.leases.set_sequential(config.settings.sequential_ip);
+        self.pool_of_range = policy.pool_of_range;
+        self.config = config;
     }
 
     /// The hosts file where a next-server given by name (`dhcp-boot`,

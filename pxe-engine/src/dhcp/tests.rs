@@ -1017,3 +1017,44 @@ fn drops_are_reported_once_then_at_powers_of_two() {
     assert_eq!(counts, [1, 2, 3, 5, 9, 17]);
     assert_eq!(e.metrics().drops(DropReason::TooShort), 20);
 }
+
+#[test]
+fn reconfigure_answers_by_the_new_rules_and_keeps_leases_and_counters() {
+    let mut e = engine("dhcp-range=192.168.2.100,192.168.2.110\ndhcp-boot=old.0\n");
+    let c = C::new(1);
+    let (o, _) = reply(&mut e, &rx(67), &c.msg(MessageType::Discover, &[])).unwrap();
+    let yi = p(&o).yiaddr();
+    assert_eq!(p(&o).boot_file_name(), Some(&b"old.0"[..]));
+    let sel = [(50, &yi.octets()[..]), (54, &LOCAL.octets()[..])];
+    reply(&mut e, &rx(67), &c.msg(MessageType::Request, &sel)).unwrap();
+    let received = e.metrics().received;
+    assert_eq!(e.leases().len(), 1);
+
+    let new = Config::parse_str(
+        "dhcp-range=192.168.2.150,192.168.2.160\ndhcp-boot=new.0\ndhcp-host=52:54:00:00:00:03,192.168.2.170\n",
+        "new.conf",
+    )
+    .unwrap();
+    e.reconfigure(Arc::new(new));
+    assert_eq!(e.config().items[0].loc.file, "new.conf");
+    // The lease, the counters and the old client's address stay.
+    assert_eq!(e.leases().len(), 1);
+    assert_eq!(
+        e.leases().get(yi).map(|l| l.hw),
+        Some(HwAddr::ethernet(c.mac))
+    );
+    assert_eq!(e.metrics().received, received);
+    // A new client gets an address of the new range and the new file.
+    let (o, _) = reply(&mut e, &rx(67), &C::new(2).msg(MessageType::Discover, &[])).unwrap();
+    let got = p(&o).yiaddr();
+    assert!(
+        (Ipv4Addr::new(192, 168, 2, 150)..=Ipv4Addr::new(192, 168, 2, 160)).contains(&got),
+        "{got}"
+    );
+    assert_eq!(p(&o).boot_file_name(), Some(&b"new.0"[..]));
+    // The new reservation holds; the old range's pool is gone.
+    let (o, _) = reply(&mut e, &rx(67), &C::new(3).msg(MessageType::Discover, &[])).unwrap();
+    assert_eq!(p(&o).yiaddr(), Ipv4Addr::new(192, 168, 2, 170));
+    assert_eq!(e.leases().pools().len(), 1);
+    assert_eq!(e.leases().pools()[0].start, Ipv4Addr::new(192, 168, 2, 150));
+}

@@ -130,6 +130,14 @@ impl LeaseTable {
         self.reservations.push(r);
     }
 
+    /// Serve new pools and reservations (a configuration reload), keeping
+    /// every lease, held offer and declined address: a lease outside the
+    /// new pools stays until it expires or its client is told otherwise.
+    pub fn set_policy(&mut self, pools: Vec<Pool>, reservations: Vec<Reservation>) {
+        self.pools = pools;
+        self.reservations = reservations;
+    }
+
     /// The pools, in configuration order.
     pub fn pools(&self) -> &[Pool] {
         &self.pools

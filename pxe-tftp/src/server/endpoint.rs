@@ -472,6 +472,27 @@ impl<F: Files> Endpoint<F> {
         &self.config
     }
 
+    /// Replaces the configuration for the requests that follow (a
+    /// configuration reload): limits, option switches, `tftp-max`, the port
+    /// range and error policy apply to the next request; running transfers
+    /// keep what they negotiated, and a lower `tftp-max` admits nothing new
+    /// until enough of them end. The request port and the choice between
+    /// single-port and port-per-transfer mode belong to the driver's
+    /// sockets and are kept: changing them takes a new endpoint.
+    pub fn reconfigure(&mut self, config: EndpointConfig) {
+        let mut config = config;
+        config.request_port = self.config.request_port;
+        let single = |p: &TransferPorts| *p == TransferPorts::Single;
+        if single(&config.ports) != single(&self.config.ports) {
+            config.ports = self.config.ports;
+            config.max_segments = self.config.max_segments;
+        }
+        let reserve = config.max_transfers.saturating_add(1).min(1024);
+        self.entries
+            .reserve(reserve.saturating_sub(self.entries.len()));
+        self.config = config;
+    }
+
     /// The files.
     pub fn files(&self) -> &F {
         &self.files

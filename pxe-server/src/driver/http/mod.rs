@@ -69,9 +69,12 @@ pub use body::HttpBody;
 pub use client::{AccessObserver, AccessRecord, ClientFacts, ClientLookup};
 pub use path::{PathError, relative_path, resolve};
 pub use range::{RangeOutcome, parse_range};
-pub use server::{DEFAULT_MAX_CONNECTIONS, HttpService, bind_all, spawn_all};
+pub use server::{
+    DEFAULT_MAX_CONNECTIONS, HttpService, ServiceHandle, bind_all, serve_current, spawn_all,
+};
 pub use setup::{
-    HttpConfig, HttpSetupError, check, check_script_dir, listen_addrs, load_template, start,
+    HttpConfig, HttpSetupError, bind_listeners, check, check_script_dir, listen_addrs,
+    load_template, service_for, start,
 };
 
 #[cfg(test)]

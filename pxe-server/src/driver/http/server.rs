@@ -7,6 +7,7 @@ use std::string::{String, ToString};
 use std::sync::Arc;
 use std::vec::Vec;
 
+use arc_swap::ArcSwap;
 use hyper::body::Bytes;
 use hyper::header::{self, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
@@ -340,50 +341,74 @@ impl HttpService {
         Ok(None)
     }
 
+    /// This service with the connection limit (and the connections
+    /// counted against it) of `other`: a reloaded service shares them
+    /// with the one it replaces.
+    pub fn sharing_connections_of(self, other: &HttpService) -> HttpService {
+        let mut inner = (*self.inner).clone();
+        inner.connections = other.inner.connections.clone();
+        HttpService {
+            inner: Arc::new(inner),
+        }
+    }
+
     /// Serves HTTP/1.1 on `listener` until the task is dropped or aborted.
     /// Accept errors are logged and retried after a short pause; each
     /// connection runs in its own task, at most as many at once as
     /// [`HttpService::with_max_connections`] allows.
     pub async fn serve(self, listener: tokio::net::TcpListener) {
-        let local_default = listener.local_addr().ok();
-        loop {
-            let Ok(permit) = self.inner.connections.clone().acquire_owned().await else {
-                // The semaphore is never closed.
-                return;
-            };
-            let (stream, peer) = match listener.accept().await {
-                Ok(x) => x,
-                Err(e) => {
-                    tracing::warn!(target: "pxe_server::http", "accept: {e}");
-                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-                    continue;
-                }
-            };
-            let local = stream
-                .local_addr()
-                .ok()
-                .or(local_default)
-                .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0)));
-            let svc = self.clone();
-            tokio::spawn(async move {
-                let _permit = permit;
-                let io = hyper_util::rt::TokioIo::new(stream);
-                let handler =
-                    hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
-                        let svc = svc.clone();
-                        async move {
-                            Ok::<_, std::convert::Infallible>(svc.handle(&req, peer, local).await)
-                        }
-                    });
-                let conn = hyper::server::conn::http1::Builder::new()
-                    .timer(hyper_util::rt::TokioTimer::new())
-                    .header_read_timeout(std::time::Duration::from_secs(30))
-                    .serve_connection(io, handler);
-                if let Err(e) = conn.await {
-                    tracing::debug!(target: "pxe_server::http", %peer, "connection: {e}");
-                }
+        serve_current(Arc::new(ArcSwap::from_pointee(self)), listener).await;
+    }
+}
+
+/// The service a listener hands each new connection: a reload stores a
+/// new one, and connections already open keep the one they started with
+/// (a download in flight finishes as it began).
+pub type ServiceHandle = Arc<ArcSwap<HttpService>>;
+
+/// Serves HTTP/1.1 on `listener` until the task is dropped or aborted,
+/// each connection by the service `current` holds when it is accepted.
+/// Aborting this task stops accepting; connections already accepted run
+/// on in their own tasks until they end.
+pub async fn serve_current(current: ServiceHandle, listener: tokio::net::TcpListener) {
+    let local_default = listener.local_addr().ok();
+    loop {
+        let this = current.load_full();
+        let Ok(permit) = this.inner.connections.clone().acquire_owned().await else {
+            // The semaphore is never closed.
+            return;
+        };
+        let (stream, peer) = match listener.accept().await {
+            Ok(x) => x,
+            Err(e) => {
+                tracing::warn!(target: "pxe_server::http", "accept: {e}");
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let local = stream
+            .local_addr()
+            .ok()
+            .or(local_default)
+            .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0)));
+        // The service of this connection, read after the wait for a
+        // free slot (a reload during the wait applies to it).
+        let svc = (*current.load_full()).clone();
+        tokio::spawn(async move {
+            let _permit = permit;
+            let io = hyper_util::rt::TokioIo::new(stream);
+            let handler = hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
+                let svc = svc.clone();
+                async move { Ok::<_, std::convert::Infallible>(svc.handle(&req, peer, local).await) }
             });
-        }
+            let conn = hyper::server::conn::http1::Builder::new()
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(std::time::Duration::from_secs(30))
+                .serve_connection(io, handler);
+            if let Err(e) = conn.await {
+                tracing::debug!(target: "pxe_server::http", %peer, "connection: {e}");
+            }
+        });
     }
 }
 

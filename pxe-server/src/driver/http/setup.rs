@@ -144,6 +144,35 @@ pub async fn start(
     Ok(tasks)
 }
 
+/// The HTTP service the configuration describes (root, template,
+/// override directory), or `None` without `http-port=`. Nothing is bound.
+pub fn service_for(
+    config: &pxe_rules::Config,
+    lookup: Option<Arc<dyn ClientLookup>>,
+) -> Result<Option<HttpService>, HttpSetupError> {
+    let ext = &config.settings.extensions;
+    if ext.http_ports.is_empty() {
+        return Ok(None);
+    }
+    HttpService::new(&HttpConfig::from_extensions(ext), lookup).map(Some)
+}
+
+/// Binds a listener on every address (all or none: the first failure is
+/// returned and what was bound is closed).
+pub async fn bind_listeners(
+    addrs: &[SocketAddr],
+) -> Result<Vec<tokio::net::TcpListener>, HttpSetupError> {
+    let mut out = Vec::with_capacity(addrs.len());
+    for &addr in addrs {
+        out.push(
+            tokio::net::TcpListener::bind(addr)
+                .await
+                .map_err(|source| HttpSetupError::Bind { addr, source })?,
+        );
+    }
+    Ok(out)
+}
+
 /// Why the HTTP service could not be set up, or what `pxe-server check`
 /// found wrong with its configuration.
 #[derive(Debug, thiserror::Error)]

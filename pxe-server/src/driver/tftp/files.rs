@@ -178,6 +178,17 @@ impl FsFiles {
     pub fn cache(&self) -> &FileCache {
         &self.cache
     }
+
+    /// Serves the next requests as `settings` say (a reload); files already
+    /// open keep being read, and the cache is kept.
+    pub fn set_settings(&mut self, settings: Arc<TftpSettings>) {
+        self.settings = settings;
+    }
+
+    /// The settings in force.
+    pub fn settings(&self) -> &Arc<TftpSettings> {
+        &self.settings
+    }
 }
 
 impl Files for FsFiles {

@@ -211,12 +211,35 @@ fn spawn_reader(
     })
 }
 
+/// Settings the running service reads afresh for every request: a
+/// reload stores new ones, and transfers already running keep theirs.
+pub type SettingsHandle = Arc<arc_swap::ArcSwap<TftpSettings>>;
+
 /// Run the TFTP service until `shutdown` turns true.
 pub async fn serve(
     settings: Arc<TftpSettings>,
     metrics: Arc<TftpMetrics>,
+    shutdown: watch::Receiver<bool>,
+) -> std::io::Result<()> {
+    serve_reloadable(
+        Arc::new(arc_swap::ArcSwap::new(settings)),
+        metrics,
+        shutdown,
+    )
+    .await
+}
+
+/// Run the TFTP service until `shutdown` turns true, each request answered
+/// by the settings `handle` holds when it arrives (roots, limits, options,
+/// `tftp-max`, the port range). The request sockets and the single-port
+/// choice are those of the settings at the start: the reloader starts a
+/// new service when they change.
+pub async fn serve_reloadable(
+    handle: SettingsHandle,
+    metrics: Arc<TftpMetrics>,
     mut shutdown: watch::Receiver<bool>,
 ) -> std::io::Result<()> {
+    let settings = handle.load_full();
     let socks = bind_request_sockets(&settings)?;
     let (to_loop, mut received) = mpsc::channel::<Received>(256);
     let mut free = Vec::new();
@@ -252,6 +275,7 @@ pub async fn serve(
             Some(r) = reports.recv() => service.on_report(r),
             r = received.recv() => {
                 let Some((k, buf, meta)) = r else { break };
+                service.follow(&handle);
                 service.on_datagram(&buf, meta).await;
                 if let Some(f) = free.get(k) {
                     let _ = f.send(buf);
@@ -313,6 +337,22 @@ struct Service {
 }
 
 impl Service {
+    /// Takes up settings a reload stored since the last datagram (one
+    /// pointer comparison when nothing changed).
+    fn follow(&mut self, handle: &SettingsHandle) {
+        let current = handle.load();
+        if Arc::ptr_eq(&current, self.endpoint.files().settings()) {
+            return;
+        }
+        let settings = arc_swap::Guard::into_inner(current);
+        self.endpoint.reconfigure(settings.endpoint_config());
+        self.endpoint.files_mut().set_settings(settings);
+        let len = self.endpoint.max_datagram_len();
+        if self.out.len() < len {
+            self.out.resize(len, 0);
+        }
+    }
+
     async fn on_datagram(&mut self, buf: &[u8], meta: RecvMeta) {
         let datagram = buf.get(..meta.len).unwrap_or(buf);
         let peer = SocketAddr::V4(meta.src);
