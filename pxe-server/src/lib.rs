@@ -39,10 +39,12 @@
 //!          tftp_settings         leases, driver::{tftp, options}
 //!          leases                driver::{tftp::client_dir, http, engine, clock}
 //!          config                driver::net
-//! drivers  driver::dhcp          driver::{lease_writer, net, engine, clock, options}
+//! drivers  driver::dhcp          driver::{lease_writer, net, engine, clock, options, journeys}
 //!          driver::lease_writer  driver::{net, engine, clock}
-//!          driver::http          driver::net
+//!          driver::http          driver::{net, journeys, metrics}
 //!          driver::tftp          driver::net
+//!          driver::journeys      driver::{engine, metrics}
+//!          driver::metrics       driver::{engine, clock, journeys (its clock)}
 //!          driver::{net, engine, clock, options}   nothing
 //! ```
 //!
@@ -56,9 +58,12 @@
 //! * [`tftp_settings`]: the TFTP service's settings from the configuration.
 //! * [`driver`]: the DHCP worker, the group-commit lease writer, sockets
 //!   ([`driver::net`]: `IP_PKTINFO`, `SO_BINDTODEVICE`, interfaces), the
-//!   HTTP service ([`driver::http`]: boot files, per-machine iPXE scripts)
-//!   and the TFTP service ([`driver::tftp`]: the endpoint's request loop,
-//!   transfer threads, files with safe path resolution under `tftp-root`).
+//!   HTTP service ([`driver::http`]: boot files, per-machine iPXE scripts,
+//!   the status page of boot journeys with its JSON API and `/metrics`),
+//!   the TFTP service ([`driver::tftp`]: the endpoint's request loop,
+//!   transfer threads, files with safe path resolution under `tftp-root`),
+//!   the journeys every service records ([`driver::journeys`]) and the
+//!   Prometheus metrics ([`driver::metrics`]).
 //!
 //! The driver broadcasts replies that RFC 2131 would unicast to a client
 //! without an address (it cannot add the ARP entry without privileged

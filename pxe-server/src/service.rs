@@ -23,6 +23,7 @@ use crate::driver::clock::unix_now;
 use crate::driver::dhcp::{DhcpError, bind_dhcp, dhcp_loop};
 use crate::driver::engine::{SharedEngine, lock};
 use crate::driver::http::{self, ClientLookup, HttpSetupError};
+use crate::driver::journeys::{Journeys, capacity_of};
 use crate::driver::net::interfaces;
 use crate::driver::options::RunOptions;
 use crate::driver::tftp::service::{self, TftpMetrics};
@@ -99,6 +100,7 @@ pub async fn run(
     config::note_unimplemented(&config.settings);
     let config = Arc::new(config);
     let (engine, log) = open_engine(&config)?;
+    let journeys = journeys_for(&config, &engine);
     let (stop_tx, stop_rx) = watch::channel(false);
     let ctx = ServiceContext {
         config,
@@ -106,9 +108,9 @@ pub async fn run(
         shutdown: stop_rx,
     };
     let mut tasks = Vec::new();
-    tasks.extend(start_dhcp(&ctx, &opts, engine, log)?);
+    tasks.extend(start_dhcp(&ctx, &opts, engine, log, journeys.clone())?);
     tasks.extend(start_tftp(&ctx, &opts)?);
-    tasks.extend(start_http(&ctx).await?);
+    tasks.extend(start_http(&ctx, journeys).await?);
 
     shutdown.await;
     let _ = stop_tx.send(true);
@@ -143,6 +145,17 @@ fn open_engine(config: &Arc<Config>) -> Result<(SharedEngine, LeaseLog), RunErro
     Ok((Arc::new(Mutex::new(engine)), log))
 }
 
+/// Boot journeys and metrics, when `status-page=` asks for the page.
+fn journeys_for(config: &Arc<Config>, engine: &SharedEngine) -> Option<Arc<Journeys>> {
+    config.settings.extensions.status_page?;
+    let capacity = capacity_of(config);
+    Some(Arc::new(Journeys::new(
+        config.clone(),
+        capacity,
+        Some(engine.clone()),
+    )))
+}
+
 /// DHCP (full, proxy) and the PXE boot server, when a `dhcp-range` exists;
 /// the lease log goes to its writer (or is closed when DHCP is off).
 fn start_dhcp(
@@ -150,6 +163,7 @@ fn start_dhcp(
     opts: &RunOptions,
     engine: SharedEngine,
     log: LeaseLog,
+    journeys: Option<Arc<Journeys>>,
 ) -> Result<Option<Task>, RunError> {
     // Which sockets to bind is the engine's rule.
     let sockets = lock(&engine).sockets();
@@ -161,7 +175,7 @@ fn start_dhcp(
     let socks = bind_dhcp(&ctx.config, opts, sockets)?;
     let stop = ctx.shutdown.clone();
     Ok(Some(tokio::spawn(async move {
-        Ok(dhcp_loop(engine, log, socks, stop).await?)
+        Ok(dhcp_loop(engine, log, socks, stop, journeys).await?)
     })))
 }
 
@@ -189,10 +203,13 @@ fn start_tftp(ctx: &ServiceContext, opts: &RunOptions) -> Result<Option<Task>, R
 }
 
 /// HTTP boot files and per-machine iPXE scripts, one task per listener
-/// (none without `http-port=`).
-async fn start_http(ctx: &ServiceContext) -> Result<Vec<Task>, RunError> {
+/// (none without `http-port=`), and the status page's listener.
+async fn start_http(
+    ctx: &ServiceContext,
+    journeys: Option<Arc<Journeys>>,
+) -> Result<Vec<Task>, RunError> {
     let lookup: Arc<dyn ClientLookup> = Arc::new(ctx.leases.clone());
-    let listeners = http::start(&ctx.config, Some(lookup), ctx.shutdown.clone()).await?;
+    let listeners = http::start(&ctx.config, Some(lookup), journeys, ctx.shutdown.clone()).await?;
     Ok(listeners
         .into_iter()
         .map(|t| {

@@ -60,18 +60,27 @@
 
 mod body;
 mod client;
+mod page;
 mod path;
 mod range;
 mod server;
 mod setup;
+mod status;
+mod view;
 
 pub use body::HttpBody;
 pub use client::{AccessObserver, AccessRecord, ClientFacts, ClientLookup};
+pub use page::Esc;
 pub use path::{PathError, relative_path, resolve};
 pub use range::{RangeOutcome, parse_range};
 pub use server::{DEFAULT_MAX_CONNECTIONS, HttpService, bind_all, spawn_all};
 pub use setup::{
     HttpConfig, HttpSetupError, check, check_script_dir, listen_addrs, load_template, start,
+    status_addrs,
+};
+pub use status::{parse_mac, query_mac};
+pub use view::{
+    CountsView, DiagnosisView, JourneyView, MachineView, MachinesView, StageView, StepView,
 };
 
 #[cfg(test)]
