@@ -34,7 +34,8 @@
 //!
 //! ```text
 //! layer    module                uses (inside the crate)
-//! binary   main.rs (the CLI)     config, service, driver::options, driver::http
+//! binary   main.rs (the CLI)     config, service, explain, driver::options, driver::http
+//!          explain               (pxe-engine only: the simulated clients)
 //!          service               config, tftp_settings, leases, driver::*
 //!          tftp_settings         leases, driver::{tftp, options}
 //!          leases                driver::{tftp::client_dir, http, engine, clock}
@@ -51,6 +52,8 @@
 //! * [`config`]: the file read and parsed, command-line [`config::Overrides`],
 //!   `listen-address=` resolved, and [`config::describe`] for
 //!   `pxe-server check`.
+//! * [`explain`]: `pxe-server explain` and the client classes of
+//!   `pxe-server check`, simulated through the engine.
 //! * [`service`]: [`service::run`] starts each service, waits for shutdown,
 //!   stops them and collects their results ([`service::RunError`]).
 //! * [`leases`]: the lease queries other services make
@@ -72,6 +75,7 @@
 
 pub mod config;
 pub mod driver;
+pub mod explain;
 pub mod leases;
 pub mod service;
 pub mod tftp_settings;

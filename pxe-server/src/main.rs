@@ -2,7 +2,8 @@
 //!
 //! ```text
 //! pxe-server --conf /etc/pxe-server.conf          # run
-//! pxe-server check --conf /etc/pxe-server.conf    # validate and explain
+//! pxe-server check --conf /etc/pxe-server.conf    # validate, simulate the client classes
+//! pxe-server explain --conf F --mac M --arch 7     # what would this machine get?
 //! ```
 
 use std::path::PathBuf;
@@ -25,7 +26,8 @@ use pxe_server::service;
 #[command(after_help = "Examples:\n  \
     pxe-server --conf /etc/pxe-server.conf\n  \
     pxe-server --conf seed-real.conf --interface eth1 --tftp-root /srv/tftp --log-dhcp\n  \
-    pxe-server check --conf seed-proxy.conf")]
+    pxe-server check --conf seed-proxy.conf\n  \
+    pxe-server explain --conf seed-proxy.conf --mac 52:54:00:12:34:56 --arch bios")]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -62,8 +64,91 @@ struct RunArgs {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Validate a configuration and print what was understood.
+    /// Validate a configuration, print what was understood, and run the
+    /// standard client classes (BIOS, UEFI x64, ARM64, HTTP Boot, each
+    /// followed by iPXE) through it; exits 1 on a chain-load loop.
     Check,
+    /// Print what one client would get (replies, options, PXE menu, the
+    /// rule trace, diagnoses), without the network.
+    Explain(ExplainArgs),
+}
+
+#[derive(Args, Debug)]
+struct ExplainArgs {
+    /// The client's MAC address (52:54:00:12:34:56).
+    #[arg(long, value_name = "MAC")]
+    mac: String,
+    /// Architecture (option 93): a number or bios, efi-x86_64, efi-arm64,
+    /// http-x86_64, ...
+    #[arg(long, value_name = "ARCH")]
+    arch: Option<String>,
+    /// The request comes from iPXE (option 175, user class iPXE).
+    #[arg(long)]
+    ipxe: bool,
+    /// Vendor class (option 60).
+    #[arg(long = "vendor-class", value_name = "TEXT")]
+    vendor_class: Option<String>,
+    /// User class (option 77).
+    #[arg(long = "user-class", value_name = "TEXT")]
+    user_class: Option<String>,
+    /// Machine UUID (option 97), 8-4-4-4-12 hex.
+    #[arg(long, value_name = "UUID")]
+    uuid: Option<String>,
+    /// The client has its address from another DHCP server (ask as a
+    /// proxyDHCP client).
+    #[arg(long)]
+    proxy: bool,
+}
+
+/// `pxe-server explain`.
+fn explain(config: &pxe_rules::Config, a: &ExplainArgs) -> ExitCode {
+    use pxe_server::explain::{ClientSpec, explain, parse_arch};
+    let Some(mac) = pxe_server::driver::http::parse_mac(&a.mac) else {
+        eprintln!(
+            "pxe-server: --mac {}: not a MAC address (52:54:00:12:34:56)",
+            a.mac
+        );
+        return ExitCode::from(2);
+    };
+    let arch = match a.arch.as_deref().map(|s| (s, parse_arch(s))) {
+        Some((s, None)) => {
+            eprintln!("pxe-server: --arch {s}: not an architecture number or name");
+            return ExitCode::from(2);
+        }
+        Some((_, a)) => a,
+        None => None,
+    };
+    let uuid = match a
+        .uuid
+        .as_deref()
+        .map(|u| (u, u.parse::<pxe_engine::script::Uuid>()))
+    {
+        Some((u, Err(_))) => {
+            eprintln!("pxe-server: --uuid {u}: not a UUID");
+            return ExitCode::from(2);
+        }
+        Some((_, Ok(u))) => Some(u.0),
+        None => None,
+    };
+    let spec = ClientSpec {
+        mac,
+        arch,
+        ipxe: a.ipxe,
+        vendor_class: a.vendor_class.clone(),
+        user_class: a.user_class.clone(),
+        uuid,
+        proxy: a.proxy,
+    };
+    match explain(config, &spec) {
+        Ok(text) => {
+            print!("{text}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("pxe-server: {e}");
+            ExitCode::from(1)
+        }
+    }
 }
 
 fn init_logging(verbose: bool) {
@@ -105,14 +190,23 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
+    if let Some(Command::Explain(a)) = &cli.command {
+        return explain(&config, a);
+    }
     if let Some(Command::Check) = cli.command {
         print!("{}", config::describe(&config));
+        // The client classes through the chain (issue 13).
+        let classes = pxe_server::explain::check_classes(&config);
+        print!("{}", classes.text);
         // HTTP root, iPXE template and override files (issue 6).
         let problems = pxe_server::driver::http::check(&config.settings.extensions);
         for p in &problems {
             eprintln!("pxe-server: {p}");
         }
-        return if problems.is_empty() {
+        if classes.loops {
+            eprintln!("pxe-server: a client class loads its own boot file again (see above)");
+        }
+        return if problems.is_empty() && !classes.loops {
             ExitCode::SUCCESS
         } else {
             ExitCode::from(1)

@@ -102,6 +102,9 @@ pub enum Detail {
     None,
     /// The reply had no boot file.
     NoFile,
+    /// iPXE got a reply without a boot file (fine when its binary carries
+    /// an embedded script, as the seed's `undionly.kkpxe` does).
+    IpxeNoFile,
     /// The reply's TFTP file has no next server (`siaddr` 0.0.0.0).
     NoNextServer,
     /// The next server was given by a name the hosts file does not know.
@@ -154,6 +157,7 @@ impl Diagnosis {
             (DiagnosisKind::SizeProbe, _) => Severity::Info,
             (DiagnosisKind::FileNotFound, Detail::Optional) => Severity::Info,
             (DiagnosisKind::OfferNotTaken, _) => Severity::Warning,
+            (DiagnosisKind::NothingToBoot, Detail::IpxeNoFile) => Severity::Warning,
             _ => Severity::Error,
         }
     }
@@ -188,6 +192,10 @@ impl fmt::Display for Explanation<'_> {
                 f,
                 "the reply names {file} but its next server is a name the hosts file does \
                  not know, so siaddr is 0.0.0.0: the client has nothing to boot"
+            ),
+            (DiagnosisKind::NothingToBoot, Detail::IpxeNoFile) => f.write_str(
+                "iPXE got a reply without a boot file: it has nothing to boot unless its \
+                 binary carries an embedded script (no dhcp-boot line matched its tags)",
             ),
             (DiagnosisKind::NothingToBoot, _) => f.write_str(
                 "a network-boot client got a reply without a boot file or menu: it has \

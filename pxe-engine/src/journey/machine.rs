@@ -425,12 +425,17 @@ impl Journey {
             let redirect = r.kind == ReplyKind::ProxyOffer && arch.is_some_and(|a| a >= 6);
             if !offers_menu(d) && !redirect {
                 if class == ClientClass::Ipxe || arch.is_none() {
+                    let detail = if class == ClientClass::Ipxe {
+                        Detail::IpxeNoFile
+                    } else {
+                        Detail::NoFile
+                    };
                     self.diagnose(
                         DiagnosisKind::NothingToBoot,
                         now,
                         Name::EMPTY,
                         r.range,
-                        Detail::NoFile,
+                        detail,
                     );
                 } else {
                     self.nothing_for_arch(now, arch, r.range);

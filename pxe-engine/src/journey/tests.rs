@@ -302,11 +302,17 @@ fn the_seeds_proxy_lines_with_net_ipxe_do_not_loop() {
     );
     lab.proxy_boot(1_000, MAC, Who::Rom);
     lab.tftp(1_500, started(b"undionly.kkpxe"));
-    // The embedded script's `dhcp`: ignored by the proxy, no diagnosis.
+    // The embedded script's `dhcp`: the proxy offer has neither file nor
+    // menu for iPXE — a warning (the script does not need one), no loop.
     lab.ask(3_000, MAC, Who::Ipxe, MessageType::Discover, 67, &[]);
+    assert_eq!(lab.journey(MAC).state(3_100), State::Active);
     lab.tftp(3_500, started(b"pxelinux.0"));
     let j = lab.journey(MAC);
-    assert_eq!(lab.kinds(MAC, 4_000), []);
+    assert_eq!(lab.kinds(MAC, 4_000), [DiagnosisKind::NothingToBoot]);
+    assert_eq!(
+        j.worst(4_000).map(|d| d.severity()),
+        Some(Severity::Warning)
+    );
     assert_eq!(j.stage(), Stage::Loading);
 }
 
@@ -338,7 +344,10 @@ fn ipxe_without_a_boot_file_has_nothing_to_boot() {
         .journey(MAC)
         .finding(DiagnosisKind::NothingToBoot)
         .expect("diagnosed");
-    assert_eq!(d.detail, Detail::NoFile);
+    assert_eq!(
+        (d.detail, d.severity()),
+        (Detail::IpxeNoFile, Severity::Warning)
+    );
     assert_eq!(
         lab.line(&d),
         "t.conf:2: dhcp-range=192.168.2.100,192.168.2.200"
