@@ -479,7 +479,8 @@ pub fn check_classes(config: &Config) -> ClassReport {
                 j.steps()
                     .skip(skip)
                     .filter(|s| matches!(s.what, pxe_engine::journey::StepKind::Dhcp(_)))
-                    .filter_map(|s| (!s.name.is_empty()).then(|| s.name.to_string()))
+                    .filter(|s| !s.name.is_empty())
+                    .map(|s| s.name.to_string())
                     .last()
             })
         };
