@@ -169,14 +169,15 @@ fn timeline(out: &mut String, m: &MachineView) {
     let x = |ms: u64| PAD + ms.min(span) * (W - 2 * PAD) / span;
     let _ = write!(
         out,
-        "<svg role=img aria-label=\"timeline\" width=\"{W}\" height=\"110\" viewBox=\"0 0 {W} 110\" \
+        "<svg role=img aria-label=\"timeline\" width=\"{W}\" height=\"115\" viewBox=\"0 0 {W} 115\" \
          xmlns=\"http://www.w3.org/2000/svg\" font-size=\"11\" font-family=\"sans-serif\">\
          <line x1=\"{PAD}\" y1=\"55\" x2=\"{}\" y2=\"55\" stroke=\"#999\"/>",
         W - PAD
     );
     for (i, s) in m.stages.iter().enumerate() {
         let cx = x(s.after_ms);
-        let ty = if i % 2 == 0 { 35 } else { 85 };
+        // Four label rows, so stages reached at the same moment stay legible.
+        let ty = [35, 85, 20, 100][i % 4];
         let _ = write!(
             out,
             "<g class=\"stage-mark\" data-stage=\"{st}\"><circle cx=\"{cx}\" cy=\"55\" r=\"7\" fill=\"{c}\"/>\
