@@ -92,15 +92,13 @@ fn bench(c: &mut Criterion) {
                 );
                 // The changes are what a driver would persist; the bench
                 // only looks at them.
-                let Output::Persist(ack) = e.handle(1_700_000_000, &r, &q, &mut out, events)
-                else {
+                let Output::Persist(ack) = e.handle(1_700_000_000, &r, &q, &mut out, events) else {
                     panic!("no lease")
                 };
                 black_box(ack.changes());
                 let _ = black_box(ack.persisted());
                 let rel = msg(MessageType::Release, mac, yi, &[(54, &LOCAL.octets())]);
-                let Output::Persist(released) =
-                    e.handle(1_700_000_000, &r, &rel, &mut out, events)
+                let Output::Persist(released) = e.handle(1_700_000_000, &r, &rel, &mut out, events)
                 else {
                     panic!("nothing released")
                 };

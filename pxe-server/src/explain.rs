@@ -606,7 +606,7 @@ mod tests {
             r.text
         );
         assert!(
-            r.text.contains("no_boot_file_for_arch: no pxe-service or dhcp-boot line gives a boot file to architecture 7 (x64 UEFI)"),
+            r.text.contains("no_boot_file_for_arch: no pxe-service or dhcp-boot line gives a boot file to architecture x64 UEFI (7)"),
             "{}",
             r.text
         );

@@ -371,7 +371,7 @@ fn an_architecture_without_a_file_is_named() {
         .expect("diagnosed");
     assert_eq!(d.detail, Detail::Arch(11));
     let text = alloc::format!("{}", d.explanation());
-    assert!(text.contains("11 (ARM 64-bit UEFI)"), "{text}");
+    assert!(text.contains("ARM 64-bit UEFI (11)"), "{text}");
     assert_eq!(lab.journey(MAC).arch(), Some(11));
 }
 
