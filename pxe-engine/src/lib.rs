@@ -75,6 +75,9 @@
 //! * [`script`]: per-machine iPXE scripts rendered from typed, validated
 //!   request values.
 //! * [`hosts`]: the hosts-file lookup for next servers given by name.
+//! * [`journey`]: every machine's boot journey (DHCP, TFTP, HTTP, script,
+//!   callback) with its stage, state and named diagnoses, in a store of
+//!   fixed size.
 #![no_std]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::panic))]
 
@@ -84,6 +87,7 @@ extern crate std;
 
 pub mod dhcp;
 pub mod hosts;
+pub mod journey;
 pub mod lease;
 pub mod script;
 

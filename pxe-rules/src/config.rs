@@ -486,6 +486,21 @@ pub struct Extensions {
     pub ipxe_script: Option<String>,
     /// `ipxe-script-dir=DIR`: per-MAC/UUID script overrides.
     pub ipxe_script_dir: Option<String>,
+    /// `status-page=[ADDRESS:]PORT`: the live web page of boot journeys,
+    /// its JSON API and Prometheus `/metrics` on their own HTTP listener
+    /// (no address: every address the HTTP service listens on).
+    pub status_page: Option<StatusPage>,
+    /// `journey-max=N`: how many machines' boot journeys are kept.
+    pub journey_max: Option<u32>,
+}
+
+/// Where the status page listens (`status-page=`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StatusPage {
+    /// The address, if one was given.
+    pub addr: Option<Ipv4Addr>,
+    /// The TCP port.
+    pub port: u16,
 }
 
 /// Server settings read from the same file.

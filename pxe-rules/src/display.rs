@@ -418,6 +418,8 @@ impl Display for Config {
             || e.http_root.is_some()
             || e.ipxe_script.is_some()
             || e.ipxe_script_dir.is_some()
+            || e.status_page.is_some()
+            || e.journey_max.is_some()
         {
             writeln!(f, "# pxe-server extensions")?;
         }
@@ -432,6 +434,19 @@ impl Display for Config {
         }
         if let Some(r) = &e.ipxe_script_dir {
             writeln!(f, "ipxe-script-dir={}", q(r))?;
+        }
+        match e.status_page {
+            Some(crate::config::StatusPage {
+                addr: Some(a),
+                port,
+            }) => writeln!(f, "status-page={a}:{port}")?,
+            Some(crate::config::StatusPage { addr: None, port }) => {
+                writeln!(f, "status-page={port}")?
+            }
+            None => {}
+        }
+        if let Some(n) = e.journey_max {
+            writeln!(f, "journey-max={n}")?;
         }
         for item in &self.items {
             writeln!(f, "{}", self.rule_display(&item.rule))?;

@@ -50,6 +50,8 @@ pub(crate) fn hint(name: &str) -> &'static str {
         "tftp-unique-root" => "tftp-unique-root expects nothing, ip or mac",
         "port" | "tftp-max" | "tftp-mtu" | "dhcp-lease-max" => "expects a decimal number",
         "http-port" => "http-port expects a port number 1-65535",
+        "status-page" => "status-page expects [ADDRESS:]PORT (port 1-65535)",
+        "journey-max" => "journey-max expects a number 1-1048576",
         "listen-address" => "listen-address expects IPv4 addresses",
         "conf-dir" => "conf-dir expects DIR[,.EXT...|,*.EXT...]",
         "user" => "user expects a user name",
@@ -115,8 +117,8 @@ fn kind_of(name: &str) -> Option<Kind> {
         | "enable-tftp" | "tftp-root" | "tftp-unique-root" | "tftp-max" | "tftp-mtu"
         | "tftp-port-range" | "dhcp-leasefile" | "dhcp-lease-file" | "port" | "dhcp-lease-max"
         | "dhcp-pxe-vendor" | "domain" | "dhcp-rapid-commit" | "http-port" | "http-root"
-        | "ipxe-script" | "ipxe-script-dir" | "conf-file" | "conf-dir" | "user" | "group"
-        | "log-facility" => Setting,
+        | "ipxe-script" | "ipxe-script-dir" | "status-page" | "journey-max" | "conf-file"
+        | "conf-dir" | "user" | "group" | "log-facility" => Setting,
         "log-queries"
         | "domain-needed"
         | "bogus-priv"
@@ -290,6 +292,8 @@ fn static_name(name: &str) -> &'static str {
         "http-root",
         "ipxe-script",
         "ipxe-script-dir",
+        "status-page",
+        "journey-max",
         "conf-file",
         "conf-dir",
         "user",
@@ -645,6 +649,32 @@ impl<'l> Builder<'l> {
                 } else {
                     return Err(at.bad(vcol, format!("`{t}` is not a syslog facility")));
                 });
+            }
+            "status-page" => {
+                need(v)?;
+                let t = lex::text(v);
+                let (addr, port) = match t.rsplit_once(':') {
+                    Some((a, p)) => {
+                        let a = a
+                            .parse::<Ipv4Addr>()
+                            .map_err(|_| at.bad(vcol, format!("`{a}` is not an IPv4 address")))?;
+                        (Some(a), p)
+                    }
+                    None => (None, t.as_str()),
+                };
+                let port = match port.parse::<u16>() {
+                    Ok(p) if p > 0 => p,
+                    _ => return Err(at.bad(vcol, "port must be 1-65535")),
+                };
+                s.extensions.status_page = Some(crate::config::StatusPage { addr, port });
+            }
+            "journey-max" => {
+                need(v)?;
+                let n = num(v)?;
+                if n == 0 || n > 1 << 20 {
+                    return Err(at.bad(vcol, "journey-max must be 1-1048576"));
+                }
+                s.extensions.journey_max = Some(n);
             }
             "conf-file" => {
                 need(v)?;

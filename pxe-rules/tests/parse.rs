@@ -72,6 +72,12 @@ fn errors_name_file_line_column_and_hint() {
     assert_eq!(e.kind, ParseErrorKind::MissingValue("dhcp-boot"));
     let e = err("http-port=0\n");
     assert!(e.hint.contains("1-65535"));
+    let e = err("status-page=10.0.0.300:9090\n");
+    assert!(e.to_string().contains("not an IPv4 address"), "{e}");
+    let e = err("status-page=0\n");
+    assert!(e.to_string().contains("1-65535"), "{e}");
+    let e = err("journey-max=0\n");
+    assert!(e.to_string().contains("1-1048576"), "{e}");
     let e = err(&format!("dhcp-option=224,\"{}\"\n", "x".repeat(256)));
     assert!(e.to_string().contains("too long"), "{e}");
     let e = err("domain=,x\n");
@@ -181,6 +187,8 @@ http-port=80
 http-root=/srv/http
 ipxe-script=/etc/pxe/boot.ipxe.tmpl
 ipxe-script-dir=/etc/pxe/hosts
+status-page=10.0.0.1:9090
+journey-max=4096
 ",
         "s.conf",
     )
@@ -211,6 +219,14 @@ ipxe-script-dir=/etc/pxe/hosts
         s.extensions.ipxe_script_dir.as_deref(),
         Some("/etc/pxe/hosts")
     );
+    assert_eq!(
+        s.extensions.status_page,
+        Some(pxe_rules::config::StatusPage {
+            addr: Some(std::net::Ipv4Addr::new(10, 0, 0, 1)),
+            port: 9090
+        })
+    );
+    assert_eq!(s.extensions.journey_max, Some(4096));
     let ranges: Vec<_> = c.ranges().map(|(_, r)| r.clone()).collect();
     assert_eq!(ranges[0].lease, Some(LeaseTime::Secs(43200)));
     assert_eq!(

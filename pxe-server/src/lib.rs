@@ -34,24 +34,29 @@
 //!
 //! ```text
 //! layer    module                uses (inside the crate)
-//! binary   main.rs (the CLI)     config, service, logging, notify, privileges,
-//!                                driver::options, driver::http
+//! binary   main.rs (the CLI)     config, service, explain, logging, notify,
+//!                                privileges, driver::options, driver::http
+//!          explain               (pxe-engine only: the simulated clients)
 //!          service (+ reload)    config, tftp_settings, leases, notify, driver::*
 //!          logging, privileges   nothing
 //!          notify                nothing
 //!          tftp_settings         leases, driver::{tftp, options}
 //!          leases                driver::{tftp::client_dir, http, engine, clock}
 //!          config                driver::net
-//! drivers  driver::dhcp          driver::{lease_writer, net, engine, clock, options}
+//! drivers  driver::dhcp          driver::{lease_writer, net, engine, clock, options, journeys}
 //!          driver::lease_writer  driver::{net, engine, clock}
-//!          driver::http          driver::net
+//!          driver::http          driver::{net, journeys, metrics}
 //!          driver::tftp          driver::net
+//!          driver::journeys      driver::{engine, metrics}
+//!          driver::metrics       driver::{engine, clock, journeys (its clock)}
 //!          driver::{net, engine, clock, options}   nothing
 //! ```
 //!
 //! * [`config`]: the file read and parsed, command-line [`config::Overrides`],
 //!   `listen-address=` resolved, and [`config::describe`] for
 //!   `pxe-server check`.
+//! * [`explain`]: `pxe-server explain` and the client classes of
+//!   `pxe-server check`, simulated through the engine.
 //! * [`service`]: [`service::run_with`] starts each service, tells the
 //!   service manager when every socket is bound, reloads the configuration
 //!   on SIGHUP ([`service::reload`]: checked completely, then swapped in
@@ -68,9 +73,12 @@
 //! * [`tftp_settings`]: the TFTP service's settings from the configuration.
 //! * [`driver`]: the DHCP worker, the group-commit lease writer, sockets
 //!   ([`driver::net`]: `IP_PKTINFO`, `SO_BINDTODEVICE`, interfaces), the
-//!   HTTP service ([`driver::http`]: boot files, per-machine iPXE scripts)
-//!   and the TFTP service ([`driver::tftp`]: the endpoint's request loop,
-//!   transfer threads, files with safe path resolution under `tftp-root`).
+//!   HTTP service ([`driver::http`]: boot files, per-machine iPXE scripts,
+//!   the status page of boot journeys with its JSON API and `/metrics`),
+//!   the TFTP service ([`driver::tftp`]: the endpoint's request loop,
+//!   transfer threads, files with safe path resolution under `tftp-root`),
+//!   the journeys every service records ([`driver::journeys`]) and the
+//!   Prometheus metrics ([`driver::metrics`]).
 //!
 //! The driver broadcasts replies that RFC 2131 would unicast to a client
 //! without an address (it cannot add the ARP entry without privileged
@@ -79,6 +87,7 @@
 
 pub mod config;
 pub mod driver;
+pub mod explain;
 pub mod leases;
 pub mod logging;
 pub mod notify;

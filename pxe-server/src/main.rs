@@ -2,9 +2,10 @@
 //!
 //! ```text
 //! pxe-server --conf /etc/pxe-server.conf          # run
-//! pxe-server check --conf /etc/pxe-server.conf    # validate and explain
+//! pxe-server check --conf /etc/pxe-server.conf    # validate, simulate the client classes
 //! pxe-server man > pxe-server.8                   # the manual page
 //! pxe-server completions bash > pxe-server.bash   # shell completions
+//! pxe-server explain --conf F --mac M --arch 7     # what would this machine get?
 //! ```
 
 use std::path::PathBuf;
@@ -120,7 +121,8 @@ fn more_help() -> String {
 #[command(after_help = "Examples:\n  \
     pxe-server --conf /etc/pxe-server.conf\n  \
     pxe-server --conf seed-real.conf --interface eth1 --tftp-root /srv/tftp --log-dhcp\n  \
-    pxe-server check --conf seed-proxy.conf")]
+    pxe-server check --conf seed-proxy.conf\n  \
+    pxe-server explain --conf seed-proxy.conf --mac 52:54:00:12:34:56 --arch bios")]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -176,7 +178,9 @@ enum Format {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Validate a configuration and print what was understood.
+    /// Validate a configuration, print what was understood, and run the
+    /// standard client classes (BIOS, UEFI x64, ARM64, HTTP Boot, each
+    /// followed by iPXE) through it; exits 1 on a chain-load loop.
     Check,
     /// Print the manual page (roff, section 8) to standard output.
     Man,
@@ -186,6 +190,87 @@ enum Command {
         #[arg(value_enum)]
         shell: Shell,
     },
+    /// Print what one client would get (replies, options, PXE menu, the
+    /// rule trace, diagnoses), without the network.
+    Explain(ExplainArgs),
+}
+
+#[derive(Args, Debug)]
+struct ExplainArgs {
+    /// The client's MAC address (52:54:00:12:34:56).
+    #[arg(long, value_name = "MAC")]
+    mac: String,
+    /// Architecture (option 93): a number or bios, efi-x86_64, efi-arm64,
+    /// http-x86_64, ...
+    #[arg(long, value_name = "ARCH")]
+    arch: Option<String>,
+    /// The request comes from iPXE (option 175, user class iPXE).
+    #[arg(long)]
+    ipxe: bool,
+    /// Vendor class (option 60).
+    #[arg(long = "vendor-class", value_name = "TEXT")]
+    vendor_class: Option<String>,
+    /// User class (option 77).
+    #[arg(long = "user-class", value_name = "TEXT")]
+    user_class: Option<String>,
+    /// Machine UUID (option 97), 8-4-4-4-12 hex.
+    #[arg(long, value_name = "UUID")]
+    uuid: Option<String>,
+    /// The client has its address from another DHCP server (ask as a
+    /// proxyDHCP client).
+    #[arg(long)]
+    proxy: bool,
+}
+
+/// `pxe-server explain`.
+fn explain(config: &pxe_rules::Config, a: &ExplainArgs) -> ExitCode {
+    use pxe_server::explain::{ClientSpec, explain, parse_arch};
+    let Some(mac) = pxe_server::driver::http::parse_mac(&a.mac) else {
+        eprintln!(
+            "pxe-server: --mac {}: not a MAC address (52:54:00:12:34:56)",
+            a.mac
+        );
+        return ExitCode::from(2);
+    };
+    let arch = match a.arch.as_deref().map(|s| (s, parse_arch(s))) {
+        Some((s, None)) => {
+            eprintln!("pxe-server: --arch {s}: not an architecture number or name");
+            return ExitCode::from(2);
+        }
+        Some((_, a)) => a,
+        None => None,
+    };
+    let uuid = match a
+        .uuid
+        .as_deref()
+        .map(|u| (u, u.parse::<pxe_engine::script::Uuid>()))
+    {
+        Some((u, Err(_))) => {
+            eprintln!("pxe-server: --uuid {u}: not a UUID");
+            return ExitCode::from(2);
+        }
+        Some((_, Ok(u))) => Some(u.0),
+        None => None,
+    };
+    let spec = ClientSpec {
+        mac,
+        arch,
+        ipxe: a.ipxe,
+        vendor_class: a.vendor_class.clone(),
+        user_class: a.user_class.clone(),
+        uuid,
+        proxy: a.proxy,
+    };
+    match explain(config, &spec) {
+        Ok(text) => {
+            print!("{text}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("pxe-server: {e}");
+            ExitCode::from(1)
+        }
+    }
 }
 
 /// `pxe-server man`: the manual page, generated from this definition and
@@ -232,6 +317,9 @@ fn roff_text(s: &str) -> String {
 /// server would refuse to start with that can be seen without starting.
 fn check(config: &pxe_rules::Config) -> ExitCode {
     print!("{}", config::describe(config));
+    // The standard client classes through the chain.
+    let classes = pxe_server::explain::check_classes(config);
+    print!("{}", classes.text);
     let s = &config.settings;
     let mut problems: Vec<String> = pxe_server::driver::http::check(&s.extensions)
         .iter()
@@ -246,7 +334,10 @@ fn check(config: &pxe_rules::Config) -> ExitCode {
     for p in &problems {
         eprintln!("pxe-server: {p}");
     }
-    if problems.is_empty() {
+    if classes.loops {
+        eprintln!("pxe-server: a client class loads its own boot file again (see above)");
+    }
+    if problems.is_empty() && !classes.loops {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
@@ -313,6 +404,9 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
+    if let Some(Command::Explain(a)) = &cli.command {
+        return explain(&config, a);
+    }
     if let Some(Command::Check) = cli.command {
         return check(&config);
     }

@@ -216,3 +216,90 @@ fn check_reports_an_unknown_user_and_an_unreachable_log() {
         "{err}"
     );
 }
+
+/// `check` runs the client classes through the chain: the seed's proxy
+/// line without `net:#ipxe` is a loop, named at its line, and exits 1;
+/// with `net:#ipxe` (the seed as written) it passes.
+#[test]
+fn check_diagnoses_the_seeds_loop_and_passes_the_seed() {
+    let dir = tempfile::tempdir().unwrap();
+    let seed = std::fs::read_to_string(format!("{CONF}seed-proxy.conf")).unwrap();
+    let looping = seed.replace("pxe-service=net:#ipxe,", "pxe-service=");
+    assert_ne!(seed, looping, "the seed has the net:#ipxe line");
+    let path = dir.path().join("loop.conf");
+    std::fs::write(&path, &looping).unwrap();
+    let (code, out, err) = run(&["check", "--conf", path.to_str().unwrap()]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        out.contains("error: chainload_loop: iPXE was handed undionly.kkpxe"),
+        "{out}"
+    );
+    let line = looping
+        .lines()
+        .position(|l| l.starts_with("pxe-service="))
+        .unwrap()
+        + 1;
+    assert!(
+        out.contains(&format!("at {}:{line}: pxe-service=x86PC,", path.display())),
+        "{out}"
+    );
+    assert!(err.contains("loads its own boot file again"), "{err}");
+    let (code, out, err) = run(&["check", "--conf", &format!("{CONF}seed-proxy.conf")]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(!out.contains("chainload_loop"), "{out}");
+    assert!(
+        out.contains("BIOS PXE ROM, then iPXE (BIOS): undionly.kkpxe, then iPXE gets no boot file"),
+        "{out}"
+    );
+}
+
+/// `explain` prints the replies, the PXE menu and the rule trace of one
+/// client, and refuses bad flags.
+#[test]
+fn explain_prints_what_a_client_would_get() {
+    let path = format!("{CONF}seed-proxy.conf");
+    let (code, out, err) = run(&[
+        "explain",
+        "--conf",
+        &path,
+        "--mac",
+        "52:54:00:12:34:56",
+        "--arch",
+        "bios",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("proxy OFFER"), "{out}");
+    assert!(
+        out.contains("menu item 0x8000: splashtop by richud.com"),
+        "{out}"
+    );
+    assert!(out.contains("PXE boot-server ACK"), "{out}");
+    assert!(out.contains("file undionly.kkpxe"), "{out}");
+    assert!(out.contains("rule trace:"), "{out}");
+    let (code, out, _) = run(&[
+        "explain",
+        "--conf",
+        &path,
+        "--mac",
+        "52:54:00:12:34:56",
+        "--arch",
+        "0",
+        "--ipxe",
+    ]);
+    assert_eq!(code, 0);
+    assert!(out.contains("skipped: tag ipxe is set (negated)"), "{out}");
+    let (code, _, err) = run(&["explain", "--conf", &path, "--mac", "nope"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--mac nope: not a MAC address"), "{err}");
+    let (code, _, err) = run(&[
+        "explain",
+        "--conf",
+        &path,
+        "--mac",
+        "52:54:00:12:34:56",
+        "--arch",
+        "z80",
+    ]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--arch z80"), "{err}");
+}

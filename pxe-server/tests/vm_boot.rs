@@ -915,3 +915,148 @@ fn pxe_server_check_rejects_bad_scripts() {
     ));
     assert!(ok, "check refused good scripts: {err}");
 }
+
+/// Runs headless Chromium inside `ns` (as root: no sandbox; without the
+/// background-networking flags it tries to reach the Internet and its
+/// connections are refused on this closed network) with `args` added.
+fn chromium(ns: &str, profile: &Path, args: &[&str]) -> std::process::Output {
+    let bin = require_tool("chromium", "chromium");
+    let profile = format!("--user-data-dir={}", profile.display());
+    let mut cmd = std::process::Command::new("ip");
+    cmd.args(["netns", "exec", ns])
+        .arg(bin)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            profile.as_str(),
+        ])
+        .args(args);
+    cmd.output().unwrap()
+}
+
+/// The status page in a real browser during a real boot: SeaBIOS's iPXE
+/// ROM gets a script URL, the per-MAC script calls `/done`, and headless
+/// Chromium loads the machine's page from the `status-page=` listener and
+/// sees every stage with its timing, the journey done. The screenshot is
+/// kept under `target/tmp/` (its path is printed).
+#[test]
+fn vm_status_page_in_chromium() {
+    let _g = vm_lock();
+    let lan = Lan::new();
+    let tok = token();
+    let r = roots(&tok);
+    let mac = "52:54:00:00:10:01";
+    let uuid = "0017001e-8c00-00ad-5087-90e6ba2f1001";
+    let marker = format!("PXE-TEST-MARKER page {tok}");
+    fs::write(
+        r.scripts.join("52-54-00-00-10-01.ipxe"),
+        format!("#!ipxe\nimgfetch http://{{{{server}}}}/done?mac={{{{mac}}}} ||\necho {marker}\n"),
+    )
+    .unwrap();
+    let conf = "dhcp-match=set:ipxe,175\n\
+         dhcp-range=192.168.2.100,192.168.2.200\n\
+         dhcp-boot=tag:ipxe,http://192.168.2.1/boot.ipxe?mac=${mac}&uuid=${uuid}\n\
+         status-page=8080\n";
+    let servers = start(&lan, &r, Backend::PxeServer, conf, false);
+    let mut vm = boot(
+        &lan,
+        r.dir.path(),
+        &VmSpec {
+            firmware: Firmware::Bios,
+            mac,
+            uuid,
+            end: End::Marker(marker.clone()),
+            timeout: BOOT_TIMEOUT,
+        },
+    );
+    vm.context = servers.context();
+    vm.assert_serial(&marker, "iPXE ran the per-MAC script after calling /done");
+    servers.assert_http(
+        &format!("80 /done?mac={} 200", mac.replace(':', "%3A")),
+        "HTTP: the script's callback reached the server",
+        &vm,
+    );
+
+    // The JSON API: every stage of the boot, with its time.
+    let api = std::process::Command::new("ip")
+        .args(["netns", "exec", &lan.srv, "curl", "-sf"])
+        .arg(format!("http://192.168.2.1:8080/api/machines/{mac}"))
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&api.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{e}: {}\n{}",
+            String::from_utf8_lossy(&api.stdout),
+            servers.context()
+        )
+    });
+    assert_eq!(
+        (&v["stage"], &v["state"]),
+        (&"done".into(), &"done".into()),
+        "{v:#}"
+    );
+    let stages: Vec<&str> = v["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["stage"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        stages,
+        ["discover", "offer", "ack", "ipxe", "script", "done"],
+        "{v:#}"
+    );
+    assert!(v["diagnosis"].is_null(), "{v:#}");
+
+    // The page, in Chromium.
+    let profile = tempfile::tempdir().unwrap();
+    let url = "http://192.168.2.1:8080/machines/52-54-00-00-10-01";
+    let dom = chromium(&lan.srv, profile.path(), &["--dump-dom", url]);
+    let dom_text = String::from_utf8_lossy(&dom.stdout);
+    assert!(
+        dom_text.contains("id=\"machine\" data-stage=\"done\" data-state=\"done\""),
+        "Chromium did not see the journey done:\n{dom_text}\n{}",
+        String::from_utf8_lossy(&dom.stderr)
+    );
+    for stage in stages {
+        assert!(
+            dom_text.contains(&format!("<tr data-stage=\"{stage}\"><td>{stage}</td><td>")),
+            "no timing for {stage} on the page:\n{dom_text}"
+        );
+    }
+    assert!(dom_text.contains("<svg"), "no timeline:\n{dom_text}");
+    let list = chromium(
+        &lan.srv,
+        profile.path(),
+        &["--dump-dom", "http://192.168.2.1:8080/"],
+    );
+    assert!(
+        String::from_utf8_lossy(&list.stdout)
+            .contains(&format!("data-mac=\"{mac}\" data-stage=\"done\"")),
+        "{}",
+        String::from_utf8_lossy(&list.stdout)
+    );
+    let shot = Path::new(env!("CARGO_TARGET_TMPDIR")).join("vm_status_page.png");
+    let _ = fs::remove_file(&shot);
+    let out = chromium(
+        &lan.srv,
+        profile.path(),
+        &[
+            &format!("--screenshot={}", shot.display()),
+            "--window-size=1200,900",
+            url,
+        ],
+    );
+    assert!(
+        shot.exists() && fs::metadata(&shot).unwrap().len() > 1000,
+        "no screenshot: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    println!("screenshot of the status page: {}", shot.display());
+}

@@ -90,6 +90,58 @@ pub struct Client {
     /// The client's IP address when the request names one: `ciaddr`, else
     /// the requested address (option 50).
     pub ip: Option<Ipv4Addr>,
+    /// The first architecture of option 93, when sent.
+    pub arch: Option<u16>,
+    /// What kind of software sent the request (firmware, iPXE, an OS).
+    pub class: ClientClass,
+}
+
+/// What kind of software sent a request, told from the options netboot
+/// clients send: the step of the boot chain a machine is at.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ClientClass {
+    /// A PXE ROM or UEFI PXE client (vendor class `PXEClient`, no iPXE
+    /// option): the firmware's own network boot.
+    Firmware,
+    /// UEFI HTTP Boot (vendor class `HTTPClient`).
+    HttpBoot,
+    /// iPXE (option 175, or user class `iPXE`), the usual second stage.
+    Ipxe,
+    /// Anything else: an installed operating system's DHCP client.
+    Plain,
+}
+
+impl ClientClass {
+    /// The class of `packet`'s sender.
+    pub fn of<T: AsRef<[u8]>>(packet: &pxe_dhcp::Packet<T>) -> ClientClass {
+        let ipxe_user_class = packet
+            .option(pxe_dhcp::code::USER_CLASS)
+            .is_some_and(|u| u == b"iPXE" || u.get(1..) == Some(&b"iPXE"[..]));
+        if packet.option(pxe_dhcp::code::IPXE_ENCAP).is_some() || ipxe_user_class {
+            return ClientClass::Ipxe;
+        }
+        match packet.option(pxe_dhcp::code::VENDOR_CLASS) {
+            Some(v) if v.starts_with(b"PXEClient") => ClientClass::Firmware,
+            Some(v) if v.starts_with(b"HTTPClient") => ClientClass::HttpBoot,
+            _ => ClientClass::Plain,
+        }
+    }
+
+    /// A short name (`firmware`, `http_boot`, `ipxe`, `os`).
+    pub fn name(self) -> &'static str {
+        match self {
+            ClientClass::Firmware => "firmware",
+            ClientClass::HttpBoot => "http_boot",
+            ClientClass::Ipxe => "ipxe",
+            ClientClass::Plain => "os",
+        }
+    }
+
+    /// Whether the sender is a network boot loader (firmware, HTTP Boot or
+    /// iPXE) that needs a boot file from the reply.
+    pub fn netboots(self) -> bool {
+        self != ClientClass::Plain
+    }
 }
 
 /// The request an event is about, and what the rules decided for it.

@@ -2,6 +2,10 @@
 
 use core::fmt;
 
+use pxe_dhcp::MessageType;
+
+use super::event::ReplyKind;
+
 /// Why a datagram was dropped without an answer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum DropReason {
@@ -103,6 +107,46 @@ pub struct Metrics {
     /// DECLINEs applied.
     pub declines: u64,
     drops: [u64; 11],
+    /// Requests read, by message type ([`Metrics::received_as`]).
+    by_type: [u64; RECEIVED_KINDS],
+    /// Replies sent, by kind ([`Metrics::sent_as`]).
+    by_reply: [u64; REPLY_KINDS],
+}
+
+/// The message types requests are counted under: BOOTP, then DHCP types
+/// 1–8, then any other value.
+const RECEIVED_KINDS: usize = 10;
+
+/// The reply kinds replies are counted under (NAKs as one).
+const REPLY_KINDS: usize = 8;
+
+/// What a counted request was, for [`Metrics::received_as`].
+fn received_index(mt: Option<MessageType>) -> usize {
+    match mt {
+        None => 0,
+        Some(MessageType::Discover) => 1,
+        Some(MessageType::Offer) => 2,
+        Some(MessageType::Request) => 3,
+        Some(MessageType::Decline) => 4,
+        Some(MessageType::Ack) => 5,
+        Some(MessageType::Nak) => 6,
+        Some(MessageType::Release) => 7,
+        Some(MessageType::Inform) => 8,
+        Some(MessageType::Other(_)) => 9,
+    }
+}
+
+fn reply_index(kind: ReplyKind) -> usize {
+    match kind {
+        ReplyKind::Offer => 0,
+        ReplyKind::Ack => 1,
+        ReplyKind::InformAck => 2,
+        ReplyKind::Nak(_) => 3,
+        ReplyKind::Bootp => 4,
+        ReplyKind::ProxyOffer => 5,
+        ReplyKind::ProxyAck => 6,
+        ReplyKind::BootServerAck => 7,
+    }
 }
 
 impl Metrics {
@@ -132,5 +176,30 @@ impl Metrics {
     /// All drops.
     pub fn dropped(&self) -> u64 {
         self.drops.iter().sum()
+    }
+
+    /// Count a request whose header and message type were read.
+    pub fn count_received(&mut self, mt: Option<MessageType>) {
+        let c = &mut self.by_type[received_index(mt)];
+        *c = c.saturating_add(1);
+    }
+
+    /// Requests read with this message type (`None`: BOOTP). Every type
+    /// outside 1–8 counts as one (`MessageType::Other`, whatever its
+    /// value); requests dropped before their type was read count under
+    /// none.
+    pub fn received_as(&self, mt: Option<MessageType>) -> u64 {
+        self.by_type[received_index(mt)]
+    }
+
+    /// Count a reply that was built.
+    pub fn count_sent(&mut self, kind: ReplyKind) {
+        let c = &mut self.by_reply[reply_index(kind)];
+        *c = c.saturating_add(1);
+    }
+
+    /// Replies of this kind sent (every NAK reason counts as one).
+    pub fn sent_as(&self, kind: ReplyKind) -> u64 {
+        self.by_reply[reply_index(kind)]
     }
 }

@@ -245,6 +245,8 @@ impl<'p> Req<'p> {
             } else {
                 Some(ciaddr)
             },
+            arch: pkt.client_arch().ok().flatten().map(|a| a.first().0),
+            class: event::ClientClass::of(&pkt),
         };
         Ok(Req {
             pkt,
@@ -454,6 +456,7 @@ impl Engine {
             Ok(r) => r,
             Err(why) => return self.dropped(rx, None, why, events),
         };
+        self.metrics.count_received(req.mt);
         // The rules read the packet the codec already parsed.
         let facts = match Facts::new(&req.pkt) {
             Ok(f) => f,
@@ -562,6 +565,7 @@ impl Engine {
             ReplyKind::Bootp => {}
         }
         m.replies += 1;
+        m.count_sent(sent.kind);
         let not_before = if delayed(sent.kind, x.req.mt) {
             x.now.saturating_add(u64::from(x.d.reply_delay()))
         } else {

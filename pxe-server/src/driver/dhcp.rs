@@ -19,6 +19,7 @@ use tokio::sync::watch;
 
 use crate::driver::clock::unix_now;
 use crate::driver::engine::{SharedEngine, lock};
+use crate::driver::journeys::{Journeys, now_ms};
 use crate::driver::lease_writer::{Job, Pending, lease_writer, send_later};
 use crate::driver::net::{IfaceInfo, PktSocket, RecvMeta, interfaces};
 use crate::driver::options::RunOptions;
@@ -131,12 +132,14 @@ const BATCH: usize = 64;
 
 /// Runs the DHCP service until `stop` turns `true`: one worker per socket
 /// and the lease writer thread; ends with the writer's error, if it
-/// stopped on one.
+/// stopped on one. With `journeys`, every event of the engine is also
+/// recorded in its machine's boot journey.
 pub(crate) async fn dhcp_loop(
     engine: SharedEngine,
     log: LeaseLog,
     socks: DhcpSockets,
     stop: watch::Receiver<bool>,
+    journeys: Option<Arc<Journeys>>,
 ) -> Result<(), DhcpError> {
     let socks: Vec<Arc<PktSocket>> = socks.socks.into_iter().map(Arc::new).collect();
     let (job_tx, job_rx) = std::sync::mpsc::channel::<Job>();
@@ -159,6 +162,7 @@ pub(crate) async fn dhcp_loop(
             engine.clone(),
             job_tx.clone(),
             stop.clone(),
+            journeys.clone(),
         )));
     }
     drop(job_tx);
@@ -200,6 +204,7 @@ async fn dhcp_worker(
     engine: SharedEngine,
     job_tx: std::sync::mpsc::Sender<Job>,
     mut stop: watch::Receiver<bool>,
+    journeys: Option<Arc<Journeys>>,
 ) {
     let Some(sock) = socks.get(k).cloned() else {
         return;
@@ -256,9 +261,13 @@ async fn dhcp_worker(
             // and none of its replies leaves before that.
             let mut job: Option<Job> = None;
             let mut e = lock(&engine);
-            let mut events = LogEvents {
+            let mut log_events = LogEvents {
                 trace: tracing::enabled!(tracing::Level::INFO),
             };
+            // Journeys are locked after the engine (the order everywhere).
+            let mut store = journeys.as_ref().map(|j| j.lock());
+            let config = e.config().clone();
+            let now_ms = now_ms();
             for (meta, data) in metas.iter().zip(bufs.iter()) {
                 let Some(iface) = pick_address(&ifaces, meta, e.config()) else {
                     tracing::debug!(
@@ -287,8 +296,16 @@ async fn dhcp_worker(
                 let len = meta.len.min(data.len());
                 // Changes to persist go to the batch's job, and then so
                 // does the reply that announces them.
+                let mut journey_sink;
+                let events: &mut dyn EventSink = match store.as_deref_mut() {
+                    Some(s) => {
+                        journey_sink = s.sink(now_ms, &config).forward_to(&mut log_events);
+                        &mut journey_sink
+                    }
+                    None => &mut log_events,
+                };
                 let (outcome, persist) =
-                    match e.handle(now, &rx_info, &data[..len], &mut buf, &mut events) {
+                    match e.handle(now, &rx_info, &data[..len], &mut buf, events) {
                         Output::Ready(o) => (o, false),
                         Output::Persist(p) => {
                             let j = job.get_or_insert_with(|| {

@@ -33,6 +33,7 @@ use crate::driver::clock::unix_now;
 use crate::driver::dhcp::{DhcpError, DhcpSockets, bind_dhcp, dhcp_loop};
 use crate::driver::engine::{SharedEngine, lock};
 use crate::driver::http::{self, ClientLookup, HttpService, HttpSetupError, ServiceHandle};
+use crate::driver::journeys::{Journeys, capacity_of};
 use crate::driver::net::interfaces;
 use crate::driver::options::RunOptions;
 use crate::driver::tftp::service::{
@@ -167,7 +168,10 @@ pub async fn run_with(
     let config = resolve(config)?;
     config::note_unimplemented(&config.settings);
     let (engine, log) = open_engine(&config)?;
+    let journeys = journeys_for(&config, &engine);
     let mut services = Services {
+        journeys,
+        status: Vec::new(),
         leases: LeaseQuery::new(engine.clone()),
         engine: engine.clone(),
         lease_path: lease_path(&config),
@@ -312,6 +316,11 @@ struct Services {
     dhcp: Option<DhcpRunning>,
     tftp: Option<TftpRunning>,
     http: Option<HttpRunning>,
+    /// Boot journeys and metrics, when `status-page=` asked for the page
+    /// at start.
+    journeys: Option<Arc<Journeys>>,
+    /// The status page's listeners (bound at start, kept across reloads).
+    status: Vec<JoinHandle<()>>,
     counters: Arc<ReloadCounters>,
     /// The lease file opened at start (a reload keeps it).
     lease_path: PathBuf,
@@ -334,10 +343,24 @@ impl Services {
         if let Some(t) = tftp_settings(&self.config, &self.opts, &self.leases)? {
             self.tftp = Some(start_tftp(t).await?);
         }
-        if let Some(service) = http::service_for(&self.config, Some(self.lookup()))? {
+        if let Some(service) =
+            http::service_for(&self.config, Some(self.lookup()), self.journeys.as_ref())?
+        {
             let addrs = http::listen_addrs(&self.config)?;
             let listeners = http::bind_listeners(&addrs).await?;
             self.http = Some(start_http(&self.config, service, addrs, listeners));
+        }
+        if let Some(j) = &self.journeys {
+            let addrs = http::status_addrs(&self.config)?;
+            let listeners = http::bind_listeners(&addrs).await?;
+            for addr in &addrs {
+                tracing::info!(
+                    "status page on http://{addr}/ (API /api/machines, metrics /metrics)"
+                );
+            }
+            let page: ServiceHandle =
+                Arc::new(ArcSwap::from_pointee(HttpService::status_page(j.clone())));
+            self.status = spawn_listeners(&page, listeners);
         }
         Ok(())
     }
@@ -348,10 +371,11 @@ impl Services {
 
     fn spawn_dhcp(&self, binding: DhcpBinding, socks: DhcpSockets, log: LeaseLog) -> DhcpRunning {
         let engine = self.engine.clone();
+        let journeys = self.journeys.clone();
         DhcpRunning {
             binding,
             run: Stoppable::spawn(move |stop| async move {
-                Ok(dhcp_loop(engine, log, socks, stop).await?)
+                Ok(dhcp_loop(engine, log, socks, stop, journeys).await?)
             }),
         }
     }
@@ -434,6 +458,9 @@ impl Services {
                 l.abort();
             }
         }
+        for l in self.status {
+            l.abort();
+        }
         tasks.extend(self.tftp.map(|t| t.run.stop()));
         tasks.extend(self.dhcp.map(|d| d.run.stop()));
         collect(tasks).await
@@ -459,6 +486,17 @@ fn hosts() -> pxe_engine::hosts::Hosts {
 
 /// The engine with the leases of the durable log (and of a dnsmasq lease
 /// file found beside it), and the log to append to.
+/// Boot journeys and metrics, when `status-page=` asks for the page.
+fn journeys_for(config: &Arc<Config>, engine: &SharedEngine) -> Option<Arc<Journeys>> {
+    config.settings.extensions.status_page?;
+    let capacity = capacity_of(config);
+    Some(Arc::new(Journeys::new(
+        config.clone(),
+        capacity,
+        Some(engine.clone()),
+    )))
+}
+
 fn open_engine(config: &Arc<Config>) -> Result<(SharedEngine, LeaseLog), RunError> {
     let mut engine = Engine::new(config.clone());
     engine.set_hosts(hosts());

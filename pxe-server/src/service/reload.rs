@@ -143,7 +143,7 @@ impl Services {
             (Some(t), Some(running)) if TftpBinding::of(&t) == running.binding => TftpPlan::Swap(t),
             (Some(t), _) => TftpPlan::Restart(t),
         };
-        let http = match http::service_for(&config, Some(self.lookup()))? {
+        let http = match http::service_for(&config, Some(self.lookup()), self.journeys.as_ref())? {
             None => HttpPlan::Off,
             Some(service) => {
                 let addrs = http::listen_addrs(&config)?;
@@ -176,6 +176,9 @@ impl Services {
         {
             let mut e = lock(&self.engine);
             e.reconfigure(config.clone());
+            if let Some(j) = &self.journeys {
+                j.reconfigure(config.clone());
+            }
             e.set_hosts(hosts());
         }
         match tftp {

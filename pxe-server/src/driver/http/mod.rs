@@ -60,13 +60,17 @@
 
 mod body;
 mod client;
+mod page;
 mod path;
 mod range;
 mod server;
 mod setup;
+mod status;
+mod view;
 
 pub use body::HttpBody;
 pub use client::{AccessObserver, AccessRecord, ClientFacts, ClientLookup};
+pub use page::Esc;
 pub use path::{PathError, relative_path, resolve};
 pub use range::{RangeOutcome, parse_range};
 pub use server::{
@@ -74,7 +78,11 @@ pub use server::{
 };
 pub use setup::{
     HttpConfig, HttpSetupError, bind_listeners, check, check_script_dir, listen_addrs,
-    load_template, service_for, start,
+    load_template, service_for, status_addrs,
+};
+pub use status::{parse_mac, query_mac};
+pub use view::{
+    CountsView, DiagnosisView, JourneyView, MachineView, MachinesView, StageView, StepView,
 };
 
 #[cfg(test)]

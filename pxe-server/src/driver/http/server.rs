@@ -13,11 +13,16 @@ use hyper::header::{self, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
 use pxe_engine::script::{Arch, Hostname, MacAddr, ScriptVars, Tag, Template, Uuid, parse_query};
 
+use pxe_engine::journey::HttpObservation;
+
 use super::body::HttpBody;
 use super::client::{AccessObserver, AccessRecord, ClientLookup};
 use super::path::{PathError, resolve};
 use super::range::{RangeOutcome, parse_range};
 use super::setup::{HttpConfig, HttpSetupError, load_template};
+use super::status;
+use crate::driver::journeys::Journeys;
+use crate::driver::metrics::HttpKind;
 
 #[derive(Clone)]
 pub(super) struct Inner {
@@ -26,6 +31,11 @@ pub(super) struct Inner {
     script_dir: Option<PathBuf>,
     lookup: Option<Arc<dyn ClientLookup>>,
     observer: Option<Arc<dyn AccessObserver>>,
+    /// Where requests are recorded as journey steps and counted, and
+    /// what `/done` and the status routes read.
+    journeys: Option<Arc<Journeys>>,
+    /// This listener serves the status page, API and `/metrics`.
+    status: bool,
     connections: Arc<tokio::sync::Semaphore>,
 }
 
@@ -106,6 +116,8 @@ impl HttpService {
                 script_dir: config.script_dir.clone(),
                 lookup,
                 observer: None,
+                journeys: None,
+                status: false,
                 connections: Arc::new(tokio::sync::Semaphore::new(DEFAULT_MAX_CONNECTIONS)),
             }),
         })
@@ -117,6 +129,34 @@ impl HttpService {
         inner.observer = Some(observer);
         HttpService {
             inner: Arc::new(inner),
+        }
+    }
+
+    /// Records every request as a step of its client's boot journey,
+    /// counts it in the metrics, and answers `/done` (the OS callback).
+    pub fn with_journeys(self, journeys: Arc<Journeys>) -> HttpService {
+        let mut inner = (*self.inner).clone();
+        inner.journeys = Some(journeys);
+        HttpService {
+            inner: Arc::new(inner),
+        }
+    }
+
+    /// The service of the `status-page=` listener: the page, its JSON API
+    /// and `/metrics` over `journeys` (and `/done`); nothing else.
+    pub fn status_page(journeys: Arc<Journeys>) -> HttpService {
+        let template = Template::seed_default();
+        HttpService {
+            inner: Arc::new(Inner {
+                root: None,
+                template,
+                script_dir: None,
+                lookup: None,
+                observer: None,
+                journeys: Some(journeys),
+                status: true,
+                connections: Arc::new(tokio::sync::Semaphore::new(DEFAULT_MAX_CONNECTIONS)),
+            }),
         }
     }
 
@@ -139,16 +179,35 @@ impl HttpService {
         peer: SocketAddr,
         local: SocketAddr,
     ) -> Response<HttpBody> {
+        let started = std::time::Instant::now();
         let head = req.method() == Method::HEAD;
-        let mut resp = if req.method() != Method::GET && !head {
+        let path = req.uri().path();
+        let journeys = self.inner.journeys.as_ref();
+        let (mut resp, kind) = if req.method() != Method::GET && !head {
             let mut r = text(StatusCode::METHOD_NOT_ALLOWED, "only GET and HEAD");
             r.headers_mut()
                 .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
-            r
-        } else if SCRIPT_PATHS.contains(&req.uri().path()) {
-            self.script(req, peer, local).await
+            (r, HttpKind::File)
+        } else if let Some(j) = journeys
+            && path == "/done"
+        {
+            (status::done(j, req.uri().query(), peer), HttpKind::Done)
+        } else if let Some(j) = journeys.filter(|_| self.inner.status) {
+            let accept = req
+                .headers()
+                .get(header::ACCEPT)
+                .and_then(|v| v.to_str().ok());
+            match status::answer(j, path, accept) {
+                Some(r) => (r, HttpKind::Status),
+                None => (
+                    text(StatusCode::NOT_FOUND, "no such page"),
+                    HttpKind::Status,
+                ),
+            }
+        } else if SCRIPT_PATHS.contains(&path) {
+            (self.script(req, peer, local).await, HttpKind::Script)
         } else {
-            self.file(req).await
+            (self.file(req).await, HttpKind::File)
         };
         let length = resp
             .headers()
@@ -178,6 +237,21 @@ impl HttpService {
         );
         if let Some(o) = &self.inner.observer {
             o.record(&record);
+        }
+        if let Some(j) = journeys {
+            let status = record.status;
+            j.metrics()
+                .http(kind, status, length, started.elapsed().as_secs_f64());
+            if matches!(kind, HttpKind::File | HttpKind::Script) {
+                let o = HttpObservation {
+                    path: path.as_bytes(),
+                    status,
+                    bytes: length,
+                    range: req.headers().contains_key(header::RANGE),
+                    script: kind == HttpKind::Script,
+                };
+                j.http(peer.ip(), status::query_mac(req.uri().query()), &o);
+            }
         }
         resp
     }

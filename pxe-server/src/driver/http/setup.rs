@@ -3,7 +3,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::string::{String, ToString};
+use std::string::String;
 use std::sync::Arc;
 use std::vec::Vec;
 
@@ -11,6 +11,7 @@ use pxe_engine::script::{Template, TemplateError};
 
 use super::client::ClientLookup;
 use super::server::HttpService;
+use crate::driver::journeys::Journeys;
 
 /// The HTTP part of the configuration (`http-port=`, `http-root=`,
 /// `ipxe-script=`, `ipxe-script-dir=` in the configuration file).
@@ -78,83 +79,74 @@ pub fn check(ext: &pxe_rules::config::Extensions) -> Vec<HttpSetupError> {
 /// dnsmasq).
 pub fn listen_addrs(config: &pxe_rules::Config) -> Result<Vec<SocketAddr>, HttpSetupError> {
     let ports = &config.settings.extensions.http_ports;
-    let names = &config.settings.interfaces;
-    let hosts: Vec<std::net::Ipv4Addr> = if names.is_empty() {
-        std::vec![std::net::Ipv4Addr::UNSPECIFIED]
-    } else {
-        let all = crate::driver::net::interfaces().map_err(HttpSetupError::Interfaces)?;
-        let mut hosts = Vec::new();
-        for name in names {
-            let matches = |i: &&crate::driver::net::IfaceInfo| match name.strip_suffix('*') {
-                Some(prefix) => i.name.starts_with(prefix),
-                None => &i.name == name,
-            };
-            let found: Vec<_> = all.iter().filter(matches).map(|i| i.addr).collect();
-            if found.is_empty() {
-                return Err(HttpSetupError::NoInterface(name.clone()));
-            }
-            for a in found {
-                if !hosts.contains(&a) {
-                    hosts.push(a);
-                }
-            }
-        }
-        hosts
-    };
+    let hosts = hosts(config)?;
     Ok(ports
         .iter()
         .flat_map(|p| hosts.iter().map(move |h| SocketAddr::from((*h, *p))))
         .collect())
 }
 
-/// Starts the HTTP service as the configuration file says: one listener per
-/// [`listen_addrs`] entry, serving until `shutdown` turns `true`. No
-/// `http-port=` means no HTTP service (no tasks). `lookup` supplies host
-/// names, arch and tags for scripts.
-pub async fn start(
-    config: &pxe_rules::Config,
-    lookup: Option<Arc<dyn ClientLookup>>,
-    shutdown: tokio::sync::watch::Receiver<bool>,
-) -> Result<Vec<tokio::task::JoinHandle<()>>, HttpSetupError> {
-    let ext = &config.settings.extensions;
-    if ext.http_ports.is_empty() {
+/// Where the status page listens (`status-page=`): its address, or the
+/// addresses [`listen_addrs`] uses, on its port; empty without the line.
+pub fn status_addrs(config: &pxe_rules::Config) -> Result<Vec<SocketAddr>, HttpSetupError> {
+    let Some(page) = config.settings.extensions.status_page else {
         return Ok(Vec::new());
+    };
+    let hosts = match page.addr {
+        Some(a) => std::vec![a],
+        None => hosts(config)?,
+    };
+    Ok(hosts
+        .into_iter()
+        .map(|h| SocketAddr::from((h, page.port)))
+        .collect())
+}
+
+/// `0.0.0.0`, or the addresses of the `interface=` interfaces.
+fn hosts(config: &pxe_rules::Config) -> Result<Vec<std::net::Ipv4Addr>, HttpSetupError> {
+    let names = &config.settings.interfaces;
+    if names.is_empty() {
+        return Ok(std::vec![std::net::Ipv4Addr::UNSPECIFIED]);
     }
-    let service = HttpService::new(&HttpConfig::from_extensions(ext), lookup)?;
-    let mut tasks = Vec::new();
-    for addr in listen_addrs(config)? {
-        let listener = tokio::net::TcpListener::bind(addr)
-            .await
-            .map_err(|source| HttpSetupError::Bind { addr, source })?;
-        tracing::info!(
-            target: "pxe_server::http",
-            "HTTP on {addr} (root {}, script {})",
-            service.inner.root.as_ref().map_or_else(|| String::from("none"), |r| r.display().to_string()),
-            ext.ipxe_script.as_deref().unwrap_or("built-in seed template")
-        );
-        let svc = service.clone();
-        let mut stop = shutdown.clone();
-        tasks.push(tokio::spawn(async move {
-            tokio::select! {
-                () = svc.serve(listener) => {}
-                _ = stop.wait_for(|s| *s) => {}
+    let all = crate::driver::net::interfaces().map_err(HttpSetupError::Interfaces)?;
+    let mut hosts = Vec::new();
+    for name in names {
+        let matches = |i: &&crate::driver::net::IfaceInfo| match name.strip_suffix('*') {
+            Some(prefix) => i.name.starts_with(prefix),
+            None => &i.name == name,
+        };
+        let found: Vec<_> = all.iter().filter(matches).map(|i| i.addr).collect();
+        if found.is_empty() {
+            return Err(HttpSetupError::NoInterface(name.clone()));
+        }
+        for a in found {
+            if !hosts.contains(&a) {
+                hosts.push(a);
             }
-        }));
+        }
     }
-    Ok(tasks)
+    Ok(hosts)
 }
 
 /// The HTTP service the configuration describes (root, template,
 /// override directory), or `None` without `http-port=`. Nothing is bound.
+/// `lookup` supplies host names, arch and tags for scripts; with
+/// `journeys`, requests are recorded in boot journeys and `/done` is
+/// answered.
 pub fn service_for(
     config: &pxe_rules::Config,
     lookup: Option<Arc<dyn ClientLookup>>,
+    journeys: Option<&Arc<Journeys>>,
 ) -> Result<Option<HttpService>, HttpSetupError> {
     let ext = &config.settings.extensions;
     if ext.http_ports.is_empty() {
         return Ok(None);
     }
-    HttpService::new(&HttpConfig::from_extensions(ext), lookup).map(Some)
+    let service = HttpService::new(&HttpConfig::from_extensions(ext), lookup)?;
+    Ok(Some(match journeys {
+        Some(j) => service.with_journeys(j.clone()),
+        None => service,
+    }))
 }
 
 /// Binds a listener on every address (all or none: the first failure is

@@ -400,6 +400,7 @@ fn check_reports_template_errors_with_position() {
         http_root: Some(dir.path().display().to_string()),
         ipxe_script: Some(t.display().to_string()),
         ipxe_script_dir: Some(sdir.display().to_string()),
+        ..Default::default()
     };
     let problems = check(&ext);
     assert_eq!(problems.len(), 2, "{problems:#?}");

@@ -1,0 +1,186 @@
+//! A fixed-size hash index from hardware address to journey slot: open
+//! addressing with linear probing and backward-shift deletion, keyed by a
+//! seed the driver chooses, so that a flood of chosen MAC addresses cannot
+//! line up on one probe chain. It never allocates after construction.
+
+use alloc::vec;
+use alloc::vec::Vec;
+
+use crate::lease::HwAddr;
+
+/// An empty bucket.
+const EMPTY: u32 = u32::MAX;
+
+/// Hardware address → slot number, for at most the capacity it was made
+/// with (the table has at least twice as many buckets, so probes stay
+/// short).
+#[derive(Debug)]
+pub(super) struct HwIndex {
+    buckets: Vec<u32>,
+    mask: usize,
+    seed: u64,
+}
+
+impl HwIndex {
+    /// An index for up to `capacity` addresses.
+    pub(super) fn new(capacity: usize, seed: u64) -> Self {
+        let n = capacity
+            .max(1)
+            .saturating_mul(2)
+            .checked_next_power_of_two()
+            .unwrap_or(1 << 30);
+        HwIndex {
+            buckets: vec![EMPTY; n],
+            mask: n - 1,
+            seed,
+        }
+    }
+
+    /// Heap bytes held.
+    pub(super) fn heap_bytes(&self) -> usize {
+        self.buckets.capacity() * core::mem::size_of::<u32>()
+    }
+
+    fn home(&self, hw: &HwAddr) -> usize {
+        // The hash is truncated to the table size on purpose.
+        (hash(self.seed, hw) as usize) & self.mask
+    }
+
+    /// The slot of `hw`, looked up with `key_of` (slot → its address).
+    pub(super) fn get(&self, hw: &HwAddr, key_of: impl Fn(u32) -> HwAddr) -> Option<u32> {
+        let mut i = self.home(hw);
+        loop {
+            let b = *self.buckets.get(i)?;
+            if b == EMPTY {
+                return None;
+            }
+            if key_of(b) == *hw {
+                return Some(b);
+            }
+            i = (i + 1) & self.mask;
+        }
+    }
+
+    /// Adds `hw` → `slot` (the caller has checked that `hw` is absent and
+    /// that fewer than the capacity are present).
+    pub(super) fn insert(&mut self, hw: &HwAddr, slot: u32) {
+        let mut i = self.home(hw);
+        while let Some(b) = self.buckets.get_mut(i) {
+            if *b == EMPTY {
+                *b = slot;
+                return;
+            }
+            i = (i + 1) & self.mask;
+        }
+    }
+
+    /// Removes `hw`; later entries of its probe chain move back so that no
+    /// lookup stops early at the hole.
+    pub(super) fn remove(&mut self, hw: &HwAddr, key_of: impl Fn(u32) -> HwAddr) {
+        let mut i = self.home(hw);
+        loop {
+            let Some(&b) = self.buckets.get(i) else {
+                return;
+            };
+            if b == EMPTY {
+                return;
+            }
+            if key_of(b) == *hw {
+                break;
+            }
+            i = (i + 1) & self.mask;
+        }
+        // Backward-shift deletion: walk the run after the hole and move
+        // back every entry whose home is not between the hole and itself.
+        let mut hole = i;
+        let mut j = i;
+        loop {
+            j = (j + 1) & self.mask;
+            let b = self.buckets[j];
+            if b == EMPTY {
+                break;
+            }
+            let home = self.home(&key_of(b));
+            let distance_now = j.wrapping_sub(home) & self.mask;
+            let distance_hole = hole.wrapping_sub(home) & self.mask;
+            if distance_hole <= distance_now {
+                self.buckets[hole] = b;
+                hole = j;
+            }
+        }
+        self.buckets[hole] = EMPTY;
+    }
+}
+
+/// A keyed 64-bit mix of the address (type, length and bytes): a
+/// multiply-xorshift over two words, seeded per store.
+fn hash(seed: u64, hw: &HwAddr) -> u64 {
+    let mut b = [0u8; 16];
+    let bytes = hw.as_bytes();
+    b[..bytes.len()].copy_from_slice(bytes);
+    let lo = u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]);
+    let hi = u64::from_le_bytes([b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]]);
+    let tag = u64::from(hw.htype()) << 8 | bytes.len() as u64;
+    let mut h = seed ^ 0x9e37_79b9_7f4a_7c15;
+    for w in [lo, hi, tag] {
+        h = (h ^ w).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        h ^= h >> 31;
+        h = h.wrapping_mul(0x94d0_49bb_1331_11eb);
+        h ^= h >> 29;
+    }
+    h
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::collections::BTreeMap;
+    use proptest::prelude::*;
+
+    fn mac(n: u16) -> HwAddr {
+        HwAddr::ethernet([2, 0, 0, 0, (n >> 8) as u8, n as u8])
+    }
+
+    proptest! {
+        /// Any sequence of inserts and removes leaves the index agreeing
+        /// with a map (the backward shift never loses an entry).
+        #[test]
+        fn agrees_with_a_map(ops in proptest::collection::vec((any::<bool>(), 0u16..64), 0..400)) {
+            const CAP: usize = 32;
+            let mut idx = HwIndex::new(CAP, 7);
+            let mut keys: Vec<Option<HwAddr>> = vec![None; CAP];
+            let mut model: BTreeMap<HwAddr, u32> = BTreeMap::new();
+            for (insert, n) in ops {
+                let hw = mac(n);
+                let key_of = |s: u32| keys[s as usize].unwrap_or(HwAddr::ethernet([0xff; 6]));
+                if insert {
+                    if model.contains_key(&hw) || model.len() == CAP {
+                        continue;
+                    }
+                    let slot = (0..CAP as u32).find(|s| keys[*s as usize].is_none()).unwrap();
+                    keys[slot as usize] = Some(hw);
+                    idx.insert(&hw, slot);
+                    model.insert(hw, slot);
+                } else if let Some(slot) = model.remove(&hw) {
+                    idx.remove(&hw, key_of);
+                    keys[slot as usize] = None;
+                }
+                let key_of = |s: u32| keys[s as usize].unwrap_or(HwAddr::ethernet([0xff; 6]));
+                for m in 0..64 {
+                    let hw = mac(m);
+                    prop_assert_eq!(idx.get(&hw, key_of), model.get(&hw).copied());
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn different_seeds_place_addresses_differently() {
+        let a = HwIndex::new(64, 1);
+        let b = HwIndex::new(64, 2);
+        let differ = (0..64)
+            .filter(|n| a.home(&mac(*n)) != b.home(&mac(*n)))
+            .count();
+        assert!(differ > 32, "{differ}");
+    }
+}

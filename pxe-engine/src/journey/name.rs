@@ -1,0 +1,187 @@
+//! Names kept inline (file names, URLs, tag lists): a journey holds a
+//! fixed number of them, so the store's memory does not depend on what
+//! clients send.
+
+use core::fmt;
+
+/// Bytes of a name kept; longer names are cut (at a UTF-8 character
+/// boundary) and remembered as cut.
+pub const NAME_MAX: usize = 60;
+
+/// A name of at most [`NAME_MAX`] bytes, with a hash of the whole name so
+/// that two long names that share their first bytes still differ.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Name {
+    len: u8,
+    truncated: bool,
+    hash: u32,
+    bytes: [u8; NAME_MAX],
+}
+
+impl Default for Name {
+    fn default() -> Self {
+        Name::EMPTY
+    }
+}
+
+impl Name {
+    /// The empty name.
+    pub const EMPTY: Name = Name {
+        len: 0,
+        truncated: false,
+        hash: 0,
+        bytes: [0; NAME_MAX],
+    };
+
+    /// `bytes`, cut to [`NAME_MAX`] bytes if longer.
+    pub fn new(bytes: &[u8]) -> Name {
+        let mut keep = bytes.len().min(NAME_MAX);
+        if keep < bytes.len() {
+            // Do not split a UTF-8 sequence.
+            while keep > 0 && bytes.get(keep).is_some_and(|b| b & 0xc0 == 0x80) {
+                keep -= 1;
+            }
+        }
+        let mut n = Name::EMPTY;
+        n.bytes[..keep].copy_from_slice(&bytes[..keep]);
+        n.len = keep as u8;
+        n.truncated = keep < bytes.len();
+        n.hash = fnv1a(bytes);
+        n
+    }
+
+    /// The bytes kept.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..usize::from(self.len)]
+    }
+
+    /// Whether the name is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Whether the name was cut to [`NAME_MAX`] bytes.
+    pub fn is_truncated(&self) -> bool {
+        self.truncated
+    }
+
+    /// Whether this is `bytes` (compared in full through the hash when the
+    /// name was cut).
+    pub fn is(&self, bytes: &[u8]) -> bool {
+        *self == Name::new(bytes)
+    }
+}
+
+impl fmt::Display for Name {
+    /// The name as text (invalid UTF-8 as U+FFFD), `…` after a cut one.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for chunk in self.as_bytes().utf8_chunks() {
+            f.write_str(chunk.valid())?;
+            if !chunk.invalid().is_empty() {
+                f.write_str("\u{FFFD}")?;
+            }
+        }
+        if self.truncated {
+            f.write_str("…")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for Name {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}", format_args!("{self}"))
+    }
+}
+
+/// Builds a [`Name`] from formatted pieces (a tag list), cutting at
+/// [`NAME_MAX`] bytes; the hash covers everything written.
+#[derive(Default)]
+pub(super) struct NameWriter {
+    name: Name,
+    hash: u32,
+    started: bool,
+}
+
+impl NameWriter {
+    pub(super) fn finish(mut self) -> Name {
+        self.name.hash = if self.started { self.hash } else { 0 };
+        self.name
+    }
+}
+
+impl fmt::Write for NameWriter {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        if !self.started {
+            self.hash = FNV_OFFSET;
+            self.started = true;
+        }
+        self.hash = fnv1a_from(self.hash, s.as_bytes());
+        for c in s.chars() {
+            let len = usize::from(self.name.len);
+            let w = c.len_utf8();
+            if self.name.truncated || len + w > NAME_MAX {
+                self.name.truncated = true;
+                break;
+            }
+            c.encode_utf8(&mut self.name.bytes[len..len + w]);
+            self.name.len += w as u8;
+        }
+        Ok(())
+    }
+}
+
+const FNV_OFFSET: u32 = 0x811c_9dc5;
+
+fn fnv1a(bytes: &[u8]) -> u32 {
+    if bytes.is_empty() {
+        return 0;
+    }
+    fnv1a_from(FNV_OFFSET, bytes)
+}
+
+fn fnv1a_from(mut h: u32, bytes: &[u8]) -> u32 {
+    for b in bytes {
+        h ^= u32::from(*b);
+        h = h.wrapping_mul(0x0100_0193);
+    }
+    h
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::string::ToString;
+    use core::fmt::Write as _;
+
+    #[test]
+    fn short_names_are_kept_whole() {
+        let n = Name::new(b"pxelinux.0");
+        assert_eq!(n.as_bytes(), b"pxelinux.0");
+        assert!(!n.is_truncated());
+        assert!(n.is(b"pxelinux.0"));
+        assert_eq!(n.to_string(), "pxelinux.0");
+    }
+
+    #[test]
+    fn long_names_are_cut_at_a_character_and_still_told_apart() {
+        let mut a = alloc::vec![b'a'; NAME_MAX - 1];
+        a.extend_from_slice("é-one".as_bytes());
+        let mut b = a.clone();
+        b.extend_from_slice(b"-two");
+        let (na, nb) = (Name::new(&a), Name::new(&b));
+        assert_eq!(na.as_bytes().len(), NAME_MAX - 1, "é not split");
+        assert!(na.is_truncated());
+        assert_eq!(na.as_bytes(), nb.as_bytes());
+        assert_ne!(na, nb, "the hash of the whole name differs");
+        assert!(na.to_string().ends_with('…'));
+    }
+
+    #[test]
+    fn a_written_name_equals_the_same_bytes() {
+        let mut w = NameWriter::default();
+        write!(w, "efi64, ipxe").unwrap();
+        assert_eq!(w.finish(), Name::new(b"efi64, ipxe"));
+        assert_eq!(NameWriter::default().finish(), Name::EMPTY);
+    }
+}
