@@ -30,7 +30,7 @@ pub struct HttpConfig {
 impl HttpConfig {
     /// The HTTP settings of a configuration file (`http-root=`,
     /// `ipxe-script=`, `ipxe-script-dir=`; ports are separate, see
-    /// [`start`]).
+    /// [`listen_addrs`]).
     pub fn from_extensions(ext: &pxe_rules::config::Extensions) -> HttpConfig {
         HttpConfig {
             root: ext.http_root.as_ref().map(PathBuf::from),
