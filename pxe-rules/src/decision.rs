@@ -407,6 +407,11 @@ impl<'a> Decision<'a> {
         self.verdict
     }
 
+    /// The configuration this decision was made from.
+    pub fn config(&self) -> &'a Config {
+        self.config
+    }
+
     /// The final tag set.
     pub fn tags(&self) -> &TagSet {
         &self.tags

@@ -44,7 +44,7 @@
 use core::fmt;
 use core::net::{Ipv4Addr, SocketAddrV4};
 
-use pxe_dhcp::{ClientUuid, MessageType};
+use pxe_dhcp::{ClientUuid, MessageType, Packet};
 use pxe_rules::{Config, Decision, Explanation, FactsError, IgnoreReason};
 
 use super::addressing::{Destination, PXE_PORT};
@@ -157,6 +157,12 @@ pub struct Request<'a> {
     pub port: u16,
     /// Who sent it.
     pub client: Client,
+    /// The request as the codec read it.
+    pub packet: &'a Packet<&'a [u8]>,
+    /// The server's address on the arrival interface.
+    pub local: Ipv4Addr,
+    /// That interface's netmask.
+    pub netmask: Ipv4Addr,
     /// What the rules decided: tags ([`Decision::tag_names`]), the range,
     /// host, `dhcp-boot` line and `pxe-service` that applied, file, next
     /// server, options.
@@ -415,6 +421,8 @@ pub enum Event<'a> {
         /// Not to be sent before this time (`dhcp-reply-delay`), in the
         /// clock of `now`.
         not_before: u64,
+        /// The reply as written (BOOTP message, options and all).
+        reply: &'a [u8],
     },
     /// The rules give this request no reply (`dhcp-ignore`, no range, not
     /// a PXE request for a proxy, ...).
@@ -635,6 +643,7 @@ impl fmt::Display for Event<'_> {
                 next_server,
                 dest,
                 not_before: _,
+                reply: _,
             } => {
                 let tail = ReplyTail {
                     request,

@@ -124,6 +124,7 @@ use reply::Sent;
 pub mod addressing;
 pub mod event;
 mod full;
+pub mod log_dhcp;
 pub mod metrics;
 pub mod output;
 mod reply;
@@ -276,6 +277,9 @@ impl<'x> Exchange<'x> {
             iface: self.rx.iface,
             port: self.rx.port,
             client: self.req.client,
+            packet: &self.req.pkt,
+            local: self.rx.local,
+            netmask: self.rx.netmask,
             decision: self.d,
         }
     }
@@ -482,7 +486,7 @@ impl Engine {
             d: &d,
         };
         let step = self.dispatch(&x, out);
-        let outcome = self.account(&x, step, events);
+        let outcome = self.account(&x, step, out, events);
         if config.settings.log_dhcp && events.wants_trace() {
             let mut explanation = Explanation::default();
             let _ = config.evaluate_traced(&facts, &ctx, &mut explanation);
@@ -506,10 +510,16 @@ impl Engine {
     }
 
     /// The one place an exchange is counted and reported.
-    fn account(&mut self, x: &Exchange<'_>, step: Step<'_>, events: &mut dyn EventSink) -> Outcome {
+    fn account(
+        &mut self,
+        x: &Exchange<'_>,
+        step: Step<'_>,
+        out: &[u8],
+        events: &mut dyn EventSink,
+    ) -> Outcome {
         let request = x.request();
         match step {
-            Step::Reply(sent) => self.sent(x, sent, events),
+            Step::Reply(sent) => self.sent(x, sent, out, events),
             Step::Ignored(reason) => {
                 let r = match reason {
                     IgnoreReason::NoRange => DropReason::NoRange,
@@ -550,7 +560,13 @@ impl Engine {
 
     /// A reply built into the output buffer: counted and reported when it
     /// fit, else dropped as too big.
-    fn sent(&mut self, x: &Exchange<'_>, sent: Sent<'_>, events: &mut dyn EventSink) -> Outcome {
+    fn sent(
+        &mut self,
+        x: &Exchange<'_>,
+        sent: Sent<'_>,
+        out: &[u8],
+        events: &mut dyn EventSink,
+    ) -> Outcome {
         let Ok(len) = sent.built else {
             let why = Discard::with(DropReason::ReplyTooBig, DropDetail::Reply(sent.kind));
             return self.dropped(x.rx, Some(x.req.client), why, events);
@@ -578,6 +594,7 @@ impl Engine {
             next_server: sent.next_server,
             dest: sent.dest,
             not_before,
+            reply: out.get(..len).unwrap_or_default(),
         });
         Outcome::Reply(Reply {
             len,

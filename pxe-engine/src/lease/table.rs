@@ -329,12 +329,19 @@ impl LeaseTable {
                 end: p.end,
             });
         }
-        // FNV-1a over the hardware address spreads clients over the pool,
-        // so a client tends to get the same address again.
-        let mut h: u32 = 0x811c_9dc5;
-        for b in hw.as_bytes() {
-            h ^= u32::from(*b);
-            h = h.wrapping_mul(0x0100_0193);
+        // dnsmasq's seed (`dhcp.c: address_allocate`, SDBM over the
+        // hardware address, 0 taken as 1): a client gets the address
+        // dnsmasq would give it, so replacing dnsmasq (or losing the lease
+        // file) does not renumber the machines, and it tends to get the
+        // same address again.
+        let mut h = hw.as_bytes().iter().fold(0u32, |j, &b| {
+            u32::from(b)
+                .wrapping_add(j << 6)
+                .wrapping_add(j << 16)
+                .wrapping_sub(j)
+        });
+        if h == 0 {
+            h = 1;
         }
         if self.sequential {
             h = 0;

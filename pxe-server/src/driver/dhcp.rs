@@ -109,15 +109,27 @@ pub(crate) fn bind_dhcp(
     Ok(DhcpSockets { socks })
 }
 
-/// The engine's events as `tracing` log lines (INFO), with the rule trace
-/// of `log-dhcp` when INFO is on.
+/// The engine's events as `tracing` log lines (INFO): one summary line per
+/// event; with `log-dhcp` (when INFO is on) also the lines dnsmasq logs for
+/// the same exchange, one log event each, and the rule trace.
 struct LogEvents {
+    /// INFO is on: the engine computes the rule trace (with `log-dhcp`).
     trace: bool,
+    /// `log-dhcp`: dnsmasq's lines too.
+    log_dhcp: bool,
 }
 
 impl EventSink for LogEvents {
     fn event(&mut self, e: &Event<'_>) {
         tracing::info!("{e}");
+        if self.trace && self.log_dhcp {
+            // Only with log-dhcp: one String per exchange is the price of
+            // logging dnsmasq's lines as separate log events.
+            let lines = e.dnsmasq_lines().to_string();
+            for line in lines.lines() {
+                tracing::info!("{line}");
+            }
+        }
     }
     fn wants_trace(&self) -> bool {
         self.trace
@@ -263,6 +275,7 @@ async fn dhcp_worker(
             let mut e = lock(&engine);
             let mut log_events = LogEvents {
                 trace: tracing::enabled!(tracing::Level::INFO),
+                log_dhcp: e.config().settings.log_dhcp,
             };
             // Journeys are locked after the engine (the order everywhere).
             let mut store = journeys.as_ref().map(|j| j.lock());
