@@ -126,6 +126,8 @@ mod lex;
 #[cfg(feature = "alloc")]
 mod load;
 #[cfg(feature = "alloc")]
+pub mod option_text;
+#[cfg(feature = "alloc")]
 pub mod options;
 #[cfg(feature = "alloc")]
 mod parse;
@@ -150,6 +152,8 @@ pub use error::{ParseError, ParseErrorKind};
 pub use load::FsLoader;
 #[cfg(feature = "alloc")]
 pub use load::{LoadError, LoadErrorKind, Loader};
+#[cfg(feature = "alloc")]
+pub use option_text::{OptionText, option_text};
 #[cfg(feature = "alloc")]
 pub use options::{OptionValue, PxeMenu, PxeVendor, RuleOption, SubOptionList, VendorOption};
 #[cfg(feature = "alloc")]

@@ -19,7 +19,7 @@
 //!
 //! The request's event line ends in a space when it has no text, as
 //! dnsmasq's does. Option names and value formats are dnsmasq's
-//! ([`pxe_rules::value::option_text`]). Events without a request (drops,
+//! ([`pxe_rules::option_text`]). Events without a request (drops,
 //! the rule trace) render nothing. Formatting allocates nothing.
 
 use core::fmt;
@@ -27,7 +27,8 @@ use core::net::Ipv4Addr;
 
 use pxe_dhcp::{MessageType, Packet, code};
 use pxe_rules::config::RangeMode;
-use pxe_rules::value::{option_name, option_text};
+use pxe_rules::option_text;
+use pxe_rules::value::option_name;
 
 use super::addressing::PXE_PORT;
 use super::event::{Event, LeaseEvent, ReplyKind, Request, Silence};
