@@ -109,7 +109,25 @@ pub struct Packet<T: AsRef<[u8]>> {
     overload: u8,
     /// Direct-mapped index of first occurrences; see [`Slot`].
     slots: [u32; 32],
+    /// Which codes occur at all: an absent code (most of what the rules
+    /// ask about) is answered from here even when its slot is taken.
+    present: Present,
     error: Option<Error>,
+}
+
+/// A bit per option code: set when the code occurs anywhere in the packet.
+#[derive(Clone, Copy, Default)]
+struct Present([u64; 4]);
+
+impl Present {
+    #[inline(always)]
+    fn set(&mut self, code: u8) {
+        self.0[usize::from(code >> 6)] |= 1 << (code & 63);
+    }
+    #[inline(always)]
+    fn has(&self, code: u8) -> bool {
+        self.0[usize::from(code >> 6)] & (1 << (code & 63)) != 0
+    }
 }
 
 /// A slot of the index: `0` = no code hashing here occurs; otherwise the
@@ -154,6 +172,7 @@ struct Index {
     options_start: Option<usize>,
     overload: u8,
     slots: [u32; 32],
+    present: Present,
 }
 
 impl Index {
@@ -161,6 +180,7 @@ impl Index {
         options_start: None,
         overload: 0,
         slots: [0; 32],
+        present: Present([0; 4]),
     };
 
     /// Validates every option area of `b` (at least a header long).
@@ -236,6 +256,7 @@ impl Index {
                     }
                 }
             }
+            self.present.set(c);
             let sl = &mut self.slots[slot(c)];
             if *sl == 0 {
                 let at = if start <= usize::from(u16::MAX) {
@@ -255,9 +276,15 @@ impl Index {
 
 /// First value of `code` through the index, walking only on a slot collision.
 #[inline(always)]
-fn lookup<'b>(b: &'b [u8], slots: &[u32; 32], start: Option<usize>, code: u8) -> Option<&'b [u8]> {
+fn lookup<'b>(
+    b: &'b [u8],
+    slots: &[u32; 32],
+    present: &Present,
+    start: Option<usize>,
+    code: u8,
+) -> Option<&'b [u8]> {
     let s = slots[slot(code)];
-    if s == 0 {
+    if s == 0 || !present.has(code) {
         return None;
     }
     if let Some(v) = Slot::first(b, s, code) {
@@ -309,6 +336,7 @@ impl<T: AsRef<[u8]>> Packet<T> {
             options_start: ix.options_start,
             overload: ix.overload,
             slots: ix.slots,
+            present: ix.present,
             error: None,
         })
     }
@@ -329,6 +357,7 @@ impl<T: AsRef<[u8]>> Packet<T> {
             options_start: ix.options_start,
             overload: ix.overload,
             slots: ix.slots,
+            present: ix.present,
             error,
         })
     }
@@ -459,6 +488,9 @@ impl<T: AsRef<[u8]>> Packet<T> {
     /// Number of occurrences of `code` is more than one (an RFC 3396 split option).
     #[inline]
     pub fn is_split(&self, code: u8) -> bool {
+        if !self.present.has(code) {
+            return false;
+        }
         let s = self.slots[slot(code)];
         if Slot::code(s) == u32::from(code) && s & 0xffff != 0 {
             return s & Slot::MULTI != 0;
@@ -471,7 +503,13 @@ impl<T: AsRef<[u8]>> Packet<T> {
     /// Absent codes are answered without walking the options.
     #[inline]
     pub fn option(&self, code: u8) -> Option<&[u8]> {
-        lookup(self.b(), &self.slots, self.options_start, code)
+        lookup(
+            self.b(),
+            &self.slots,
+            &self.present,
+            self.options_start,
+            code,
+        )
     }
 
     /// The values of every occurrence of `code`, in the order RFC 3396
@@ -543,7 +581,7 @@ impl<T: AsRef<[u8]>> Packet<T> {
     fn first_and_split(&self, code: u8) -> (Option<&[u8]>, bool) {
         let b = self.b();
         let s = self.slots[slot(code)];
-        if s == 0 {
+        if s == 0 || !self.present.has(code) {
             return (None, false);
         }
         if let Some(v) = Slot::first(b, s, code) {
@@ -763,7 +801,13 @@ impl<'a> Packet<&'a [u8]> {
     /// Like [`Packet::option`] but borrowing from the underlying buffer, so
     /// the value outlives this view.
     pub fn option_ref(&self, code: u8) -> Option<&'a [u8]> {
-        lookup(self.buffer, &self.slots, self.options_start, code)
+        lookup(
+            self.buffer,
+            &self.slots,
+            &self.present,
+            self.options_start,
+            code,
+        )
     }
 }
 
