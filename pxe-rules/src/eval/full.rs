@@ -103,7 +103,7 @@ impl<T: Tracer> Run<'_, '_, T> {
         self.d.siaddr = self.ctx.local;
         let mut done = BootFields::default();
         if let Some(b) = self.select_boot(tags) {
-            apply_boot_server(&mut self.d, b.server.as_ref());
+            apply_boot_server(self.d, b.server.as_ref());
             if let Some(sn) = &b.server_name {
                 if want66 {
                     self.d.boot_opts[0] = Some((66, sn.as_bytes()));

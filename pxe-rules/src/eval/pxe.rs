@@ -261,7 +261,7 @@ impl<'a, T: Tracer> Run<'a, '_, T> {
         } else {
             let tags = self.d.tags.clone();
             if let Some(b) = self.select_boot(&tags) {
-                apply_boot_server(&mut self.d, b.server.as_ref());
+                apply_boot_server(self.d, b.server.as_ref());
                 if let Some(f) = &b.file {
                     self.d.file = Some(HeaderText::borrowed(f.as_bytes()));
                 }
