@@ -571,9 +571,20 @@ fn reply_delay_holds_back_offers_and_proxy_replies_only() {
         engine("dhcp-range=192.168.2.100,192.168.2.110\ndhcp-reply-delay=2\ndhcp-rapid-commit\n");
     let rapid = C::new(2).msg(MessageType::Discover, &[(80, &[])]);
     assert_eq!(not_before(&mut e, &rx(67), &rapid), NOW + 2);
-    // Which kinds the delay holds back (pxe-rules decides a delay for
-    // full-mode requests only today, so the proxy kinds are checked here
-    // directly).
+    // A proxyDHCP OFFER is delayed too (dnsmasq's PXE branch applies it).
+    let mut e = engine(
+        "dhcp-range=192.168.2.0,proxy\npxe-service=x86PC,\"Boot\",pxelinux\ndhcp-reply-delay=2\n",
+    );
+    let pxe = [
+        (60, &b"PXEClient:Arch:00000:UNDI:002001"[..]),
+        (93, &[0, 0][..]),
+    ];
+    assert_eq!(
+        not_before(&mut e, &rx(67), &C::new(3).msg(MessageType::Discover, &pxe)),
+        NOW + 2,
+        "proxy OFFER is delayed"
+    );
+    // Which kinds the delay holds back.
     let rc = Some(MessageType::Request);
     let dc = Some(MessageType::Discover);
     assert!(delayed(ReplyKind::Offer, dc));

@@ -242,6 +242,9 @@ impl<'a, T: Tracer> Run<'a, '_, T> {
     /// sent on to port 4011 without option 43.
     pub(super) fn proxy(&mut self, on4011: bool) {
         self.d.verdict = Verdict::Proxy;
+        // dnsmasq delays proxy replies too (`rfc2131.c`: `apply_delay` in
+        // its PXE branch).
+        self.d.delay = self.config.find_delay(&self.d.tags);
         let arch = self.facts.arch().unwrap_or(0);
         let redirect4011 = arch >= 6;
         self.d.siaddr = if redirect4011 {
