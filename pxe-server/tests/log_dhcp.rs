@@ -163,14 +163,17 @@ fn check(case: Case) {
     );
 }
 
+/// Full DHCP that chain-loads iPXE: the ROM gets undionly, iPXE a script.
+const CHAIN: &str = "dhcp-range=192.168.77.100,192.168.77.200,255.255.255.0,1h\n\
+                     dhcp-match=set:ipxe,175\n\
+                     dhcp-boot=tag:!ipxe,undionly.kpxe,,192.168.77.1\n\
+                     dhcp-boot=tag:ipxe,http://192.168.77.1/boot.ipxe\n";
+
 #[test]
 fn full_dhcp_offer_to_a_pxe_rom_logs_as_dnsmasq() {
     check(Case {
         name: "full-rom",
-        conf: "dhcp-range=192.168.77.100,192.168.77.200,255.255.255.0,1h\n\
-               dhcp-match=set:ipxe,175\n\
-               dhcp-boot=tag:!ipxe,undionly.kpxe,,192.168.77.1\n\
-               dhcp-boot=tag:ipxe,http://192.168.77.1/boot.ipxe\n",
+        conf: CHAIN,
         request: capture("plain-rom_proxy.dhcp.pcap").remove(0),
         last: "option:  3 router",
     });
@@ -180,10 +183,7 @@ fn full_dhcp_offer_to_a_pxe_rom_logs_as_dnsmasq() {
 fn full_dhcp_offer_to_ipxe_logs_as_dnsmasq() {
     check(Case {
         name: "full-ipxe",
-        conf: "dhcp-range=192.168.77.100,192.168.77.200,255.255.255.0,1h\n\
-               dhcp-match=set:ipxe,175\n\
-               dhcp-boot=tag:!ipxe,undionly.kpxe,,192.168.77.1\n\
-               dhcp-boot=tag:ipxe,http://192.168.77.1/boot.ipxe\n",
+        conf: CHAIN,
         request: capture("stock-rom_proxy.dhcp.pcap").remove(0),
         last: "option:  3 router",
     });
