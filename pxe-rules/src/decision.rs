@@ -221,7 +221,9 @@ pub struct Decision<'a> {
     pub(crate) file: Option<HeaderText<'a, 128>>,
     pub(crate) sname: Option<HeaderText<'a, 64>>,
     pub(crate) boot_opts: [Option<(u8, &'a [u8])>; 2],
-    entries: [Entry<'a>; MAX_OPTIONS],
+    // `None` past `n_entries`: an empty slot is one byte to write, so a
+    // new decision does not initialise 2.5 KiB of options per request.
+    entries: [Option<Entry<'a>>; MAX_OPTIONS],
     n_entries: usize,
     items: [u32; MAX_ITEMS],
     n_items: usize,
@@ -281,11 +283,7 @@ impl<'a> Decision<'a> {
             file: None,
             sname: None,
             boot_opts: [None, None],
-            entries: [Entry::Value {
-                code: 0,
-                value: &[],
-                local_at: &[],
-            }; MAX_OPTIONS],
+            entries: [None; MAX_OPTIONS],
             n_entries: 0,
             items: [0; MAX_ITEMS],
             n_items: 0,
@@ -302,7 +300,7 @@ impl<'a> Decision<'a> {
     pub(crate) fn push(&mut self, e: Entry<'a>) {
         match self.entries.get_mut(self.n_entries) {
             Some(slot) => {
-                *slot = e;
+                *slot = Some(e);
                 self.n_entries += 1;
             }
             None => self.dropped += 1,
@@ -502,6 +500,7 @@ impl<'a> Decision<'a> {
     pub fn options(&self) -> impl Iterator<Item = RuleOption<'_>> + Clone + '_ {
         self.entries[..self.n_entries.min(MAX_OPTIONS)]
             .iter()
+            .flatten()
             .map(|e| self.view(e))
     }
 
