@@ -10,7 +10,8 @@ use pxe_rules::config::{Host, Range};
 use super::event::{DropDetail, LeaseEvent, NakReason, Silence};
 use super::metrics::DropReason;
 use super::{DEFAULT_LEASE, Discard, Engine, Exchange, RAPID_COMMIT, Step, timing};
-use crate::lease::{AllocError, Lease, NEVER};
+use crate::lease::table::OFFER_HOLD_SECS;
+use crate::lease::{AllocError, Lease, LeaseChange, NEVER};
 
 /// Where the client's address can come from on the network the request
 /// arrived from.
@@ -169,6 +170,16 @@ impl Engine {
             return self.ack(x, scope.host, addr, out);
         }
         self.leases.hold_offer(addr, cid, &hw, now);
+        if self.shared_store {
+            // Claimed in the shared store before the OFFER leaves.
+            self.changes.push(LeaseChange::Offer(Lease {
+                addr,
+                hw,
+                client_id: cid.map(<[u8]>::to_vec),
+                hostname: None,
+                expires: now.saturating_add(OFFER_HOLD_SECS),
+            }));
+        }
         Step::Reply(self.reply_full(x, out, MessageType::Offer, addr))
     }
 

@@ -106,6 +106,9 @@ pub struct Metrics {
     pub releases: u64,
     /// DECLINEs applied.
     pub declines: u64,
+    /// Claims a shared lease store refused (another server's client held
+    /// the address): the reply was withheld and the table corrected.
+    pub store_refusals: u64,
     drops: [u64; 11],
     /// Requests read, by message type ([`Metrics::received_as`]).
     by_type: [u64; RECEIVED_KINDS],

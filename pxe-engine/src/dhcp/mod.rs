@@ -115,7 +115,7 @@ use pxe_rules::config::{RangeMode, Rule};
 use pxe_rules::{Config, Context, Decision, Explanation, Facts, IgnoreReason, Port, Verdict};
 
 use crate::hosts::Hosts;
-use crate::lease::{HwAddr, LeaseChange, LeaseTable, Pool, Reservation};
+use crate::lease::{Conflict, HwAddr, LeaseChange, LeaseTable, Owner, Pool, Reservation};
 use addressing::PXE_PORT;
 use event::{Client, DropDetail, LeaseEvent, ReplyKind, Request, Silence, Trace};
 use metrics::{DropReason, Metrics};
@@ -171,6 +171,14 @@ pub struct Engine {
     /// The lease changes of the exchange being handled; [`Output`] lends
     /// them to the driver.
     changes: Vec<LeaseChange>,
+    /// The client of the exchange being handled (whom the changes are
+    /// for): hardware address and client id, kept in a reused buffer.
+    owner_hw: HwAddr,
+    owner_cid: Vec<u8>,
+    owner_has_cid: bool,
+    /// The lease store is shared with other servers: offers are claimed
+    /// in it too ([`LeaseChange::Offer`]).
+    shared_store: bool,
     hosts: Hosts,
 }
 
@@ -366,7 +374,34 @@ impl Engine {
             pool_of_range: policy.pool_of_range,
             metrics: Metrics::default(),
             changes: Vec::new(),
+            owner_hw: HwAddr::ethernet([0; 6]),
+            owner_cid: Vec::new(),
+            owner_has_cid: false,
+            shared_store: false,
             hosts: Hosts::default(),
+        }
+    }
+
+    /// Whether the lease store is shared with other servers (off by
+    /// default: the embedded log of one server). When on, an OFFER is
+    /// also a change to persist ([`LeaseChange::Offer`]): the store claims
+    /// the address for the client before the OFFER leaves, so no two
+    /// servers offer one address to two clients.
+    pub fn set_shared_store(&mut self, shared: bool) {
+        self.shared_store = shared;
+    }
+
+    /// The store refused an exchange's claim ([`crate::lease::Verdict::Refused`]):
+    /// its reply was withheld. The table takes what the store holds on the
+    /// address — another client's lease or offer, or nothing for this
+    /// client — so the client's retry is answered with another address.
+    pub fn store_refused(&mut self, conflict: &Conflict) {
+        self.metrics.store_refusals += 1;
+        self.leases.withdraw(conflict.addr);
+        match &conflict.holder {
+            Some(l) if conflict.offer => self.leases.note_offer(l),
+            Some(l) => self.leases.apply(&LeaseChange::Grant(l.clone())),
+            None => {}
         }
     }
 
@@ -443,7 +478,11 @@ impl Engine {
         if self.changes.is_empty() {
             Output::Ready(outcome)
         } else {
-            Output::Persist(Persist::new(&mut self.changes, outcome))
+            let owner = Owner {
+                hw: self.owner_hw,
+                client_id: self.owner_has_cid.then_some(&self.owner_cid[..]),
+            };
+            Output::Persist(Persist::new(&mut self.changes, outcome, owner))
         }
     }
 
@@ -461,6 +500,11 @@ impl Engine {
             Err(why) => return self.dropped(rx, None, why, events),
         };
         self.metrics.count_received(req.mt);
+        self.owner_hw = req.hw;
+        self.owner_cid.clear();
+        self.owner_cid
+            .extend_from_slice(req.client_id.unwrap_or_default());
+        self.owner_has_cid = req.client_id.is_some();
         // The rules read the packet the codec already parsed.
         let facts = match Facts::new(&req.pkt) {
             Ok(f) => f,

@@ -1058,3 +1058,94 @@ fn reconfigure_answers_by_the_new_rules_and_keeps_leases_and_counters() {
     assert_eq!(e.leases().pools().len(), 1);
     assert_eq!(e.leases().pools()[0].start, Ipv4Addr::new(192, 168, 2, 150));
 }
+
+#[test]
+fn a_shared_store_claims_offers_and_a_refusal_moves_the_client_elsewhere() {
+    use crate::lease::{Conflict, HwAddr, Lease, Owner};
+    let conf = "dhcp-range=192.168.2.100,192.168.2.110\n";
+    let mut e = Engine::new(Arc::new(Config::parse_str(conf, "t.conf").unwrap()));
+    e.set_shared_store(true);
+    let c = C::new(1);
+    let mut out = [0u8; 1500];
+    // The OFFER waits for its claim, made for this client.
+    let m = c.msg(MessageType::Discover, &[(61, &[1, 9, 9][..])]);
+    let Output::Persist(persist) = e.handle(NOW, &rx(67), &m, &mut out, &mut NoEvents) else {
+        panic!("a shared store's OFFER is claimed first")
+    };
+    let hw = HwAddr::ethernet(c.mac);
+    assert_eq!(
+        persist.owner(),
+        Owner {
+            hw,
+            client_id: Some(&[1, 9, 9][..])
+        }
+    );
+    let [LeaseChange::Offer(claim)] = persist.changes() else {
+        panic!("{:?}", persist.changes())
+    };
+    let first = claim.addr;
+    assert_eq!(claim.expires, NOW + crate::lease::table::OFFER_HOLD_SECS);
+    assert_eq!(claim.client_id.as_deref(), Some(&[1, 9, 9][..]));
+    let Outcome::Reply(r) = persist.persisted() else {
+        panic!("no OFFER")
+    };
+    assert_eq!(p(&out[..r.len]).yiaddr(), first);
+    // Another server's client holds that address in the store: the table
+    // takes the store's word, and the retry is offered another address.
+    let other = Lease {
+        addr: first,
+        hw: HwAddr::ethernet([2, 0, 0, 0, 0, 7]),
+        client_id: None,
+        hostname: None,
+        expires: NOW + 3600,
+    };
+    e.store_refused(&Conflict {
+        addr: first,
+        holder: Some(other.clone()),
+        offer: false,
+    });
+    assert_eq!(e.leases().get(first), Some(&other));
+    assert_eq!(e.metrics().store_refusals, 1);
+    let (changes, outcome, _) = exchange(&mut e, &rx(67), &m, &mut out);
+    let Outcome::Reply(r) = outcome else {
+        panic!("no OFFER on the retry")
+    };
+    let second = p(&out[..r.len]).yiaddr();
+    assert_ne!(second, first);
+    assert!(matches!(&changes[..], [LeaseChange::Offer(l)] if l.addr == second));
+    // An offer held elsewhere keeps the address from this client too.
+    e.store_refused(&Conflict {
+        addr: second,
+        holder: Some(Lease {
+            addr: second,
+            expires: NOW + 60,
+            ..other.clone()
+        }),
+        offer: true,
+    });
+    assert!(e.leases().get(second).is_none());
+    assert!(
+        e.leases()
+            .check_free(second, Some(&[1, 9, 9][..]), &hw, NOW)
+            .is_err()
+    );
+    let (_, outcome, _) = exchange(&mut e, &rx(67), &m, &mut out);
+    let Outcome::Reply(r) = outcome else {
+        panic!("no OFFER on the second retry")
+    };
+    let third = p(&out[..r.len]).yiaddr();
+    assert!(
+        third != first && third != second,
+        "{first} {second} {third}"
+    );
+}
+
+#[test]
+fn the_embedded_store_keeps_offers_in_memory_only() {
+    let mut e = engine("dhcp-range=192.168.2.100,192.168.2.110\n");
+    let c = C::new(1);
+    let mut out = [0u8; 1500];
+    let m = c.msg(MessageType::Discover, &[]);
+    let o = e.e.handle(NOW, &rx(67), &m, &mut out, &mut NoEvents);
+    assert!(matches!(o, Output::Ready(Outcome::Reply(_))), "{o:?}");
+}
