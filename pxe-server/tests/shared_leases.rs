@@ -1,0 +1,198 @@
+//! Several pxe-server instances sharing their leases in one real
+//! PostgreSQL (`dhcp-leasefile=postgres://…`): servers in network
+//! namespaces on one bridge, scripted clients in another, the database
+//! started by the test (`support::postgres`). Every client that got an
+//! ACK must hold an address no other client holds, and the database must
+//! hold each ACKed lease.
+//!
+//! Needs root and: ip, Debian's postgresql (initdb, pg_ctl), psql, runuser.
+#![allow(clippy::unwrap_used, clippy::panic, clippy::expect_used)]
+
+mod support;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::{Ipv4Addr, SocketAddrV4, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use pxe_dhcp::{MessageType, Packet, code};
+use support::postgres::Postgres;
+use support::*;
+
+fn write_conf(dir: &Path, name: &str, url: &str, sequential: bool) -> PathBuf {
+    let p = dir.join(name);
+    // One server hands out the lowest free address, the other hashes the
+    // MAC: they pick different addresses for one client, so each picks
+    // addresses the other has just given to someone else, and the
+    // database has to refuse one of the claims.
+    let text = format!(
+        "dhcp-range=10.78.0.10,10.78.0.250,255.255.255.0,1h\n{}dhcp-leasefile={url}\n",
+        if sequential {
+            "dhcp-sequential-ip\n"
+        } else {
+            ""
+        }
+    );
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+/// Waits for a reply with `xid` of type `want` (skipping others, e.g. a
+/// second server's OFFER while waiting for the ACK) until `t` passes.
+fn recv_type(s: &UdpSocket, xid: u32, want: &[MessageType], t: Duration) -> Option<Vec<u8>> {
+    let end = Instant::now() + t;
+    while Instant::now() < end {
+        let left = end.saturating_duration_since(Instant::now());
+        let (r, _) = recv_xid(s, xid, left)?;
+        if msg_type(&r).is_some_and(|m| want.contains(&m)) {
+            return Some(r);
+        }
+    }
+    None
+}
+
+/// DORA against several servers: the first OFFER is taken; retried from
+/// DISCOVER on silence or NAK (at most `tries` rounds). Returns the ACKed
+/// address and the server that ACKed it.
+fn dora_any(s: &UdpSocket, mac: [u8; 6], xid: u32, tries: u32) -> Option<(Ipv4Addr, Ipv4Addr)> {
+    let bcast = SocketAddrV4::new(Ipv4Addr::BROADCAST, 67);
+    for round in 0..tries {
+        let xid = xid.wrapping_add(round << 24);
+        let mut m = Msg {
+            ty: MessageType::Discover,
+            xid,
+            mac,
+            ciaddr: Ipv4Addr::UNSPECIFIED,
+            broadcast: true,
+            options: vec![],
+        };
+        s.send_to(&m.encode(), bcast).ok()?;
+        let Some(offer) = recv_type(s, xid, &[MessageType::Offer], Duration::from_millis(800))
+        else {
+            continue;
+        };
+        let p = Packet::new_checked(&offer[..]).unwrap();
+        let (yi, sid) = (p.yiaddr(), p.server_id().unwrap().unwrap());
+        let (yo, so) = (yi.octets(), sid.octets());
+        m.ty = MessageType::Request;
+        m.options = vec![(code::REQUESTED_IP, &yo), (code::SERVER_ID, &so)];
+        s.send_to(&m.encode(), bcast).ok()?;
+        let want = [MessageType::Ack, MessageType::Nak];
+        if let Some(r) = recv_type(s, xid, &want, Duration::from_millis(800)) {
+            let p = Packet::new_checked(&r[..]).unwrap();
+            if p.message_type().unwrap() == Some(MessageType::Ack) {
+                assert_eq!(p.yiaddr(), yi, "ACK for another address than offered");
+                return Some((yi, sid));
+            }
+        }
+    }
+    None
+}
+
+/// `n` clients in `threads` parallel threads inside `ns`.
+fn clients(ns: &str, first: u32, n: u32, threads: u32) -> BTreeMap<[u8; 6], (Ipv4Addr, Ipv4Addr)> {
+    enter_ns(ns, move || {
+        let hs: Vec<_> = (0..threads)
+            .map(|t| {
+                std::thread::spawn(move || {
+                    let s = client_socket(68);
+                    let mut got = Vec::new();
+                    for i in (first + t..first + n).step_by(threads as usize) {
+                        let mac = [2, 0x78, 0, (i >> 8) as u8, i as u8, t as u8];
+                        if let Some(r) = dora_any(&s, mac, 0x0078_0000 + i, 8) {
+                            got.push((mac, r));
+                        }
+                    }
+                    got
+                })
+            })
+            .collect();
+        hs.into_iter().flat_map(|h| h.join().unwrap()).collect()
+    })
+}
+
+/// The live leases in the database: MAC → address.
+fn leases_in_db(pg: &Postgres) -> BTreeMap<[u8; 6], Ipv4Addr> {
+    let rows = pg.psql(
+        "SELECT encode(hw, 'hex'), host(addr) FROM pxe_leases \
+         WHERE NOT offer AND (expires = 0 OR expires > extract(epoch FROM now()))",
+    );
+    rows.lines()
+        .filter(|l| !l.is_empty())
+        .map(|l| {
+            let (hw, ip) = l.split_once('|').unwrap();
+            let mut mac = [0u8; 6];
+            for (i, b) in mac.iter_mut().enumerate() {
+                *b = u8::from_str_radix(&hw[2 * i..2 * i + 2], 16).unwrap();
+            }
+            (mac, ip.parse().unwrap())
+        })
+        .collect()
+}
+
+fn stop(mut server: ChildGuard, log: &Path) -> String {
+    let st = server.terminate(Duration::from_secs(10));
+    let text = std::fs::read_to_string(log).unwrap();
+    assert!(
+        st.is_some_and(|s| s.success()),
+        "server did not stop cleanly on SIGTERM:\n{text}"
+    );
+    text
+}
+
+#[test]
+fn two_servers_on_one_database_never_give_one_address_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let pg = Postgres::start();
+    let lab = Lab::new(&["10.78.0.1/24", "10.78.0.2/24", "10.78.0.254/24"]);
+    let url = pg.url();
+    let mut servers = Vec::new();
+    let mut logs = Vec::new();
+    for i in 0..2 {
+        let conf = write_conf(dir.path(), &format!("pxe{i}.conf"), &url, i == 0);
+        let log = dir.path().join(format!("server{i}.log"));
+        servers.push(start_server(&lab.members[i], &conf, &[], &log));
+        wait_log(&log, "DHCP listening on UDP 67", Duration::from_secs(20));
+        logs.push(log);
+    }
+    let s0 = std::fs::read_to_string(&logs[0]).unwrap();
+    assert!(s0.contains("shared with other servers"), "{s0}");
+    assert_eq!(pg.psql("SELECT version FROM pxe_schema").trim(), "1");
+
+    let n = 100;
+    let got = clients(&lab.members[2].name, 0, n, 6);
+    assert_eq!(got.len(), n as usize, "not every client got an address");
+    let addrs: BTreeSet<Ipv4Addr> = got.values().map(|(a, _)| *a).collect();
+    assert_eq!(
+        addrs.len(),
+        got.len(),
+        "an address was ACKed to two clients"
+    );
+    let by_server: BTreeMap<Ipv4Addr, usize> =
+        got.values().fold(BTreeMap::new(), |mut m, (_, s)| {
+            *m.entry(*s).or_default() += 1;
+            m
+        });
+
+    // Every ACK has its lease in the database, for that client.
+    let db = leases_in_db(&pg);
+    for (mac, (ip, _)) in &got {
+        assert_eq!(
+            db.get(mac),
+            Some(ip),
+            "ACKed lease of {mac:02x?} not in the database"
+        );
+    }
+    let in_db: BTreeSet<_> = db.values().collect();
+    assert_eq!(in_db.len(), db.len(), "two live leases on one address");
+
+    let mut refused = 0;
+    for (s, log) in servers.into_iter().zip(&logs) {
+        let text = stop(s, log);
+        refused += text.matches("reply withheld").count();
+    }
+    eprintln!(
+        "{} clients, ACKs by server {by_server:?}, {refused} claims refused by the database",
+        got.len()
+    );
+}
