@@ -289,6 +289,10 @@ pub enum Silence {
     RebindingUnknown(Ipv4Addr),
     /// DECLINE or RELEASE addressed to another server (option 54).
     OtherServer,
+    /// DISCOVER from a client another live server answers (RFC 3074
+    /// load balancing), which has not waited long enough for this one to
+    /// step in.
+    OtherServersClient,
 }
 
 impl fmt::Display for Silence {
@@ -305,6 +309,7 @@ impl fmt::Display for Silence {
             }
             Silence::RebindingUnknown(a) => write!(f, "REBINDING {a}: lease not found here"),
             Silence::OtherServer => f.write_str("addressed to another server"),
+            Silence::OtherServersClient => f.write_str("another server's client (load balancing)"),
         }
     }
 }

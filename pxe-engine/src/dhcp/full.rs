@@ -148,6 +148,9 @@ impl Engine {
     /// DISCOVER: choose an address and offer it (or, with rapid commit
     /// asked and allowed, grant it at once).
     fn on_discover<'x>(&mut self, x: &Exchange<'x>, scope: &Scope<'_>, out: &mut [u8]) -> Step<'x> {
+        if !self.share.answers(x.req.hw.as_bytes(), x.req.pkt.secs()) {
+            return Step::Silent(Silence::OtherServersClient);
+        }
         if self.over_lease_max(x) {
             return Step::Silent(Silence::LeaseMax);
         }

@@ -122,6 +122,7 @@ use metrics::{DropReason, Metrics};
 use reply::Sent;
 
 pub mod addressing;
+pub mod balance;
 pub mod event;
 mod full;
 pub mod log_dhcp;
@@ -179,6 +180,8 @@ pub struct Engine {
     /// The lease store is shared with other servers: offers are claimed
     /// in it too ([`LeaseChange::Offer`]).
     shared_store: bool,
+    /// Which clients this server answers when several are live.
+    share: balance::Share,
     hosts: Hosts,
 }
 
@@ -378,6 +381,7 @@ impl Engine {
             owner_cid: Vec::new(),
             owner_has_cid: false,
             shared_store: false,
+            share: balance::Share::ALONE,
             hosts: Hosts::default(),
         }
     }
@@ -389,6 +393,33 @@ impl Engine {
     /// servers offer one address to two clients.
     pub fn set_shared_store(&mut self, shared: bool) {
         self.shared_store = shared;
+    }
+
+    /// Serve as number `index` of `servers` live servers sharing one lease
+    /// store (RFC 3074 load balancing, see [`balance`]): a DISCOVER from a
+    /// client whose hash bucket belongs to another server is left to it,
+    /// unless the client's `secs` has reached `load-balance-wait=` (3 s by
+    /// default). Renewals and REQUESTs are answered by whoever receives
+    /// them. `servers` of 1 (the default) answers every client.
+    pub fn set_share(&mut self, index: u16, servers: u16) {
+        self.share = balance::Share {
+            index,
+            servers: servers.max(1),
+            wait_secs: self.load_balance_wait(),
+        };
+    }
+
+    /// This server's share of the clients.
+    pub fn share(&self) -> balance::Share {
+        self.share
+    }
+
+    fn load_balance_wait(&self) -> u16 {
+        self.config
+            .settings
+            .extensions
+            .load_balance_wait
+            .unwrap_or(balance::DEFAULT_WAIT_SECS)
     }
 
     /// The store refused an exchange's claim ([`crate::lease::Verdict::Refused`]):
@@ -416,6 +447,7 @@ impl Engine {
         self.leases.set_sequential(config.settings.sequential_ip);
         self.pool_of_range = policy.pool_of_range;
         self.config = config;
+        self.share.wait_secs = self.load_balance_wait();
     }
 
     /// The hosts file where a next-server given by name (`dhcp-boot`,
@@ -680,7 +712,7 @@ fn counted_as(why: Silence) -> Option<DropReason> {
         }
         Silence::InitRebootUnknown(_) | Silence::RebindingUnknown(_) => Some(DropReason::NotOurs),
         Silence::OtherServer => Some(DropReason::OtherServer),
-        Silence::ChoseOtherServer(_) => None,
+        Silence::ChoseOtherServer(_) | Silence::OtherServersClient => None,
     }
 }
 

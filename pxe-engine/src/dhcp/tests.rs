@@ -1149,3 +1149,51 @@ fn the_embedded_store_keeps_offers_in_memory_only() {
     let o = e.e.handle(NOW, &rx(67), &m, &mut out, &mut NoEvents);
     assert!(matches!(o, Output::Ready(Outcome::Reply(_))), "{o:?}");
 }
+
+#[test]
+fn load_balanced_servers_answer_their_own_clients_and_step_in_after_waiting() {
+    let conf = "dhcp-range=192.168.2.100,192.168.2.200\nload-balance-wait=4\n";
+    let mut servers: Vec<Harness> = (0..3).map(|_| engine(conf)).collect();
+    for (i, s) in servers.iter_mut().enumerate() {
+        s.e.set_share(i as u16, 3);
+        assert_eq!(s.share().wait_secs, 4);
+    }
+    for n in 0..60u8 {
+        let c = C::new(n);
+        let mut m = c.msg(MessageType::Discover, &[]);
+        let answering = servers
+            .iter_mut()
+            .map(|s| reply(s, &rx(67), &m).is_some())
+            .filter(|answered| *answered)
+            .count();
+        assert_eq!(answering, 1, "client {n}: one server answers");
+        // secs (bytes 8-9): the client has waited 4 s, everyone answers.
+        m[8..10].copy_from_slice(&4u16.to_be_bytes());
+        let answering = servers
+            .iter_mut()
+            .map(|s| reply(s, &rx(67), &m).is_some())
+            .filter(|answered| *answered)
+            .count();
+        assert_eq!(answering, 3, "client {n} after waiting");
+    }
+    // The silent ones say why.
+    let c = C::new(1);
+    let m = c.msg(MessageType::Discover, &[]);
+    let silent = servers
+        .iter_mut()
+        .find_map(|s| {
+            reply(s, &rx(67), &m)
+                .is_none()
+                .then(|| s.log_line().to_string())
+        })
+        .unwrap();
+    assert!(
+        silent.contains("another server's client (load balancing)"),
+        "{silent}"
+    );
+    // Alone again (the others' heartbeats stopped): every client.
+    servers[1].e.set_share(0, 1);
+    let quiet = C::new(200);
+    let m = quiet.msg(MessageType::Discover, &[]);
+    assert!(reply(&mut servers[1], &rx(67), &m).is_some());
+}
