@@ -130,7 +130,7 @@ fn leases_in_db(pg: &Postgres) -> BTreeMap<[u8; 6], Ipv4Addr> {
         .collect()
 }
 
-fn stop(mut server: ChildGuard, log: &Path) -> String {
+fn stop_server(mut server: ChildGuard, log: &Path) -> String {
     let st = server.terminate(Duration::from_secs(10));
     let text = std::fs::read_to_string(log).unwrap();
     assert!(
@@ -157,7 +157,7 @@ fn two_servers_on_one_database_never_give_one_address_twice() {
     }
     let s0 = std::fs::read_to_string(&logs[0]).unwrap();
     assert!(s0.contains("shared with other servers"), "{s0}");
-    assert_eq!(pg.psql("SELECT version FROM pxe_schema").trim(), "1");
+    assert_eq!(pg.psql("SELECT version FROM pxe_schema").trim(), "2");
 
     let n = 100;
     let got = clients(&lab.members[2].name, 0, n, 6);
@@ -188,11 +188,204 @@ fn two_servers_on_one_database_never_give_one_address_twice() {
 
     let mut refused = 0;
     for (s, log) in servers.into_iter().zip(&logs) {
-        let text = stop(s, log);
+        let text = stop_server(s, log);
         refused += text.matches("reply withheld").count();
     }
     eprintln!(
         "{} clients, ACKs by server {by_server:?}, {refused} claims refused by the database",
         got.len()
+    );
+}
+
+/// A client of the load test: when its exchange started and ended, and
+/// what it got.
+#[derive(Clone, Copy, Debug)]
+struct Done {
+    mac: [u8; 6],
+    started: Instant,
+    ended: Instant,
+    got: Option<(Ipv4Addr, Ipv4Addr)>,
+}
+
+/// Runs DORAs of new clients in `threads` threads inside `ns` until `stop`
+/// is set (at most `max` per thread).
+fn load(
+    ns: String,
+    threads: u32,
+    max: u32,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    acked: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+) -> std::thread::JoinHandle<Vec<Done>> {
+    use std::sync::atomic::Ordering;
+    std::thread::spawn(move || {
+        enter_ns(&ns, move || {
+            let hs: Vec<_> = (0..threads)
+                .map(|t| {
+                    let (stop, acked) = (stop.clone(), acked.clone());
+                    std::thread::spawn(move || {
+                        let s = client_socket(68);
+                        let mut out = Vec::new();
+                        for i in 0..max {
+                            if stop.load(Ordering::Relaxed) {
+                                break;
+                            }
+                            let mac = [2, 0x79, t as u8, (i >> 8) as u8, i as u8, 1];
+                            let started = Instant::now();
+                            let got = dora_any(&s, mac, 0x0079_0000 + (t << 12) + i, 12);
+                            if got.is_some() {
+                                acked.fetch_add(1, Ordering::Relaxed);
+                            }
+                            out.push(Done {
+                                mac,
+                                started,
+                                ended: Instant::now(),
+                                got,
+                            });
+                        }
+                        out
+                    })
+                })
+                .collect();
+            hs.into_iter().flat_map(|h| h.join().unwrap()).collect()
+        })
+    })
+}
+
+#[test]
+fn three_servers_split_the_clients_and_take_over_a_killed_ones_share() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    let dir = tempfile::tempdir().unwrap();
+    let pg = Postgres::start();
+    let lab = Lab::new(&[
+        "10.78.0.1/24",
+        "10.78.0.2/24",
+        "10.78.0.3/24",
+        "10.78.0.254/24",
+    ]);
+    let url = pg.url();
+    let ips: Vec<Ipv4Addr> = (1..=3).map(|i| Ipv4Addr::new(10, 78, 0, i)).collect();
+    let mut servers = Vec::new();
+    let mut logs = Vec::new();
+    for i in 0..3 {
+        let conf = write_conf(dir.path(), &format!("pxe{i}.conf"), &url, false);
+        let log = dir.path().join(format!("server{i}.log"));
+        servers.push(start_server(&lab.members[i], &conf, &[], &log));
+        wait_log(&log, "DHCP listening on UDP 67", Duration::from_secs(20));
+        logs.push(log);
+    }
+    for log in &logs {
+        wait_log(log, "3 live servers", Duration::from_secs(10));
+    }
+    assert_eq!(pg.psql("SELECT version FROM pxe_schema").trim(), "2");
+    // The servers in the order they share the buckets.
+    let pids: Vec<String> = servers
+        .iter()
+        .map(|s| s.0.as_ref().unwrap().id().to_string())
+        .collect();
+    let order: Vec<Ipv4Addr> = pg
+        .psql("SELECT id FROM pxe_servers ORDER BY id")
+        .lines()
+        .filter_map(|id| {
+            let pid = id.rsplit(':').next()?;
+            pids.iter().position(|p| p == pid).map(|i| ips[i])
+        })
+        .collect();
+    assert_eq!(order.len(), 3, "three live servers registered");
+    let owner = |mac: &[u8; 6], among: &[Ipv4Addr]| {
+        among[usize::from(pxe_engine::dhcp::balance::bucket(mac)) % among.len()]
+    };
+
+    // Each client is answered by the server its RFC 3074 bucket names.
+    let got = clients(&lab.members[3].name, 0, 45, 3);
+    assert_eq!(got.len(), 45, "not every client got an address");
+    for (mac, (_, by)) in &got {
+        assert_eq!(
+            *by,
+            owner(mac, &order),
+            "{mac:02x?} answered by the wrong server"
+        );
+    }
+
+    // Load, then kill -9 one server in the middle of it.
+    let stop = Arc::new(AtomicBool::new(false));
+    let acked = Arc::new(AtomicUsize::new(0));
+    let running = load(
+        lab.members[3].name.clone(),
+        4,
+        400,
+        stop.clone(),
+        acked.clone(),
+    );
+    let t0 = Instant::now();
+    while acked.load(Ordering::Relaxed) < 40 && t0.elapsed() < Duration::from_secs(60) {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let victim = ips.iter().position(|ip| *ip == order[0]).unwrap();
+    servers[victim].kill9();
+    let killed_at = Instant::now();
+    let survivors: Vec<Ipv4Addr> = order[1..].to_vec();
+    // Long enough for the takeover and a good many clients after it.
+    let after = acked.load(Ordering::Relaxed);
+    while acked.load(Ordering::Relaxed) < after + 60
+        && killed_at.elapsed() < Duration::from_secs(60)
+    {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    stop.store(true, Ordering::Relaxed);
+    let done = running.join().unwrap();
+
+    // Takeover: the first client of the killed server's share to start
+    // after the kill, and when it got its ACK.
+    let orphans: Vec<&Done> = done
+        .iter()
+        .filter(|d| d.started > killed_at && owner(&d.mac, &order) == order[0])
+        .collect();
+    assert!(
+        !orphans.is_empty(),
+        "no client of the killed server after the kill"
+    );
+    for d in &orphans {
+        let (_, by) = d
+            .got
+            .unwrap_or_else(|| panic!("{:02x?} never served after the kill", d.mac));
+        assert!(survivors.contains(&by), "{:02x?} answered by {by}", d.mac);
+    }
+    let takeover = orphans
+        .iter()
+        .map(|d| d.ended.duration_since(killed_at))
+        .min()
+        .unwrap();
+    assert!(
+        takeover < Duration::from_secs(8),
+        "the killed server's share moved after {takeover:?}"
+    );
+
+    // No address twice, among every ACK of the run; each in the database.
+    let mut all: BTreeMap<[u8; 6], Ipv4Addr> = got.iter().map(|(m, (a, _))| (*m, *a)).collect();
+    all.extend(done.iter().filter_map(|d| d.got.map(|(a, _)| (d.mac, a))));
+    let distinct: BTreeSet<_> = all.values().collect();
+    assert_eq!(
+        distinct.len(),
+        all.len(),
+        "an address was ACKed to two clients"
+    );
+    let db = leases_in_db(&pg);
+    for (mac, ip) in &all {
+        assert_eq!(
+            db.get(mac),
+            Some(ip),
+            "ACKed lease of {mac:02x?} not in the database"
+        );
+    }
+    for (i, s) in servers.into_iter().enumerate() {
+        if i != victim {
+            stop_server(s, &logs[i]);
+        }
+    }
+    eprintln!(
+        "{} ACKs in all; after kill -9 of {}, its share was served by {survivors:?} from {takeover:?}",
+        all.len(),
+        order[0]
     );
 }

@@ -63,7 +63,11 @@ impl Store {
     pub(crate) fn maintain(&mut self, engine: &mut Engine, now: u64) -> Result<(), StoreError> {
         match self {
             Store::Log(l) => Ok(l.maintain(engine.leases(), now)?),
-            Store::Postgres(p) => Ok(p.refresh(engine.leases_mut(), now)?),
+            Store::Postgres(p) => {
+                let (index, servers) = p.heartbeat()?;
+                engine.set_share(index, servers);
+                Ok(p.refresh(engine.leases_mut(), now)?)
+            }
         }
     }
 
@@ -78,7 +82,10 @@ impl Store {
     pub(crate) fn close(&mut self, engine: &Engine, now: u64) -> Result<(), StoreError> {
         match self {
             Store::Log(l) => Ok(l.close(engine.leases(), now)?),
-            Store::Postgres(_) => Ok(()),
+            Store::Postgres(p) => {
+                p.close();
+                Ok(())
+            }
         }
     }
 

@@ -41,7 +41,7 @@ use tokio_postgres::types::Type;
 use tokio_postgres::{Client, NoTls, Row, Statement};
 
 /// The schema version this server creates and reads.
-pub(crate) const SCHEMA_VERSION: i32 = 1;
+pub(crate) const SCHEMA_VERSION: i32 = 2;
 
 /// The migrations, in order: entry `n` takes the schema from version `n`
 /// to `n + 1`.
@@ -60,6 +60,12 @@ const MIGRATIONS: [&str; SCHEMA_VERSION as usize] = [
          version   bigint   NOT NULL DEFAULT nextval('pxe_lease_version')
      );
      CREATE INDEX pxe_leases_by_version ON pxe_leases (version);",
+    // 2: the servers sharing the leases, each with its last heartbeat.
+    "CREATE TABLE pxe_servers (
+         id      text        PRIMARY KEY,
+         seen    timestamptz NOT NULL,
+         started timestamptz NOT NULL DEFAULT now()
+     );",
 ];
 
 /// `pg_advisory_lock` key of the migrations ("pxe" in ASCII).
@@ -115,6 +121,20 @@ const HOLDER_SQL: &str = "SELECT addr, htype, hw, client_id, hostname, expires, 
 
 const CHANGED_SQL: &str = "SELECT addr, htype, hw, client_id, hostname, expires, offer, version \
      FROM pxe_leases WHERE version > $1 ORDER BY version";
+
+/// A server is live while its heartbeat is younger than this (seconds):
+/// its share of the clients moves to the others within about this much
+/// plus one refresh after it stops.
+pub(crate) const HEARTBEAT_TIMEOUT_SECS: f64 = 3.0;
+
+const BEAT_SQL: &str = "INSERT INTO pxe_servers (id, seen) VALUES ($1, now()) \
+     ON CONFLICT (id) DO UPDATE SET seen = now()";
+
+const LIVE_SQL: &str = "SELECT id FROM pxe_servers \
+     WHERE seen > now() - make_interval(secs => $1) ORDER BY id";
+
+/// Heartbeats older than this are deleted (servers gone for good).
+const FORGET_SQL: &str = "DELETE FROM pxe_servers WHERE seen < now() - interval '1 day'";
 
 /// Rows whose `version` was drawn before the newest one seen may commit
 /// after it: each refresh reads again this many versions back.
@@ -194,6 +214,8 @@ struct Session {
     remove: Statement,
     holder: Statement,
     changed: Statement,
+    beat: Statement,
+    live: Statement,
 }
 
 /// One staged exchange.
@@ -220,6 +242,8 @@ pub(crate) struct PgStore {
     refreshed_at: Instant,
     /// The database was unreachable at the last attempt (logged once).
     down: bool,
+    /// This server's place among the live ones, and their number.
+    share: (u16, u16),
 }
 
 impl std::fmt::Debug for PgStore {
@@ -264,6 +288,7 @@ impl PgStore {
             seen: 0,
             refreshed_at: Instant::now(),
             down: false,
+            share: (0, 1),
         };
         store.connect()?;
         store.refresh(table, now)?;
@@ -338,12 +363,23 @@ impl PgStore {
                 .prepare_typed(CHANGED_SQL, &[Type::INT8])
                 .await
                 .map_err(err("prepare refresh"))?;
+            let beat = client
+                .prepare_typed(BEAT_SQL, &[Type::TEXT])
+                .await
+                .map_err(err("prepare heartbeat"))?;
+            let live = client
+                .prepare_typed(LIVE_SQL, &[Type::FLOAT8])
+                .await
+                .map_err(err("prepare live servers"))?;
+            let _ = client.execute(FORGET_SQL, &[]).await;
             Ok::<_, PgError>(Session {
                 client,
                 claim,
                 remove,
                 holder,
                 changed,
+                beat,
+                live,
             })
         })?;
         self.session = Some(session);
@@ -416,6 +452,72 @@ impl PgStore {
 
     pub(crate) fn wants_maintenance(&self) -> bool {
         self.refreshed_at.elapsed() >= Self::TICK
+    }
+
+    /// Beats this server's heartbeat and reads which servers are live:
+    /// this server's position among them and their number (the share of
+    /// the clients it answers, see `pxe_engine::dhcp::balance`).
+    pub(crate) fn heartbeat(&mut self) -> Result<(u16, u16), PgError> {
+        if let Err(e) = self.connect() {
+            return Err(self.failed(e));
+        }
+        let Some(session) = self.session.as_ref() else {
+            return Ok((0, 1));
+        };
+        let server = self.server.as_str();
+        let result = self.rt.block_on(async {
+            // Pipelined: one round trip.
+            let beat_params: [&(dyn tokio_postgres::types::ToSql + Sync); 1] = [&server];
+            let live_params: [&(dyn tokio_postgres::types::ToSql + Sync); 1] =
+                [&HEARTBEAT_TIMEOUT_SECS];
+            let beat = session.client.execute(&session.beat, &beat_params);
+            let live = session.client.query(&session.live, &live_params);
+            let (b, l) = futures_util::future::join(beat, live).await;
+            b?;
+            l
+        });
+        let rows = match result {
+            Ok(r) => r,
+            Err(source) => {
+                let e = self.db("heartbeat")(source);
+                return Err(self.failed(e));
+            }
+        };
+        let ids: Vec<String> = rows.iter().map(|r| r.get(0)).collect();
+        let index = ids
+            .iter()
+            .position(|id| *id == self.server)
+            .unwrap_or_else(|| ids.iter().filter(|id| **id < self.server).count());
+        let servers = ids.len() + usize::from(!ids.contains(&self.server));
+        let share = (
+            u16::try_from(index).unwrap_or(u16::MAX),
+            u16::try_from(servers).unwrap_or(u16::MAX),
+        );
+        if share != self.share {
+            tracing::info!(
+                "lease store: {} live servers, this one ({}) is number {}: it answers new clients whose RFC 3074 bucket modulo {} is {}",
+                share.1,
+                self.server,
+                share.0,
+                share.1,
+                share.0
+            );
+            self.share = share;
+        }
+        Ok(share)
+    }
+
+    /// At shutdown: this server leaves the live ones at once (its share
+    /// moves to the others at their next heartbeat).
+    pub(crate) fn close(&mut self) {
+        if let Some(session) = self.session.as_ref() {
+            let server = self.server.as_str();
+            let _ = self.rt.block_on(
+                session
+                    .client
+                    .execute("DELETE FROM pxe_servers WHERE id = $1", &[&server]),
+            );
+        }
     }
 
     /// Reads the rows changed since the last refresh into `table`.
