@@ -252,7 +252,7 @@ fn load(
 }
 
 #[test]
-fn three_servers_split_the_clients_and_take_over_a_killed_ones_share() {
+fn three_servers_split_the_clients_take_over_a_killed_ones_share_and_ride_out_a_database_cut() {
     use std::sync::Arc;
     use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
     let dir = tempfile::tempdir().unwrap();
@@ -378,14 +378,104 @@ fn three_servers_split_the_clients_and_take_over_a_killed_ones_share() {
             "ACKed lease of {mac:02x?} not in the database"
         );
     }
+
+    // The database goes away for ten seconds.
+    let (renewer, (renewer_ip, acked_by)) = got
+        .iter()
+        .map(|(m, r)| (*m, *r))
+        .find(|(_, (_, by))| survivors.contains(by))
+        .unwrap();
+    let other = *survivors.iter().find(|s| **s != acked_by).unwrap();
+    let client_ns = lab.members[3].name.clone();
+    let mut pg = pg;
+    pg.stop();
+    let cut_at = Instant::now();
+    std::thread::sleep(Duration::from_millis(1500));
+    // New clients get nothing; the known one renews, at a server that did
+    // not grant its lease, for no longer than the database has it.
+    let refused = clients(&client_ns, 900, 6, 3);
+    assert!(
+        refused.is_empty(),
+        "allocated without the database: {refused:?}"
+    );
+    let renewed = renew(&client_ns, renewer, renewer_ip, other)
+        .expect("no renewal from the cache while the database was down");
+    assert!(renewed <= 3600, "renewed for {renewed} s");
+    while cut_at.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    pg.restart();
+    // Service resumes by itself.
+    let back = Instant::now();
+    let after_cut = clients(&client_ns, 950, 6, 3);
+    assert_eq!(
+        after_cut.len(),
+        6,
+        "not served after the database came back"
+    );
+    let resumed = back.elapsed();
+    all.extend(after_cut.iter().map(|(m, (a, _))| (*m, *a)));
+    let distinct: BTreeSet<_> = all.values().collect();
+    assert_eq!(
+        distinct.len(),
+        all.len(),
+        "an address was ACKed to two clients"
+    );
+    let db = leases_in_db(&pg);
+    for (mac, ip) in &all {
+        assert_eq!(
+            db.get(mac),
+            Some(ip),
+            "ACKed lease of {mac:02x?} not in the database"
+        );
+    }
+    let refusals: usize = logs
+        .iter()
+        .map(|l| {
+            std::fs::read_to_string(l)
+                .unwrap_or_default()
+                .matches("lease store unreachable")
+                .count()
+        })
+        .sum();
+    assert!(refusals > 0, "the refused requests were not reported");
     for (i, s) in servers.into_iter().enumerate() {
         if i != victim {
             stop_server(s, &logs[i]);
         }
     }
     eprintln!(
-        "{} ACKs in all; after kill -9 of {}, its share was served by {survivors:?} from {takeover:?}",
+        "{} ACKs in all; after kill -9 of {}, its share was served by {survivors:?} from {takeover:?}; \
+         database down 10 s: {refusals} requests refused, a renewal answered from the cache for {renewed} s; \
+         served again {resumed:?} after it came back",
         all.len(),
         order[0]
     );
+}
+
+/// A RENEWING REQUEST (unicast to `server`, `ciaddr` set) from the client
+/// holding `ip`; the lease time of the ACK.
+fn renew(ns: &str, mac: [u8; 6], ip: Ipv4Addr, server: Ipv4Addr) -> Option<u32> {
+    let cidr = format!("{ip}/24");
+    sh(&["ip", "-n", ns, "addr", "add", &cidr, "dev", "eth0"]);
+    let got = enter_ns(ns, move || {
+        let s = client_socket(68);
+        let m = Msg {
+            ty: MessageType::Request,
+            xid: 0x00AB_CDEF,
+            mac,
+            ciaddr: ip,
+            broadcast: false,
+            options: vec![],
+        };
+        for _ in 0..3 {
+            s.send_to(&m.encode(), SocketAddrV4::new(server, 67)).ok()?;
+            if let Some(r) = recv_type(&s, m.xid, &[MessageType::Ack], Duration::from_millis(800)) {
+                return Packet::new_checked(&r[..]).unwrap().lease_time().unwrap();
+            }
+        }
+        None
+    });
+    sh(&["ip", "-n", ns, "addr", "del", &cidr, "dev", "eth0"]);
+    got
 }

@@ -182,6 +182,11 @@ pub struct Engine {
     shared_store: bool,
     /// Which clients this server answers when several are live.
     share: balance::Share,
+    /// The shared store cannot be reached (degraded mode).
+    store_down: bool,
+    /// While an ACK is written from the cache in degraded mode: the lease
+    /// time left in the store, which the ACK may not exceed.
+    lease_cap: Option<u32>,
     hosts: Hosts,
 }
 
@@ -382,6 +387,8 @@ impl Engine {
             owner_has_cid: false,
             shared_store: false,
             share: balance::Share::ALONE,
+            store_down: false,
+            lease_cap: None,
             hosts: Hosts::default(),
         }
     }
@@ -412,6 +419,25 @@ impl Engine {
     /// This server's share of the clients.
     pub fn share(&self) -> balance::Share {
         self.share
+    }
+
+    /// Whether the shared lease store can be reached (the driver says so
+    /// after each attempt). While it cannot (degraded mode), the engine
+    /// makes no change that would need it: a new client's DISCOVER is not
+    /// answered (counted in [`Metrics::store_down_refusals`]), and a
+    /// REQUEST is ACKed only for the client's lease the table already
+    /// holds, for no longer than that lease has left (the store has it,
+    /// so nothing needs to be written), else not answered either. The
+    /// table must then hold only leases the store has: a driver whose
+    /// commit failed withdraws that batch's grants
+    /// ([`lease::LeaseTable::withdraw`](crate::lease::LeaseTable::withdraw)).
+    pub fn set_store_reachable(&mut self, reachable: bool) {
+        self.store_down = !reachable;
+    }
+
+    /// Whether the engine takes the shared store to be reachable.
+    pub fn store_reachable(&self) -> bool {
+        !self.store_down
     }
 
     fn load_balance_wait(&self) -> u16 {
@@ -712,7 +738,9 @@ fn counted_as(why: Silence) -> Option<DropReason> {
         }
         Silence::InitRebootUnknown(_) | Silence::RebindingUnknown(_) => Some(DropReason::NotOurs),
         Silence::OtherServer => Some(DropReason::OtherServer),
-        Silence::ChoseOtherServer(_) | Silence::OtherServersClient => None,
+        Silence::ChoseOtherServer(_) | Silence::OtherServersClient | Silence::StoreUnavailable => {
+            None
+        }
     }
 }
 

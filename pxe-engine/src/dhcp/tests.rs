@@ -1197,3 +1197,63 @@ fn load_balanced_servers_answer_their_own_clients_and_step_in_after_waiting() {
     let m = quiet.msg(MessageType::Discover, &[]);
     assert!(reply(&mut servers[1], &rx(67), &m).is_some());
 }
+
+#[test]
+fn without_the_store_only_known_leases_are_renewed_for_the_time_they_have_left() {
+    let mut e = engine("dhcp-range=192.168.2.100,192.168.2.110,1h\n");
+    e.e.set_shared_store(true);
+    let c = C::new(1);
+    let mut out = [0u8; 1500];
+    let (o, _) = reply(&mut e, &rx(67), &c.msg(MessageType::Discover, &[])).unwrap();
+    let yi = p(&o).yiaddr();
+    let sel = [(50, &yi.octets()[..]), (54, &LOCAL.octets()[..])];
+    reply(&mut e, &rx(67), &c.msg(MessageType::Request, &sel)).unwrap();
+    assert!(matches!(
+        e.take_changes().next(),
+        Some(LeaseChange::Grant(_))
+    ));
+
+    e.e.set_store_reachable(false);
+    assert!(!e.store_reachable());
+    // A new client gets nothing, and is counted.
+    let stranger = C::new(2);
+    assert!(reply(&mut e, &rx(67), &stranger.msg(MessageType::Discover, &[])).is_none());
+    assert_eq!(e.metrics().store_down_refusals, 1);
+    assert!(
+        e.log_line().contains("lease store unreachable"),
+        "{}",
+        e.log_line()
+    );
+    // The known client renews 20 minutes on: ACKed at once (nothing to
+    // write), for the 40 minutes its lease has left in the store.
+    let mut r = C::new(1);
+    r.ciaddr = yi;
+    let mut urx = rx(67);
+    urx.broadcast = false;
+    urx.src = SocketAddrV4::new(yi, 68);
+    let later = NOW + 1200;
+    let m = r.msg(MessageType::Request, &[]);
+    let Output::Ready(Outcome::Reply(ack)) = e.e.handle(later, &urx, &m, &mut out, &mut NoEvents)
+    else {
+        panic!("no ACK from the cache")
+    };
+    let ack = p(&out[..ack.len]);
+    assert_eq!(ack.message_type().unwrap(), Some(MessageType::Ack));
+    assert_eq!(ack.lease_time().unwrap(), Some(2400));
+    assert_eq!(e.metrics().acks_from_cache, 1);
+    assert_eq!(
+        e.leases().get(yi).unwrap().expires,
+        NOW + 3600,
+        "nothing changed"
+    );
+    // Less than two minutes left: not promised any more.
+    let o = e.e.handle(NOW + 3550, &urx, &m, &mut out, &mut NoEvents);
+    assert!(
+        matches!(o, Output::Ready(Outcome::NoReply | Outcome::Dropped(_))),
+        "{o:?}"
+    );
+    // The store is back: renewals are granted (and written) again.
+    e.e.set_store_reachable(true);
+    let o = e.e.handle(later, &urx, &m, &mut out, &mut NoEvents);
+    assert!(matches!(o, Output::Persist(_)), "{o:?}");
+}

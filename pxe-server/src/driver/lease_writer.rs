@@ -168,6 +168,19 @@ fn send_batch(batch: &mut Vec<Job>, socks: &[Arc<PktSocket>], rt: &tokio::runtim
     }
 }
 
+/// A commit failed: the table gives up the batch's grants, which the store
+/// may not have (a shared store's table holds only what the store has).
+fn forget_grants(engine: &mut pxe_engine::dhcp::Engine, batch: &[Job]) {
+    let table = engine.leases_mut();
+    for c in batch.iter().flat_map(|j| &j.changes) {
+        if let LeaseChange::Grant(l) = c
+            && table.get(l.addr) == Some(l)
+        {
+            table.withdraw(l.addr);
+        }
+    }
+}
+
 /// Tells the engine what the store holds where it refused a claim.
 fn note_conflicts(engine: &mut pxe_engine::dhcp::Engine, conflicts: &[Conflict]) {
     for c in conflicts {
@@ -217,11 +230,18 @@ pub(crate) fn lease_writer(
             Err(e) => {
                 // Not durable: the replies must not leave.
                 tracing::error!("{e}; {} replies withheld", batch.len());
+                if store.forgets_failed_grants() {
+                    match locked {
+                        Some(e) => forget_grants(e, batch),
+                        None => forget_grants(&mut lock(&engine), batch),
+                    }
+                }
                 batch.clear();
                 Err(e)
             }
         }
     };
+    let mut reachable = true;
     loop {
         match jobs.recv_timeout(store.tick()) {
             Ok(first) => batch.push(first),
@@ -231,12 +251,19 @@ pub(crate) fn lease_writer(
         while let Ok(j) = jobs.try_recv() {
             batch.push(j);
         }
-        if !batch.is_empty() && flush(&mut store, &mut batch, None).is_err() {
+        let failed = !batch.is_empty() && flush(&mut store, &mut batch, None).is_err();
+        // Degraded mode follows the store: without it, the engine renews
+        // only what the store holds and allocates nothing.
+        if store.reachable() != reachable || failed {
+            reachable = store.reachable();
+            lock(&engine).set_store_reachable(reachable);
+        }
+        if failed {
             // Logged, and the replies withheld: the clients retry.
             continue;
         }
         let live = lock(&engine).leases().len();
-        if store.wants_maintenance(live) {
+        if store.wants_maintenance(live) && (store.reachable() || store.reconnect()) {
             // Under the engine lock nothing new can be queued: drain and
             // commit, then maintain against the table.
             let mut e = lock(&engine);
@@ -254,6 +281,13 @@ pub(crate) fn lease_writer(
                     return Err(err);
                 }
                 tracing::debug!("lease store maintenance: {err}");
+            }
+            if store.reachable() != reachable {
+                reachable = store.reachable();
+                e.set_store_reachable(reachable);
+                if reachable {
+                    tracing::info!("lease store reachable: allocating again");
+                }
             }
         }
     }

@@ -78,6 +78,32 @@ impl Store {
         matches!(self, Store::Log(_))
     }
 
+    /// Whether the store could be reached at the last attempt (the log
+    /// always can).
+    pub(crate) fn reachable(&self) -> bool {
+        match self {
+            Store::Log(_) => true,
+            Store::Postgres(p) => p.reachable(),
+        }
+    }
+
+    /// An unreachable store tries to connect again (without the engine
+    /// locked: it may take a while); whether it is reachable now.
+    pub(crate) fn reconnect(&mut self) -> bool {
+        match self {
+            Store::Log(_) => true,
+            Store::Postgres(p) => p.reconnect(),
+        }
+    }
+
+    /// Whether the engine's table must give up the grants of a batch whose
+    /// commit failed: a shared store's table holds only what the store
+    /// has (so that degraded mode renews nothing the store lacks); the
+    /// log's table is the truth and keeps them for the retry.
+    pub(crate) fn forgets_failed_grants(&self) -> bool {
+        matches!(self, Store::Postgres(_))
+    }
+
     /// At shutdown, with the queue closed and committed.
     pub(crate) fn close(&mut self, engine: &Engine, now: u64) -> Result<(), StoreError> {
         match self {

@@ -136,6 +136,11 @@ const LIVE_SQL: &str = "SELECT id FROM pxe_servers \
 /// Heartbeats older than this are deleted (servers gone for good).
 const FORGET_SQL: &str = "DELETE FROM pxe_servers WHERE seen < now() - interval '1 day'";
 
+/// How long one connection attempt or one batch may take before the
+/// database is taken to be unreachable (the writer withholds the batch and
+/// the engine goes into degraded mode).
+const DB_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// Rows whose `version` was drawn before the newest one seen may commit
 /// after it: each refresh reads again this many versions back.
 const REFRESH_OVERLAP: i64 = 512;
@@ -182,6 +187,16 @@ pub enum PgError {
         addr: String,
         /// What is wrong.
         why: &'static str,
+    },
+    /// The database did not answer in time.
+    #[error("lease store {url}: {what}: no answer within {secs} s")]
+    Timeout {
+        /// Where.
+        url: String,
+        /// What was being done.
+        what: &'static str,
+        /// The limit.
+        secs: u64,
     },
     /// The store's own runtime could not be built.
     #[error("lease store runtime: {0}")]
@@ -269,10 +284,13 @@ impl PgStore {
     /// own).
     pub(crate) fn open(url: &str, table: &mut LeaseTable, now: u64) -> Result<PgStore, PgError> {
         let shown = redact(url);
-        let config: tokio_postgres::Config = url.parse().map_err(|source| PgError::Url {
+        let mut config: tokio_postgres::Config = url.parse().map_err(|source| PgError::Url {
             url: shown.clone(),
             source,
         })?;
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(DB_TIMEOUT);
+        }
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -303,6 +321,14 @@ impl PgStore {
         }
     }
 
+    fn timed_out(&self, what: &'static str) -> PgError {
+        PgError::Timeout {
+            url: self.url.clone(),
+            what,
+            secs: DB_TIMEOUT.as_secs(),
+        }
+    }
+
     /// A live session: the current one, or a new connection (schema
     /// migrated, statements prepared).
     fn connect(&mut self) -> Result<(), PgError> {
@@ -316,7 +342,12 @@ impl PgStore {
             let url = url.clone();
             move |source| PgError::Db { url, what, source }
         };
-        let session = self.rt.block_on(async {
+        let timeout = PgError::Timeout {
+            url: self.url.clone(),
+            what: "connect",
+            secs: DB_TIMEOUT.as_secs(),
+        };
+        let connecting = async {
             let (mut client, conn) = config.connect(NoTls).await.map_err(err("connect"))?;
             tokio::spawn(async move {
                 if let Err(e) = conn.await {
@@ -381,7 +412,11 @@ impl PgStore {
                 beat,
                 live,
             })
-        })?;
+        };
+        let session = self
+            .rt
+            .block_on(async { tokio::time::timeout(DB_TIMEOUT, connecting).await })
+            .map_err(|_| timeout)??;
         self.session = Some(session);
         if self.down {
             tracing::warn!("lease store {}: reachable again", self.url);
@@ -437,7 +472,20 @@ impl PgStore {
         let result = match self.session.as_mut() {
             Some(session) => {
                 let (rt, url, server) = (&self.rt, &self.url, &self.server);
-                rt.block_on(commit_batch(session, url, server, &staged, now))
+                rt.block_on(async {
+                    tokio::time::timeout(
+                        DB_TIMEOUT,
+                        commit_batch(session, url, server, &staged, now),
+                    )
+                    .await
+                })
+                .unwrap_or_else(|_| {
+                    Err(PgError::Timeout {
+                        url: url.clone(),
+                        what: "commit",
+                        secs: DB_TIMEOUT.as_secs(),
+                    })
+                })
             }
             None => return Ok(()),
         };
@@ -448,6 +496,19 @@ impl PgStore {
             }
             Err(e) => Err(self.failed(e)),
         }
+    }
+
+    /// Whether the database answered at the last attempt.
+    pub(crate) fn reachable(&self) -> bool {
+        !self.down
+    }
+
+    /// Connects again if the database was unreachable; whether it is now.
+    pub(crate) fn reconnect(&mut self) -> bool {
+        if let Err(e) = self.connect() {
+            let _ = self.failed(e);
+        }
+        !self.down
     }
 
     pub(crate) fn wants_maintenance(&self) -> bool {
@@ -472,14 +533,21 @@ impl PgStore {
                 [&HEARTBEAT_TIMEOUT_SECS];
             let beat = session.client.execute(&session.beat, &beat_params);
             let live = session.client.query(&session.live, &live_params);
-            let (b, l) = futures_util::future::join(beat, live).await;
-            b?;
-            l
+            tokio::time::timeout(DB_TIMEOUT, async {
+                let (b, l) = futures_util::future::join(beat, live).await;
+                b?;
+                l
+            })
+            .await
         });
         let rows = match result {
-            Ok(r) => r,
-            Err(source) => {
+            Ok(Ok(r)) => r,
+            Ok(Err(source)) => {
                 let e = self.db("heartbeat")(source);
+                return Err(self.failed(e));
+            }
+            Err(_) => {
+                let e = self.timed_out("heartbeat");
                 return Err(self.failed(e));
             }
         };
@@ -512,11 +580,15 @@ impl PgStore {
     pub(crate) fn close(&mut self) {
         if let Some(session) = self.session.as_ref() {
             let server = self.server.as_str();
-            let _ = self.rt.block_on(
-                session
-                    .client
-                    .execute("DELETE FROM pxe_servers WHERE id = $1", &[&server]),
-            );
+            let _ = self.rt.block_on(async {
+                tokio::time::timeout(
+                    DB_TIMEOUT,
+                    session
+                        .client
+                        .execute("DELETE FROM pxe_servers WHERE id = $1", &[&server]),
+                )
+                .await
+            });
         }
     }
 
@@ -530,13 +602,16 @@ impl PgStore {
             return Ok(());
         };
         let from = self.seen.saturating_sub(REFRESH_OVERLAP);
-        let rows = match self
-            .rt
-            .block_on(session.client.query(&session.changed, &[&from]))
-        {
-            Ok(r) => r,
-            Err(source) => {
+        let rows = match self.rt.block_on(async {
+            tokio::time::timeout(DB_TIMEOUT, session.client.query(&session.changed, &[&from])).await
+        }) {
+            Ok(Ok(r)) => r,
+            Ok(Err(source)) => {
                 let e = self.db("refresh")(source);
+                return Err(self.failed(e));
+            }
+            Err(_) => {
+                let e = self.timed_out("refresh");
                 return Err(self.failed(e));
             }
         };
