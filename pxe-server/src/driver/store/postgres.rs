@@ -730,42 +730,44 @@ async fn commit_batch(
         }
     };
     let tx = session.client.transaction().await.map_err(err("begin"))?;
-    let claims = staged
+    // Claims in address order: transactions of several servers then lock
+    // the rows they share in the same order and cannot deadlock on them.
+    let mut order: Vec<(usize, &(Lease, bool))> = staged
         .iter()
-        .filter_map(|s| s.claim.as_ref())
-        .map(|(l, offer)| {
-            let hw = l.hw.as_bytes();
-            let expires = if l.expires == NEVER {
-                0
-            } else {
-                to_i64(l.expires)
-            };
-            let addr = IpAddr::V4(l.addr);
-            let htype = i16::from(l.hw.htype());
-            let cid = l.client_id.as_deref();
-            let name = l.hostname.as_deref();
-            let claim = &session.claim;
-            let tx = &tx;
-            async move {
-                tx.query(
-                    claim,
-                    &[
-                        &addr, &htype, &hw, &cid, &name, &expires, offer, &server, &now,
-                    ],
-                )
-                .await
-            }
-        });
+        .enumerate()
+        .filter_map(|(i, s)| s.claim.as_ref().map(|c| (i, c)))
+        .collect();
+    order.sort_by_key(|(_, (l, _))| l.addr);
+    let claims = order.iter().map(|(_, (l, offer))| {
+        let hw = l.hw.as_bytes();
+        let expires = if l.expires == NEVER {
+            0
+        } else {
+            to_i64(l.expires)
+        };
+        let addr = IpAddr::V4(l.addr);
+        let htype = i16::from(l.hw.htype());
+        let cid = l.client_id.as_deref();
+        let name = l.hostname.as_deref();
+        let claim = &session.claim;
+        let tx = &tx;
+        async move {
+            tx.query(
+                claim,
+                &[
+                    &addr, &htype, &hw, &cid, &name, &expires, offer, &server, &now,
+                ],
+            )
+            .await
+        }
+    });
     let claimed = try_join_all(claims).await.map_err(err("claim"))?;
     let mut held = vec![true; staged.len()];
     let mut refused = Vec::new();
-    let mut rows = claimed.iter();
-    for (i, s) in staged.iter().enumerate() {
-        if let Some((l, _)) = &s.claim
-            && rows.next().is_none_or(Vec::is_empty)
-        {
-            held[i] = false;
-            refused.push((i, l.addr));
+    for ((i, (l, _)), rows) in order.iter().zip(&claimed) {
+        if rows.is_empty() {
+            held[*i] = false;
+            refused.push((*i, l.addr));
         }
     }
     let removes = staged
