@@ -4,8 +4,11 @@
 # Same configuration on every side: one /16 subnet, pool 10.213.1.0-10.213.255.254
 # (65 279 addresses), 1 h leases, boot file pxelinux.0, leases kept on disk,
 # no per-packet logging. dnsmasq and pxe-server read the very same file.
+# kea-pg and pxe-server-pg keep the leases in one PostgreSQL instead (Debian's
+# server, started here with initdb/pg_ctl as postgres on a unix socket, a fresh
+# database per cell, fsync and synchronous_commit on as installed).
 
-DHCP_SERVERS="${DHCP_SERVERS:-dnsmasq kea pxe-server}"
+DHCP_SERVERS="${DHCP_SERVERS:-dnsmasq kea pxe-server kea-pg pxe-server-pg}"
 DHCP_RATES="${DHCP_RATES:-1000 5000 20000}"
 DHCP_SECONDS="${DHCP_SECONDS:-10}"
 DHCP_CLIENTS="${DHCP_CLIENTS:-50000}"
@@ -45,6 +48,35 @@ dhcp_write_kea_conf() { # DIR
 CONF
 }
 
+# PostgreSQL for the -pg cells: one cluster for the run, a database per cell.
+PG_DIR=""
+PG_PORT=5499
+pg_bin() { ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1; }
+pg_up() {
+  [[ -n "$PG_DIR" ]] && return 0
+  PG_DIR=$(mktemp -d /tmp/pxe-load-pg.XXXXXX)
+  chmod 755 "$PG_DIR"; mkdir -p "$PG_DIR/data" "$PG_DIR/sock"; chown -R postgres:postgres "$PG_DIR"
+  runuser -u postgres -- "$(pg_bin)/initdb" -D "$PG_DIR/data" -A trust -U postgres --no-instructions >"$PG_DIR/initdb.log" 2>&1 \
+    || die "initdb failed (see $PG_DIR/initdb.log)"
+  runuser -u postgres -- "$(pg_bin)/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/postgres.log" \
+    -o "-c listen_addresses='' -k $PG_DIR/sock -p $PG_PORT" -w -t 60 start >/dev/null || die "PostgreSQL did not start"
+  CLEANUP_HOOK=pg_down
+}
+pg_down() {
+  [[ -n "$PG_DIR" ]] || return 0
+  runuser -u postgres -- "$(pg_bin)/pg_ctl" -D "$PG_DIR/data" -m fast -w -t 30 stop >/dev/null 2>&1 || true
+  rm -rf "$PG_DIR"; PG_DIR=""
+}
+pg_psql() { psql -X -q -h "$PG_DIR/sock" -p "$PG_PORT" -U postgres "$@"; }
+pg_fresh_db() { # NAME
+  pg_psql -d postgres -c "DROP DATABASE IF EXISTS $1" -c "CREATE DATABASE $1" >/dev/null
+}
+
+dhcp_write_kea_pg_conf() { # DIR DB
+  dhcp_write_kea_conf "$1"
+  sed -i "s|\"lease-database\": {[^}]*}|\"lease-database\": { \"type\": \"postgresql\", \"name\": \"$2\", \"host\": \"$PG_DIR/sock\", \"port\": $PG_PORT, \"user\": \"postgres\" }|" "$1/kea.json"
+}
+
 # dhcp_start SERVER DIR -> sets DHCP_PID (the server's own pid, not a wrapper)
 dhcp_start() {
   local server=$1 dir=$2
@@ -61,6 +93,22 @@ dhcp_start() {
       ;;
     pxe-server)
       dhcp_write_dnsmasq_conf "$dir"
+      ip netns exec "$NS_SRV" env RUST_LOG=warn "$PXE_SERVER_BIN" --conf "$dir/dhcp.conf" \
+        >"$dir/stdout.log" 2>&1 &
+      ;;
+    kea-pg)
+      pg_up; pg_fresh_db kea_load
+      kea-admin db-init pgsql -h "$PG_DIR/sock" -P "$PG_PORT" -u postgres -n kea_load >"$dir/kea-admin.log" 2>&1 \
+        || { log "kea-admin db-init failed (see $dir/kea-admin.log)"; return 1; }
+      dhcp_write_kea_pg_conf "$dir" kea_load
+      ip netns exec "$NS_SRV" env KEA_PIDFILE_DIR="$dir" KEA_LOCKFILE_DIR="$dir" \
+        kea-dhcp4 -c "$dir/kea.json" >"$dir/stdout.log" 2>&1 &
+      ;;
+    pxe-server-pg)
+      pg_up; pg_fresh_db pxe_load
+      dhcp_write_dnsmasq_conf "$dir"
+      local host; host=$(sed 's|/|%2F|g' <<<"$PG_DIR/sock")
+      sed -i "s|^dhcp-leasefile=.*|dhcp-leasefile=postgresql://postgres@$host:$PG_PORT/pxe_load|" "$dir/dhcp.conf"
       ip netns exec "$NS_SRV" env RUST_LOG=warn "$PXE_SERVER_BIN" --conf "$dir/dhcp.conf" \
         >"$dir/stdout.log" 2>&1 &
       ;;
@@ -131,8 +179,8 @@ dhcp_run() {
   echo "| server | offered/s | completed DORA/s | incomplete / DISCOVERs sent | avg latency ms (D-O / R-A) | max latency ms (D-O / R-A) | server CPU µs per DORA | peak RSS MiB |"
   echo "|---|---:|---:|---:|---:|---:|---:|---:|"
   for s in $DHCP_SERVERS; do
-    if [[ "$s" == pxe-server && -z "${PXE_SERVER_BIN:-}" ]]; then
-      echo "| pxe-server | - | not built | | | | | |"
+    if [[ "$s" == pxe-server* && -z "${PXE_SERVER_BIN:-}" ]]; then
+      echo "| $s | - | not built | | | | | |"
       continue
     fi
     for r in $DHCP_RATES; do

@@ -36,7 +36,7 @@ trap 'exit 130' INT TERM
 
 install_packages() {
   local want=(iproute2 procps) missing=() p
-  [[ "$WHAT" != tftp ]] && want+=(kea-admin kea-dhcp4-server dnsmasq)
+  [[ "$WHAT" != tftp ]] && want+=(kea-admin kea-dhcp4-server dnsmasq postgresql postgresql-client)
   [[ "$WHAT" != dhcp ]] && want+=(dnsmasq atftp tftp-hpa curl libwrap0)
   for p in "${want[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -48,7 +48,7 @@ install_packages() {
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   fi
   # packaged services must not hold ports (they run outside our namespaces anyway)
-  for p in dnsmasq kea-dhcp4-server; do service "$p" stop >/dev/null 2>&1 || true; done
+  for p in dnsmasq kea-dhcp4-server postgresql; do service "$p" stop >/dev/null 2>&1 || true; done
 }
 
 build_pxe_server() {

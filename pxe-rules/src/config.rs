@@ -492,6 +492,10 @@ pub struct Extensions {
     pub status_page: Option<StatusPage>,
     /// `journey-max=N`: how many machines' boot journeys are kept.
     pub journey_max: Option<u32>,
+    /// `load-balance-wait=SECS`: with several servers sharing one lease
+    /// database, a client of another server is answered once its `secs`
+    /// reaches this (0: never).
+    pub load_balance_wait: Option<u16>,
 }
 
 /// Where the status page listens (`status-page=`).

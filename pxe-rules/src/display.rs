@@ -420,6 +420,7 @@ impl Display for Config {
             || e.ipxe_script_dir.is_some()
             || e.status_page.is_some()
             || e.journey_max.is_some()
+            || e.load_balance_wait.is_some()
         {
             writeln!(f, "# pxe-server extensions")?;
         }
@@ -447,6 +448,9 @@ impl Display for Config {
         }
         if let Some(n) = e.journey_max {
             writeln!(f, "journey-max={n}")?;
+        }
+        if let Some(n) = e.load_balance_wait {
+            writeln!(f, "load-balance-wait={n}")?;
         }
         for item in &self.items {
             writeln!(f, "{}", self.rule_display(&item.rule))?;

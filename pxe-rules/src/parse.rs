@@ -52,6 +52,7 @@ pub(crate) fn hint(name: &str) -> &'static str {
         "http-port" => "http-port expects a port number 1-65535",
         "status-page" => "status-page expects [ADDRESS:]PORT (port 1-65535)",
         "journey-max" => "journey-max expects a number 1-1048576",
+        "load-balance-wait" => "load-balance-wait expects seconds 0-65535",
         "listen-address" => "listen-address expects IPv4 addresses",
         "conf-dir" => "conf-dir expects DIR[,.EXT...|,*.EXT...]",
         "user" => "user expects a user name",
@@ -117,8 +118,10 @@ fn kind_of(name: &str) -> Option<Kind> {
         | "enable-tftp" | "tftp-root" | "tftp-unique-root" | "tftp-max" | "tftp-mtu"
         | "tftp-port-range" | "dhcp-leasefile" | "dhcp-lease-file" | "port" | "dhcp-lease-max"
         | "dhcp-pxe-vendor" | "domain" | "dhcp-rapid-commit" | "http-port" | "http-root"
-        | "ipxe-script" | "ipxe-script-dir" | "status-page" | "journey-max" | "conf-file"
-        | "conf-dir" | "user" | "group" | "log-facility" => Setting,
+        | "ipxe-script" | "ipxe-script-dir" | "status-page" | "journey-max"
+        | "load-balance-wait" | "conf-file" | "conf-dir" | "user" | "group" | "log-facility" => {
+            Setting
+        }
         "log-queries"
         | "domain-needed"
         | "bogus-priv"
@@ -294,6 +297,7 @@ fn static_name(name: &str) -> &'static str {
         "ipxe-script-dir",
         "status-page",
         "journey-max",
+        "load-balance-wait",
         "conf-file",
         "conf-dir",
         "user",
@@ -675,6 +679,12 @@ impl<'l> Builder<'l> {
                     return Err(at.bad(vcol, "journey-max must be 1-1048576"));
                 }
                 s.extensions.journey_max = Some(n);
+            }
+            "load-balance-wait" => {
+                need(v)?;
+                let n = u16::try_from(num(v)?)
+                    .map_err(|_| at.bad(vcol, "load-balance-wait must be 0-65535 seconds"))?;
+                s.extensions.load_balance_wait = Some(n);
             }
             "conf-file" => {
                 need(v)?;

@@ -289,6 +289,14 @@ pub enum Silence {
     RebindingUnknown(Ipv4Addr),
     /// DECLINE or RELEASE addressed to another server (option 54).
     OtherServer,
+    /// DISCOVER from a client another live server answers (RFC 3074
+    /// load balancing), which has not waited long enough for this one to
+    /// step in.
+    OtherServersClient,
+    /// The request needs the shared lease store, which cannot be reached
+    /// (degraded mode): a new allocation, or a lease the table does not
+    /// hold.
+    StoreUnavailable,
 }
 
 impl fmt::Display for Silence {
@@ -305,6 +313,10 @@ impl fmt::Display for Silence {
             }
             Silence::RebindingUnknown(a) => write!(f, "REBINDING {a}: lease not found here"),
             Silence::OtherServer => f.write_str("addressed to another server"),
+            Silence::OtherServersClient => f.write_str("another server's client (load balancing)"),
+            Silence::StoreUnavailable => {
+                f.write_str("lease store unreachable: only known leases are renewed")
+            }
         }
     }
 }

@@ -10,7 +10,8 @@ use pxe_rules::config::{Host, Range};
 use super::event::{DropDetail, LeaseEvent, NakReason, Silence};
 use super::metrics::DropReason;
 use super::{DEFAULT_LEASE, Discard, Engine, Exchange, RAPID_COMMIT, Step, timing};
-use crate::lease::{AllocError, Lease, NEVER};
+use crate::lease::table::OFFER_HOLD_SECS;
+use crate::lease::{AllocError, Lease, LeaseChange, NEVER};
 
 /// Where the client's address can come from on the network the request
 /// arrived from.
@@ -147,6 +148,14 @@ impl Engine {
     /// DISCOVER: choose an address and offer it (or, with rapid commit
     /// asked and allowed, grant it at once).
     fn on_discover<'x>(&mut self, x: &Exchange<'x>, scope: &Scope<'_>, out: &mut [u8]) -> Step<'x> {
+        if !self.share.answers(x.req.hw.as_bytes(), x.req.pkt.secs()) {
+            return Step::Silent(Silence::OtherServersClient);
+        }
+        if self.store_down {
+            // No new allocation without the store.
+            self.metrics.store_down_refusals += 1;
+            return Step::Silent(Silence::StoreUnavailable);
+        }
         if self.over_lease_max(x) {
             return Step::Silent(Silence::LeaseMax);
         }
@@ -169,6 +178,16 @@ impl Engine {
             return self.ack(x, scope.host, addr, out);
         }
         self.leases.hold_offer(addr, cid, &hw, now);
+        if self.shared_store {
+            // Claimed in the shared store before the OFFER leaves.
+            self.changes.push(LeaseChange::Offer(Lease {
+                addr,
+                hw,
+                client_id: cid.map(<[u8]>::to_vec),
+                hostname: None,
+                expires: now.saturating_add(OFFER_HOLD_SECS),
+            }));
+        }
         Step::Reply(self.reply_full(x, out, MessageType::Offer, addr))
     }
 
@@ -288,11 +307,41 @@ impl Engine {
         addr: Ipv4Addr,
         out: &mut [u8],
     ) -> Step<'x> {
+        if self.store_down {
+            return self.ack_from_cache(x, addr, out);
+        }
         let secs = self.times(x).lease;
         Step::Reply(match self.grant(x, addr, host, secs) {
             Ok(()) => self.reply_full(x, out, MessageType::Ack, addr),
             Err(n) => self.nak(x, n, out),
         })
+    }
+
+    /// Degraded mode: ACK `addr` only if the table holds this client's
+    /// live lease on it — which the store has — and for no longer than
+    /// that lease has left, so nothing needs writing.
+    fn ack_from_cache<'x>(&mut self, x: &Exchange<'x>, addr: Ipv4Addr, out: &mut [u8]) -> Step<'x> {
+        let left = match self.leases.get(addr) {
+            Some(l) if l.belongs_to(x.req.client_id, &x.req.hw) && l.is_active(x.now) => {
+                if l.expires == NEVER {
+                    timing::INFINITE
+                } else {
+                    u32::try_from(l.expires - x.now).unwrap_or(timing::INFINITE - 1)
+                }
+            }
+            _ => 0,
+        };
+        // The shortest lease an ACK may carry: below it, the client would
+        // be told more than the store holds.
+        if left < timing::MIN_LEASE {
+            self.metrics.store_down_refusals += 1;
+            return Step::Silent(Silence::StoreUnavailable);
+        }
+        self.metrics.acks_from_cache += 1;
+        self.lease_cap = Some(left);
+        let sent = self.reply_full(x, out, MessageType::Ack, addr);
+        self.lease_cap = None;
+        Step::Reply(sent)
     }
 
     /// Commits the lease of `addr` for `secs` and queues its changes.
@@ -406,6 +455,12 @@ impl Engine {
         let d = x.d;
         let configured = d.lease_time().map_or(DEFAULT_LEASE, |l| l.as_secs());
         let requested = x.req.pkt.lease_time().ok().flatten();
+        // Degraded mode: no more than the store holds (see
+        // `ack_from_cache`); `times` takes a shorter requested time.
+        let requested = match (requested, self.lease_cap) {
+            (Some(r), Some(c)) => Some(r.min(c)),
+            (r, c) => r.or(c),
+        };
         let (t1, t2) = d.configured_t1_t2();
         let be = |v: Option<&[u8]>| {
             v.and_then(|b| b.get(..4))

@@ -106,6 +106,15 @@ pub struct Metrics {
     pub releases: u64,
     /// DECLINEs applied.
     pub declines: u64,
+    /// Claims a shared lease store refused (another server's client held
+    /// the address): the reply was withheld and the table corrected.
+    pub store_refusals: u64,
+    /// Requests left unanswered because they needed the shared store while
+    /// it could not be reached (degraded mode).
+    pub store_down_refusals: u64,
+    /// ACKs of known leases written from the table while the shared store
+    /// could not be reached (degraded mode).
+    pub acks_from_cache: u64,
     drops: [u64; 11],
     /// Requests read, by message type ([`Metrics::received_as`]).
     by_type: [u64; RECEIVED_KINDS],

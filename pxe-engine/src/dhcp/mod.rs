@@ -115,13 +115,14 @@ use pxe_rules::config::{RangeMode, Rule};
 use pxe_rules::{Config, Context, Decision, Explanation, Facts, IgnoreReason, Port, Verdict};
 
 use crate::hosts::Hosts;
-use crate::lease::{HwAddr, LeaseChange, LeaseTable, Pool, Reservation};
+use crate::lease::{Conflict, HwAddr, LeaseChange, LeaseTable, Owner, Pool, Reservation};
 use addressing::PXE_PORT;
 use event::{Client, DropDetail, LeaseEvent, ReplyKind, Request, Silence, Trace};
 use metrics::{DropReason, Metrics};
 use reply::Sent;
 
 pub mod addressing;
+pub mod balance;
 pub mod event;
 mod full;
 pub mod log_dhcp;
@@ -171,6 +172,21 @@ pub struct Engine {
     /// The lease changes of the exchange being handled; [`Output`] lends
     /// them to the driver.
     changes: Vec<LeaseChange>,
+    /// The client of the exchange being handled (whom the changes are
+    /// for): hardware address and client id, kept in a reused buffer.
+    owner_hw: HwAddr,
+    owner_cid: Vec<u8>,
+    owner_has_cid: bool,
+    /// The lease store is shared with other servers: offers are claimed
+    /// in it too ([`LeaseChange::Offer`]).
+    shared_store: bool,
+    /// Which clients this server answers when several are live.
+    share: balance::Share,
+    /// The shared store cannot be reached (degraded mode).
+    store_down: bool,
+    /// While an ACK is written from the cache in degraded mode: the lease
+    /// time left in the store, which the ACK may not exceed.
+    lease_cap: Option<u32>,
     hosts: Hosts,
 }
 
@@ -366,7 +382,83 @@ impl Engine {
             pool_of_range: policy.pool_of_range,
             metrics: Metrics::default(),
             changes: Vec::new(),
+            owner_hw: HwAddr::ethernet([0; 6]),
+            owner_cid: Vec::new(),
+            owner_has_cid: false,
+            shared_store: false,
+            share: balance::Share::ALONE,
+            store_down: false,
+            lease_cap: None,
             hosts: Hosts::default(),
+        }
+    }
+
+    /// Whether the lease store is shared with other servers (off by
+    /// default: the embedded log of one server). When on, an OFFER is
+    /// also a change to persist ([`LeaseChange::Offer`]): the store claims
+    /// the address for the client before the OFFER leaves, so no two
+    /// servers offer one address to two clients.
+    pub fn set_shared_store(&mut self, shared: bool) {
+        self.shared_store = shared;
+    }
+
+    /// Serve as number `index` of `servers` live servers sharing one lease
+    /// store (RFC 3074 load balancing, see [`balance`]): a DISCOVER from a
+    /// client whose hash bucket belongs to another server is left to it,
+    /// unless the client's `secs` has reached `load-balance-wait=` (3 s by
+    /// default). Renewals and REQUESTs are answered by whoever receives
+    /// them. `servers` of 1 (the default) answers every client.
+    pub fn set_share(&mut self, index: u16, servers: u16) {
+        self.share = balance::Share {
+            index,
+            servers: servers.max(1),
+            wait_secs: self.load_balance_wait(),
+        };
+    }
+
+    /// This server's share of the clients.
+    pub fn share(&self) -> balance::Share {
+        self.share
+    }
+
+    /// Whether the shared lease store can be reached (the driver says so
+    /// after each attempt). While it cannot (degraded mode), the engine
+    /// makes no change that would need it: a new client's DISCOVER is not
+    /// answered (counted in [`Metrics::store_down_refusals`]), and a
+    /// REQUEST is ACKed only for the client's lease the table already
+    /// holds, for no longer than that lease has left (the store has it,
+    /// so nothing needs to be written), else not answered either. The
+    /// table must then hold only leases the store has: a driver whose
+    /// commit failed withdraws that batch's grants
+    /// ([`lease::LeaseTable::withdraw`](crate::lease::LeaseTable::withdraw)).
+    pub fn set_store_reachable(&mut self, reachable: bool) {
+        self.store_down = !reachable;
+    }
+
+    /// Whether the engine takes the shared store to be reachable.
+    pub fn store_reachable(&self) -> bool {
+        !self.store_down
+    }
+
+    fn load_balance_wait(&self) -> u16 {
+        self.config
+            .settings
+            .extensions
+            .load_balance_wait
+            .unwrap_or(balance::DEFAULT_WAIT_SECS)
+    }
+
+    /// The store refused an exchange's claim ([`crate::lease::Verdict::Refused`]):
+    /// its reply was withheld. The table takes what the store holds on the
+    /// address — another client's lease or offer, or nothing for this
+    /// client — so the client's retry is answered with another address.
+    pub fn store_refused(&mut self, conflict: &Conflict) {
+        self.metrics.store_refusals += 1;
+        self.leases.withdraw(conflict.addr);
+        match &conflict.holder {
+            Some(l) if conflict.offer => self.leases.note_offer(l),
+            Some(l) => self.leases.apply(&LeaseChange::Grant(l.clone())),
+            None => {}
         }
     }
 
@@ -381,6 +473,7 @@ impl Engine {
         self.leases.set_sequential(config.settings.sequential_ip);
         self.pool_of_range = policy.pool_of_range;
         self.config = config;
+        self.share.wait_secs = self.load_balance_wait();
     }
 
     /// The hosts file where a next-server given by name (`dhcp-boot`,
@@ -443,7 +536,11 @@ impl Engine {
         if self.changes.is_empty() {
             Output::Ready(outcome)
         } else {
-            Output::Persist(Persist::new(&mut self.changes, outcome))
+            let owner = Owner {
+                hw: self.owner_hw,
+                client_id: self.owner_has_cid.then_some(&self.owner_cid[..]),
+            };
+            Output::Persist(Persist::new(&mut self.changes, outcome, owner))
         }
     }
 
@@ -461,6 +558,11 @@ impl Engine {
             Err(why) => return self.dropped(rx, None, why, events),
         };
         self.metrics.count_received(req.mt);
+        self.owner_hw = req.hw;
+        self.owner_cid.clear();
+        self.owner_cid
+            .extend_from_slice(req.client_id.unwrap_or_default());
+        self.owner_has_cid = req.client_id.is_some();
         // The rules read the packet the codec already parsed.
         let facts = match Facts::new(&req.pkt) {
             Ok(f) => f,
@@ -636,7 +738,9 @@ fn counted_as(why: Silence) -> Option<DropReason> {
         }
         Silence::InitRebootUnknown(_) | Silence::RebindingUnknown(_) => Some(DropReason::NotOurs),
         Silence::OtherServer => Some(DropReason::OtherServer),
-        Silence::ChoseOtherServer(_) => None,
+        Silence::ChoseOtherServer(_) | Silence::OtherServersClient | Silence::StoreUnavailable => {
+            None
+        }
     }
 }
 

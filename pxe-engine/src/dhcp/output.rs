@@ -7,7 +7,7 @@ use alloc::vec::Vec;
 
 use super::addressing::Destination;
 use super::metrics::DropReason;
-use crate::lease::LeaseChange;
+use crate::lease::{LeaseChange, Owner};
 
 /// A reply to send: the first `len` bytes of the output buffer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -74,11 +74,27 @@ impl Output<'_> {
 pub struct Persist<'e> {
     changes: &'e mut Vec<LeaseChange>,
     outcome: Outcome,
+    owner: Owner<'e>,
 }
 
 impl<'e> Persist<'e> {
-    pub(super) fn new(changes: &'e mut Vec<LeaseChange>, outcome: Outcome) -> Self {
-        Persist { changes, outcome }
+    pub(super) fn new(
+        changes: &'e mut Vec<LeaseChange>,
+        outcome: Outcome,
+        owner: Owner<'e>,
+    ) -> Self {
+        Persist {
+            changes,
+            outcome,
+            owner,
+        }
+    }
+
+    /// The client the changes are for (every change of one exchange
+    /// concerns its own leases): what a shared store checks a removal
+    /// against ([`crate::lease::LeaseStore::stage`]).
+    pub fn owner(&self) -> Owner<'e> {
+        self.owner
     }
 
     /// The changes, in order (never empty).

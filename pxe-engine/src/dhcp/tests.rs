@@ -1069,3 +1069,202 @@ fn reconfigure_answers_by_the_new_rules_and_keeps_leases_and_counters() {
     assert_eq!(e.leases().pools().len(), 1);
     assert_eq!(e.leases().pools()[0].start, Ipv4Addr::new(192, 168, 2, 150));
 }
+
+#[test]
+fn a_shared_store_claims_offers_and_a_refusal_moves_the_client_elsewhere() {
+    use crate::lease::{Conflict, HwAddr, Lease, Owner};
+    let conf = "dhcp-range=192.168.2.100,192.168.2.110\n";
+    let mut e = Engine::new(Arc::new(Config::parse_str(conf, "t.conf").unwrap()));
+    e.set_shared_store(true);
+    let c = C::new(1);
+    let mut out = [0u8; 1500];
+    // The OFFER waits for its claim, made for this client.
+    let m = c.msg(MessageType::Discover, &[(61, &[1, 9, 9][..])]);
+    let Output::Persist(persist) = e.handle(NOW, &rx(67), &m, &mut out, &mut NoEvents) else {
+        panic!("a shared store's OFFER is claimed first")
+    };
+    let hw = HwAddr::ethernet(c.mac);
+    assert_eq!(
+        persist.owner(),
+        Owner {
+            hw,
+            client_id: Some(&[1, 9, 9][..])
+        }
+    );
+    let [LeaseChange::Offer(claim)] = persist.changes() else {
+        panic!("{:?}", persist.changes())
+    };
+    let first = claim.addr;
+    assert_eq!(claim.expires, NOW + crate::lease::table::OFFER_HOLD_SECS);
+    assert_eq!(claim.client_id.as_deref(), Some(&[1, 9, 9][..]));
+    let Outcome::Reply(r) = persist.persisted() else {
+        panic!("no OFFER")
+    };
+    assert_eq!(p(&out[..r.len]).yiaddr(), first);
+    // Another server's client holds that address in the store: the table
+    // takes the store's word, and the retry is offered another address.
+    let other = Lease {
+        addr: first,
+        hw: HwAddr::ethernet([2, 0, 0, 0, 0, 7]),
+        client_id: None,
+        hostname: None,
+        expires: NOW + 3600,
+    };
+    e.store_refused(&Conflict {
+        addr: first,
+        holder: Some(other.clone()),
+        offer: false,
+    });
+    assert_eq!(e.leases().get(first), Some(&other));
+    assert_eq!(e.metrics().store_refusals, 1);
+    let (changes, outcome, _) = exchange(&mut e, &rx(67), &m, &mut out);
+    let Outcome::Reply(r) = outcome else {
+        panic!("no OFFER on the retry")
+    };
+    let second = p(&out[..r.len]).yiaddr();
+    assert_ne!(second, first);
+    assert!(matches!(&changes[..], [LeaseChange::Offer(l)] if l.addr == second));
+    // An offer held elsewhere keeps the address from this client too.
+    e.store_refused(&Conflict {
+        addr: second,
+        holder: Some(Lease {
+            addr: second,
+            expires: NOW + 60,
+            ..other.clone()
+        }),
+        offer: true,
+    });
+    assert!(e.leases().get(second).is_none());
+    assert!(
+        e.leases()
+            .check_free(second, Some(&[1, 9, 9][..]), &hw, NOW)
+            .is_err()
+    );
+    let (_, outcome, _) = exchange(&mut e, &rx(67), &m, &mut out);
+    let Outcome::Reply(r) = outcome else {
+        panic!("no OFFER on the second retry")
+    };
+    let third = p(&out[..r.len]).yiaddr();
+    assert!(
+        third != first && third != second,
+        "{first} {second} {third}"
+    );
+}
+
+#[test]
+fn the_embedded_store_keeps_offers_in_memory_only() {
+    let mut e = engine("dhcp-range=192.168.2.100,192.168.2.110\n");
+    let c = C::new(1);
+    let mut out = [0u8; 1500];
+    let m = c.msg(MessageType::Discover, &[]);
+    let o = e.e.handle(NOW, &rx(67), &m, &mut out, &mut NoEvents);
+    assert!(matches!(o, Output::Ready(Outcome::Reply(_))), "{o:?}");
+}
+
+#[test]
+fn load_balanced_servers_answer_their_own_clients_and_step_in_after_waiting() {
+    let conf = "dhcp-range=192.168.2.100,192.168.2.200\nload-balance-wait=4\n";
+    let mut servers: Vec<Harness> = (0..3).map(|_| engine(conf)).collect();
+    for (i, s) in servers.iter_mut().enumerate() {
+        s.e.set_share(i as u16, 3);
+        assert_eq!(s.share().wait_secs, 4);
+    }
+    for n in 0..60u8 {
+        let c = C::new(n);
+        let mut m = c.msg(MessageType::Discover, &[]);
+        let answering = servers
+            .iter_mut()
+            .map(|s| reply(s, &rx(67), &m).is_some())
+            .filter(|answered| *answered)
+            .count();
+        assert_eq!(answering, 1, "client {n}: one server answers");
+        // secs (bytes 8-9): the client has waited 4 s, everyone answers.
+        m[8..10].copy_from_slice(&4u16.to_be_bytes());
+        let answering = servers
+            .iter_mut()
+            .map(|s| reply(s, &rx(67), &m).is_some())
+            .filter(|answered| *answered)
+            .count();
+        assert_eq!(answering, 3, "client {n} after waiting");
+    }
+    // The silent ones say why.
+    let c = C::new(1);
+    let m = c.msg(MessageType::Discover, &[]);
+    let silent = servers
+        .iter_mut()
+        .find_map(|s| {
+            reply(s, &rx(67), &m)
+                .is_none()
+                .then(|| s.log_line().to_string())
+        })
+        .unwrap();
+    assert!(
+        silent.contains("another server's client (load balancing)"),
+        "{silent}"
+    );
+    // Alone again (the others' heartbeats stopped): every client.
+    servers[1].e.set_share(0, 1);
+    let quiet = C::new(200);
+    let m = quiet.msg(MessageType::Discover, &[]);
+    assert!(reply(&mut servers[1], &rx(67), &m).is_some());
+}
+
+#[test]
+fn without_the_store_only_known_leases_are_renewed_for_the_time_they_have_left() {
+    let mut e = engine("dhcp-range=192.168.2.100,192.168.2.110,1h\n");
+    e.e.set_shared_store(true);
+    let c = C::new(1);
+    let mut out = [0u8; 1500];
+    let (o, _) = reply(&mut e, &rx(67), &c.msg(MessageType::Discover, &[])).unwrap();
+    let yi = p(&o).yiaddr();
+    let sel = [(50, &yi.octets()[..]), (54, &LOCAL.octets()[..])];
+    reply(&mut e, &rx(67), &c.msg(MessageType::Request, &sel)).unwrap();
+    assert!(matches!(
+        e.take_changes().next(),
+        Some(LeaseChange::Grant(_))
+    ));
+
+    e.e.set_store_reachable(false);
+    assert!(!e.store_reachable());
+    // A new client gets nothing, and is counted.
+    let stranger = C::new(2);
+    assert!(reply(&mut e, &rx(67), &stranger.msg(MessageType::Discover, &[])).is_none());
+    assert_eq!(e.metrics().store_down_refusals, 1);
+    assert!(
+        e.log_line().contains("lease store unreachable"),
+        "{}",
+        e.log_line()
+    );
+    // The known client renews 20 minutes on: ACKed at once (nothing to
+    // write), for the 40 minutes its lease has left in the store.
+    let mut r = C::new(1);
+    r.ciaddr = yi;
+    let mut urx = rx(67);
+    urx.broadcast = false;
+    urx.src = SocketAddrV4::new(yi, 68);
+    let later = NOW + 1200;
+    let m = r.msg(MessageType::Request, &[]);
+    let Output::Ready(Outcome::Reply(ack)) = e.e.handle(later, &urx, &m, &mut out, &mut NoEvents)
+    else {
+        panic!("no ACK from the cache")
+    };
+    let ack = p(&out[..ack.len]);
+    assert_eq!(ack.message_type().unwrap(), Some(MessageType::Ack));
+    assert_eq!(ack.lease_time().unwrap(), Some(2400));
+    assert_eq!(e.metrics().acks_from_cache, 1);
+    assert_eq!(
+        e.leases().get(yi).unwrap().expires,
+        NOW + 3600,
+        "nothing changed"
+    );
+    // Less than two minutes left: not promised any more.
+    let o = e.e.handle(NOW + 3550, &urx, &m, &mut out, &mut NoEvents);
+    assert!(
+        matches!(o, Output::Ready(Outcome::NoReply | Outcome::Dropped(_))),
+        "{o:?}"
+    );
+    // The store is back: renewals are granted (and written) again.
+    e.e.set_store_reachable(true);
+    let o = e.e.handle(later, &urx, &m, &mut out, &mut NoEvents);
+    assert!(matches!(o, Output::Persist(_)), "{o:?}");
+}

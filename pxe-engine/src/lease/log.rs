@@ -26,6 +26,7 @@ use std::path::{Path, PathBuf};
 use std::vec::Vec;
 
 use super::record::{self, MAX_RECORD};
+use super::store::{LeaseStore, Owner, Verdict};
 use super::{LeaseChange, LeaseTable, dnsmasq};
 
 /// Header of a lease log file.
@@ -89,6 +90,9 @@ pub struct LeaseLog {
     text_path: PathBuf,
     pending: Vec<u8>,
     pending_records: u64,
+    /// Exchanges staged through [`LeaseStore::stage`] since the last
+    /// commit (one verdict each).
+    pending_exchanges: usize,
     records_since_compaction: u64,
 }
 
@@ -186,6 +190,7 @@ impl LeaseLog {
             text_path: leasefile.to_path_buf(),
             pending: Vec::new(),
             pending_records: 0,
+            pending_exchanges: 0,
             records_since_compaction: rec.records,
         };
         if rec.imported > 0 {
@@ -195,10 +200,14 @@ impl LeaseLog {
         Ok((log, rec))
     }
 
-    /// Queue a change for the next [`commit`](Self::commit).
+    /// Queue a change for the next [`commit`](Self::commit) (an offer is
+    /// not logged).
     pub fn stage(&mut self, change: &LeaseChange) -> Result<(), LogError> {
         let mut buf = [0u8; MAX_RECORD];
         let n = record::encode(change, &mut buf)?;
+        if n == 0 {
+            return Ok(());
+        }
         self.pending.extend_from_slice(&buf[..n]);
         self.pending_records += 1;
         Ok(())
@@ -270,6 +279,27 @@ impl LeaseLog {
     /// The log file's path.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+}
+
+/// The log as the engine's [`LeaseStore`]: of one server, so every change
+/// is accepted; a batch is durable after one `fdatasync`.
+impl LeaseStore for LeaseLog {
+    type Error = LogError;
+
+    fn stage(&mut self, _owner: Owner<'_>, changes: &[LeaseChange]) -> Result<(), LogError> {
+        for c in changes {
+            LeaseLog::stage(self, c)?;
+        }
+        self.pending_exchanges += 1;
+        Ok(())
+    }
+
+    fn commit(&mut self, verdicts: &mut Vec<Verdict>) -> Result<(), LogError> {
+        let staged = core::mem::take(&mut self.pending_exchanges);
+        LeaseLog::commit(self)?;
+        verdicts.extend(core::iter::repeat_n(Verdict::Durable, staged));
+        Ok(())
     }
 }
 
@@ -377,6 +407,52 @@ mod tests {
         assert_eq!(rec.records, 19);
         assert_eq!(t2.len(), 19);
         assert!(t2.get(addrs[3]).is_none());
+    }
+
+    #[test]
+    fn as_a_store_every_exchange_is_durable_and_offers_are_not_logged() {
+        let dir = tempfile::tempdir().unwrap();
+        let lf = dir.path().join("leases");
+        let mut t = table();
+        let (mut log, _) = LeaseLog::open(&lf, &mut t, 0).unwrap();
+        let size = || fs::metadata(LeaseLog::log_path(&lf)).unwrap().len();
+        let empty = size();
+        let hw = HwAddr::ethernet([2, 0, 0, 0, 0, 1]);
+        let owner = Owner {
+            hw,
+            client_id: None,
+        };
+        let lease = Lease {
+            addr: Ipv4Addr::new(10, 0, 0, 5),
+            hw,
+            client_id: None,
+            hostname: None,
+            expires: 10_000,
+        };
+        let store: &mut dyn LeaseStore<Error = LogError> = &mut log;
+        store
+            .stage(owner, &[LeaseChange::Offer(lease.clone())])
+            .unwrap();
+        store
+            .stage(owner, &[LeaseChange::Grant(lease.clone())])
+            .unwrap();
+        let mut verdicts = vec![];
+        store.commit(&mut verdicts).unwrap();
+        assert_eq!(verdicts, [Verdict::Durable, Verdict::Durable]);
+        let one = size();
+        assert!(one > empty);
+        store
+            .stage(owner, &[LeaseChange::Offer(lease.clone())])
+            .unwrap();
+        verdicts.clear();
+        store.commit(&mut verdicts).unwrap();
+        assert_eq!(verdicts, [Verdict::Durable]);
+        assert_eq!(size(), one, "an offer writes nothing");
+        drop(log);
+        let mut t2 = table();
+        let (_, rec) = LeaseLog::open(&lf, &mut t2, 0).unwrap();
+        assert_eq!(rec.records, 1);
+        assert_eq!(t2.get(lease.addr), Some(&lease));
     }
 
     #[test]

@@ -13,6 +13,10 @@
 //!   compaction by write-new/fsync/rename/fsync-directory.
 //! * [`dnsmasq`] reads and writes `dhcp-leasefile` lines
 //!   (`expiry mac ip hostname clientid`) so users can migrate both ways.
+//! * [`store`] is the interface every durable home of the changes
+//!   implements ([`LeaseStore`]: stage per exchange, commit per batch, a
+//!   verdict per exchange), the log and a database shared by several
+//!   servers alike.
 
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -23,8 +27,10 @@ pub mod dnsmasq;
 #[cfg(feature = "std")]
 pub mod log;
 pub mod record;
+pub mod store;
 pub mod table;
 
+pub use store::{Conflict, LeaseStore, Owner, Verdict};
 pub use table::{AllocError, LeaseTable, Pool, Reservation};
 
 /// A client hardware address as carried in `htype`/`hlen`/`chaddr`
@@ -140,4 +146,10 @@ pub enum LeaseChange {
     Grant(Lease),
     /// Delete whatever lease holds this address.
     Remove(Ipv4Addr),
+    /// Set `lease.addr` aside for `lease`'s client until `lease.expires`
+    /// (an OFFER). Emitted only by an engine whose store is shared by
+    /// several servers ([`crate::Engine::set_shared_store`]), so that two
+    /// servers never offer one address to two clients; a store of one
+    /// server keeps no offers (the embedded log writes nothing for it).
+    Offer(Lease),
 }

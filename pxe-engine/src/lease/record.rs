@@ -98,9 +98,13 @@ impl W<'_> {
 }
 
 /// Encode `change` into `out`; returns the number of bytes written.
+///
+/// A [`LeaseChange::Offer`] is not a durable change: nothing is written
+/// and the length is 0 (a log of one server keeps no offers).
 pub fn encode(change: &LeaseChange, out: &mut [u8]) -> Result<usize, RecordError> {
     let mut w = W { buf: out, pos: 7 };
     match change {
+        LeaseChange::Offer(_) => return Ok(0),
         LeaseChange::Remove(a) => {
             w.put(&[KIND_REMOVE])?;
             w.put(&a.octets())?;

@@ -182,7 +182,31 @@ impl LeaseTable {
             LeaseChange::Remove(a) => {
                 self.remove(*a);
             }
+            LeaseChange::Offer(l) => self.note_offer(l),
         }
+    }
+
+    /// Forget whatever lease or held offer this table has on `addr` (the
+    /// shared store said otherwise).
+    pub fn withdraw(&mut self, addr: Ipv4Addr) {
+        self.remove(addr);
+        self.offers.remove(&u32::from(addr));
+    }
+
+    /// Set `offer.addr` aside for `offer`'s client until `offer.expires`
+    /// (an offer another server holds in a shared store), unless a lease
+    /// of that very client holds the address already.
+    pub fn note_offer(&mut self, offer: &Lease) {
+        let a = u32::from(offer.addr);
+        if self
+            .leases
+            .get(&a)
+            .is_some_and(|l| l.belongs_to(offer.client_id.as_deref(), &offer.hw))
+        {
+            return;
+        }
+        self.offers
+            .insert(a, (offer.client_id.clone(), offer.hw, offer.expires));
     }
 
     fn insert(&mut self, l: Lease) {

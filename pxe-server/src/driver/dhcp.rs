@@ -13,16 +13,16 @@ use std::{format, vec};
 
 use pxe_engine::dhcp::addressing::{CLIENT_PORT, Destination, SERVER_PORT};
 use pxe_engine::dhcp::{Event, EventSink, Outcome, Output, RxInfo, Sockets};
-use pxe_engine::lease::log::{LeaseLog, LogError};
 use pxe_rules::Config;
 use tokio::sync::watch;
 
 use crate::driver::clock::unix_now;
 use crate::driver::engine::{SharedEngine, lock};
 use crate::driver::journeys::{Journeys, now_ms};
-use crate::driver::lease_writer::{Job, Pending, lease_writer, send_later};
+use crate::driver::lease_writer::{Exchange, Job, Pending, lease_writer, send_later};
 use crate::driver::net::{IfaceInfo, PktSocket, RecvMeta, interfaces};
 use crate::driver::options::RunOptions;
+use crate::driver::store::{Store, StoreError};
 
 /// Why the DHCP service could not start, or stopped.
 #[derive(Debug, thiserror::Error)]
@@ -40,10 +40,10 @@ pub enum DhcpError {
     /// The lease writer thread could not be started.
     #[error("lease writer thread: {0}")]
     WriterThread(#[source] io::Error),
-    /// The lease log could not be written or compacted: the writer stopped
-    /// (replies waiting for it were withheld).
+    /// The lease store could not be written (the log: or compacted): the
+    /// writer stopped (replies waiting for it were withheld).
     #[error(transparent)]
-    Lease(#[from] LogError),
+    Lease(#[from] StoreError),
 }
 
 /// ` on IFACE` after a port, or nothing.
@@ -148,7 +148,7 @@ const BATCH: usize = 64;
 /// recorded in its machine's boot journey.
 pub(crate) async fn dhcp_loop(
     engine: SharedEngine,
-    log: LeaseLog,
+    store: Store,
     socks: DhcpSockets,
     stop: watch::Receiver<bool>,
     journeys: Option<Arc<Journeys>>,
@@ -161,7 +161,7 @@ pub(crate) async fn dhcp_loop(
         let rt = tokio::runtime::Handle::current();
         std::thread::Builder::new()
             .name(String::from("lease-writer"))
-            .spawn(move || lease_writer(job_rx, log, socks, engine, rt))
+            .spawn(move || lease_writer(job_rx, store, socks, engine, rt))
             .map_err(DhcpError::WriterThread)?
     };
     // One worker per socket: receive a batch, handle it under the engine
@@ -324,11 +324,15 @@ async fn dhcp_worker(
                             let j = job.get_or_insert_with(|| {
                                 spare_jobs.pop().unwrap_or_else(|| Job {
                                     changes: Vec::new(),
+                                    exchanges: Vec::new(),
                                     replies: Vec::new(),
                                     done: done_tx.clone(),
                                 })
                             });
-                            (p.hand_over(&mut j.changes), true)
+                            let owner = p.owner();
+                            let outcome = p.hand_over(&mut j.changes);
+                            j.exchanges.push(Exchange::of(owner, j.changes.len()));
+                            (outcome, true)
                         }
                     };
                 let Outcome::Reply(reply) = outcome else {
@@ -356,9 +360,15 @@ async fn dhcp_worker(
                             .checked_add(Duration::from_secs(delay))
                             .unwrap_or(received_at)
                     }),
+                    withheld: false,
                 };
                 match job.as_mut() {
-                    Some(j) if persist => j.replies.push(p),
+                    Some(j) if persist => {
+                        if let Some(x) = j.exchanges.last_mut() {
+                            x.reply = Some(j.replies.len());
+                        }
+                        j.replies.push(p);
+                    }
                     // Nothing to persist (OFFER, NAK, proxy, 4011): send
                     // now, or after `dhcp-reply-delay`.
                     _ if p.send_at.is_some() => {

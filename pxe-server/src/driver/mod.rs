@@ -11,4 +11,5 @@ pub(crate) mod lease_writer;
 pub mod metrics;
 pub mod net;
 pub mod options;
+pub(crate) mod store;
 pub mod tftp;

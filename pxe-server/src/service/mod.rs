@@ -24,6 +24,8 @@ use std::vec::Vec;
 use arc_swap::ArcSwap;
 use pxe_engine::dhcp::{Engine, Sockets};
 use pxe_engine::lease::log::{LeaseLog, LogError};
+
+use crate::driver::store::{PgStore, Store, StoreError, postgres::is_postgres_url};
 use pxe_rules::Config;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
@@ -52,9 +54,9 @@ pub enum RunError {
     /// no interface holds).
     #[error(transparent)]
     Config(#[from] ConfigError),
-    /// The lease log could not be opened.
+    /// The lease store (log or database) could not be opened.
     #[error(transparent)]
-    Lease(#[from] LogError),
+    Lease(#[from] StoreError),
     /// The DHCP service could not start, or its lease writer failed.
     #[error(transparent)]
     Dhcp(#[from] DhcpError),
@@ -331,7 +333,7 @@ struct Services {
 impl Services {
     /// Starts every configured service; returns once each has bound its
     /// sockets (a bind error is a start-up error).
-    async fn start(&mut self, log: LeaseLog) -> Result<(), RunError> {
+    async fn start(&mut self, log: Store) -> Result<(), RunError> {
         let binding = DhcpBinding::of(&self.config);
         if binding.sockets.dhcp {
             let socks = bind_dhcp(&self.config, &self.opts, binding.sockets)?;
@@ -369,7 +371,7 @@ impl Services {
         Arc::new(self.leases.clone())
     }
 
-    fn spawn_dhcp(&self, binding: DhcpBinding, socks: DhcpSockets, log: LeaseLog) -> DhcpRunning {
+    fn spawn_dhcp(&self, binding: DhcpBinding, socks: DhcpSockets, log: Store) -> DhcpRunning {
         let engine = self.engine.clone();
         let journeys = self.journeys.clone();
         DhcpRunning {
@@ -497,11 +499,44 @@ fn journeys_for(config: &Arc<Config>, engine: &SharedEngine) -> Option<Arc<Journ
     )))
 }
 
-fn open_engine(config: &Arc<Config>) -> Result<(SharedEngine, LeaseLog), RunError> {
+fn open_engine(config: &Arc<Config>) -> Result<(SharedEngine, Store), RunError> {
     let mut engine = Engine::new(config.clone());
     engine.set_hosts(hosts());
-    let log = open_log(&lease_path(config), &mut engine)?;
-    Ok((Arc::new(Mutex::new(engine)), log))
+    let store = open_store(&lease_path(config), &mut engine)?;
+    Ok((Arc::new(Mutex::new(engine)), store))
+}
+
+/// Opens the lease store `dhcp-leasefile=` names: a PostgreSQL database
+/// (`postgres://…`) or the log beside a dnsmasq-format file.
+fn open_store(path: &Path, engine: &mut Engine) -> Result<Store, StoreError> {
+    match path.to_str() {
+        Some(url) if is_postgres_url(url) => {
+            Ok(Store::Postgres(Box::new(open_postgres(url, engine)?)))
+        }
+        _ => Ok(Store::Log(crate::driver::store::LogStore::new(open_log(
+            path, engine,
+        )?))),
+    }
+}
+
+/// Connects to the PostgreSQL lease store at `url` (schema created or
+/// migrated) and loads its leases into the engine, which from then on
+/// claims offers in it too. The store has its own runtime, so it is
+/// opened on a thread of its own.
+fn open_postgres(url: &str, engine: &mut Engine) -> Result<PgStore, StoreError> {
+    let now = unix_now();
+    let store = std::thread::scope(|s| {
+        s.spawn(|| PgStore::open(url, engine.leases_mut(), now))
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p))
+    })?;
+    engine.set_shared_store(true);
+    tracing::info!(
+        "leases: {} from {} (shared with other servers)",
+        engine.leases().len(),
+        store.describe()
+    );
+    Ok(store)
 }
 
 /// Opens the lease log at `path`, replaying it into the engine's table.

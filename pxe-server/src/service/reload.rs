@@ -34,15 +34,15 @@ use std::vec::Vec;
 
 use super::{
     ConfigSource, DhcpBinding, HttpRunning, RunError, Services, TftpBinding, TftpRunning, collect,
-    hosts, open_log, resolve, start_http, start_tftp,
+    hosts, open_store, resolve, start_http, start_tftp,
 };
 use crate::config::{self, ConfigError};
 use crate::driver::dhcp::{DhcpError, bind_dhcp};
 use crate::driver::engine::lock;
 use crate::driver::http::{self, HttpService, HttpSetupError};
+use crate::driver::store::StoreError;
 use crate::driver::tftp::service::TftpSettings;
 use crate::tftp_settings::{TftpSetupError, tftp_settings};
-use pxe_engine::lease::log::LogError;
 
 /// Why a reload was refused (the running configuration stays), or what
 /// went wrong while it was put in force.
@@ -67,7 +67,7 @@ pub enum ReloadError {
     /// The lease log could not be reopened for the rebound DHCP service:
     /// the new configuration is in force, but DHCP is stopped.
     #[error("the new configuration is in force, but DHCP stopped: {0}")]
-    Lease(#[from] LogError),
+    Lease(#[from] StoreError),
 }
 
 impl From<RunError> for ReloadError {
@@ -241,7 +241,7 @@ impl Services {
         if let Some(old) = self.dhcp.take() {
             let _ = collect(std::vec![old.run.stop()]).await;
         }
-        let log = open_log(&self.lease_path, &mut lock(&self.engine))?;
+        let log = open_store(&self.lease_path, &mut lock(&self.engine))?;
         self.dhcp = Some(self.spawn_dhcp(binding, socks, log));
         Ok(())
     }

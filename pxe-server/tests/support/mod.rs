@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 pub mod client;
 pub mod netns;
+pub mod postgres;
 // Not every test uses every helper.
 #[allow(unused_imports)]
 pub use client::*;
