@@ -515,8 +515,15 @@ impl<T: AsRef<[u8]>> Packet<T> {
     /// The values of every occurrence of `code`, in the order RFC 3396
     /// concatenates them.
     pub fn fragments(&self, code: u8) -> Fragments<'_> {
+        // An absent code yields nothing without a walk (copying option 82
+        // into every reply asks for it).
+        let start = if self.present.has(code) {
+            self.options_start
+        } else {
+            None
+        };
         Fragments {
-            inner: self.options(),
+            inner: Options::new(self.b(), start),
             code,
         }
     }
