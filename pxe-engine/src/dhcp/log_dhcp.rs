@@ -19,7 +19,7 @@
 //!
 //! The request's event line ends in a space when it has no text, as
 //! dnsmasq's does. Option names and value formats are dnsmasq's
-//! ([`pxe_rules::option_text`]). Events without a request (drops,
+//! ([`pxe_rules::option_text()`]). Events without a request (drops,
 //! the rule trace) render nothing. Formatting allocates nothing.
 
 use core::fmt;
