@@ -10,7 +10,7 @@
 //! ([`Sent`]); counting and reporting happen in one place,
 //! `Engine::account`.
 
-use core::net::{Ipv4Addr, SocketAddrV4};
+use core::net::Ipv4Addr;
 
 use pxe_dhcp::{Builder, MessageType, code};
 use pxe_rules::{Builtins, Config, Decision, LeaseTimes, ReplyError, ServerPart};
@@ -55,12 +55,7 @@ impl Engine {
     fn addressing(&self, x: &Exchange<'_>, yiaddr: Ipv4Addr, force_broadcast: bool) -> Destination {
         let req = &x.req;
         let p = &req.pkt;
-        let ciaddr =
-            if req.mt == Some(MessageType::Discover) || p.requested_ip().ok().flatten().is_some() {
-                Ipv4Addr::UNSPECIFIED
-            } else {
-                p.ciaddr()
-            };
+        let ciaddr = request_ciaddr(x);
         addressing::destination(&AddressingInput {
             arrival_port: x.rx.port,
             src: x.rx.src,
@@ -216,25 +211,47 @@ impl Engine {
         self.write(ReplyKind::Bootp, addr, x, out)
     }
 
-    /// DHCPNAK with `reason` in option 56; broadcast unless relayed.
+    /// DHCPNAK with `reason` in option 56, addressed as dnsmasq does it
+    /// ([`nak_broadcast`]): broadcast with the broadcast flag set
+    /// (RFC 2131 §4.3.2) — to the relay when there is one — except to a
+    /// client that unicast its request from another network without a
+    /// relay, which only a unicast to `ciaddr` reaches.
     pub(super) fn nak<'x>(&self, x: &Exchange<'x>, reason: NakReason, out: &mut [u8]) -> Sent<'x> {
         let (req, rx) = (&x.req, x.rx);
+        let giaddr = req.pkt.giaddr();
+        let ciaddr = request_ciaddr(x);
+        let mask = x.d.range().and_then(|r| r.netmask).unwrap_or(rx.netmask);
+        let broadcast = nak_broadcast(reason, rx.broadcast, giaddr, ciaddr, rx.local, mask);
+        let (flags, reply_ciaddr) = if broadcast {
+            (
+                req.pkt.flags() | pxe_dhcp::Flags::BROADCAST,
+                Ipv4Addr::UNSPECIFIED,
+            )
+        } else {
+            (req.pkt.flags(), ciaddr)
+        };
         let r = (|| {
             let mut b = Builder::reply_to(&req.pkt, &mut *out)?;
-            if !req.pkt.giaddr().is_unspecified() {
-                b.flags(req.pkt.flags() | pxe_dhcp::Flags::BROADCAST);
-            }
+            b.flags(flags).ciaddr(reply_ciaddr);
             b.message_type(MessageType::Nak)?;
             b.server_id(rx.local)?;
             b.option(code::MESSAGE, reason.message().as_bytes())?;
             b.finish()
         })()
         .map_err(ReplyError::from);
-        let dest = if req.pkt.giaddr().is_unspecified() {
-            Destination::Broadcast
-        } else {
-            Destination::Unicast(SocketAddrV4::new(req.pkt.giaddr(), addressing::SERVER_PORT))
-        };
+        let dest = addressing::destination(&AddressingInput {
+            arrival_port: rx.port,
+            src: rx.src,
+            ciaddr: reply_ciaddr,
+            giaddr,
+            broadcast_flag: flags.contains(pxe_dhcp::Flags::BROADCAST),
+            htype: req.pkt.htype(),
+            hlen: req.pkt.hlen(),
+            inform: false,
+            yiaddr: Ipv4Addr::UNSPECIFIED,
+            hw: req.hw,
+            force_broadcast: true,
+        });
         Sent {
             built: r,
             kind: ReplyKind::Nak(reason),
@@ -246,6 +263,38 @@ impl Engine {
             dest,
         }
     }
+}
+
+/// The request's `ciaddr` as dnsmasq reads it: 0 in a DISCOVER or when
+/// option 50 names the address ("some buggy clients set ciaddr when they
+/// shouldn't", `rfc2131.c`).
+fn request_ciaddr(x: &Exchange<'_>) -> Ipv4Addr {
+    let p = &x.req.pkt;
+    if x.req.mt == Some(MessageType::Discover) || p.requested_ip().ok().flatten().is_some() {
+        Ipv4Addr::UNSPECIFIED
+    } else {
+        p.ciaddr()
+    }
+}
+
+/// Whether a NAK is broadcast with the broadcast flag set and `ciaddr` 0
+/// (dnsmasq's rule, `rfc2131.c`): always, unless the request was unicast
+/// (`arrived_broadcast` false) by a client with an address on another
+/// network than `local`/`mask`, without a relay — a broadcast would never
+/// reach it. "lease not found" and "wrong network" answer a client whose
+/// address is not what it thinks, so they are broadcast even then.
+pub(super) fn nak_broadcast(
+    reason: NakReason,
+    arrived_broadcast: bool,
+    giaddr: Ipv4Addr,
+    ciaddr: Ipv4Addr,
+    local: Ipv4Addr,
+    mask: Ipv4Addr,
+) -> bool {
+    let unicast_dest =
+        !arrived_broadcast && !matches!(reason, NakReason::LeaseNotFound | NakReason::WrongNetwork);
+    let same_net = u32::from(local) & u32::from(mask) == u32::from(ciaddr) & u32::from(mask);
+    !unicast_dest || !giaddr.is_unspecified() || ciaddr.is_unspecified() || same_net
 }
 
 /// The values of the server's built-in options 1, 28, 3, 15 and 12 (the

@@ -1268,3 +1268,59 @@ fn without_the_store_only_known_leases_are_renewed_for_the_time_they_have_left()
     let o = e.e.handle(later, &urx, &m, &mut out, &mut NoEvents);
     assert!(matches!(o, Output::Persist(_)), "{o:?}");
 }
+
+#[test]
+fn nak_is_broadcast_with_the_broadcast_flag_or_relayed() {
+    let mut e = engine("dhcp-range=192.168.2.100,192.168.2.110\ndhcp-authoritative\n");
+    let mut c = C::new(9);
+    // The client did not set the broadcast flag: the NAK sets it.
+    let unflagged = |m: Vec<u8>| {
+        let mut m = m;
+        m[10] = 0;
+        m
+    };
+    let (n, dest) = reply(
+        &mut e,
+        &rx(67),
+        &unflagged(c.msg(MessageType::Request, &[(50, &[10, 0, 0, 5])])),
+    )
+    .unwrap();
+    assert_eq!(p(&n).message_type().unwrap(), Some(MessageType::Nak));
+    assert!(p(&n).flags().contains(Flags::BROADCAST), "RFC 2131 §4.3.2");
+    assert_eq!(p(&n).ciaddr(), Ipv4Addr::UNSPECIFIED);
+    assert_eq!(dest, Destination::Broadcast);
+    // Relayed: to the relay's port 67, the flag set too (as dnsmasq).
+    let mut m = unflagged(c.msg(MessageType::Request, &[(50, &[10, 0, 0, 5])]));
+    m[24..28].copy_from_slice(&[192, 168, 2, 254]);
+    let (n, dest) = reply(&mut e, &rx(67), &m).unwrap();
+    assert!(p(&n).flags().contains(Flags::BROADCAST));
+    assert_eq!(
+        dest,
+        Destination::Unicast(SocketAddrV4::new(Ipv4Addr::new(192, 168, 2, 254), 67))
+    );
+    // Unicast renewal of an address in use by another client, from this
+    // network: still broadcast.
+    c.ciaddr = Ipv4Addr::new(192, 168, 2, 50);
+    let mut urx = rx(67);
+    urx.broadcast = false;
+    urx.src = SocketAddrV4::new(c.ciaddr, 68);
+    let (n, dest) = reply(&mut e, &urx, &unflagged(c.msg(MessageType::Request, &[]))).unwrap();
+    assert_eq!(p(&n).message_type().unwrap(), Some(MessageType::Nak));
+    assert_eq!(dest, Destination::Broadcast);
+}
+
+#[test]
+fn nak_unicast_only_to_a_client_on_another_network_without_relay() {
+    use super::reply::nak_broadcast;
+    use event::NakReason::{AddressInUse, LeaseNotFound, WrongNetwork};
+    let (local, mask) = (LOCAL, Ipv4Addr::new(255, 255, 255, 0));
+    let (any, far) = (Ipv4Addr::UNSPECIFIED, Ipv4Addr::new(10, 9, 9, 9));
+    let near = Ipv4Addr::new(192, 168, 2, 77);
+    assert!(nak_broadcast(AddressInUse, true, any, far, local, mask));
+    assert!(!nak_broadcast(AddressInUse, false, any, far, local, mask));
+    assert!(nak_broadcast(AddressInUse, false, any, near, local, mask));
+    assert!(nak_broadcast(AddressInUse, false, any, any, local, mask));
+    assert!(nak_broadcast(AddressInUse, false, near, far, local, mask));
+    assert!(nak_broadcast(LeaseNotFound, false, any, far, local, mask));
+    assert!(nak_broadcast(WrongNetwork, false, any, far, local, mask));
+}
