@@ -1324,3 +1324,102 @@ fn nak_unicast_only_to_a_client_on_another_network_without_relay() {
     assert!(nak_broadcast(LeaseNotFound, false, any, far, local, mask));
     assert!(nak_broadcast(WrongNetwork, false, any, far, local, mask));
 }
+
+/// RENEWING, REBINDING and INIT-REBOOT of an address this server holds no
+/// lease for (after a RELEASE, a lost lease file, a server replacement),
+/// authoritative or not, as dnsmasq's `rfc2131.c` answers them.
+#[test]
+fn renewal_without_a_lease_as_dnsmasq() {
+    let yi = Ipv4Addr::new(192, 168, 2, 104);
+    let renew = |ciaddr: Ipv4Addr, extra: &[(u8, &[u8])]| {
+        let mut c = C::new(7);
+        c.ciaddr = ciaddr;
+        c.msg(MessageType::Request, extra)
+    };
+    let mut urx = rx(67);
+    urx.broadcast = false;
+    urx.src = SocketAddrV4::new(yi, 68);
+    let kind = |r: &Option<(Vec<u8>, Destination)>| {
+        r.as_ref().map(|(b, _)| {
+            let pk = p(b);
+            (
+                pk.message_type().unwrap(),
+                pk.option(56).map(<[u8]>::to_vec),
+                pk.yiaddr(),
+            )
+        })
+    };
+    let nak = |m: &str| {
+        Some((
+            Some(MessageType::Nak),
+            Some(m.as_bytes().to_vec()),
+            Ipv4Addr::UNSPECIFIED,
+        ))
+    };
+    let ack = |a: Ipv4Addr| Some((Some(MessageType::Ack), None, a));
+
+    // Not authoritative: a unicast renewal is NAKed ("lease not found"),
+    // a broadcast rebind and an INIT-REBOOT are left to the server that
+    // may hold the lease. A server id in the renewal changes nothing.
+    let mut e = engine("dhcp-range=192.168.2.100,192.168.2.110\n");
+    assert_eq!(
+        kind(&reply(&mut e, &urx, &renew(yi, &[]))),
+        nak("lease not found")
+    );
+    let sid = LOCAL.octets();
+    assert_eq!(
+        kind(&reply(&mut e, &urx, &renew(yi, &[(54, &sid)]))),
+        nak("lease not found")
+    );
+    assert_eq!(kind(&reply(&mut e, &rx(67), &renew(yi, &[]))), None);
+    let reboot = C::new(7).msg(MessageType::Request, &[(50, &yi.octets())]);
+    assert_eq!(kind(&reply(&mut e, &rx(67), &reboot)), None);
+    // Neither 50 nor ciaddr: silent when broadcast, NAK saying so when not.
+    let none = renew(Ipv4Addr::UNSPECIFIED, &[]);
+    assert_eq!(kind(&reply(&mut e, &rx(67), &none)), None);
+    assert_eq!(
+        kind(&reply(&mut e, &urx, &none)),
+        nak("no address requested")
+    );
+
+    // Authoritative: the free address in a range is ACKed (and leased),
+    // renewed, rebound or rebooted; an address on another network is
+    // NAKed "wrong network", one in use by another client "address in
+    // use".
+    let mut e = engine("dhcp-range=192.168.2.100,192.168.2.110\ndhcp-authoritative\n");
+    assert_eq!(kind(&reply(&mut e, &urx, &renew(yi, &[]))), ack(yi));
+    assert!(
+        matches!(&e.take_changes().collect::<Vec<_>>()[..], [LeaseChange::Grant(l)] if l.addr == yi)
+    );
+    let mut other = C::new(8);
+    other.ciaddr = Ipv4Addr::new(192, 168, 2, 105);
+    let rebind = other.msg(MessageType::Request, &[]);
+    assert_eq!(kind(&reply(&mut e, &rx(67), &rebind)), ack(other.ciaddr));
+    let reboot9 = C::new(9).msg(MessageType::Request, &[(50, &[192, 168, 2, 106])]);
+    assert_eq!(
+        kind(&reply(&mut e, &rx(67), &reboot9)),
+        ack(Ipv4Addr::new(192, 168, 2, 106))
+    );
+    let foreign = C::new(10).msg(MessageType::Request, &[(50, &[10, 1, 2, 3])]);
+    assert_eq!(
+        kind(&reply(&mut e, &rx(67), &foreign)),
+        nak("wrong network")
+    );
+    let thief = C::new(11).msg(MessageType::Request, &[(50, &yi.octets())]);
+    assert_eq!(kind(&reply(&mut e, &rx(67), &thief)), nak("address in use"));
+    // Renewing an address other than its own lease: "lease not found".
+    assert_eq!(
+        kind(&reply(
+            &mut e,
+            &urx,
+            &renew(Ipv4Addr::new(192, 168, 2, 107), &[])
+        )),
+        nak("lease not found")
+    );
+    // Renew → release → renew: the released lease is granted again.
+    let mut rel = C::new(7);
+    rel.ciaddr = yi;
+    assert!(reply(&mut e, &urx, &rel.msg(MessageType::Release, &[(54, &sid)])).is_none());
+    assert!(e.leases().get(yi).is_none());
+    assert_eq!(kind(&reply(&mut e, &urx, &renew(yi, &[]))), ack(yi));
+}
