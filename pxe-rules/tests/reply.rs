@@ -36,6 +36,7 @@ fn server_part_of<'r>(reply: &'r Packet<&'r [u8]>) -> ServerPart<'r> {
             dns_server: reply.dns_servers().unwrap().and_then(|r| r.iter().next()),
             domain: reply.domain_name().unwrap(),
             hostname: reply.host_name().unwrap(),
+            fqdn_flags: reply.option(81).map(|o| o[0]),
         },
         ..ServerPart::new(LOCAL, reply.message_type().unwrap())
     }
@@ -264,6 +265,7 @@ fn builtins_follow_the_request_list_and_the_configuration() {
         dns_server: Some(LOCAL),
         domain: Some(b"lan"),
         hostname: Some(b"node1"),
+        fqdn_flags: None,
     };
     let write = |req: &[u8], mt: Option<MessageType>| {
         let request = Packet::new_checked(req).unwrap();

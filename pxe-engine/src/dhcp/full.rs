@@ -5,9 +5,10 @@ use alloc::string::String;
 use core::net::Ipv4Addr;
 
 use pxe_dhcp::{MessageType, Packet};
-use pxe_rules::config::{Host, Range};
+use pxe_rules::config::Range;
 
-use super::event::{DropDetail, LeaseEvent, NakReason, Silence};
+use super::event::{DropDetail, LeaseEvent, NakReason, ReplyKind, Silence};
+use super::hostname;
 use super::metrics::DropReason;
 use super::{DEFAULT_LEASE, Discard, Engine, Exchange, RAPID_COMMIT, Step, timing};
 use crate::lease::table::OFFER_HOLD_SECS;
@@ -18,8 +19,6 @@ use crate::lease::{AllocError, Lease, LeaseChange, NEVER};
 struct Scope<'x> {
     /// The range the rules chose.
     range: &'x Range,
-    /// The client's `dhcp-host` entry, if any.
-    host: Option<&'x Host>,
     /// Its `dhcp-host` address, when that is on this network.
     static_addr: Option<Ipv4Addr>,
     /// The lease pool of the range (dynamic ranges only).
@@ -80,22 +79,6 @@ enum Refusal {
     Silent(Silence),
 }
 
-/// The host name to store with a lease: the client's option 12 cut at NUL,
-/// at most 63 characters of letters, digits, `-` and `_`.
-fn sanitize_hostname(h: &[u8]) -> Option<String> {
-    let h = match h.iter().position(|b| *b == 0) {
-        Some(p) => &h[..p],
-        None => h,
-    };
-    let s: String = h
-        .iter()
-        .take(63)
-        .filter(|b| b.is_ascii_alphanumeric() || **b == b'-' || **b == b'_')
-        .map(|b| *b as char)
-        .collect();
-    (!s.is_empty()).then_some(s)
-}
-
 impl Engine {
     /// Full DHCP: the handler for the message type (DISCOVER, REQUEST,
     /// DECLINE, RELEASE, INFORM, BOOTP), with dnsmasq's NAK reasons.
@@ -106,7 +89,6 @@ impl Engine {
         let host = x.d.host();
         let scope = Scope {
             range,
-            host,
             static_addr: host
                 .and_then(|h| h.addr)
                 .filter(|a| range.same_net(*a, x.rx.netmask)),
@@ -139,7 +121,7 @@ impl Engine {
                 DropDetail::BootpWithoutReservation,
             ));
         };
-        Step::Reply(match self.grant(x, addr, None, timing::INFINITE) {
+        Step::Reply(match self.grant(x, addr, timing::INFINITE) {
             Ok(()) => self.reply_bootp(x, out, addr),
             Err(n) => self.nak(x, n, out),
         })
@@ -175,7 +157,7 @@ impl Engine {
         };
         if self.config.settings.rapid_commit && x.req.pkt.option(RAPID_COMMIT).is_some() {
             // RFC 4039: commit at once and answer with the ACK.
-            return self.ack(x, scope.host, addr, out);
+            return self.ack(x, addr, out);
         }
         self.leases.hold_offer(addr, cid, &hw, now);
         if self.shared_store {
@@ -201,7 +183,7 @@ impl Engine {
         if let Err(n) = self.check_grantable(x, scope, addr) {
             return Step::Reply(self.nak(x, n, out));
         }
-        self.ack(x, scope.host, addr, out)
+        self.ack(x, addr, out)
     }
 
     /// The address a REQUEST in `state` asks for, or why it gets none.
@@ -311,18 +293,12 @@ impl Engine {
 
     /// Grant `addr` for the lease time the rules and the client agree on,
     /// and ACK it (NAK if the table refuses).
-    fn ack<'x>(
-        &mut self,
-        x: &Exchange<'x>,
-        host: Option<&Host>,
-        addr: Ipv4Addr,
-        out: &mut [u8],
-    ) -> Step<'x> {
+    fn ack<'x>(&mut self, x: &Exchange<'x>, addr: Ipv4Addr, out: &mut [u8]) -> Step<'x> {
         if self.store_down {
             return self.ack_from_cache(x, addr, out);
         }
         let secs = self.times(x).lease;
-        Step::Reply(match self.grant(x, addr, host, secs) {
+        Step::Reply(match self.grant(x, addr, secs) {
             Ok(()) => self.reply_full(x, out, MessageType::Ack, addr),
             Err(n) => self.nak(x, n, out),
         })
@@ -356,21 +332,15 @@ impl Engine {
     }
 
     /// Commits the lease of `addr` for `secs` and queues its changes.
-    fn grant(
-        &mut self,
-        x: &Exchange<'_>,
-        addr: Ipv4Addr,
-        host: Option<&Host>,
-        secs: u32,
-    ) -> Result<(), NakReason> {
+    fn grant(&mut self, x: &Exchange<'_>, addr: Ipv4Addr, secs: u32) -> Result<(), NakReason> {
         let req = &x.req;
-        let hostname = host.and_then(|h| h.name.clone()).or_else(|| {
-            req.pkt
-                .host_name()
-                .ok()
-                .flatten()
-                .and_then(sanitize_hostname)
-        });
+        // The lease keeps the name the ACK gives (dnsmasq's
+        // `lease_set_hostname` with the same name).
+        let mut generated = [0u8; hostname::GENERATED_MAX];
+        let hostname = self
+            .reply_name(ReplyKind::Ack, x, &mut generated)
+            .and_then(|n| core::str::from_utf8(n).ok())
+            .map(String::from);
         let lease = Lease {
             addr,
             hw: req.hw,

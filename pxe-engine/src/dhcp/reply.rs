@@ -17,6 +17,7 @@ use pxe_rules::{Builtins, Config, Decision, LeaseTimes, ReplyError, ServerPart};
 
 use super::addressing::{self, AddressingInput, Destination};
 use super::event::{NakReason, NextServer, ReplyKind};
+use super::hostname::{self, NameFor};
 use super::{Engine, Exchange};
 
 /// A reply written into the output buffer: its length (or why it did not
@@ -84,9 +85,11 @@ impl Engine {
         let (req, d) = (&x.req, x.d);
         let next_server = self.next_server(d);
         let config = self.config.clone();
+        let mut generated = [0u8; hostname::GENERATED_MAX];
+        let name = self.reply_name(kind, x, &mut generated);
         let server = ServerPart {
             next_server: Some(next_server.addr),
-            ..self.server_part(kind, yiaddr, x, &config)
+            ..self.server_part(kind, yiaddr, x, &config, name)
         };
         let built = d
             .write_reply(&req.pkt, &server, out)
@@ -112,13 +115,43 @@ impl Engine {
         }
     }
 
-    /// What the server adds to a reply of `kind` (the next server aside).
+    /// The host name a reply of `kind` gives the client ([`hostname`]);
+    /// a generated one is written into `buf`.
+    pub(super) fn reply_name<'a>(
+        &'a self,
+        kind: ReplyKind,
+        x: &'a Exchange<'a>,
+        buf: &'a mut [u8; hostname::GENERATED_MAX],
+    ) -> Option<&'a [u8]> {
+        let purpose = match kind {
+            ReplyKind::Offer => NameFor::Offer,
+            ReplyKind::Ack => NameFor::Ack,
+            ReplyKind::InformAck => NameFor::Inform,
+            _ => return None,
+        };
+        let req = &x.req;
+        let lease_name =
+            if purpose == NameFor::Inform && self.leases.find(req.client_id, &req.hw).is_none() {
+                self.leases
+                    .get(req.pkt.ciaddr())
+                    .and_then(|l| l.hostname.as_deref())
+                    .map(str::as_bytes)
+            } else {
+                None
+            };
+        let client = hostname::client_name(&req.pkt);
+        hostname::reply_name(purpose, x.d, client, lease_name, &req.hw, buf)
+    }
+
+    /// What the server adds to a reply of `kind` (the next server aside),
+    /// with the host name it gives the client.
     fn server_part<'c>(
         &self,
         kind: ReplyKind,
         yiaddr: Ipv4Addr,
         x: &Exchange<'c>,
         config: &'c Config,
+        name: Option<&'c [u8]>,
     ) -> ServerPart<'c> {
         let (req, rx) = (&x.req, x.rx);
         let base = ServerPart::new(rx.local, None);
@@ -139,13 +172,13 @@ impl Engine {
                         lease: times.lease,
                         renewal: times.t1.zip(times.t2),
                     }),
-                    builtins: builtins(x, config),
+                    builtins: builtins(x, config, name),
                     ..base
                 }
             }
             ReplyKind::InformAck => ServerPart {
                 message_type: Some(MessageType::Ack),
-                builtins: builtins(x, config),
+                builtins: builtins(x, config, name),
                 ..base
             },
             ReplyKind::Bootp => ServerPart {
@@ -297,10 +330,10 @@ pub(super) fn nak_broadcast(
     !unicast_dest || !giaddr.is_unspecified() || ciaddr.is_unspecified() || same_net
 }
 
-/// The values of the server's built-in options 1, 28, 3, 15 and 12 (the
+/// The values of the server's built-in options 1, 28, 3, 15, 12 and 81 (the
 /// shared writer leaves out what a configured line replaces, and 3, 15
 /// and 12 when the client did not ask for them).
-fn builtins<'c>(x: &Exchange<'c>, config: &'c Config) -> Builtins<'c> {
+fn builtins<'c>(x: &Exchange<'c>, config: &'c Config, name: Option<&'c [u8]>) -> Builtins<'c> {
     let (d, rx, req) = (x.d, x.rx, &x.req);
     let range = d.range();
     let mask = range.and_then(|r| r.netmask).unwrap_or(rx.netmask);
@@ -318,6 +351,11 @@ fn builtins<'c>(x: &Exchange<'c>, config: &'c Config) -> Builtins<'c> {
         router: Some(router),
         dns_server: None,
         domain: config.settings.domain.as_deref().map(str::as_bytes),
-        hostname: d.host().and_then(|h| h.name.as_deref()).map(str::as_bytes),
+        hostname: name,
+        fqdn_flags: req
+            .pkt
+            .option_ref(hostname::CLIENT_FQDN)
+            .filter(|o| o.len() >= 3)
+            .map(|o| hostname::fqdn_reply_flags(o[0])),
     }
 }

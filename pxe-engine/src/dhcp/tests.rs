@@ -1423,3 +1423,95 @@ fn renewal_without_a_lease_as_dnsmasq() {
     assert!(e.leases().get(yi).is_none());
     assert_eq!(kind(&reply(&mut e, &urx, &renew(yi, &[]))), ack(yi));
 }
+
+/// Option 12 in OFFER, ACK and INFORM as dnsmasq: the `dhcp-host` name,
+/// or the client's own (first label) in the ACK; option 81 answered.
+#[test]
+fn host_names_in_replies_as_dnsmasq() {
+    let conf = "dhcp-range=192.168.2.100,192.168.2.110\n\
+                dhcp-host=52:54:00:00:00:01,pc1.lab.example\n\
+                domain=lab.example\n";
+    let mut e = engine(conf);
+    let h12 = |b: &[u8]| p(b).option(12).map(<[u8]>::to_vec);
+    let dora = |e: &mut Harness, c: &C, extra: &[(u8, &[u8])]| {
+        let (o, _) = reply(e, &rx(67), &c.msg(MessageType::Discover, extra)).unwrap();
+        let yi = p(&o).yiaddr().octets();
+        let mut req: Vec<(u8, &[u8])> = vec![(50, &yi), (54, &[192, 168, 2, 1])];
+        req.extend_from_slice(extra);
+        let (a, _) = reply(e, &rx(67), &c.msg(MessageType::Request, &req)).unwrap();
+        (o, a)
+    };
+    // dhcp-host name (its first label), in both; the domain in 15.
+    let (o, a) = dora(&mut e, &C::new(1), &[]);
+    assert_eq!(h12(&o), Some(b"pc1".to_vec()));
+    assert_eq!(h12(&a), Some(b"pc1".to_vec()));
+    assert_eq!(p(&a).option(15), Some(&b"lab.example"[..]));
+    // The client's own name: only in the ACK (dnsmasq offers no name it
+    // has not confirmed), cut at the first dot; stored with the lease.
+    let (o, a) = dora(&mut e, &C::new(2), &[(12, b"web2.elsewhere")]);
+    assert_eq!(h12(&o), None);
+    assert_eq!(h12(&a), Some(b"web2".to_vec()));
+    let yi = p(&a).yiaddr();
+    assert_eq!(
+        e.leases().get(yi).unwrap().hostname.as_deref(),
+        Some("web2")
+    );
+    // A client name other than its dhcp-host name: not in the OFFER.
+    let (o, a) = dora(&mut e, &C::new(1), &[(12, b"other")]);
+    assert_eq!(h12(&o), None);
+    assert_eq!(h12(&a), Some(b"pc1".to_vec()));
+    // A NUL-terminated option 12 (Windows) gets NUL-terminated strings.
+    let (_, a) = dora(&mut e, &C::new(3), &[(12, b"win3\0")]);
+    assert_eq!(h12(&a), Some(b"win3\0".to_vec()));
+    assert_eq!(p(&a).option(15), Some(&b"lab.example\0"[..]));
+    // An illegal name is no name.
+    let (_, a) = dora(&mut e, &C::new(4), &[(12, b"-x")]);
+    assert_eq!(h12(&a), None);
+    // Option 81 (text): offered and acknowledged, answered with flags
+    // S|O, RCODEs 255 and the FQDN under the configured domain.
+    let (o, a) = dora(&mut e, &C::new(5), &[(81, b"\x00\x00\x00pc5")]);
+    assert_eq!(h12(&o), Some(b"pc5".to_vec()));
+    assert_eq!(p(&a).option(81), Some(&b"\x03\xff\xffpc5.lab.example"[..]));
+    // Wire format (E bit).
+    let (_, a) = dora(&mut e, &C::new(6), &[(81, b"\x05\x00\x00\x03pc6\x00")]);
+    assert_eq!(
+        p(&a).option(81),
+        Some(&b"\x05\xff\xff\x03pc6\x03lab\x07example\x00"[..])
+    );
+    // INFORM: the name stored with the lease of ciaddr.
+    let mut i = C::new(7);
+    i.ciaddr = yi;
+    let mut urx = rx(67);
+    urx.src = SocketAddrV4::new(yi, 68);
+    let (ia, _) = reply(&mut e, &urx, &i.msg(MessageType::Inform, &[])).unwrap();
+    assert_eq!(h12(&ia), Some(b"web2".to_vec()));
+    // Not asked for (option 55 without 12): not sent.
+    let mut c = C::new(8);
+    c.opts = vec![(55, vec![1, 3])];
+    let (_, a) = dora(&mut e, &c, &[(12, b"quiet8")]);
+    assert_eq!(h12(&a), None);
+}
+
+#[test]
+fn ignore_and_generate_names() {
+    let mut e =
+        engine("dhcp-range=192.168.2.100,192.168.2.110\ndhcp-ignore-names\ndhcp-generate-names\n");
+    let c = C::new(0x21);
+    let (o, _) = reply(
+        &mut e,
+        &rx(67),
+        &c.msg(MessageType::Discover, &[(12, b"mine")]),
+    )
+    .unwrap();
+    let yi = p(&o).yiaddr().octets();
+    let (a, _) = reply(
+        &mut e,
+        &rx(67),
+        &c.msg(
+            MessageType::Request,
+            &[(50, &yi), (54, &LOCAL.octets()), (12, b"mine")],
+        ),
+    )
+    .unwrap();
+    assert_eq!(p(&a).option(12), Some(&b"52-54-00-00-00-21"[..]));
+}
