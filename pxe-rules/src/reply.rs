@@ -17,7 +17,7 @@
 //!
 //! | verdict | `yiaddr` | `ciaddr` | `flags` |
 //! |---|---|---|---|
-//! | [`Verdict::Full`] | [`ServerPart::yiaddr`] | 0; the request's in the ACK to an INFORM | as sent |
+//! | [`Verdict::Full`] | [`ServerPart::yiaddr`] | the request's; 0 for a DISCOVER or a request with option 50 | as sent |
 //! | [`Verdict::Proxy`] | 0 | 0 for a DISCOVER, else the request's | BROADCAST added when `ciaddr` is 0 |
 //! | [`Verdict::BootServer`] | the request's `ciaddr` | 0 | as sent |
 //!
@@ -222,7 +222,11 @@ impl Decision<'_> {
         match self.verdict {
             Verdict::Full => {
                 b.yiaddr(server.yiaddr);
-                if request_type == Some(MessageType::Inform) {
+                // dnsmasq answers in the request's buffer: `ciaddr` stays,
+                // but is zeroed in a DISCOVER or next to an option 50.
+                let zeroed = request_type == Some(MessageType::Discover)
+                    || request.option(code::REQUESTED_IP).is_some();
+                if !zeroed {
                     b.ciaddr(request.ciaddr());
                 }
             }

@@ -53,10 +53,17 @@ impl Engine {
         }
     }
 
-    fn addressing(&self, x: &Exchange<'_>, yiaddr: Ipv4Addr, force_broadcast: bool) -> Destination {
+    /// The destination of a reply with `ciaddr` and `yiaddr` (dnsmasq
+    /// addresses the reply it built, not the request).
+    fn addressing(
+        &self,
+        x: &Exchange<'_>,
+        ciaddr: Ipv4Addr,
+        yiaddr: Ipv4Addr,
+        force_broadcast: bool,
+    ) -> Destination {
         let req = &x.req;
         let p = &req.pkt;
-        let ciaddr = request_ciaddr(x);
         addressing::destination(&AddressingInput {
             arrival_port: x.rx.port,
             src: x.rx.src,
@@ -103,6 +110,15 @@ impl Engine {
             ReplyKind::Offer | ReplyKind::Ack => (yiaddr, d.broadcast()),
             _ => (yiaddr, false),
         };
+        // A boot-server ACK moves the client's address from `ciaddr` to
+        // `yiaddr`: on 67 it goes out as to a client without an address
+        // (broadcast with the flag, else to `yiaddr` at its MAC), as
+        // dnsmasq's does.
+        let reply_ciaddr = if kind == ReplyKind::BootServerAck {
+            Ipv4Addr::UNSPECIFIED
+        } else {
+            request_ciaddr(x)
+        };
         Sent {
             built,
             kind,
@@ -111,7 +127,7 @@ impl Engine {
                 addr: d.next_server(&server),
                 ..next_server
             },
-            dest: self.addressing(x, dest_yiaddr, force_broadcast),
+            dest: self.addressing(x, reply_ciaddr, dest_yiaddr, force_broadcast),
         }
     }
 

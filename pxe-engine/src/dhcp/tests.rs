@@ -1515,3 +1515,39 @@ fn ignore_and_generate_names() {
     .unwrap();
     assert_eq!(p(&a).option(12), Some(&b"52-54-00-00-00-21"[..]));
 }
+
+/// A boot-server request broadcast to 67 by a client with an address is
+/// answered as dnsmasq answers it: the ACK's `ciaddr` is 0 and `yiaddr`
+/// the client's address, so it is broadcast when the flag is set and
+/// otherwise unicast to that address at the client's MAC.
+#[test]
+fn boot_server_request_on_67_is_addressed_like_dnsmasq() {
+    let mut e = engine(PROXY);
+    let mut c = C::pxe_rom(3);
+    c.ciaddr = Ipv4Addr::new(192, 168, 2, 77);
+    let boot_item: &[u8] = &[71, 4, 0x80, 0, 0, 0, 255];
+    let mut from = rx(67);
+    from.src = SocketAddrV4::new(c.ciaddr, 68);
+    let (a, dest) = reply(
+        &mut e,
+        &from,
+        &c.msg(MessageType::Request, &[(43, boot_item)]),
+    )
+    .unwrap();
+    assert_eq!(p(&a).yiaddr(), c.ciaddr);
+    assert_eq!(
+        dest,
+        Destination::Broadcast,
+        "C::msg sets the broadcast flag"
+    );
+    let mut m = c.msg(MessageType::Request, &[(43, boot_item)]);
+    m[10] = 0;
+    let (_, dest) = reply(&mut e, &from, &m).unwrap();
+    assert_eq!(
+        dest,
+        Destination::UnicastHw {
+            addr: c.ciaddr,
+            hw: HwAddr::ethernet(c.mac)
+        }
+    );
+}
