@@ -654,3 +654,28 @@ fn proxy_flows_match_dnsmasq() {
     let n = differential("proxy", PROXY, &proxy_flows());
     assert!(n >= 3, "answered {n}");
 }
+
+/// The seed's configurations (their DHCP and PXE lines; TFTP is not
+/// compared here), on this lab's network.
+fn seed(file: &str) -> String {
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../conf")
+            .join(file),
+    )
+    .unwrap();
+    text.lines()
+        .filter(|l| !l.starts_with("enable-tftp") && !l.starts_with("tftp-root"))
+        .map(|l| l.replace("192.168.2.", "192.168.77."))
+        .fold(String::new(), |acc, l| acc + &l + "\n")
+}
+
+#[test]
+fn seed_configurations_match_dnsmasq() {
+    let n = differential("seed-real", &seed("seed-real.conf"), &full_flows());
+    assert!(n >= 10, "answered {n}");
+    for f in ["seed-proxy.conf", "seed-proxy-php.conf"] {
+        let n = differential(f, &seed(f), &proxy_flows());
+        assert!(n >= 2, "{f}: answered {n}");
+    }
+}
