@@ -612,6 +612,8 @@ pub(crate) struct Index {
     pub(crate) options: Vec<u32>,
     pub(crate) ignores: Vec<u32>,
     pub(crate) broadcasts: Vec<u32>,
+    pub(crate) ignore_names: Vec<u32>,
+    pub(crate) generate_names: Vec<u32>,
     pub(crate) delays: Vec<u32>,
     /// Plain `dhcp-option` lines grouped by option number, list order.
     pub(crate) opt_codes: Vec<(u8, Vec<u32>)>,

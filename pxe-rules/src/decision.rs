@@ -231,6 +231,8 @@ pub struct Decision<'a> {
     pub(crate) configured_t: [Option<&'a [u8]>; 2],
     pub(crate) dropped: u16,
     pub(crate) broadcast: bool,
+    pub(crate) ignore_names: bool,
+    pub(crate) generate_names: bool,
     pub(crate) delay: u32,
     pub(crate) uefi_workaround: bool,
 }
@@ -291,6 +293,8 @@ impl<'a> Decision<'a> {
             configured_t: [None, None],
             dropped: 0,
             broadcast: false,
+            ignore_names: false,
+            generate_names: false,
             delay: 0,
             uefi_workaround: false,
         }
@@ -536,6 +540,18 @@ impl<'a> Decision<'a> {
     /// Whether a `dhcp-broadcast` line forces a broadcast reply.
     pub fn broadcast(&self) -> bool {
         self.broadcast
+    }
+
+    /// Whether a `dhcp-ignore-names` line drops the client's own host name
+    /// (options 12 and 81) for this client.
+    pub fn ignore_names(&self) -> bool {
+        self.ignore_names
+    }
+
+    /// Whether a `dhcp-generate-names` line names a client that gives no
+    /// name after its MAC address.
+    pub fn generate_names(&self) -> bool {
+        self.generate_names
     }
 
     /// `dhcp-reply-delay` seconds.

@@ -1523,7 +1523,8 @@ impl<'l> Builder<'l> {
                 Rule::CondList(CondListKind::Ignore, _) => ix.ignores.push(i),
                 Rule::CondList(CondListKind::Broadcast, _) => ix.broadcasts.push(i),
                 Rule::CondList(CondListKind::BootpDynamic, _) => ix.bootp_dynamic.push(i),
-                Rule::CondList(..) => {}
+                Rule::CondList(CondListKind::IgnoreNames, _) => ix.ignore_names.push(i),
+                Rule::CondList(CondListKind::GenerateNames, _) => ix.generate_names.push(i),
                 Rule::Delay(_) => ix.delays.push(i),
             }
         }

@@ -17,7 +17,7 @@
 //!
 //! | verdict | `yiaddr` | `ciaddr` | `flags` |
 //! |---|---|---|---|
-//! | [`Verdict::Full`] | [`ServerPart::yiaddr`] | 0; the request's in the ACK to an INFORM | as sent |
+//! | [`Verdict::Full`] | [`ServerPart::yiaddr`] | the request's; 0 for a DISCOVER or a request with option 50 | as sent |
 //! | [`Verdict::Proxy`] | 0 | 0 for a DISCOVER, else the request's | BROADCAST added when `ciaddr` is 0 |
 //! | [`Verdict::BootServer`] | the request's `ciaddr` | 0 | as sent |
 //!
@@ -131,8 +131,13 @@ pub struct Builtins<'s> {
     pub dns_server: Option<Ipv4Addr>,
     /// Option 15, only when requested.
     pub domain: Option<&'s [u8]>,
-    /// Option 12 (the `dhcp-host` name), only when requested.
+    /// Option 12, the client's host name as the server chose it (the
+    /// `dhcp-host` name or the client's own), only when requested.
     pub hostname: Option<&'s [u8]>,
+    /// The flags of the option 81 (client FQDN, RFC 4702) to answer with
+    /// when the client sent one and there is a `hostname`: sent whether or
+    /// not requested, with the hostname and `domain`.
+    pub fqdn_flags: Option<u8>,
 }
 
 impl Decision<'_> {
@@ -217,7 +222,11 @@ impl Decision<'_> {
         match self.verdict {
             Verdict::Full => {
                 b.yiaddr(server.yiaddr);
-                if request_type == Some(MessageType::Inform) {
+                // dnsmasq answers in the request's buffer: `ciaddr` stays,
+                // but is zeroed in a DISCOVER or next to an option 50.
+                let zeroed = request_type == Some(MessageType::Discover)
+                    || request.option(code::REQUESTED_IP).is_some();
+                if !zeroed {
                     b.ciaddr(request.ciaddr());
                 }
             }
@@ -301,15 +310,85 @@ impl Decision<'_> {
                 b.ipv4_option(c, a)?;
             }
         }
+        // dnsmasq's `borken_opt`: a client whose option 12 ended in NUL
+        // gets NUL-terminated strings back.
+        let nul: &[u8] = match request.option(code::HOST_NAME) {
+            Some([.., 0]) => &[0],
+            _ => &[],
+        };
         let texts = [
             (code::DOMAIN_NAME, builtins.domain),
             (code::HOST_NAME, builtins.hostname),
         ];
         for (c, value) in texts {
             if let Some(t) = value.filter(|_| wanted(c) && !self.overrides_builtin(c)) {
-                b.option(c, t)?;
+                b.option_parts(c, [t, nul])?;
             }
+        }
+        if let (Some(host), Some(flags)) = (builtins.hostname, builtins.fqdn_flags) {
+            write_fqdn(b, flags, host, builtins.domain, nul)?;
         }
         Ok(())
     }
+}
+
+/// Option 81, client FQDN, in the reply (dnsmasq's `do_options`): flags,
+/// two RCODE bytes of 255, then `host[.domain]` — as DNS labels (ending in
+/// a zero label only with a domain) when the E bit (0x04) is set, else as
+/// text, NUL-terminated for a client whose option 12 was. Left out when
+/// it cannot fit one option (a `domain=` of over 180 characters), as
+/// dnsmasq leaves out what has no room.
+fn write_fqdn(
+    b: &mut Builder<'_>,
+    flags: u8,
+    host: &[u8],
+    domain: Option<&[u8]>,
+    nul: &[u8],
+) -> Result<(), pxe_dhcp::Error> {
+    const FQDN: u8 = 81;
+    let mut buf = [0u8; 255];
+    let mut n = 0;
+    let mut fits = true;
+    let mut put = |bytes: &[u8]| match buf.get_mut(n..n + bytes.len()) {
+        Some(dst) => {
+            dst.copy_from_slice(bytes);
+            n += bytes.len();
+        }
+        None => fits = false,
+    };
+    put(&[flags & 0x0f, 255, 255]);
+    if flags & 0x04 != 0 {
+        let names = [Some(host), domain];
+        for label in names
+            .iter()
+            .flatten()
+            .flat_map(|s| s.split(|c| *c == b'.'))
+            .filter(|l| !l.is_empty())
+        {
+            match u8::try_from(label.len()) {
+                // A DNS label has at most 63 bytes.
+                Ok(len) if len <= 63 => {
+                    put(&[len]);
+                    put(label);
+                }
+                // More than the option holds: marks it as not fitting.
+                _ => put(&[0; 256]),
+            }
+        }
+        if domain.is_some() {
+            put(&[0]);
+        }
+    } else {
+        put(host);
+        if let Some(d) = domain {
+            put(b".");
+            put(d);
+        }
+        put(nul);
+    }
+    if !fits {
+        return Ok(());
+    }
+    b.option(FQDN, &buf[..n])?;
+    Ok(())
 }

@@ -36,6 +36,7 @@ fn server_part_of<'r>(reply: &'r Packet<&'r [u8]>) -> ServerPart<'r> {
             dns_server: reply.dns_servers().unwrap().and_then(|r| r.iter().next()),
             domain: reply.domain_name().unwrap(),
             hostname: reply.host_name().unwrap(),
+            fqdn_flags: reply.option(81).map(|o| o[0]),
         },
         ..ServerPart::new(LOCAL, reply.message_type().unwrap())
     }
@@ -204,7 +205,9 @@ fn header_rules_by_verdict() {
     let (_, r) = write(&no_ci, Port::Pxe);
     let p = Packet::new_checked(&r[..]).unwrap();
     assert!(p.flags().contains(pxe_dhcp::Flags::BROADCAST));
-    // Full REQUEST on 67: the server's yiaddr, ciaddr 0, lease-less ACK.
+    // Full REQUEST on 67 (renewing: ciaddr, no option 50): the server's
+    // yiaddr, ciaddr kept (as dnsmasq, observed in
+    // pxe-server/tests/dnsmasq_parity.rs), lease-less ACK.
     let mut full = req.clone();
     let at60 = full.windows(2).position(|w| w == [60, 32]).unwrap();
     full[at60 + 2] = b'X'; // not a PXE client: no proxy
@@ -213,13 +216,18 @@ fn header_rules_by_verdict() {
     assert_eq!(v, Verdict::Full);
     assert_eq!(
         (p.yiaddr(), p.ciaddr(), p.siaddr()),
-        (
-            Ipv4Addr::new(192, 168, 2, 150),
-            Ipv4Addr::UNSPECIFIED,
-            LOCAL
-        )
+        (Ipv4Addr::new(192, 168, 2, 150), ci, LOCAL)
     );
     assert_eq!(opts(&r), [53, 54, 82]);
+    // With option 50 the request's ciaddr is ignored and the reply's is 0.
+    let mut with50 = full.clone();
+    let end = with50.iter().rposition(|b| *b == 255).unwrap();
+    with50.splice(end..end, [50, 4, 192, 168, 2, 150]);
+    let (_, r) = write(&with50, Port::Dhcp);
+    assert_eq!(
+        Packet::new_checked(&r[..]).unwrap().ciaddr(),
+        Ipv4Addr::UNSPECIFIED
+    );
     // Boot-server REQUEST: yiaddr = ciaddr, ciaddr 0, file from the service.
     let boot = Req::new([0x52, 0x54, 0, 1, 2, 3], 3)
         .ciaddr(ci)
@@ -264,6 +272,7 @@ fn builtins_follow_the_request_list_and_the_configuration() {
         dns_server: Some(LOCAL),
         domain: Some(b"lan"),
         hostname: Some(b"node1"),
+        fqdn_flags: None,
     };
     let write = |req: &[u8], mt: Option<MessageType>| {
         let request = Packet::new_checked(req).unwrap();

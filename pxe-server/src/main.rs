@@ -28,7 +28,7 @@ dhcp-boot, pxe-service, dhcp-option, enable-tftp, tftp-root, ...). DNS-only line
 accepted and reported as ignored; `pxe-server check` explains a file rule by rule.
 
 Started as root with user= (and group=) in the file, it switches to that user at once \
-and keeps only CAP_NET_BIND_SERVICE and CAP_NET_RAW. Under systemd it is a Type=notify \
+and keeps only CAP_NET_BIND_SERVICE, CAP_NET_RAW and CAP_NET_ADMIN. Under systemd it is a Type=notify \
 service: READY=1 once every socket is bound, STATUS= with a summary, WATCHDOG=1 when \
 WatchdogSec= is set.";
 
@@ -353,7 +353,7 @@ fn drop_privileges(config: &pxe_rules::Config) -> Result<(), privileges::Privile
     };
     match privileges::drop_to(&to)? {
         Dropped::Switched => tracing::info!(
-            "running as user {} (uid {}), group {} (gid {}); capabilities kept: CAP_NET_BIND_SERVICE, CAP_NET_RAW",
+            "running as user {} (uid {}), group {} (gid {}); capabilities kept: CAP_NET_BIND_SERVICE, CAP_NET_RAW, CAP_NET_ADMIN",
             to.user.as_deref().unwrap_or("(unchanged)"),
             to.uid,
             to.group,

@@ -4,10 +4,13 @@
 //!
 //! Why binding may still happen after the switch: a reload can add an
 //! interface or a port (DHCP 67, the PXE boot server 4011, TFTP 69,
-//! `http-port=80`), and per-interface sockets use `SO_BINDTODEVICE`. So
-//! the server keeps `CAP_NET_BIND_SERVICE` and `CAP_NET_RAW` — exactly
-//! what systemd's `User=` with `AmbientCapabilities=` starts it with —
-//! and one code path serves both ways of starting it.
+//! `http-port=80`), and per-interface sockets use `SO_BINDTODEVICE`; and
+//! a reply unicast to a client without an address needs its neighbour
+//! entry written first (dnsmasq keeps the same capability for its ARP
+//! entries). So the server keeps `CAP_NET_BIND_SERVICE`, `CAP_NET_RAW`
+//! and `CAP_NET_ADMIN` — exactly what systemd's `User=` with
+//! `AmbientCapabilities=` starts it with — and one code path serves both
+//! ways of starting it.
 //!
 //! The switch must happen before any other thread exists: capabilities
 //! are per thread (`capset(2)`), and threads inherit them when created.
@@ -18,8 +21,13 @@ use caps::{CapSet, Capability, CapsHashSet};
 use nix::unistd::{Gid, Group, Uid, User};
 
 /// The capabilities the server keeps after [`drop_to`]: binding ports
-/// below 1024, and `SO_BINDTODEVICE` on kernels before 5.7.
-pub const KEPT: [Capability; 2] = [Capability::CAP_NET_BIND_SERVICE, Capability::CAP_NET_RAW];
+/// below 1024, `SO_BINDTODEVICE` on kernels before 5.7, and neighbour
+/// entries for unicast replies to clients without an address.
+pub const KEPT: [Capability; 3] = [
+    Capability::CAP_NET_BIND_SERVICE,
+    Capability::CAP_NET_RAW,
+    Capability::CAP_NET_ADMIN,
+];
 
 /// Why the server cannot run as the configured user and group.
 #[derive(Debug, thiserror::Error)]

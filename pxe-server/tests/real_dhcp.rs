@@ -49,6 +49,19 @@ fn shutdown_and_log(mut server: ChildGuard, log: &Path) -> String {
 
 #[test]
 fn udhcpc_obtain_renew_release() {
+    udhcpc_obtain_renew_release_with(false);
+}
+
+/// `udhcpc -B` sets the broadcast flag: the OFFER and ACK are broadcast.
+#[test]
+fn udhcpc_with_broadcast_flag_obtain_renew_release() {
+    udhcpc_obtain_renew_release_with(true);
+}
+
+/// udhcpc (raw socket until bound) without the broadcast flag gets the
+/// OFFER and ACK unicast to the offered address at its MAC; with it
+/// (`-B`), broadcast. Renewal is unicast either way, release frees.
+fn udhcpc_obtain_renew_release_with(broadcast_flag: bool) {
     need_tool("busybox");
     let dir = tempfile::tempdir().unwrap();
     let lab = Lab::new(&[SRV, ""]);
@@ -77,6 +90,7 @@ fn udhcpc_obtain_renew_release() {
                 "-s",
                 script.to_str().unwrap(),
             ])
+            .args(broadcast_flag.then_some("-B"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -96,6 +110,14 @@ fn udhcpc_obtain_renew_release() {
     }
     let ip = ip.expect("udhcpc configured no address");
     assert!(ip.starts_with("10.77.0."), "{ip}");
+    let first_ack = wait_log(&log, "DHCPACK", Duration::from_secs(1));
+    let first_ack = first_ack.lines().find(|l| l.contains("DHCPACK")).unwrap();
+    let delivery = if broadcast_flag {
+        "(broadcast)".to_string()
+    } else {
+        format!("(unicast {ip} (")
+    };
+    assert!(first_ack.contains(&delivery), "{first_ack}");
     // Renew: SIGUSR1 makes udhcpc send a unicast RENEWING request.
     let pid = nix::unistd::Pid::from_raw(client.0.as_ref().unwrap().id() as i32);
     nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGUSR1).unwrap();

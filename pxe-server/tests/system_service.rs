@@ -204,8 +204,8 @@ fn notify_ready_after_every_socket_watchdog_reload_and_stopping() {
     assert!(st.is_some_and(|s| s.success()), "{st:?}");
 }
 
-/// `CAP_NET_BIND_SERVICE` (10) and `CAP_NET_RAW` (13).
-const KEPT_CAPS: u64 = (1 << 10) | (1 << 13);
+/// `CAP_NET_BIND_SERVICE` (10), `CAP_NET_ADMIN` (12) and `CAP_NET_RAW` (13).
+const KEPT_CAPS: u64 = (1 << 10) | (1 << 12) | (1 << 13);
 
 /// The `Uid:`, `Gid:` and capability lines of `/proc/PID/status`.
 fn proc_status(pid: u32) -> (String, String, u64, u64, u64) {
@@ -228,7 +228,7 @@ fn proc_status(pid: u32) -> (String, String, u64, u64, u64) {
 }
 
 #[test]
-fn as_nobody_with_two_capabilities_it_serves_dhcp_and_tftp() {
+fn as_nobody_with_three_capabilities_it_serves_dhcp_and_tftp() {
     need_tool("busybox");
     need_tool("curl");
     let dir = tempfile::tempdir().unwrap();

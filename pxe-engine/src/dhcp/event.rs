@@ -225,11 +225,13 @@ impl ReplyKind {
 pub enum NakReason {
     /// SELECTING another server while this one is authoritative.
     WrongServerId,
-    /// Neither option 50 nor `ciaddr` names an address.
+    /// Neither option 50 nor `ciaddr` names an address (dnsmasq says
+    /// "lease not found" or "wrong network" here).
     NoAddressRequested,
     /// INIT-REBOOT for an address other than the client's lease.
     WrongAddress,
-    /// RENEWING a lease this (authoritative) server does not know.
+    /// RENEWING (unicast) an address this server has no lease of for the
+    /// client, while not authoritative or while it holds another one.
     LeaseNotFound,
     /// The address is not on the network the request arrived from.
     WrongNetwork,

@@ -5,9 +5,10 @@ use alloc::string::String;
 use core::net::Ipv4Addr;
 
 use pxe_dhcp::{MessageType, Packet};
-use pxe_rules::config::{Host, Range};
+use pxe_rules::config::Range;
 
-use super::event::{DropDetail, LeaseEvent, NakReason, Silence};
+use super::event::{DropDetail, LeaseEvent, NakReason, ReplyKind, Silence};
+use super::hostname;
 use super::metrics::DropReason;
 use super::{DEFAULT_LEASE, Discard, Engine, Exchange, RAPID_COMMIT, Step, timing};
 use crate::lease::table::OFFER_HOLD_SECS;
@@ -18,24 +19,23 @@ use crate::lease::{AllocError, Lease, LeaseChange, NEVER};
 struct Scope<'x> {
     /// The range the rules chose.
     range: &'x Range,
-    /// The client's `dhcp-host` entry, if any.
-    host: Option<&'x Host>,
     /// Its `dhcp-host` address, when that is on this network.
     static_addr: Option<Ipv4Addr>,
     /// The lease pool of the range (dynamic ranges only).
     pool: Option<usize>,
 }
 
-/// The state a DHCPREQUEST was sent in, derived once from option 54
-/// (server id), option 50 (requested address), `ciaddr` and whether it
-/// was broadcast (RFC 2131 §4.3.2).
+/// The state a DHCPREQUEST was sent in, derived once from option 50
+/// (requested address), option 54 (server id), `ciaddr` and whether it was
+/// broadcast (RFC 2131 §4.3.2), in dnsmasq's reading: option 50 decides
+/// between SELECTING/INIT-REBOOT and RENEWING/REBINDING, so a renewal that
+/// carries a server id is still a renewal of `ciaddr`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum RequestState {
-    /// Answering an offer: server id set (a missing requested address is
-    /// NAKed, as dnsmasq does).
+    /// Answering an offer: requested address and server id.
     Selecting {
         server_id: Ipv4Addr,
-        requested: Option<Ipv4Addr>,
+        requested: Ipv4Addr,
     },
     /// Rebooting with a remembered address: requested address, no server
     /// id.
@@ -44,26 +44,25 @@ enum RequestState {
     Renewing { ciaddr: Ipv4Addr },
     /// Extending its lease with any server: `ciaddr`, broadcast.
     Rebinding { ciaddr: Ipv4Addr },
-    /// No field names an address.
-    Unaddressed,
+    /// No option 50 and `ciaddr` 0: no field names an address.
+    Unaddressed { broadcast: bool },
 }
 
 impl RequestState {
     /// The state of REQUEST `p`, which arrived broadcast or not.
     fn of(p: &Packet<&[u8]>, broadcast: bool) -> Self {
-        let requested = p.requested_ip().ok().flatten();
-        if let Some(server_id) = p.server_id().ok().flatten() {
-            return RequestState::Selecting {
-                server_id,
-                requested,
+        if let Some(requested) = p.requested_ip().ok().flatten() {
+            return match p.server_id().ok().flatten() {
+                Some(server_id) => RequestState::Selecting {
+                    server_id,
+                    requested,
+                },
+                None => RequestState::InitReboot { requested },
             };
-        }
-        if let Some(requested) = requested {
-            return RequestState::InitReboot { requested };
         }
         let ciaddr = p.ciaddr();
         if ciaddr.is_unspecified() {
-            RequestState::Unaddressed
+            RequestState::Unaddressed { broadcast }
         } else if broadcast {
             RequestState::Rebinding { ciaddr }
         } else {
@@ -80,22 +79,6 @@ enum Refusal {
     Silent(Silence),
 }
 
-/// The host name to store with a lease: the client's option 12 cut at NUL,
-/// at most 63 characters of letters, digits, `-` and `_`.
-fn sanitize_hostname(h: &[u8]) -> Option<String> {
-    let h = match h.iter().position(|b| *b == 0) {
-        Some(p) => &h[..p],
-        None => h,
-    };
-    let s: String = h
-        .iter()
-        .take(63)
-        .filter(|b| b.is_ascii_alphanumeric() || **b == b'-' || **b == b'_')
-        .map(|b| *b as char)
-        .collect();
-    (!s.is_empty()).then_some(s)
-}
-
 impl Engine {
     /// Full DHCP: the handler for the message type (DISCOVER, REQUEST,
     /// DECLINE, RELEASE, INFORM, BOOTP), with dnsmasq's NAK reasons.
@@ -106,7 +89,6 @@ impl Engine {
         let host = x.d.host();
         let scope = Scope {
             range,
-            host,
             static_addr: host
                 .and_then(|h| h.addr)
                 .filter(|a| range.same_net(*a, x.rx.netmask)),
@@ -139,7 +121,7 @@ impl Engine {
                 DropDetail::BootpWithoutReservation,
             ));
         };
-        Step::Reply(match self.grant(x, addr, None, timing::INFINITE) {
+        Step::Reply(match self.grant(x, addr, timing::INFINITE) {
             Ok(()) => self.reply_bootp(x, out, addr),
             Err(n) => self.nak(x, n, out),
         })
@@ -175,7 +157,7 @@ impl Engine {
         };
         if self.config.settings.rapid_commit && x.req.pkt.option(RAPID_COMMIT).is_some() {
             // RFC 4039: commit at once and answer with the ACK.
-            return self.ack(x, scope.host, addr, out);
+            return self.ack(x, addr, out);
         }
         self.leases.hold_offer(addr, cid, &hw, now);
         if self.shared_store {
@@ -193,23 +175,21 @@ impl Engine {
 
     /// REQUEST: the address its state names, checked, then granted.
     fn on_request<'x>(&mut self, x: &Exchange<'x>, scope: &Scope<'_>, out: &mut [u8]) -> Step<'x> {
-        let addr =
-            match self.requested_address(x, scope, RequestState::of(&x.req.pkt, x.rx.broadcast)) {
-                Ok(a) => a,
-                Err(Refusal::Nak(n)) => return Step::Reply(self.nak(x, n, out)),
-                Err(Refusal::Silent(s)) => return Step::Silent(s),
-            };
+        let addr = match self.requested_address(x, RequestState::of(&x.req.pkt, x.rx.broadcast)) {
+            Ok(a) => a,
+            Err(Refusal::Nak(n)) => return Step::Reply(self.nak(x, n, out)),
+            Err(Refusal::Silent(s)) => return Step::Silent(s),
+        };
         if let Err(n) = self.check_grantable(x, scope, addr) {
             return Step::Reply(self.nak(x, n, out));
         }
-        self.ack(x, scope.host, addr, out)
+        self.ack(x, addr, out)
     }
 
     /// The address a REQUEST in `state` asks for, or why it gets none.
     fn requested_address(
         &self,
         x: &Exchange<'_>,
-        scope: &Scope<'_>,
         state: RequestState,
     ) -> Result<Ipv4Addr, Refusal> {
         let authoritative = self.config.settings.authoritative;
@@ -218,6 +198,15 @@ impl Engine {
             .find(x.req.client_id, &x.req.hw)
             .filter(|l| l.is_active(x.now))
             .map(|l| l.addr);
+        // No lease for the address the client renews: a server that is not
+        // authoritative cannot know it is free (another server may hold
+        // it); an authoritative one grants it if it can (the checks that
+        // follow), which keeps running machines up across a lost lease
+        // file or a server replacement.
+        let unknown = |addr: Ipv4Addr| match lease_addr {
+            Some(l) => l != addr,
+            None => !authoritative,
+        };
         match state {
             RequestState::Selecting {
                 server_id,
@@ -230,29 +219,33 @@ impl Engine {
                         Refusal::Silent(Silence::ChoseOtherServer(server_id))
                     });
                 }
-                requested.ok_or(Refusal::Nak(NakReason::NoAddressRequested))
+                Ok(requested)
             }
             RequestState::InitReboot { requested } => match lease_addr {
-                None if !authoritative && scope.static_addr != Some(requested) => {
+                None if !authoritative => {
                     Err(Refusal::Silent(Silence::InitRebootUnknown(requested)))
                 }
                 Some(l) if l != requested => Err(Refusal::Nak(NakReason::WrongAddress)),
                 _ => Ok(requested),
             },
-            RequestState::Renewing { ciaddr } | RequestState::Rebinding { ciaddr } => {
-                if lease_addr != Some(ciaddr) && scope.static_addr != Some(ciaddr) && !authoritative
-                {
-                    // A broadcast rebind may be for another server's lease;
-                    // a unicast renewal to us is wrong.
-                    return Err(if matches!(state, RequestState::Rebinding { .. }) {
-                        Refusal::Silent(Silence::RebindingUnknown(ciaddr))
-                    } else {
-                        Refusal::Nak(NakReason::LeaseNotFound)
-                    });
-                }
-                Ok(ciaddr)
+            RequestState::Renewing { ciaddr } if unknown(ciaddr) => {
+                // Unicast to us for a lease we do not have: wrong.
+                Err(Refusal::Nak(NakReason::LeaseNotFound))
             }
-            RequestState::Unaddressed => Err(Refusal::Nak(NakReason::NoAddressRequested)),
+            RequestState::Rebinding { ciaddr } if unknown(ciaddr) => {
+                // Broadcast: the lease may be another server's.
+                Err(Refusal::Silent(Silence::RebindingUnknown(ciaddr)))
+            }
+            RequestState::Renewing { ciaddr } | RequestState::Rebinding { ciaddr } => Ok(ciaddr),
+            RequestState::Unaddressed { broadcast } => {
+                if broadcast && unknown(Ipv4Addr::UNSPECIFIED) {
+                    Err(Refusal::Silent(Silence::RebindingUnknown(
+                        Ipv4Addr::UNSPECIFIED,
+                    )))
+                } else {
+                    Err(Refusal::Nak(NakReason::NoAddressRequested))
+                }
+            }
         }
     }
 
@@ -300,18 +293,12 @@ impl Engine {
 
     /// Grant `addr` for the lease time the rules and the client agree on,
     /// and ACK it (NAK if the table refuses).
-    fn ack<'x>(
-        &mut self,
-        x: &Exchange<'x>,
-        host: Option<&Host>,
-        addr: Ipv4Addr,
-        out: &mut [u8],
-    ) -> Step<'x> {
+    fn ack<'x>(&mut self, x: &Exchange<'x>, addr: Ipv4Addr, out: &mut [u8]) -> Step<'x> {
         if self.store_down {
             return self.ack_from_cache(x, addr, out);
         }
         let secs = self.times(x).lease;
-        Step::Reply(match self.grant(x, addr, host, secs) {
+        Step::Reply(match self.grant(x, addr, secs) {
             Ok(()) => self.reply_full(x, out, MessageType::Ack, addr),
             Err(n) => self.nak(x, n, out),
         })
@@ -345,21 +332,15 @@ impl Engine {
     }
 
     /// Commits the lease of `addr` for `secs` and queues its changes.
-    fn grant(
-        &mut self,
-        x: &Exchange<'_>,
-        addr: Ipv4Addr,
-        host: Option<&Host>,
-        secs: u32,
-    ) -> Result<(), NakReason> {
+    fn grant(&mut self, x: &Exchange<'_>, addr: Ipv4Addr, secs: u32) -> Result<(), NakReason> {
         let req = &x.req;
-        let hostname = host.and_then(|h| h.name.clone()).or_else(|| {
-            req.pkt
-                .host_name()
-                .ok()
-                .flatten()
-                .and_then(sanitize_hostname)
-        });
+        // The lease keeps the name the ACK gives (dnsmasq's
+        // `lease_set_hostname` with the same name).
+        let mut generated = [0u8; hostname::GENERATED_MAX];
+        let hostname = self
+            .reply_name(ReplyKind::Ack, x, &mut generated)
+            .and_then(|n| core::str::from_utf8(n).ok())
+            .map(String::from);
         let lease = Lease {
             addr,
             hw: req.hw,
@@ -497,16 +478,13 @@ mod tests {
             state(zero, &[sid, req], true),
             RequestState::Selecting {
                 server_id: s,
-                requested: Some(a)
+                requested: a
             }
         );
         assert_eq!(
-            state(zero, &[sid], true),
-            RequestState::Selecting {
-                server_id: s,
-                requested: None
-            },
-            "dnsmasq NAKs this one (no address requested)"
+            state(a.octets(), &[sid], false),
+            RequestState::Renewing { ciaddr: a },
+            "a renewal with a server id renews ciaddr (as dnsmasq reads it)"
         );
         assert_eq!(
             state(zero, &[req], true),
@@ -520,7 +498,10 @@ mod tests {
             state(a.octets(), &[], true),
             RequestState::Rebinding { ciaddr: a }
         );
-        assert_eq!(state(zero, &[], true), RequestState::Unaddressed);
+        assert_eq!(
+            state(zero, &[], true),
+            RequestState::Unaddressed { broadcast: true }
+        );
         // Option 50 wins over ciaddr (as dnsmasq reads it).
         assert_eq!(
             state(a.octets(), &[req], false),

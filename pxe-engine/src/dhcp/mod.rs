@@ -125,6 +125,7 @@ pub mod addressing;
 pub mod balance;
 pub mod event;
 mod full;
+mod hostname;
 pub mod log_dhcp;
 pub mod metrics;
 pub mod output;

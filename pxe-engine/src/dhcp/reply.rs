@@ -10,13 +10,14 @@
 //! ([`Sent`]); counting and reporting happen in one place,
 //! `Engine::account`.
 
-use core::net::{Ipv4Addr, SocketAddrV4};
+use core::net::Ipv4Addr;
 
 use pxe_dhcp::{Builder, MessageType, code};
 use pxe_rules::{Builtins, Config, Decision, LeaseTimes, ReplyError, ServerPart};
 
 use super::addressing::{self, AddressingInput, Destination};
 use super::event::{NakReason, NextServer, ReplyKind};
+use super::hostname::{self, NameFor};
 use super::{Engine, Exchange};
 
 /// A reply written into the output buffer: its length (or why it did not
@@ -52,15 +53,17 @@ impl Engine {
         }
     }
 
-    fn addressing(&self, x: &Exchange<'_>, yiaddr: Ipv4Addr, force_broadcast: bool) -> Destination {
+    /// The destination of a reply with `ciaddr` and `yiaddr` (dnsmasq
+    /// addresses the reply it built, not the request).
+    fn addressing(
+        &self,
+        x: &Exchange<'_>,
+        ciaddr: Ipv4Addr,
+        yiaddr: Ipv4Addr,
+        force_broadcast: bool,
+    ) -> Destination {
         let req = &x.req;
         let p = &req.pkt;
-        let ciaddr =
-            if req.mt == Some(MessageType::Discover) || p.requested_ip().ok().flatten().is_some() {
-                Ipv4Addr::UNSPECIFIED
-            } else {
-                p.ciaddr()
-            };
         addressing::destination(&AddressingInput {
             arrival_port: x.rx.port,
             src: x.rx.src,
@@ -89,9 +92,11 @@ impl Engine {
         let (req, d) = (&x.req, x.d);
         let next_server = self.next_server(d);
         let config = self.config.clone();
+        let mut generated = [0u8; hostname::GENERATED_MAX];
+        let name = self.reply_name(kind, x, &mut generated);
         let server = ServerPart {
             next_server: Some(next_server.addr),
-            ..self.server_part(kind, yiaddr, x, &config)
+            ..self.server_part(kind, yiaddr, x, &config, name)
         };
         let built = d
             .write_reply(&req.pkt, &server, out)
@@ -105,6 +110,15 @@ impl Engine {
             ReplyKind::Offer | ReplyKind::Ack => (yiaddr, d.broadcast()),
             _ => (yiaddr, false),
         };
+        // A boot-server ACK moves the client's address from `ciaddr` to
+        // `yiaddr`: on 67 it goes out as to a client without an address
+        // (broadcast with the flag, else to `yiaddr` at its MAC), as
+        // dnsmasq's does.
+        let reply_ciaddr = if kind == ReplyKind::BootServerAck {
+            Ipv4Addr::UNSPECIFIED
+        } else {
+            request_ciaddr(x)
+        };
         Sent {
             built,
             kind,
@@ -113,17 +127,47 @@ impl Engine {
                 addr: d.next_server(&server),
                 ..next_server
             },
-            dest: self.addressing(x, dest_yiaddr, force_broadcast),
+            dest: self.addressing(x, reply_ciaddr, dest_yiaddr, force_broadcast),
         }
     }
 
-    /// What the server adds to a reply of `kind` (the next server aside).
+    /// The host name a reply of `kind` gives the client ([`hostname`]);
+    /// a generated one is written into `buf`.
+    pub(super) fn reply_name<'a>(
+        &'a self,
+        kind: ReplyKind,
+        x: &'a Exchange<'a>,
+        buf: &'a mut [u8; hostname::GENERATED_MAX],
+    ) -> Option<&'a [u8]> {
+        let purpose = match kind {
+            ReplyKind::Offer => NameFor::Offer,
+            ReplyKind::Ack => NameFor::Ack,
+            ReplyKind::InformAck => NameFor::Inform,
+            _ => return None,
+        };
+        let req = &x.req;
+        let lease_name =
+            if purpose == NameFor::Inform && self.leases.find(req.client_id, &req.hw).is_none() {
+                self.leases
+                    .get(req.pkt.ciaddr())
+                    .and_then(|l| l.hostname.as_deref())
+                    .map(str::as_bytes)
+            } else {
+                None
+            };
+        let client = hostname::client_name(&req.pkt);
+        hostname::reply_name(purpose, x.d, client, lease_name, &req.hw, buf)
+    }
+
+    /// What the server adds to a reply of `kind` (the next server aside),
+    /// with the host name it gives the client.
     fn server_part<'c>(
         &self,
         kind: ReplyKind,
         yiaddr: Ipv4Addr,
         x: &Exchange<'c>,
         config: &'c Config,
+        name: Option<&'c [u8]>,
     ) -> ServerPart<'c> {
         let (req, rx) = (&x.req, x.rx);
         let base = ServerPart::new(rx.local, None);
@@ -144,13 +188,13 @@ impl Engine {
                         lease: times.lease,
                         renewal: times.t1.zip(times.t2),
                     }),
-                    builtins: builtins(x, config),
+                    builtins: builtins(x, config, name),
                     ..base
                 }
             }
             ReplyKind::InformAck => ServerPart {
                 message_type: Some(MessageType::Ack),
-                builtins: builtins(x, config),
+                builtins: builtins(x, config, name),
                 ..base
             },
             ReplyKind::Bootp => ServerPart {
@@ -216,25 +260,47 @@ impl Engine {
         self.write(ReplyKind::Bootp, addr, x, out)
     }
 
-    /// DHCPNAK with `reason` in option 56; broadcast unless relayed.
+    /// DHCPNAK with `reason` in option 56, addressed as dnsmasq does it
+    /// ([`nak_broadcast`]): broadcast with the broadcast flag set
+    /// (RFC 2131 §4.3.2) — to the relay when there is one — except to a
+    /// client that unicast its request from another network without a
+    /// relay, which only a unicast to `ciaddr` reaches.
     pub(super) fn nak<'x>(&self, x: &Exchange<'x>, reason: NakReason, out: &mut [u8]) -> Sent<'x> {
         let (req, rx) = (&x.req, x.rx);
+        let giaddr = req.pkt.giaddr();
+        let ciaddr = request_ciaddr(x);
+        let mask = x.d.range().and_then(|r| r.netmask).unwrap_or(rx.netmask);
+        let broadcast = nak_broadcast(reason, rx.broadcast, giaddr, ciaddr, rx.local, mask);
+        let (flags, reply_ciaddr) = if broadcast {
+            (
+                req.pkt.flags() | pxe_dhcp::Flags::BROADCAST,
+                Ipv4Addr::UNSPECIFIED,
+            )
+        } else {
+            (req.pkt.flags(), ciaddr)
+        };
         let r = (|| {
             let mut b = Builder::reply_to(&req.pkt, &mut *out)?;
-            if !req.pkt.giaddr().is_unspecified() {
-                b.flags(req.pkt.flags() | pxe_dhcp::Flags::BROADCAST);
-            }
+            b.flags(flags).ciaddr(reply_ciaddr);
             b.message_type(MessageType::Nak)?;
             b.server_id(rx.local)?;
             b.option(code::MESSAGE, reason.message().as_bytes())?;
             b.finish()
         })()
         .map_err(ReplyError::from);
-        let dest = if req.pkt.giaddr().is_unspecified() {
-            Destination::Broadcast
-        } else {
-            Destination::Unicast(SocketAddrV4::new(req.pkt.giaddr(), addressing::SERVER_PORT))
-        };
+        let dest = addressing::destination(&AddressingInput {
+            arrival_port: rx.port,
+            src: rx.src,
+            ciaddr: reply_ciaddr,
+            giaddr,
+            broadcast_flag: flags.contains(pxe_dhcp::Flags::BROADCAST),
+            htype: req.pkt.htype(),
+            hlen: req.pkt.hlen(),
+            inform: false,
+            yiaddr: Ipv4Addr::UNSPECIFIED,
+            hw: req.hw,
+            force_broadcast: true,
+        });
         Sent {
             built: r,
             kind: ReplyKind::Nak(reason),
@@ -248,10 +314,42 @@ impl Engine {
     }
 }
 
-/// The values of the server's built-in options 1, 28, 3, 15 and 12 (the
+/// The request's `ciaddr` as dnsmasq reads it: 0 in a DISCOVER or when
+/// option 50 names the address ("some buggy clients set ciaddr when they
+/// shouldn't", `rfc2131.c`).
+fn request_ciaddr(x: &Exchange<'_>) -> Ipv4Addr {
+    let p = &x.req.pkt;
+    if x.req.mt == Some(MessageType::Discover) || p.requested_ip().ok().flatten().is_some() {
+        Ipv4Addr::UNSPECIFIED
+    } else {
+        p.ciaddr()
+    }
+}
+
+/// Whether a NAK is broadcast with the broadcast flag set and `ciaddr` 0
+/// (dnsmasq's rule, `rfc2131.c`): always, unless the request was unicast
+/// (`arrived_broadcast` false) by a client with an address on another
+/// network than `local`/`mask`, without a relay — a broadcast would never
+/// reach it. "lease not found" and "wrong network" answer a client whose
+/// address is not what it thinks, so they are broadcast even then.
+pub(super) fn nak_broadcast(
+    reason: NakReason,
+    arrived_broadcast: bool,
+    giaddr: Ipv4Addr,
+    ciaddr: Ipv4Addr,
+    local: Ipv4Addr,
+    mask: Ipv4Addr,
+) -> bool {
+    let unicast_dest =
+        !arrived_broadcast && !matches!(reason, NakReason::LeaseNotFound | NakReason::WrongNetwork);
+    let same_net = u32::from(local) & u32::from(mask) == u32::from(ciaddr) & u32::from(mask);
+    !unicast_dest || !giaddr.is_unspecified() || ciaddr.is_unspecified() || same_net
+}
+
+/// The values of the server's built-in options 1, 28, 3, 15, 12 and 81 (the
 /// shared writer leaves out what a configured line replaces, and 3, 15
 /// and 12 when the client did not ask for them).
-fn builtins<'c>(x: &Exchange<'c>, config: &'c Config) -> Builtins<'c> {
+fn builtins<'c>(x: &Exchange<'c>, config: &'c Config, name: Option<&'c [u8]>) -> Builtins<'c> {
     let (d, rx, req) = (x.d, x.rx, &x.req);
     let range = d.range();
     let mask = range.and_then(|r| r.netmask).unwrap_or(rx.netmask);
@@ -269,6 +367,11 @@ fn builtins<'c>(x: &Exchange<'c>, config: &'c Config) -> Builtins<'c> {
         router: Some(router),
         dns_server: None,
         domain: config.settings.domain.as_deref().map(str::as_bytes),
-        hostname: d.host().and_then(|h| h.name.as_deref()).map(str::as_bytes),
+        hostname: name,
+        fqdn_flags: req
+            .pkt
+            .option_ref(hostname::CLIENT_FQDN)
+            .filter(|o| o.len() >= 3)
+            .map(|o| hostname::fqdn_reply_flags(o[0])),
     }
 }

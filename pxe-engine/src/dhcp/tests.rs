@@ -1268,3 +1268,286 @@ fn without_the_store_only_known_leases_are_renewed_for_the_time_they_have_left()
     let o = e.e.handle(later, &urx, &m, &mut out, &mut NoEvents);
     assert!(matches!(o, Output::Persist(_)), "{o:?}");
 }
+
+#[test]
+fn nak_is_broadcast_with_the_broadcast_flag_or_relayed() {
+    let mut e = engine("dhcp-range=192.168.2.100,192.168.2.110\ndhcp-authoritative\n");
+    let mut c = C::new(9);
+    // The client did not set the broadcast flag: the NAK sets it.
+    let unflagged = |m: Vec<u8>| {
+        let mut m = m;
+        m[10] = 0;
+        m
+    };
+    let (n, dest) = reply(
+        &mut e,
+        &rx(67),
+        &unflagged(c.msg(MessageType::Request, &[(50, &[10, 0, 0, 5])])),
+    )
+    .unwrap();
+    assert_eq!(p(&n).message_type().unwrap(), Some(MessageType::Nak));
+    assert!(p(&n).flags().contains(Flags::BROADCAST), "RFC 2131 §4.3.2");
+    assert_eq!(p(&n).ciaddr(), Ipv4Addr::UNSPECIFIED);
+    assert_eq!(dest, Destination::Broadcast);
+    // Relayed: to the relay's port 67, the flag set too (as dnsmasq).
+    let mut m = unflagged(c.msg(MessageType::Request, &[(50, &[10, 0, 0, 5])]));
+    m[24..28].copy_from_slice(&[192, 168, 2, 254]);
+    let (n, dest) = reply(&mut e, &rx(67), &m).unwrap();
+    assert!(p(&n).flags().contains(Flags::BROADCAST));
+    assert_eq!(
+        dest,
+        Destination::Unicast(SocketAddrV4::new(Ipv4Addr::new(192, 168, 2, 254), 67))
+    );
+    // Unicast renewal of an address in use by another client, from this
+    // network: still broadcast.
+    c.ciaddr = Ipv4Addr::new(192, 168, 2, 50);
+    let mut urx = rx(67);
+    urx.broadcast = false;
+    urx.src = SocketAddrV4::new(c.ciaddr, 68);
+    let (n, dest) = reply(&mut e, &urx, &unflagged(c.msg(MessageType::Request, &[]))).unwrap();
+    assert_eq!(p(&n).message_type().unwrap(), Some(MessageType::Nak));
+    assert_eq!(dest, Destination::Broadcast);
+}
+
+#[test]
+fn nak_unicast_only_to_a_client_on_another_network_without_relay() {
+    use super::reply::nak_broadcast;
+    use event::NakReason::{AddressInUse, LeaseNotFound, WrongNetwork};
+    let (local, mask) = (LOCAL, Ipv4Addr::new(255, 255, 255, 0));
+    let (any, far) = (Ipv4Addr::UNSPECIFIED, Ipv4Addr::new(10, 9, 9, 9));
+    let near = Ipv4Addr::new(192, 168, 2, 77);
+    assert!(nak_broadcast(AddressInUse, true, any, far, local, mask));
+    assert!(!nak_broadcast(AddressInUse, false, any, far, local, mask));
+    assert!(nak_broadcast(AddressInUse, false, any, near, local, mask));
+    assert!(nak_broadcast(AddressInUse, false, any, any, local, mask));
+    assert!(nak_broadcast(AddressInUse, false, near, far, local, mask));
+    assert!(nak_broadcast(LeaseNotFound, false, any, far, local, mask));
+    assert!(nak_broadcast(WrongNetwork, false, any, far, local, mask));
+}
+
+/// RENEWING, REBINDING and INIT-REBOOT of an address this server holds no
+/// lease for (after a RELEASE, a lost lease file, a server replacement),
+/// authoritative or not, as dnsmasq's `rfc2131.c` answers them.
+#[test]
+fn renewal_without_a_lease_as_dnsmasq() {
+    let yi = Ipv4Addr::new(192, 168, 2, 104);
+    let renew = |ciaddr: Ipv4Addr, extra: &[(u8, &[u8])]| {
+        let mut c = C::new(7);
+        c.ciaddr = ciaddr;
+        c.msg(MessageType::Request, extra)
+    };
+    let mut urx = rx(67);
+    urx.broadcast = false;
+    urx.src = SocketAddrV4::new(yi, 68);
+    let kind = |r: &Option<(Vec<u8>, Destination)>| {
+        r.as_ref().map(|(b, _)| {
+            let pk = p(b);
+            (
+                pk.message_type().unwrap(),
+                pk.option(56).map(<[u8]>::to_vec),
+                pk.yiaddr(),
+            )
+        })
+    };
+    let nak = |m: &str| {
+        Some((
+            Some(MessageType::Nak),
+            Some(m.as_bytes().to_vec()),
+            Ipv4Addr::UNSPECIFIED,
+        ))
+    };
+    let ack = |a: Ipv4Addr| Some((Some(MessageType::Ack), None, a));
+
+    // Not authoritative: a unicast renewal is NAKed ("lease not found"),
+    // a broadcast rebind and an INIT-REBOOT are left to the server that
+    // may hold the lease. A server id in the renewal changes nothing.
+    let mut e = engine("dhcp-range=192.168.2.100,192.168.2.110\n");
+    assert_eq!(
+        kind(&reply(&mut e, &urx, &renew(yi, &[]))),
+        nak("lease not found")
+    );
+    let sid = LOCAL.octets();
+    assert_eq!(
+        kind(&reply(&mut e, &urx, &renew(yi, &[(54, &sid)]))),
+        nak("lease not found")
+    );
+    assert_eq!(kind(&reply(&mut e, &rx(67), &renew(yi, &[]))), None);
+    let reboot = C::new(7).msg(MessageType::Request, &[(50, &yi.octets())]);
+    assert_eq!(kind(&reply(&mut e, &rx(67), &reboot)), None);
+    // Neither 50 nor ciaddr: silent when broadcast, NAK saying so when not.
+    let none = renew(Ipv4Addr::UNSPECIFIED, &[]);
+    assert_eq!(kind(&reply(&mut e, &rx(67), &none)), None);
+    assert_eq!(
+        kind(&reply(&mut e, &urx, &none)),
+        nak("no address requested")
+    );
+
+    // Authoritative: the free address in a range is ACKed (and leased),
+    // renewed, rebound or rebooted; an address on another network is
+    // NAKed "wrong network", one in use by another client "address in
+    // use".
+    let mut e = engine("dhcp-range=192.168.2.100,192.168.2.110\ndhcp-authoritative\n");
+    assert_eq!(kind(&reply(&mut e, &urx, &renew(yi, &[]))), ack(yi));
+    assert!(
+        matches!(&e.take_changes().collect::<Vec<_>>()[..], [LeaseChange::Grant(l)] if l.addr == yi)
+    );
+    let mut other = C::new(8);
+    other.ciaddr = Ipv4Addr::new(192, 168, 2, 105);
+    let rebind = other.msg(MessageType::Request, &[]);
+    assert_eq!(kind(&reply(&mut e, &rx(67), &rebind)), ack(other.ciaddr));
+    let reboot9 = C::new(9).msg(MessageType::Request, &[(50, &[192, 168, 2, 106])]);
+    assert_eq!(
+        kind(&reply(&mut e, &rx(67), &reboot9)),
+        ack(Ipv4Addr::new(192, 168, 2, 106))
+    );
+    let foreign = C::new(10).msg(MessageType::Request, &[(50, &[10, 1, 2, 3])]);
+    assert_eq!(
+        kind(&reply(&mut e, &rx(67), &foreign)),
+        nak("wrong network")
+    );
+    let thief = C::new(11).msg(MessageType::Request, &[(50, &yi.octets())]);
+    assert_eq!(kind(&reply(&mut e, &rx(67), &thief)), nak("address in use"));
+    // Renewing an address other than its own lease: "lease not found".
+    assert_eq!(
+        kind(&reply(
+            &mut e,
+            &urx,
+            &renew(Ipv4Addr::new(192, 168, 2, 107), &[])
+        )),
+        nak("lease not found")
+    );
+    // Renew → release → renew: the released lease is granted again.
+    let mut rel = C::new(7);
+    rel.ciaddr = yi;
+    assert!(reply(&mut e, &urx, &rel.msg(MessageType::Release, &[(54, &sid)])).is_none());
+    assert!(e.leases().get(yi).is_none());
+    assert_eq!(kind(&reply(&mut e, &urx, &renew(yi, &[]))), ack(yi));
+}
+
+/// Option 12 in OFFER, ACK and INFORM as dnsmasq: the `dhcp-host` name,
+/// or the client's own (first label) in the ACK; option 81 answered.
+#[test]
+fn host_names_in_replies_as_dnsmasq() {
+    let conf = "dhcp-range=192.168.2.100,192.168.2.110\n\
+                dhcp-host=52:54:00:00:00:01,pc1.lab.example\n\
+                domain=lab.example\n";
+    let mut e = engine(conf);
+    let h12 = |b: &[u8]| p(b).option(12).map(<[u8]>::to_vec);
+    let dora = |e: &mut Harness, c: &C, extra: &[(u8, &[u8])]| {
+        let (o, _) = reply(e, &rx(67), &c.msg(MessageType::Discover, extra)).unwrap();
+        let yi = p(&o).yiaddr().octets();
+        let mut req: Vec<(u8, &[u8])> = vec![(50, &yi), (54, &[192, 168, 2, 1])];
+        req.extend_from_slice(extra);
+        let (a, _) = reply(e, &rx(67), &c.msg(MessageType::Request, &req)).unwrap();
+        (o, a)
+    };
+    // dhcp-host name (its first label), in both; the domain in 15.
+    let (o, a) = dora(&mut e, &C::new(1), &[]);
+    assert_eq!(h12(&o), Some(b"pc1".to_vec()));
+    assert_eq!(h12(&a), Some(b"pc1".to_vec()));
+    assert_eq!(p(&a).option(15), Some(&b"lab.example"[..]));
+    // The client's own name: only in the ACK (dnsmasq offers no name it
+    // has not confirmed), cut at the first dot; stored with the lease.
+    let (o, a) = dora(&mut e, &C::new(2), &[(12, b"web2.elsewhere")]);
+    assert_eq!(h12(&o), None);
+    assert_eq!(h12(&a), Some(b"web2".to_vec()));
+    let yi = p(&a).yiaddr();
+    assert_eq!(
+        e.leases().get(yi).unwrap().hostname.as_deref(),
+        Some("web2")
+    );
+    // A client name other than its dhcp-host name: not in the OFFER.
+    let (o, a) = dora(&mut e, &C::new(1), &[(12, b"other")]);
+    assert_eq!(h12(&o), None);
+    assert_eq!(h12(&a), Some(b"pc1".to_vec()));
+    // A NUL-terminated option 12 (Windows) gets NUL-terminated strings.
+    let (_, a) = dora(&mut e, &C::new(3), &[(12, b"win3\0")]);
+    assert_eq!(h12(&a), Some(b"win3\0".to_vec()));
+    assert_eq!(p(&a).option(15), Some(&b"lab.example\0"[..]));
+    // An illegal name is no name.
+    let (_, a) = dora(&mut e, &C::new(4), &[(12, b"-x")]);
+    assert_eq!(h12(&a), None);
+    // Option 81 (text): offered and acknowledged, answered with flags
+    // S|O, RCODEs 255 and the FQDN under the configured domain.
+    let (o, a) = dora(&mut e, &C::new(5), &[(81, b"\x00\x00\x00pc5")]);
+    assert_eq!(h12(&o), Some(b"pc5".to_vec()));
+    assert_eq!(p(&a).option(81), Some(&b"\x03\xff\xffpc5.lab.example"[..]));
+    // Wire format (E bit).
+    let (_, a) = dora(&mut e, &C::new(6), &[(81, b"\x05\x00\x00\x03pc6\x00")]);
+    assert_eq!(
+        p(&a).option(81),
+        Some(&b"\x05\xff\xff\x03pc6\x03lab\x07example\x00"[..])
+    );
+    // INFORM: the name stored with the lease of ciaddr.
+    let mut i = C::new(7);
+    i.ciaddr = yi;
+    let mut urx = rx(67);
+    urx.src = SocketAddrV4::new(yi, 68);
+    let (ia, _) = reply(&mut e, &urx, &i.msg(MessageType::Inform, &[])).unwrap();
+    assert_eq!(h12(&ia), Some(b"web2".to_vec()));
+    // Not asked for (option 55 without 12): not sent.
+    let mut c = C::new(8);
+    c.opts = vec![(55, vec![1, 3])];
+    let (_, a) = dora(&mut e, &c, &[(12, b"quiet8")]);
+    assert_eq!(h12(&a), None);
+}
+
+#[test]
+fn ignore_and_generate_names() {
+    let mut e =
+        engine("dhcp-range=192.168.2.100,192.168.2.110\ndhcp-ignore-names\ndhcp-generate-names\n");
+    let c = C::new(0x21);
+    let (o, _) = reply(
+        &mut e,
+        &rx(67),
+        &c.msg(MessageType::Discover, &[(12, b"mine")]),
+    )
+    .unwrap();
+    let yi = p(&o).yiaddr().octets();
+    let (a, _) = reply(
+        &mut e,
+        &rx(67),
+        &c.msg(
+            MessageType::Request,
+            &[(50, &yi), (54, &LOCAL.octets()), (12, b"mine")],
+        ),
+    )
+    .unwrap();
+    assert_eq!(p(&a).option(12), Some(&b"52-54-00-00-00-21"[..]));
+}
+
+/// A boot-server request broadcast to 67 by a client with an address is
+/// answered as dnsmasq answers it: the ACK's `ciaddr` is 0 and `yiaddr`
+/// the client's address, so it is broadcast when the flag is set and
+/// otherwise unicast to that address at the client's MAC.
+#[test]
+fn boot_server_request_on_67_is_addressed_like_dnsmasq() {
+    let mut e = engine(PROXY);
+    let mut c = C::pxe_rom(3);
+    c.ciaddr = Ipv4Addr::new(192, 168, 2, 77);
+    let boot_item: &[u8] = &[71, 4, 0x80, 0, 0, 0, 255];
+    let mut from = rx(67);
+    from.src = SocketAddrV4::new(c.ciaddr, 68);
+    let (a, dest) = reply(
+        &mut e,
+        &from,
+        &c.msg(MessageType::Request, &[(43, boot_item)]),
+    )
+    .unwrap();
+    assert_eq!(p(&a).yiaddr(), c.ciaddr);
+    assert_eq!(
+        dest,
+        Destination::Broadcast,
+        "C::msg sets the broadcast flag"
+    );
+    let mut m = c.msg(MessageType::Request, &[(43, boot_item)]);
+    m[10] = 0;
+    let (_, dest) = reply(&mut e, &from, &m).unwrap();
+    assert_eq!(
+        dest,
+        Destination::UnicastHw {
+            addr: c.ciaddr,
+            hw: HwAddr::ethernet(c.mac)
+        }
+    );
+}

@@ -58,17 +58,19 @@ impl<T: Tracer> Run<'_, '_, T> {
         self.facts.requested(code)
     }
 
-    /// `dhcp-broadcast` and `dhcp-reply-delay`.
+    /// `dhcp-broadcast`, `dhcp-reply-delay`, `dhcp-ignore-names` and
+    /// `dhcp-generate-names`.
     fn delivery(&mut self, tags: &TagSet) {
         let config = self.config;
-        self.d.broadcast = config
-            .index
-            .broadcasts
-            .iter()
-            .any(|&i| match config.rule(i) {
+        let any_holds = |lines: &[u32]| {
+            lines.iter().any(|&i| match config.rule(i) {
                 Some(Rule::CondList(_, c)) => holds(c, tags, true).is_ok(),
                 _ => false,
-            });
+            })
+        };
+        self.d.broadcast = any_holds(&config.index.broadcasts);
+        self.d.ignore_names = any_holds(&config.index.ignore_names);
+        self.d.generate_names = any_holds(&config.index.generate_names);
         self.d.delay = config.find_delay(tags);
     }
 

@@ -20,6 +20,7 @@ use crate::driver::clock::unix_now;
 use crate::driver::engine::{SharedEngine, lock};
 use crate::driver::journeys::{Journeys, now_ms};
 use crate::driver::lease_writer::{Exchange, Job, Pending, lease_writer, send_later};
+use crate::driver::neigh::Neighbours;
 use crate::driver::net::{IfaceInfo, PktSocket, RecvMeta, interfaces};
 use crate::driver::options::RunOptions;
 use crate::driver::store::{Store, StoreError};
@@ -208,6 +209,34 @@ fn pick_address<'i>(
         .or(Some(first))
 }
 
+/// Where a reply of the engine's [`Destination`] is sent: a unicast to a
+/// client without an address goes to `yiaddr` once its neighbour entry is
+/// written on the arrival interface, and is broadcast when it cannot be
+/// (not Ethernet, no `CAP_NET_ADMIN`: RFC 2131 allows both).
+fn socket_dest(
+    dest: Destination,
+    ifindex: u32,
+    neighbours: &mut Option<Neighbours>,
+) -> SocketAddrV4 {
+    let broadcast = SocketAddrV4::new(Ipv4Addr::BROADCAST, CLIENT_PORT);
+    match dest {
+        Destination::Broadcast => broadcast,
+        Destination::Unicast(a) => a,
+        Destination::UnicastHw { addr, hw } => {
+            let Some(n) = neighbours.as_mut() else {
+                return broadcast;
+            };
+            match n.set(ifindex, addr, hw.htype(), hw.as_bytes()) {
+                Ok(()) => SocketAddrV4::new(addr, CLIENT_PORT),
+                Err(e) => {
+                    tracing::debug!("reply to {addr} ({hw}) broadcast: {e}");
+                    broadcast
+                }
+            }
+        }
+    }
+}
+
 /// One socket's worker: receives a batch, hands it to the engine under its
 /// lock, sends what needs no disk and queues the rest for the writer.
 async fn dhcp_worker(
@@ -230,6 +259,11 @@ async fn dhcp_worker(
     let mut spare_jobs: Vec<Job> = Vec::new();
     let mut spare_bufs: Vec<Vec<u8>> = Vec::new();
     let mut ifaces: Vec<IfaceInfo> = interfaces().unwrap_or_default();
+    let mut neighbours = Neighbours::open()
+        .inspect_err(|e| {
+            tracing::warn!("no netlink socket for neighbour entries ({e}): unicast replies to clients without an address are broadcast");
+        })
+        .ok();
     let mut ifaces_at = std::time::Instant::now();
     loop {
         metas.clear();
@@ -344,12 +378,7 @@ async fn dhcp_worker(
                     sock: k,
                     len: reply.len,
                     buf,
-                    dest: match reply.dest {
-                        Destination::Broadcast | Destination::UnicastHw { .. } => {
-                            SocketAddrV4::new(Ipv4Addr::BROADCAST, CLIENT_PORT)
-                        }
-                        Destination::Unicast(a) => a,
-                    },
+                    dest: socket_dest(reply.dest, meta.ifindex, &mut neighbours),
                     ifindex: meta.ifindex,
                     src: iface.addr,
                     // `checked_add` cannot fail for a delay of at most

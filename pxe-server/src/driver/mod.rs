@@ -9,6 +9,7 @@ pub mod http;
 pub mod journeys;
 pub(crate) mod lease_writer;
 pub mod metrics;
+pub mod neigh;
 pub mod net;
 pub mod options;
 pub(crate) mod store;
