@@ -369,6 +369,10 @@ pub enum Firmware {
     /// OVMF with EDK2's own virtio-net driver and PXE client (no option
     /// ROM).
     Uefi,
+    /// As [`Firmware::Uefi`], with Secure Boot enforced: the SMM build of
+    /// OVMF on q35 and the variable store with Microsoft's keys enrolled
+    /// (`OVMF_VARS_4M.ms.fd`), so only signed loaders (shim) start.
+    UefiSecureBoot,
 }
 
 /// How a boot ends successfully.
@@ -472,11 +476,27 @@ pub fn boot(lan: &Lan, dir: &Path, spec: &VmSpec) -> VmOutcome {
                 "n".into(),
             ]);
         }
-        Firmware::Uefi => {
-            let code = require_file("/usr/share/OVMF/OVMF_CODE_4M.fd", "ovmf");
-            let vars_src = require_file("/usr/share/OVMF/OVMF_VARS_4M.fd", "ovmf");
+        Firmware::Uefi | Firmware::UefiSecureBoot => {
+            let secure = spec.firmware == Firmware::UefiSecureBoot;
+            let (code, vars) = if secure {
+                ("OVMF_CODE_4M.secboot.fd", "OVMF_VARS_4M.ms.fd")
+            } else {
+                ("OVMF_CODE_4M.fd", "OVMF_VARS_4M.fd")
+            };
+            let code = require_file(&format!("/usr/share/OVMF/{code}"), "ovmf");
+            let vars_src = require_file(&format!("/usr/share/OVMF/{vars}"), "ovmf");
             let vars = dir.join("OVMF_VARS.fd");
             fs::copy(&vars_src, &vars).unwrap();
+            if secure {
+                // The secboot build keeps its variables behind SMM: q35
+                // with SMM, and flash writable only from SMM.
+                args.extend([
+                    "-machine".into(),
+                    "q35,smm=on".into(),
+                    "-global".into(),
+                    "driver=cfi.pflash01,property=secure,value=on".into(),
+                ]);
+            }
             args.extend([
                 "-drive".into(),
                 format!(
