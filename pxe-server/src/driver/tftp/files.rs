@@ -15,7 +15,7 @@ use std::fs::File;
 use std::net::{IpAddr, Ipv4Addr};
 use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::vec::Vec;
 
 use pxe_rules::config::UniqueRoot;
@@ -46,8 +46,10 @@ pub struct Shared(Arc<[u8]>);
 pub enum Source {
     /// A cached copy.
     Mem(Shared),
-    /// The open file and its length when it was opened.
-    File(File, u64),
+    /// The open file, shared by the transfers of the same version (one
+    /// descriptor per file, not per transfer, in a storm), and its length
+    /// when it was opened.
+    File(Arc<File>, u64),
 }
 
 impl pxe_tftp::DataSource for Source {
@@ -58,7 +60,12 @@ impl pxe_tftp::DataSource for Source {
                 let mut data = &m.0[..];
                 pxe_tftp::DataSource::read_at(&mut data, offset, buf).map_err(|e| match e {})
             }
-            Source::File(f, _) => pxe_tftp::DataSource::read_at(f, offset, buf),
+            Source::File(f, _) => loop {
+                match f.read_at(buf, offset) {
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    r => return r,
+                }
+            },
         }
     }
     fn size(&mut self) -> Option<u64> {
@@ -97,6 +104,10 @@ struct Stamp {
     ino: u64,
     len: u64,
     mtime: (i64, i64),
+    /// Mode and owner: a `chmod` or `chown` is a new version too (what
+    /// may be served is decided again).
+    mode: u32,
+    owner: (u32, u32),
 }
 
 impl Stamp {
@@ -106,6 +117,8 @@ impl Stamp {
             ino: md.ino(),
             len: md.len(),
             mtime: (md.mtime(), md.mtime_nsec()),
+            mode: md.mode(),
+            owner: (md.uid(), md.gid()),
         }
     }
 }
@@ -128,6 +141,9 @@ struct CacheState {
     clock: u64,
     /// Paths a loader is reading now (one loader per file in a storm).
     loading: HashSet<PathBuf>,
+    /// The descriptors running transfers read, by path (they close with
+    /// their last transfer).
+    open: HashMap<PathBuf, (Stamp, Weak<File>)>,
 }
 
 /// The memory cache of hot files, bounded in bytes. A request that misses
@@ -190,18 +206,28 @@ impl FileCache {
             st.entries.remove(path);
             st.bytes -= stale;
         }
+        let shared = match st.open.get(path) {
+            Some((s, w)) if *s == stamp => w.upgrade(),
+            _ => None,
+        };
+        let f = shared.unwrap_or_else(|| {
+            let f = Arc::new(f);
+            if st.open.len() >= 64 {
+                st.open.retain(|_, (_, w)| w.strong_count() > 0);
+            }
+            st.open
+                .insert(path.to_path_buf(), (stamp, Arc::downgrade(&f)));
+            f
+        });
         if md.is_file() && stamp.len <= self.file_max && !st.loading.contains(path) {
-            // The loader gets its own descriptor: this one's offset is the
-            // transfer's business (it reads with pread anyway).
-            if let Ok(copy) = f.try_clone() {
-                st.loading.insert(path.to_path_buf());
-                let (cache, owned) = (self.clone(), path.to_path_buf());
-                let spawned = std::thread::Builder::new()
-                    .name(String::from("tftp-cache-load"))
-                    .spawn(move || cache.load(&copy, &owned, stamp));
-                if spawned.is_err() {
-                    st.loading.remove(path);
-                }
+            // Reads with pread, as the transfers do: no shared offset.
+            st.loading.insert(path.to_path_buf());
+            let (cache, owned, file) = (self.clone(), path.to_path_buf(), f.clone());
+            let spawned = std::thread::Builder::new()
+                .name(String::from("tftp-cache-load"))
+                .spawn(move || cache.load(&file, &owned, stamp));
+            if spawned.is_err() {
+                st.loading.remove(path);
             }
         }
         Ok(Source::File(f, stamp.len))
@@ -438,6 +464,26 @@ mod tests {
         until_held(&cache, &p);
         assert_eq!(contents(cache.open(&p).unwrap()), b"second, longer version");
         assert_eq!(cache.bytes(), 22);
+    }
+
+    #[test]
+    fn transfers_of_a_large_file_share_one_descriptor() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("big");
+        std::fs::write(&p, vec![7u8; 100]).unwrap();
+        let cache = FileCache::new(50, 50);
+        let (Source::File(a, 100), Source::File(b, 100)) =
+            (cache.open(&p).unwrap(), cache.open(&p).unwrap())
+        else {
+            panic!("too large for memory: read from the file")
+        };
+        assert!(Arc::ptr_eq(&a, &b), "one descriptor for both");
+        drop((a, b));
+        // A new version gets a descriptor of its own.
+        std::fs::write(dir.path().join("new"), vec![8u8; 120]).unwrap();
+        std::fs::rename(dir.path().join("new"), &p).unwrap();
+        assert_eq!(contents(cache.open(&p).unwrap()), vec![8u8; 120]);
+        assert!(!cache.holds(&p));
     }
 
     #[test]
