@@ -25,7 +25,7 @@ use pxe_tftp::wire::ErrorCode;
 use super::client_dir;
 use super::path::{PathError, TftpRoot};
 use super::service::TftpSettings;
-use crate::driver::net::interfaces;
+use crate::driver::net::mtu_of;
 
 /// Files up to this size are kept in memory once read, shared by every
 /// transfer of the same file; larger ones are always read from the file
@@ -375,11 +375,16 @@ impl Files for FsFiles {
     type Refusal = FsRefusal;
 
     fn open(&mut self, req: &FileRequest<'_>) -> Result<Opened<FsSource>, FsRefusal> {
-        let ifaces = interfaces().unwrap_or_default();
-        let iface = ifaces.iter().find(|i| i.index == req.local.interface);
+        // The name of the interface the request came in on, by its index:
+        // one system call (listing every address of every interface, as
+        // `interfaces()` does, costs a netlink dump and a sysfs read per
+        // address on every request).
+        let iface = nix::net::if_::if_indextoname(req.local.interface)
+            .ok()
+            .and_then(|n| n.into_string().ok());
         let settings = &self.settings;
         let root = settings
-            .root_for(iface.map(|i| i.name.as_str()))
+            .root_for(iface.as_deref())
             .ok_or(FsRefusal::NoRoot)?;
         let client_root = match (settings.unique_root, req.peer.ip()) {
             (Some(kind), IpAddr::V4(ip)) => client_root(settings, root, kind, ip),
@@ -393,7 +398,7 @@ impl Files for FsFiles {
         })?;
         Ok(Opened {
             source: FsSource { data, path },
-            mtu: Some(iface.map_or(1500, |i| u32::from(i.mtu))),
+            mtu: Some(iface.as_deref().and_then(mtu_of).map_or(1500, u32::from)),
         })
     }
 }
