@@ -869,7 +869,9 @@ fn copy_tree(src: &Path, dst: &Path) {
 /// `initrd.gz` over TFTP, lock-step (neither asks a windowsize). The
 /// menus are replaced by one entry that boots at once with a serial
 /// console. Passes when the kernel starts the initramfs; prints the time
-/// to it (benches/load/installer.sh compares it with dnsmasq's).
+/// to it and the time from the loader's marker to the kernel's first line
+/// (kernel and initrd over TFTP), which benches/load/installer.sh compares
+/// with dnsmasq's.
 fn debian_installer(backend: Backend, firmware: Firmware) {
     let tree = require_file(
         &format!("{DEBIAN_NETBOOT}/pxelinux.0"),
@@ -923,7 +925,13 @@ fn debian_installer(backend: Backend, firmware: Firmware) {
         Firmware::Bios => ("52:54:00:00:17:01", "0017001e-8c00-00ad-5087-90e6ba2f1701"),
         _ => ("52:54:00:00:17:02", "0017001e-8c00-00ad-5087-90e6ba2f1702"),
     };
-    let mut vm = boot(
+    // The loader's marker comes just before it fetches the kernel and the
+    // initrd; the kernel's first line just after both are in.
+    let (loader, kernel) = match firmware {
+        Firmware::Bios => ("PXE-INSTALLER pxelinux", "Probing EDD"),
+        _ => ("PXE-INSTALLER grub", "EFI stub: "),
+    };
+    let mut vm = boot_watching(
         &lan,
         r.dir.path(),
         &VmSpec {
@@ -933,6 +941,7 @@ fn debian_installer(backend: Backend, firmware: Firmware) {
             end: End::Marker(INITRAMFS_STARTS.to_string()),
             timeout: Duration::from_secs(300),
         },
+        &[loader, kernel],
     );
     vm.context = servers.context();
     match firmware {
@@ -961,9 +970,17 @@ fn debian_installer(backend: Backend, firmware: Firmware) {
         let failed: Vec<&str> = log.lines().filter(|l| l.contains("TFTP failed")).collect();
         assert!(failed.is_empty(), "failed TFTP transfers: {failed:#?}");
     }
+    let at = |w: &str| {
+        vm.seen
+            .iter()
+            .find(|(s, _)| s == w)
+            .map(|(_, t)| t.as_secs_f64())
+    };
+    let fetch = at(loader).zip(at(kernel)).map(|(a, b)| b - a);
     eprintln!(
-        "installer boot: {backend:?} {firmware:?}: initramfs after {:.1} s",
-        vm.elapsed.as_secs_f64()
+        "installer boot: {backend:?} {firmware:?}: initramfs after {:.1} s, kernel + initrd {} s",
+        vm.elapsed.as_secs_f64(),
+        fetch.map_or_else(|| "?".to_string(), |f| format!("{f:.1}"))
     );
     assert!(vm.ended_ok);
 }

@@ -414,6 +414,9 @@ pub struct VmOutcome {
     pub elapsed: Duration,
     /// Shown with every failed stage (e.g. the server's log tail).
     pub context: String,
+    /// When each text [`boot_watching`] watched for first appeared on the
+    /// console (to the console poll's 250 ms), in the order given.
+    pub seen: Vec<(String, Duration)>,
 }
 
 impl VmOutcome {
@@ -444,6 +447,12 @@ fn accel() -> String {
 
 /// Boots a VM on `lan`'s tap and waits for `spec.end` or the timeout.
 pub fn boot(lan: &Lan, dir: &Path, spec: &VmSpec) -> VmOutcome {
+    boot_watching(lan, dir, spec, &[])
+}
+
+/// [`boot`], noting when each of `watch` first appears on the console
+/// ([`VmOutcome::seen`]).
+pub fn boot_watching(lan: &Lan, dir: &Path, spec: &VmSpec, watch: &[&str]) -> VmOutcome {
     let qemu = require_tool("qemu-system-x86_64", "qemu-system-x86");
     let serial = dir.join(format!("serial-{}.log", spec.mac.replace(':', "")));
     let _ = fs::remove_file(&serial);
@@ -519,6 +528,7 @@ pub fn boot(lan: &Lan, dir: &Path, spec: &VmSpec) -> VmOutcome {
     let mut vm = Proc::spawn_in(&lan.lan, "qemu", &argv, dir.join("qemu.out"));
     let mut exited = None;
     let mut ended_ok = false;
+    let mut seen: Vec<(String, Duration)> = Vec::new();
     while start.elapsed() < spec.timeout {
         std::thread::sleep(Duration::from_millis(250));
         if let Ok(Some(status)) = vm.child.try_wait() {
@@ -526,6 +536,11 @@ pub fn boot(lan: &Lan, dir: &Path, spec: &VmSpec) -> VmOutcome {
             break;
         }
         let text = strip_ansi(&read_lossy(&serial));
+        for w in watch {
+            if !seen.iter().any(|(s, _)| s == w) && text.contains(w) {
+                seen.push((w.to_string(), start.elapsed()));
+            }
+        }
         if let End::Marker(m) = &spec.end
             && text.contains(m.as_str())
         {
@@ -550,6 +565,7 @@ pub fn boot(lan: &Lan, dir: &Path, spec: &VmSpec) -> VmOutcome {
         ended_ok,
         elapsed,
         context: String::new(),
+        seen,
     };
     if exited == Some(false) {
         panic!(
