@@ -436,8 +436,14 @@ impl VmOutcome {
 }
 
 /// Console lines after which nothing more will happen: SeaBIOS out of
-/// boot devices, OVMF falling back to its shell or boot manager.
-const GAVE_UP: [&str; 3] = ["No bootable device.", "Shell>", "Boot Manager Menu"];
+/// boot devices, OVMF falling back to its shell or boot manager, a Linux
+/// guest's panic.
+const GAVE_UP: [&str; 4] = [
+    "No bootable device.",
+    "Shell>",
+    "Boot Manager Menu",
+    "Kernel panic - not syncing",
+];
 
 /// The accelerator: TCG unless `PXE_VM_ACCEL` says otherwise (KVM is often
 /// present but unusable under nested virtualization, where it hangs).
