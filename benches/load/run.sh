@@ -1,22 +1,24 @@
 #!/usr/bin/env bash
 # Load scripts: pxe-server side by side with peer servers, same machine, same run.
-#   bash benches/load/run.sh [dhcp|tftp|all]
+#   bash benches/load/run.sh [dhcp|tftp|tftp-busy|all]
 # Installs what it needs (apt), builds pxe-server in release, runs every cell
 # bounded in time inside network namespaces it creates (torn down on exit),
 # and prints markdown tables on stdout. Raw outputs stay in $LOAD_OUT.
 # Knobs (environment): VETH_MTU (1500), DHCP_SERVERS DHCP_RATES DHCP_SECONDS DHCP_CLIENTS,
 # TFTP_SERVERS TFTP_CLIENTS TFTP_BLKSIZES TFTP_WINDOWS TFTP_STORMS,
+# TFTP_BUSY_SERVERS TFTP_BUSY_CELLS TFTP_HOGS PXE_SERVER_BASE_BIN (tftp-busy),
 # PXE_SERVER_BIN (skip the build), CARGO_TARGET_DIR (default /work/target-load
 # if /work exists, else target/load).
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
 WHAT="${1:-all}"
-case "$WHAT" in dhcp|tftp|all) ;; *) echo "usage: $0 [dhcp|tftp|all]" >&2; exit 2 ;; esac
+case "$WHAT" in dhcp|tftp|tftp-busy|all) ;; *) echo "usage: $0 [dhcp|tftp|tftp-busy|all]" >&2; exit 2 ;; esac
 
 source "$HERE/lib.sh"
 source "$HERE/dhcp.sh"
 source "$HERE/tftp.sh"
+source "$HERE/tftp_busy.sh"
 need_root
 
 LOAD_OUT="${LOAD_OUT:-$(mktemp -d /tmp/pxe-load.XXXXXX)}"
@@ -36,7 +38,7 @@ trap 'exit 130' INT TERM
 
 install_packages() {
   local want=(iproute2 procps) missing=() p
-  [[ "$WHAT" != tftp ]] && want+=(kea-admin kea-dhcp4-server dnsmasq postgresql postgresql-client)
+  [[ "$WHAT" != tftp* ]] && want+=(kea-admin kea-dhcp4-server dnsmasq postgresql postgresql-client)
   [[ "$WHAT" != dhcp ]] && want+=(dnsmasq atftp tftp-hpa curl libwrap0)
   for p in "${want[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -79,4 +81,5 @@ echo
 echo "Versions: dnsmasq $(dnsmasq --version | awk 'NR==1{print $3}'), kea-dhcp4 $(kea-dhcp4 -V 2>/dev/null | head -1), perfdhcp $(perfdhcp -v 2>&1 | awk '{print $2}')${PXE_SERVER_BIN:+, pxe-server at $(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null)}"
 [[ "$WHAT" == dhcp || "$WHAT" == all ]] && dhcp_run
 [[ "$WHAT" == tftp || "$WHAT" == all ]] && tftp_run
+[[ "$WHAT" == tftp-busy || "$WHAT" == all ]] && tftp_busy_run
 exit 0

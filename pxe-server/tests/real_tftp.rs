@@ -533,3 +533,97 @@ fn windowed_transfers_arrive_intact() {
         assert!(read(&o) == *want, "{file} at {blksize} × {window} differs");
     }
 }
+
+/// Reads `want.len()` bytes lock-step from the transfer on `port` that has
+/// just sent its OACK (blocks of `blksize`), ACKing each block; the bytes.
+fn lock_step_read(sock: &UdpSocket, port: u16, blksize: usize, len: usize) -> Vec<u8> {
+    let to = SocketAddrV4::new(Ipv4Addr::new(10, 78, 0, 1), port);
+    let mut got = Vec::new();
+    let mut buf = vec![0u8; blksize + 4];
+    let mut next: u16 = 1;
+    sock.send_to(&[0, 4, 0, 0], to).unwrap();
+    loop {
+        let (n, from) = sock.recv_from(&mut buf).expect("DATA in time");
+        assert_eq!(from.port(), port, "datagram from another transfer port");
+        if buf[..2] != [0, 3] || u16::from_be_bytes([buf[2], buf[3]]) != next {
+            continue; // a retransmitted OACK or block
+        }
+        got.extend_from_slice(&buf[4..n]);
+        sock.send_to(&[0, 4, buf[2], buf[3]], to).unwrap();
+        next = next.wrapping_add(1);
+        if n - 4 < blksize {
+            assert_eq!(got.len(), len);
+            return got;
+        }
+    }
+}
+
+#[test]
+fn a_repeated_request_is_one_transfer_and_a_size_probe_no_failure() {
+    let s = setup("");
+    let len = s.big.len();
+    let (ports, data) = s.lab.members[1].enter(move || {
+        // PXELINUX re-sends an unanswered request after about 60 ms, from
+        // the same port, byte for byte: one transfer must answer, from one
+        // port, however fast or slow the first answer was.
+        let sock = UdpSocket::bind("10.78.0.2:0").unwrap();
+        sock.set_read_timeout(Some(Duration::from_millis(400)))
+            .unwrap();
+        let req = rrq(b"big.bin", &[("tsize", "0"), ("blksize", "1024")]);
+        let srv = "10.78.0.1:69";
+        sock.send_to(&req, srv).unwrap();
+        sock.send_to(&req, srv).unwrap();
+        std::thread::sleep(Duration::from_millis(60));
+        sock.send_to(&req, srv).unwrap();
+        let mut ports = Vec::new();
+        let mut buf = [0u8; 2048];
+        while let Ok((_, from)) = sock.recv_from(&mut buf) {
+            if !ports.contains(&from.port()) {
+                ports.push(from.port());
+            }
+        }
+        sock.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+        let data = ports.first().map(|&p| lock_step_read(&sock, p, 1024, len));
+        (ports, data)
+    });
+    assert_eq!(ports.len(), 1, "answered from ports {ports:?}");
+    assert!(data.as_ref() == Some(&s.big), "the transfer's bytes differ");
+    wait_log(&s.log, "TFTP sent", Duration::from_secs(5));
+
+    let data = s.lab.members[1].enter(move || {
+        // EDK2: ask with tsize, refuse the OACK with ERROR 8, ask again
+        // without tsize (from the same port) and read the file.
+        let sock = UdpSocket::bind("10.78.0.2:0").unwrap();
+        sock.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+        let srv = "10.78.0.1:69";
+        sock.send_to(
+            &rrq(b"big.bin", &[("tsize", "0"), ("blksize", "1468")]),
+            srv,
+        )
+        .unwrap();
+        let mut buf = [0u8; 2048];
+        let (n, from) = sock.recv_from(&mut buf).expect("OACK");
+        assert_eq!(&buf[..2], &[0, 6], "expected an OACK: {:?}", &buf[..n]);
+        let mut abort = vec![0, 5, 0, 8];
+        abort.extend_from_slice(b"User aborted the transfer\0");
+        sock.send_to(&abort, from).unwrap();
+        sock.send_to(&rrq(b"big.bin", &[("blksize", "1468")]), srv)
+            .unwrap();
+        let (_, from) = sock.recv_from(&mut buf).expect("second OACK");
+        lock_step_read(&sock, from.port(), 1468, len)
+    });
+    assert!(data == s.big, "the transfer after the probe differs");
+    wait_log(&s.log, "size probe for", Duration::from_secs(5));
+    let t0 = std::time::Instant::now();
+    let log = loop {
+        let log = std::fs::read_to_string(&s.log).unwrap_or_default();
+        if log.matches("TFTP sent").count() >= 2 || t0.elapsed() > Duration::from_secs(5) {
+            break log;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(log.matches("TFTP sent").count(), 2, "{log}");
+    assert!(!log.contains("TFTP failed"), "{log}");
+    assert!(log.contains("repeated request"), "{log}");
+    drop(s.server);
+}

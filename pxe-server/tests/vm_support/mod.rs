@@ -369,6 +369,10 @@ pub enum Firmware {
     /// OVMF with EDK2's own virtio-net driver and PXE client (no option
     /// ROM).
     Uefi,
+    /// As [`Firmware::Uefi`], with Secure Boot enforced: the SMM build of
+    /// OVMF on q35 and the variable store with Microsoft's keys enrolled
+    /// (`OVMF_VARS_4M.ms.fd`), so only signed loaders (shim) start.
+    UefiSecureBoot,
 }
 
 /// How a boot ends successfully.
@@ -410,6 +414,9 @@ pub struct VmOutcome {
     pub elapsed: Duration,
     /// Shown with every failed stage (e.g. the server's log tail).
     pub context: String,
+    /// When each text [`boot_watching`] watched for first appeared on the
+    /// console (to the console poll's 250 ms), in the order given.
+    pub seen: Vec<(String, Duration)>,
 }
 
 impl VmOutcome {
@@ -429,8 +436,14 @@ impl VmOutcome {
 }
 
 /// Console lines after which nothing more will happen: SeaBIOS out of
-/// boot devices, OVMF falling back to its shell or boot manager.
-const GAVE_UP: [&str; 3] = ["No bootable device.", "Shell>", "Boot Manager Menu"];
+/// boot devices, OVMF falling back to its shell or boot manager, a Linux
+/// guest's panic.
+const GAVE_UP: [&str; 4] = [
+    "No bootable device.",
+    "Shell>",
+    "Boot Manager Menu",
+    "Kernel panic - not syncing",
+];
 
 /// The accelerator: TCG unless `PXE_VM_ACCEL` says otherwise (KVM is often
 /// present but unusable under nested virtualization, where it hangs).
@@ -440,6 +453,12 @@ fn accel() -> String {
 
 /// Boots a VM on `lan`'s tap and waits for `spec.end` or the timeout.
 pub fn boot(lan: &Lan, dir: &Path, spec: &VmSpec) -> VmOutcome {
+    boot_watching(lan, dir, spec, &[])
+}
+
+/// [`boot`], noting when each of `watch` first appears on the console
+/// ([`VmOutcome::seen`]).
+pub fn boot_watching(lan: &Lan, dir: &Path, spec: &VmSpec, watch: &[&str]) -> VmOutcome {
     let qemu = require_tool("qemu-system-x86_64", "qemu-system-x86");
     let serial = dir.join(format!("serial-{}.log", spec.mac.replace(':', "")));
     let _ = fs::remove_file(&serial);
@@ -472,11 +491,27 @@ pub fn boot(lan: &Lan, dir: &Path, spec: &VmSpec) -> VmOutcome {
                 "n".into(),
             ]);
         }
-        Firmware::Uefi => {
-            let code = require_file("/usr/share/OVMF/OVMF_CODE_4M.fd", "ovmf");
-            let vars_src = require_file("/usr/share/OVMF/OVMF_VARS_4M.fd", "ovmf");
+        Firmware::Uefi | Firmware::UefiSecureBoot => {
+            let secure = spec.firmware == Firmware::UefiSecureBoot;
+            let (code, vars) = if secure {
+                ("OVMF_CODE_4M.secboot.fd", "OVMF_VARS_4M.ms.fd")
+            } else {
+                ("OVMF_CODE_4M.fd", "OVMF_VARS_4M.fd")
+            };
+            let code = require_file(&format!("/usr/share/OVMF/{code}"), "ovmf");
+            let vars_src = require_file(&format!("/usr/share/OVMF/{vars}"), "ovmf");
             let vars = dir.join("OVMF_VARS.fd");
             fs::copy(&vars_src, &vars).unwrap();
+            if secure {
+                // The secboot build keeps its variables behind SMM: q35
+                // with SMM, and flash writable only from SMM.
+                args.extend([
+                    "-machine".into(),
+                    "q35,smm=on".into(),
+                    "-global".into(),
+                    "driver=cfi.pflash01,property=secure,value=on".into(),
+                ]);
+            }
             args.extend([
                 "-drive".into(),
                 format!(
@@ -499,6 +534,7 @@ pub fn boot(lan: &Lan, dir: &Path, spec: &VmSpec) -> VmOutcome {
     let mut vm = Proc::spawn_in(&lan.lan, "qemu", &argv, dir.join("qemu.out"));
     let mut exited = None;
     let mut ended_ok = false;
+    let mut seen: Vec<(String, Duration)> = Vec::new();
     while start.elapsed() < spec.timeout {
         std::thread::sleep(Duration::from_millis(250));
         if let Ok(Some(status)) = vm.child.try_wait() {
@@ -506,6 +542,11 @@ pub fn boot(lan: &Lan, dir: &Path, spec: &VmSpec) -> VmOutcome {
             break;
         }
         let text = strip_ansi(&read_lossy(&serial));
+        for w in watch {
+            if !seen.iter().any(|(s, _)| s == w) && text.contains(w) {
+                seen.push((w.to_string(), start.elapsed()));
+            }
+        }
         if let End::Marker(m) = &spec.end
             && text.contains(m.as_str())
         {
@@ -530,6 +571,7 @@ pub fn boot(lan: &Lan, dir: &Path, spec: &VmSpec) -> VmOutcome {
         ended_ok,
         elapsed,
         context: String::new(),
+        seen,
     };
     if exited == Some(false) {
         panic!(

@@ -10,11 +10,9 @@
 //! * Per-port mode (the default; `tftp-port-range` bounds the ports): each
 //!   transfer runs on a thread of its own with a socket of its own, with
 //!   no lock per datagram (the endpoint hands the transfer out and takes
-//!   it back when it ends). A transfer that
-//!   starts while no other runs polls its socket for up to 200 µs before
-//!   sleeping: lock-step clients are bound by wake-up latency, and one
-//!   busy core while one machine boots is a fair price. A window of DATA
-//!   blocks leaves in one `sendmsg` with `UDP_SEGMENT`.
+//!   it back when it ends). The thread sleeps until its client's next
+//!   datagram (it never polls: a busy machine needs the core). A window
+//!   of DATA blocks leaves in one `sendmsg` with `UDP_SEGMENT`.
 //! * `tftp-single-port`: every transfer runs over the request socket and
 //!   this loop drives them all through the endpoint, which tells them
 //!   apart by the client's address and port.
@@ -46,10 +44,6 @@ use crate::driver::net::{PktSocket, RecvMeta, interfaces};
 
 /// Default `tftp-max`.
 pub const DEFAULT_MAX: usize = 50;
-
-/// How long a lone transfer polls for its client's next datagram before
-/// sleeping: a few lock-step round trips on a LAN.
-const LONE_TRANSFER_SPIN: Duration = Duration::from_micros(200);
 
 /// Request-port datagrams larger than this are cut (RFC 2347 keeps a
 /// request within 512 bytes; in single-port mode the rest are ACKs).
@@ -330,7 +324,8 @@ struct Service {
     /// The cancel flag of every thread-driven transfer.
     cancels: HashMap<TransferId, Arc<AtomicBool>>,
     reports: mpsc::UnboundedSender<Report>,
-    /// Datagrams of the transfers the endpoint drives (single-port mode).
+    /// Datagrams of the transfers the endpoint drives (single-port mode),
+    /// and the first answer of a thread-driven one.
     out: Vec<u8>,
     /// Immediate replies (ERRORs).
     reply: [u8; 512],
@@ -362,11 +357,6 @@ impl Service {
             interface: meta.ifindex,
         };
         let now = clock(self.start);
-        let spin = if self.endpoint.active() == 0 {
-            LONE_TRANSFER_SPIN
-        } else {
-            Duration::ZERO
-        };
         let reply = match self
             .endpoint
             .handle(now, peer, local, datagram, &mut self.reply)
@@ -406,7 +396,7 @@ impl Service {
             }
             Handled::Admitted(admission) => {
                 let name = String::from_utf8_lossy(admission.name()).into_owned();
-                if let Err(why) = self.start_thread(admission, spin) {
+                if let Err(why) = self.start_thread(admission) {
                     tracing::warn!("TFTP {peer}: cannot start a transfer for {name:?}: {why}");
                 }
                 None
@@ -421,7 +411,6 @@ impl Service {
     fn start_thread(
         &mut self,
         admission: pxe_tftp::server::Admission<'_, FsSource>,
-        spin: Duration,
     ) -> Result<(), String> {
         let IpAddr::V4(addr) = admission.local().addr else {
             return Err(self.endpoint.not_started(admission).to_string());
@@ -433,7 +422,7 @@ impl Service {
                 PortChoice::Any => 0,
                 PortChoice::Port(p) => p,
             };
-            match TransferSocket::bind(addr, port, spin) {
+            match TransferSocket::bind(addr, port) {
                 Ok(s) => {
                     bound = Some(s);
                     break;
@@ -460,7 +449,7 @@ impl Service {
         let spawned = std::thread::Builder::new()
             .name(String::from("tftp-transfer"))
             .spawn(move || {
-                if let Ok(t) = handed.recv() {
+                if let Ok((t, sock)) = handed.recv() {
                     transfer::run(t, sock, reports, start, thread_stop);
                 }
             });
@@ -470,13 +459,25 @@ impl Service {
         }
         let peer = admission.peer();
         let name = String::from_utf8_lossy(admission.name()).into_owned();
-        let transfer = self
+        let mut transfer = self
             .endpoint
             .detach(admission, port)
             .map_err(|e| e.to_string())?;
         tracing::info!("TFTP sending {name:?} to {peer} from port {port}");
+        // The first answer leaves from here, at once: on a busy machine the
+        // new thread may wait to be scheduled while the client waits (and
+        // re-sends its request).
+        let mut sock = sock;
+        let now = clock(self.start);
+        while let Some(tx) = transfer.poll_transmit(now, &mut self.out) {
+            if let Err(e) = sock.send(&self.out[..tx.len], tx.segment_size, tx.destination) {
+                // The transfer's timer sends it again.
+                tracing::debug!("TFTP {peer}: first answer not sent: {e}");
+                break;
+            }
+        }
         self.cancels.insert(transfer.id(), stop.cancel);
-        if let Err(std::sync::mpsc::SendError(t)) = hand_over.send(transfer) {
+        if let Err(std::sync::mpsc::SendError((t, _))) = hand_over.send((transfer, sock)) {
             self.cancels.remove(&t.id());
             log_end(&self.endpoint.finish(t));
         }

@@ -1,18 +1,26 @@
 //! The socket of one transfer (its own port: RFC 1350's new TID): blocking
-//! I/O on the transfer's thread, a window in one `sendmsg` with
-//! `UDP_SEGMENT`, and the lone-transfer poll before sleeping. Which port,
-//! who may talk to it and what to answer are the endpoint's business.
+//! I/O on the transfer's thread and a window in one `sendmsg` with
+//! `UDP_SEGMENT`. Which port, who may talk to it and what to answer are
+//! the endpoint's business.
+//!
+//! The thread sleeps in the kernel until the client's next datagram
+//! arrives (a blocking receive with the engine's deadline as timeout); it
+//! never polls. Polling shaved the wake-up off every lock-step round on an
+//! idle machine, but took the core that the client (a VM, other services
+//! on the box) needed on a busy one: lock-step rates fell to half of
+//! dnsmasq's (issue 17, figures in benches/README.md).
 
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, UdpSocket};
 use std::os::fd::AsRawFd;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use nix::errno::Errno;
 use nix::sys::socket::{ControlMessage, MsgFlags, SockaddrIn, sendmsg};
 
-/// Retries `send` while the socket's send buffer is full (a polling
-/// transfer's socket is non-blocking), for up to about 20 ms.
+/// Retries `send` while the socket's send buffer is full (the socket is
+/// non-blocking while a datagram already queued is taken), for up to
+/// about 20 ms.
 fn while_full<T>(mut send: impl FnMut() -> io::Result<T>) -> io::Result<T> {
     let mut tries = 0;
     loop {
@@ -38,9 +46,6 @@ pub(super) struct TransferSocket {
     /// The read timeout set on it (changed only when it moves by more
     /// than 50 ms, to save a system call per datagram).
     read_timeout: Option<Duration>,
-    /// Poll this long before sleeping; the socket is non-blocking while
-    /// polling.
-    spin: Duration,
     /// The kernel segments a run of equal datagrams sent at once
     /// (`UDP_SEGMENT`); cleared when it refuses.
     segment: bool,
@@ -50,15 +55,11 @@ impl TransferSocket {
     /// A socket on `local:port` (port 0: any). Bound without
     /// `SO_REUSEADDR`: with it, Linux may give the same port 0 binding to
     /// two sockets, and two transfers would share it.
-    pub(super) fn bind(local: Ipv4Addr, port: u16, spin: Duration) -> io::Result<Self> {
+    pub(super) fn bind(local: Ipv4Addr, port: u16) -> io::Result<Self> {
         let sock = UdpSocket::bind(SocketAddrV4::new(local, port))?;
-        if !spin.is_zero() {
-            sock.set_nonblocking(true)?;
-        }
         Ok(TransferSocket {
             sock,
             read_timeout: None,
-            spin,
             segment: true,
         })
     }
@@ -121,9 +122,7 @@ impl TransferSocket {
     pub(super) fn recv_now(&mut self, buf: &mut [u8]) -> io::Result<Option<(usize, SocketAddr)>> {
         self.sock.set_nonblocking(true)?;
         let r = self.sock.recv_from(buf);
-        if self.spin.is_zero() {
-            self.sock.set_nonblocking(false)?;
-        }
+        self.sock.set_nonblocking(false)?;
         match r {
             Ok((n, from)) => Ok(Some((n.min(buf.len()), from))),
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(None),
@@ -131,57 +130,21 @@ impl TransferSocket {
         }
     }
 
-    /// Waits up to `wait` for the next datagram into `buf`: its length and
-    /// sender, or `None` when nothing came.
-    ///
-    /// With a spin budget, first polls without sleeping: a lock-step
-    /// client answers within tens of microseconds, and waking a sleeping
-    /// thread costs about as much again, so polling roughly halves the
-    /// time per block. Only a lone transfer is given a budget (see the
-    /// service), so a storm never spins.
+    /// Waits up to `wait` for the next datagram into `buf`, asleep in the
+    /// kernel: its length and sender, or `None` when nothing came.
     pub(super) fn recv(
         &mut self,
         buf: &mut [u8],
         wait: Duration,
     ) -> io::Result<Option<(usize, SocketAddr)>> {
-        let mut got = None;
-        if !self.spin.is_zero() {
-            let until = Instant::now() + self.spin.min(wait);
-            loop {
-                match self.sock.recv_from(buf) {
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                        if Instant::now() >= until {
-                            break;
-                        }
-                        std::hint::spin_loop();
-                    }
-                    r => {
-                        got = Some(r);
-                        break;
-                    }
-                }
-            }
-            if got.is_none() {
-                // Nothing yet: sleep in a blocking read.
-                self.sock.set_nonblocking(false)?;
-                self.sock.set_read_timeout(Some(wait))?;
-                self.read_timeout = Some(wait);
-                let r = self.sock.recv_from(buf);
-                self.sock.set_nonblocking(true)?;
-                got = Some(r);
-            }
-        } else if self
+        if self
             .read_timeout
             .is_none_or(|t| wait.abs_diff(t) > Duration::from_millis(50))
         {
             self.sock.set_read_timeout(Some(wait))?;
             self.read_timeout = Some(wait);
         }
-        let r = match got {
-            Some(r) => r,
-            None => self.sock.recv_from(buf),
-        };
-        match r {
+        match self.sock.recv_from(buf) {
             Ok((n, from)) => Ok(Some((n.min(buf.len()), from))),
             Err(e)
                 if matches!(
@@ -203,24 +166,31 @@ mod tests {
     use super::*;
 
     #[test]
-    fn polls_then_sleeps_and_sends_windows() {
+    fn sleeps_until_data_or_timeout_and_sends_windows() {
         let lo = Ipv4Addr::LOCALHOST;
         let client = UdpSocket::bind((lo, 0)).unwrap();
         client
             .set_read_timeout(Some(Duration::from_secs(2)))
             .unwrap();
         let peer = client.local_addr().unwrap();
-        for spin in [Duration::ZERO, Duration::from_micros(200)] {
-            let mut sock = TransferSocket::bind(lo, 0, spin).unwrap();
+        {
+            let mut sock = TransferSocket::bind(lo, 0).unwrap();
             let me = SocketAddr::from((lo, sock.port().unwrap()));
             let mut buf = [0u8; 16];
             let wait = Duration::from_millis(20);
+            let t0 = std::time::Instant::now();
             assert_eq!(sock.recv(&mut buf, wait).unwrap(), None);
+            assert!(t0.elapsed() >= wait, "returned before its timeout");
             client.send_to(&[0, 4, 0, 1], me).unwrap();
             assert_eq!(sock.recv(&mut buf, wait).unwrap(), Some((4, peer)));
-            // Still a timeout after the poll budget, then data again.
-            assert_eq!(sock.recv(&mut buf, wait).unwrap(), None);
+            // Nothing queued: no wait, no datagram; then one that is.
+            assert_eq!(sock.recv_now(&mut buf).unwrap(), None);
             client.send_to(&[0, 4, 0, 2], me).unwrap();
+            std::thread::sleep(Duration::from_millis(5));
+            assert_eq!(sock.recv_now(&mut buf).unwrap(), Some((4, peer)));
+            // The socket blocks again after `recv_now`.
+            assert_eq!(sock.recv(&mut buf, wait).unwrap(), None);
+            client.send_to(&[0, 4, 0, 3], me).unwrap();
             assert_eq!(sock.recv(&mut buf, wait).unwrap(), Some((4, peer)));
             // A run of three datagrams, the last shorter: three arrive.
             let run: Vec<u8> = (0..10u8).collect();
@@ -234,17 +204,7 @@ mod tests {
             }
             assert_eq!(got, [vec![0, 1, 2, 3], vec![4, 5, 6, 7], vec![8, 9]]);
         }
-        assert_eq!(
-            TransferSocket::bind(lo, 0, Duration::ZERO)
-                .unwrap()
-                .max_segments(1472),
-            44
-        );
-        assert_eq!(
-            TransferSocket::bind(lo, 0, Duration::ZERO)
-                .unwrap()
-                .max_segments(516),
-            64
-        );
+        assert_eq!(TransferSocket::bind(lo, 0).unwrap().max_segments(1472), 44);
+        assert_eq!(TransferSocket::bind(lo, 0).unwrap().max_segments(516), 64);
     }
 }
