@@ -207,7 +207,9 @@ fn reload_under_dhcp_and_tftp_load_loses_nothing_and_switches_at_once() {
         std::thread::spawn(move || {
             std::process::Command::new("ip")
                 .args(["netns", "exec", &ns, "timeout", "120", "curl", "-sS"])
-                .args(["--limit-rate", "4M", "-o"])
+                // 8 s for the 8 MiB: the reload must come while it runs,
+                // even when a loaded machine is slow to start the DHCP load.
+                .args(["--limit-rate", "1M", "-o"])
                 .arg(&got)
                 .arg(format!("tftp://{SRV_IP}/big.bin"))
                 .output()
