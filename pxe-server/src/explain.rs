@@ -453,6 +453,20 @@ pub struct ClassReport {
     pub warnings: usize,
 }
 
+/// Whether a first-stage boot file is an iPXE build, whose own DHCP is the
+/// next step of the chain: by the names iPXE's images have (`undionly.kpxe`,
+/// `undionly.kkpxe`, `ipxe.efi`, `snponly.efi`, `ipxe.pxe`, …). Any other
+/// file (PXELINUX, shim, GRUB, an installer) ends the DHCP chain, so it
+/// cannot loop through it.
+fn is_ipxe_binary(file: &str) -> bool {
+    let base = file.rsplit('/').next().unwrap_or(file).to_ascii_lowercase();
+    base.contains("ipxe")
+        || base.starts_with("undionly")
+        || base.starts_with("snponly")
+        || base.contains(".kpxe")
+        || base.contains(".kkpxe")
+}
+
 /// `pxe-server check`: the standard client classes through their chains.
 pub fn check_classes(config: &Config) -> ClassReport {
     let mut r = ClassReport::default();
@@ -494,7 +508,8 @@ pub fn check_classes(config: &Config) -> ClassReport {
         }
         let first = got(&sim, 0);
         let mut second = None;
-        if c.then_ipxe && first.is_some() {
+        let chains = c.then_ipxe && first.as_deref().is_some_and(is_ipxe_binary);
+        if chains {
             let ipxe_arch = if c.arch == 0 { 0 } else { 7 };
             let ipxe = ClientSpec {
                 mac,
@@ -510,7 +525,7 @@ pub fn check_classes(config: &Config) -> ClassReport {
             second = got(&sim, before);
         }
         let _ = write!(r.text, "  {}: ", c.name);
-        match (&first, c.then_ipxe, &second) {
+        match (&first, chains, &second) {
             (None, _, _) => r.text.push_str("no boot file\n"),
             (Some(f), false, _) => {
                 let _ = writeln!(r.text, "{f}");
@@ -559,6 +574,23 @@ mod tests {
 
     fn conf(text: &str) -> Config {
         Config::parse_str(text, "t.conf").unwrap()
+    }
+
+    #[test]
+    fn check_sees_no_loop_in_a_first_stage_that_is_not_ipxe() {
+        // PXELINUX and shim end the DHCP chain: nothing chain-loads iPXE,
+        // so nothing can loop (this was reported as chainload_loop).
+        for file in ["pxelinux.0", "bootnetx64.efi"] {
+            let r = check_classes(&conf(&format!(
+                "dhcp-range=192.168.2.100,192.168.2.200\ndhcp-boot={file}\n"
+            )));
+            assert!(!r.loops, "{file}: {}", r.text);
+            assert!(!r.text.contains("chainload_loop"), "{file}: {}", r.text);
+            assert!(r.text.contains(file), "{}", r.text);
+        }
+        assert!(is_ipxe_binary("undionly.kkpxe.0"));
+        assert!(is_ipxe_binary("efi/ipxe.efi"));
+        assert!(!is_ipxe_binary("pxelinux.0"));
     }
 
     #[test]
