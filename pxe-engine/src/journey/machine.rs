@@ -73,6 +73,10 @@ pub struct Journey {
     offer_range: Option<RuleRef>,
     /// A size probe not yet followed by the real transfer.
     probe: Name,
+    /// TFTP transfers started and not yet ended: a size probe whose end is
+    /// reported after the real transfer began (the probe's ERROR and the
+    /// next request arrive together) is still a probe.
+    tftp_open: u8,
 }
 
 const BLANK: Step = Step {
@@ -109,6 +113,7 @@ impl Journey {
             offer_since: None,
             offer_range: None,
             probe: Name::EMPTY,
+            tftp_open: 0,
         }
     }
 
@@ -559,13 +564,21 @@ impl Journey {
         match *o {
             TftpObservation::Started { .. } => {
                 self.counts.tftp = self.counts.tftp.saturating_add(1);
+                self.tftp_open = self.tftp_open.saturating_add(1);
                 self.on_download(now, name);
             }
             TftpObservation::SizeProbe { .. } => {
+                self.tftp_open = self.tftp_open.saturating_sub(1);
                 self.offer_since = None;
-                self.probe = name;
+                if self.tftp_open > 0 && same_path(&name, &self.last_download) {
+                    // The real transfer is already under way.
+                    self.diagnose(DiagnosisKind::SizeProbe, now, name, None, Detail::None);
+                } else {
+                    self.probe = name;
+                }
             }
             TftpObservation::Finished { totals, .. } => {
+                self.tftp_open = self.tftp_open.saturating_sub(1);
                 self.counts.bytes = self.counts.bytes.saturating_add(totals.bytes);
             }
             TftpObservation::Failed {
@@ -574,6 +587,7 @@ impl Journey {
                 timed_out,
                 ..
             } => {
+                self.tftp_open = self.tftp_open.saturating_sub(1);
                 self.counts.bytes = self.counts.bytes.saturating_add(totals.bytes);
                 if timed_out {
                     let detail = Detail::Block {

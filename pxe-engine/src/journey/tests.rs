@@ -470,21 +470,42 @@ fn an_offer_the_client_did_not_take_is_diagnosed() {
 
 #[test]
 fn a_size_probe_before_the_transfer_is_information_not_failure() {
-    let mut lab = Lab::new("dhcp-range=192.168.2.100,192.168.2.200\ndhcp-boot=ipxe.efi\n");
-    lab.dora(1_000, MAC, Who::Efi(7));
-    // The journey knows the client's address from the ACK; TFTP reports
-    // by address.
-    let ip = lab.journey(MAC).ip().unwrap();
-    assert!(
-        lab.store
-            .record_tftp(1_500, ip, &TftpObservation::SizeProbe { file: b"ipxe.efi" })
-    );
-    assert!(lab.store.record_tftp(1_600, ip, &started(b"ipxe.efi")));
-    let j = lab.journey(MAC);
-    let d = *j.finding(DiagnosisKind::SizeProbe).expect("probe named");
-    assert_eq!(d.severity(), Severity::Info);
-    assert_eq!(j.state(1_700), State::Active);
-    assert_eq!(j.stage(), Stage::BootFile);
+    // As the TFTP service reports an EDK2 boot: the probe starts (with
+    // tsize) and ends as a probe, then the real transfer runs — and, when
+    // the probe's ERROR and the next request arrive together, the probe's
+    // end may be reported after the real transfer started.
+    for reordered in [false, true] {
+        let mut lab =
+            Lab::new("dhcp-range=192.168.2.100,192.168.2.200\ndhcp-boot=ipxe.efi\n");
+        lab.dora(1_000, MAC, Who::Efi(7));
+        // The journey knows the client's address from the ACK; TFTP
+        // reports by address.
+        let probe = TftpObservation::Started {
+            file: b"ipxe.efi",
+            blksize: 1468,
+            windowsize: 1,
+            tsize: true,
+        };
+        let probed = TftpObservation::SizeProbe { file: b"ipxe.efi" };
+        lab.tftp(1_500, probe);
+        if reordered {
+            lab.tftp(1_600, started(b"ipxe.efi"));
+            lab.tftp(1_610, probed);
+        } else {
+            lab.tftp(1_510, probed);
+            lab.tftp(1_600, started(b"ipxe.efi"));
+        }
+        lab.tftp(2_000, finished(b"ipxe.efi", 1_000_000));
+        let j = lab.journey(MAC);
+        let d = *j
+            .finding(DiagnosisKind::SizeProbe)
+            .unwrap_or_else(|| panic!("probe named (reordered: {reordered})"));
+        assert_eq!(d.severity(), Severity::Info);
+        assert_eq!(lab.kinds(MAC, 2_100), [DiagnosisKind::SizeProbe]);
+        assert_eq!(j.state(2_100), State::Active);
+        assert_eq!(j.stage(), Stage::BootFile);
+        assert_eq!(j.counts().bytes, 1_000_000);
+    }
 }
 
 #[test]

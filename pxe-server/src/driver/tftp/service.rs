@@ -31,7 +31,7 @@ use pxe_rules::config::UniqueRoot;
 use pxe_tftp::options::MAX_BLKSIZE;
 use pxe_tftp::server::{
     Counters, Ended, Endpoint, EndpointConfig, Event, Failure, Handled, Local, Name, Outcome,
-    PortChoice, RequestErrors, Source, TransferId, TransferPorts, Transmit,
+    PortChoice, Refusal, RequestErrors, Source, TransferId, TransferPorts, Transmit,
 };
 use pxe_tftp::wire::ErrorCode;
 use pxe_tftp::{Instant, TransferConfig};
@@ -39,9 +39,11 @@ use tokio::sync::{mpsc, watch};
 
 use super::client_dir::MacSources;
 use super::files::{FsFiles, FsSource};
+use super::observe::Observer;
 use super::path::TftpRoot;
 use super::socket::TransferSocket;
 use super::transfer::{self, Report, Stop};
+use crate::driver::journeys::Journeys;
 use crate::driver::net::{PktSocket, RecvMeta, interfaces};
 
 /// Default `tftp-max`.
@@ -79,6 +81,9 @@ pub struct TftpSettings {
     pub port_range: Option<(u16, u16)>,
     /// `tftp-single-port`: transfers run over the request socket.
     pub single_port: bool,
+    /// The boot journeys to tell of every transfer's start and end and of
+    /// refused requests (with `status-page=`).
+    pub journeys: Option<Arc<Journeys>>,
 }
 
 impl TftpSettings {
@@ -258,6 +263,7 @@ pub async fn serve_reloadable(
         shutdown: Arc::new(AtomicBool::new(false)),
         cancels: HashMap::new(),
         reports: report_tx,
+        observer: Observer::new(settings.journeys.clone()),
         out: Vec::new(),
         reply: [0u8; 512],
     };
@@ -330,6 +336,8 @@ struct Service {
     /// The cancel flag of every thread-driven transfer.
     cancels: HashMap<TransferId, Arc<AtomicBool>>,
     reports: mpsc::UnboundedSender<Report>,
+    /// Tells the journeys of starts and ends.
+    observer: Observer,
     /// Datagrams of the transfers the endpoint drives (single-port mode).
     out: Vec<u8>,
     /// Immediate replies (ERRORs).
@@ -345,6 +353,7 @@ impl Service {
             return;
         }
         let settings = arc_swap::Guard::into_inner(current);
+        self.observer.set_journeys(settings.journeys.clone());
         self.endpoint.reconfigure(settings.endpoint_config());
         self.endpoint.files_mut().set_settings(settings);
         let len = self.endpoint.max_datagram_len();
@@ -378,6 +387,7 @@ impl Service {
             }
             Handled::Rejected { rejection, reply } => {
                 tracing::warn!("TFTP refused request from {peer}: {rejection}");
+                self.observer.rejected(peer, &rejection);
                 reply
             }
             Handled::Refused {
@@ -386,6 +396,7 @@ impl Service {
                 reply,
             } => {
                 tracing::warn!("TFTP refused {} for {peer}: {refusal}", Name(name));
+                self.observer.refused(peer, name, refusal.code());
                 reply
             }
             Handled::Busy { name, max } => {
@@ -396,12 +407,13 @@ impl Service {
                 None
             }
             Handled::Foreign { reply } => reply,
-            Handled::Started { name, .. } => {
+            Handled::Started { id, name, granted } => {
                 tracing::info!(
                     "TFTP sending {} to {peer} over port {}",
                     Name(name),
                     local.port
                 );
+                self.observer.started(id, peer, name, &granted);
                 None
             }
             Handled::Admitted(admission) => {
@@ -469,16 +481,20 @@ impl Service {
             return Err(std::format!("{why} (no thread: {e})"));
         }
         let peer = admission.peer();
-        let name = String::from_utf8_lossy(admission.name()).into_owned();
+        let raw_name = admission.name();
+        let granted = *admission.granted();
+        let name = String::from_utf8_lossy(raw_name).into_owned();
         let transfer = self
             .endpoint
             .detach(admission, port)
             .map_err(|e| e.to_string())?;
         tracing::info!("TFTP sending {name:?} to {peer} from port {port}");
+        self.observer.started(transfer.id(), peer, raw_name, &granted);
         self.cancels.insert(transfer.id(), stop.cancel);
         if let Err(std::sync::mpsc::SendError(t)) = hand_over.send(transfer) {
             self.cancels.remove(&t.id());
-            log_end(&self.endpoint.finish(t));
+            let ended = self.endpoint.finish(t);
+            self.end(&ended);
         }
         Ok(())
     }
@@ -488,7 +504,8 @@ impl Service {
             Report::Event(id, event) => self.endpoint.handle_event(id, event),
             Report::Finished(t) => {
                 self.cancels.remove(&t.id());
-                log_end(&self.endpoint.finish(*t));
+                let ended = self.endpoint.finish(*t);
+                self.end(&ended);
             }
         }
     }
@@ -496,7 +513,7 @@ impl Service {
     fn take_events(&mut self) {
         while let Some(event) = self.endpoint.poll_event() {
             match event {
-                Event::Ended(ended) => log_end(&ended),
+                Event::Ended(ended) => self.end(&ended),
                 Event::Cancel(id) => {
                     if let Some(c) = self.cancels.get(&id) {
                         c.store(true, Ordering::Relaxed);
@@ -504,6 +521,12 @@ impl Service {
                 }
             }
         }
+    }
+
+    /// A transfer ended: its log line and its journey.
+    fn end(&mut self, ended: &Ended<FsSource>) {
+        log_end(ended);
+        self.observer.ended(ended);
     }
 
     /// Sends what the transfers the endpoint drives have to send.
