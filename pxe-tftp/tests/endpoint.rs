@@ -659,9 +659,21 @@ fn an_ended_transfer_reports_its_options_duration_retransmits_and_where_it_stall
     }
     let t1 = Instant::from_millis(10);
     assert_eq!(drain(&mut e, t1).len(), 1, "the OACK");
-    deliver(&mut e, Instant::from_millis(20), peer(2000), at(69), &ack(0));
+    deliver(
+        &mut e,
+        Instant::from_millis(20),
+        peer(2000),
+        at(69),
+        &ack(0),
+    );
     assert_eq!(drain(&mut e, Instant::from_millis(20)).len(), 2);
-    deliver(&mut e, Instant::from_millis(30), peer(2000), at(69), &ack(1));
+    deliver(
+        &mut e,
+        Instant::from_millis(30),
+        peer(2000),
+        at(69),
+        &ack(1),
+    );
     drain(&mut e, Instant::from_millis(30));
     let mut now = Instant::from_millis(30);
     while let Some(d) = e.poll_timeout() {
@@ -691,7 +703,13 @@ fn a_completed_transfer_took_from_its_first_datagram_to_the_last_ack() {
     assert_eq!(drain(&mut e, Instant::from_millis(5)).len(), 1);
     deliver(&mut e, Instant::from_millis(7), peer(2000), at(69), &ack(1));
     assert_eq!(drain(&mut e, Instant::from_millis(7)).len(), 1);
-    deliver(&mut e, Instant::from_millis(12), peer(2000), at(69), &ack(2));
+    deliver(
+        &mut e,
+        Instant::from_millis(12),
+        peer(2000),
+        at(69),
+        &ack(2),
+    );
     drain(&mut e, Instant::from_millis(12));
     let Some(Event::Ended(ended)) = events(&mut e).pop() else {
         panic!("the transfer ended")

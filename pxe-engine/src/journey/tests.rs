@@ -475,8 +475,7 @@ fn a_size_probe_before_the_transfer_is_information_not_failure() {
     // the probe's ERROR and the next request arrive together, the probe's
     // end may be reported after the real transfer started.
     for reordered in [false, true] {
-        let mut lab =
-            Lab::new("dhcp-range=192.168.2.100,192.168.2.200\ndhcp-boot=ipxe.efi\n");
+        let mut lab = Lab::new("dhcp-range=192.168.2.100,192.168.2.200\ndhcp-boot=ipxe.efi\n");
         lab.dora(1_000, MAC, Who::Efi(7));
         // The journey knows the client's address from the ACK; TFTP
         // reports by address.

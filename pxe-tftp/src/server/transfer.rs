@@ -133,8 +133,9 @@ impl<S: DataSource> Transfer<S> {
     /// (for an ended transfer: how long it took; zero before anything was
     /// sent).
     pub fn elapsed(&self) -> Duration {
-        self.first_sent
-            .map_or(Duration::ZERO, |t| self.last_seen.saturating_duration_since(t))
+        self.first_sent.map_or(Duration::ZERO, |t| {
+            self.last_seen.saturating_duration_since(t)
+        })
     }
 
     /// Blocks sent again (after a timeout, or an ACK for an older block of

@@ -489,7 +489,8 @@ impl Service {
             .detach(admission, port)
             .map_err(|e| e.to_string())?;
         tracing::info!("TFTP sending {name:?} to {peer} from port {port}");
-        self.observer.started(transfer.id(), peer, raw_name, &granted);
+        self.observer
+            .started(transfer.id(), peer, raw_name, &granted);
         self.cancels.insert(transfer.id(), stop.cancel);
         if let Err(std::sync::mpsc::SendError(t)) = hand_over.send(transfer) {
             self.cancels.remove(&t.id());
