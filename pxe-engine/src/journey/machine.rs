@@ -117,6 +117,71 @@ impl Journey {
         }
     }
 
+    /// Makes this the new journey of `hw` in place (a slot reused for
+    /// another machine): everything as [`Journey::new`] has it, except that
+    /// the steps are left as they are and forgotten (`recorded` 0), so
+    /// reusing a slot does not write its whole ring — a flood of new MACs
+    /// evicts one journey per DISCOVER, and the 24 steps are most of a
+    /// journey's 6 KiB.
+    pub(super) fn reset(&mut self, hw: HwAddr, now: u64) {
+        // Exhaustive on purpose: a new field must be reset here too.
+        let Journey {
+            hw: key,
+            uuid,
+            ip,
+            arch,
+            class,
+            first_seen,
+            last_seen,
+            boot_started,
+            boots,
+            stage,
+            reached,
+            steps: _,
+            head,
+            recorded,
+            findings,
+            counts,
+            firmware_file,
+            handed,
+            handed_rule,
+            last_download,
+            last_download_at,
+            ipxe_since_download,
+            offer_since,
+            offer_range,
+            probe,
+            tftp_open,
+        } = self;
+        *key = hw;
+        *uuid = None;
+        *ip = None;
+        *arch = None;
+        *class = ClientClass::Plain;
+        *first_seen = now;
+        *last_seen = now;
+        *boot_started = now;
+        *boots = 1;
+        *stage = Stage::Discover;
+        *reached = [None; Stage::COUNT];
+        *head = 0;
+        *recorded = 0;
+        for f in findings.iter_mut() {
+            *f = None;
+        }
+        *counts = Counts::default();
+        *firmware_file = Name::EMPTY;
+        *handed = Name::EMPTY;
+        *handed_rule = None;
+        *last_download = Name::EMPTY;
+        *last_download_at = 0;
+        *ipxe_since_download = false;
+        *offer_since = None;
+        *offer_range = None;
+        *probe = Name::EMPTY;
+        *tftp_open = 0;
+    }
+
     /// The hardware address, the journey's key.
     pub fn hw(&self) -> HwAddr {
         self.hw

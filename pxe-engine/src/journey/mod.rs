@@ -415,7 +415,7 @@ impl JourneyStore {
             let old = key_of(journeys, victim);
             self.index.remove(&old, |s| key_of(journeys, s));
             if let Some(j) = self.journeys.get_mut(victim as usize) {
-                *j = Journey::new(hw, now);
+                j.reset(hw, now);
             }
             if let Some(l) = self.links.get_mut(victim as usize) {
                 l.segment = Segment::Probation;

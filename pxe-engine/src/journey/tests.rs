@@ -746,3 +746,35 @@ fn the_protected_list_never_holds_the_whole_store() {
     let s = lab.store.summary(10_000);
     assert_eq!(s.by_stage[Stage::Ack.index()], 4);
 }
+
+#[test]
+fn a_reused_slot_starts_a_journey_afresh() {
+    // One slot: the looping machine's journey, with steps, counts and a
+    // diagnosis, is evicted by a new machine, which must inherit nothing.
+    let mut lab = Lab::new(
+        "dhcp-match=ipxe,175\ndhcp-range=192.168.2.0,proxy\n\
+         pxe-service=x86PC,\"boot\",undionly.kkpxe\n",
+    );
+    lab.store = JourneyStore::new(1, 5);
+    lab.proxy_boot(1_000, MAC, Who::Rom);
+    lab.tftp(1_500, started(b"undionly.kkpxe"));
+    lab.proxy_boot(3_000, MAC, Who::Ipxe);
+    assert!(lab.journey(MAC).steps().count() >= 4);
+    assert!(!lab.kinds(MAC, 3_100).is_empty());
+    let other = [0x52, 0x54, 0, 0, 9, 9];
+    lab.ask(5_000, other, Who::Rom, MessageType::Discover, 67, &[]);
+    assert_eq!(lab.store.evicted(), 1);
+    assert!(lab.store.get(&HwAddr::ethernet(MAC)).is_none());
+    let j = lab.journey(other);
+    let fresh = Journey::new(HwAddr::ethernet(other), 5_000);
+    assert_eq!(j.steps().count(), 1, "only its own DISCOVER");
+    assert_eq!(j.steps_dropped(), 0);
+    assert_eq!(j.first_seen(), 5_000);
+    assert_eq!(j.boots(), fresh.boots());
+    assert_eq!(j.ip(), None);
+    assert_eq!(j.counts().tftp, 0);
+    assert_eq!(j.counts().dhcp, 1);
+    assert_eq!(lab.kinds(other, 5_100), []);
+    assert_eq!(j.reached(Stage::Ipxe), None);
+    assert_eq!(j.stage(), Stage::Offer);
+}
