@@ -8,11 +8,12 @@ use pxe_dhcp::{ClientUuid, MessageType};
 use pxe_rules::{Config, Decision, IgnoreReason};
 
 use super::diagnosis::{Detail, Diagnosis, DiagnosisKind, OFFER_WAIT_MS, Severity};
-use super::name::{Name, NameWriter};
+use super::name::Name;
 use super::rule::RuleRef;
 use super::stage::{IDLE_MS, Stage, State};
 use super::step::{
-    Answer, DhcpStep, HttpObservation, HttpStep, Step, StepKind, TftpObservation, TftpRefusal,
+    Answer, DhcpStep, HttpObservation, HttpStep, Step, StepKind, StepTags, TftpObservation,
+    TftpRefusal,
 };
 use crate::dhcp::addressing::PXE_PORT;
 use crate::dhcp::event::{ClientClass, ReplyKind, Request};
@@ -245,13 +246,15 @@ impl Journey {
     }
 
     /// Drops every configuration-line reference the journey holds (in
-    /// steps, diagnoses and what it remembers of the last hand-off): a
-    /// reloaded configuration has other lines at those indices.
+    /// steps, diagnoses and what it remembers of the last hand-off) and
+    /// the steps' tags: a reloaded configuration has other lines at those
+    /// indices and other tags at those ids.
     pub fn forget_rules(&mut self) {
         for step in &mut self.steps {
             if let StepKind::Dhcp(d) = &mut step.what {
                 d.rule = None;
                 d.range = None;
+                d.tags = StepTags::NONE;
             }
         }
         for d in self.findings.iter_mut().flatten() {
@@ -404,18 +407,13 @@ impl Journey {
         let file = Name::new(boot_file(d).unwrap_or(&[]));
         let rule = RuleRef::boot_source(config, d);
         let range = RuleRef::range(config, d);
-        let mut tags = NameWriter::default();
-        for (i, t) in d.tag_names().enumerate() {
-            let _ = core::fmt::Write::write_str(&mut tags, if i == 0 { "" } else { ", " });
-            let _ = core::fmt::Write::write_str(&mut tags, t);
-        }
         self.push(Step {
             at: now,
             what: StepKind::Dhcp(DhcpStep {
                 message: request.message,
                 port: request.port,
                 class: c.class,
-                tags: tags.finish(),
+                tags: StepTags::of(d.tags()),
                 answer,
                 rule,
                 range,
@@ -573,7 +571,7 @@ impl Journey {
                 message: None,
                 port: 0,
                 class: self.class,
-                tags: Name::EMPTY,
+                tags: StepTags::NONE,
                 answer: Answer::Dropped(reason),
                 rule: None,
                 range: None,

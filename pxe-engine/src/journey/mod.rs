@@ -93,8 +93,8 @@ pub use name::{NAME_MAX, Name};
 pub use rule::RuleRef;
 pub use stage::{IDLE_MS, Stage, State};
 pub use step::{
-    Answer, DhcpStep, HttpObservation, HttpStep, Step, StepKind, TftpObservation, TftpRefusal,
-    TftpStep, TftpTotals,
+    Answer, DhcpStep, HttpObservation, HttpStep, Step, StepKind, StepTags, TagNames,
+    TftpObservation, TftpRefusal, TftpStep, TftpTotals,
 };
 
 use index::HwIndex;

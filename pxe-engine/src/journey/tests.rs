@@ -778,3 +778,44 @@ fn a_reused_slot_starts_a_journey_afresh() {
     assert_eq!(j.reached(Stage::Ipxe), None);
     assert_eq!(j.stage(), Stage::Offer);
 }
+
+#[test]
+fn a_steps_tags_are_named_from_the_configuration_and_dropped_on_reload() {
+    use alloc::string::ToString;
+    let mut lab = Lab::new(SEED_REAL);
+    lab.ask(1_000, MAC, Who::Ipxe, MessageType::Discover, 67, &[]);
+    let step = *lab.journey(MAC).steps().next().unwrap();
+    let StepKind::Dhcp(d) = step.what else {
+        panic!("a DHCP step")
+    };
+    assert!(!d.tags.is_truncated());
+    // The seed's dhcp-match sets `ipxe`; the range sets nothing more.
+    assert_eq!(d.tags.names(&lab.config).to_string(), "ipxe");
+    lab.store.forget_rules();
+    let step = *lab.journey(MAC).steps().next().unwrap();
+    let StepKind::Dhcp(d) = step.what else {
+        panic!("a DHCP step")
+    };
+    assert!(d.tags.is_empty());
+}
+
+#[test]
+fn tags_beyond_the_kept_ones_are_marked() {
+    use alloc::string::ToString;
+    let mut text = alloc::string::String::new();
+    for i in 0..StepTags::KEPT + 2 {
+        text.push_str(&alloc::format!("dhcp-match=set:t{i},60,PXEClient\n"));
+    }
+    text.push_str("dhcp-range=192.168.2.100,192.168.2.200\n");
+    let mut lab = Lab::new(&text);
+    lab.ask(1_000, MAC, Who::Rom, MessageType::Discover, 67, &[]);
+    let step = *lab.journey(MAC).steps().next().unwrap();
+    let StepKind::Dhcp(d) = step.what else {
+        panic!("a DHCP step")
+    };
+    assert!(d.tags.is_truncated());
+    assert_eq!(d.tags.ids().count(), StepTags::KEPT);
+    let names = d.tags.names(&lab.config).to_string();
+    assert!(names.starts_with("t0, t1, "), "{names}");
+    assert!(names.ends_with(", …"), "{names}");
+}
