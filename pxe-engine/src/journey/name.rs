@@ -8,8 +8,9 @@ use core::fmt;
 /// boundary) and remembered as cut.
 pub const NAME_MAX: usize = 60;
 
-/// A name of at most [`NAME_MAX`] bytes, with a hash of the whole name so
-/// that two long names that share their first bytes still differ.
+/// A name of at most [`NAME_MAX`] bytes; a cut one keeps a hash of the
+/// whole name so that two long names that share their first bytes still
+/// differ (a name kept whole needs none: its bytes say it all).
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Name {
     len: u8,
@@ -46,7 +47,9 @@ impl Name {
         n.bytes[..keep].copy_from_slice(&bytes[..keep]);
         n.len = keep as u8;
         n.truncated = keep < bytes.len();
-        n.hash = fnv1a(bytes);
+        if n.truncated {
+            n.hash = fnv1a(bytes);
+        }
         n
     }
 
