@@ -405,8 +405,8 @@ impl Journey {
         self.counts.dhcp = self.counts.dhcp.saturating_add(1);
         let d = request.decision;
         let file = Name::new(boot_file(d).unwrap_or(&[]));
-        let rule = RuleRef::boot_source(config, d);
-        let range = RuleRef::range(config, d);
+        let rule = RuleRef::boot_source(d);
+        let range = RuleRef::range(d);
         self.push(Step {
             at: now,
             what: StepKind::Dhcp(DhcpStep {
