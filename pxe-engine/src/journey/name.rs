@@ -11,12 +11,33 @@ pub const NAME_MAX: usize = 60;
 /// A name of at most [`NAME_MAX`] bytes; a cut one keeps a hash of the
 /// whole name so that two long names that share their first bytes still
 /// differ (a name kept whole needs none: its bytes say it all).
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy)]
 pub struct Name {
     len: u8,
     truncated: bool,
     hash: u32,
     bytes: [u8; NAME_MAX],
+}
+
+// Only the bytes kept count: a cleared name keeps stale bytes behind
+// its length.
+impl PartialEq for Name {
+    fn eq(&self, other: &Name) -> bool {
+        self.len == other.len
+            && self.truncated == other.truncated
+            && self.hash == other.hash
+            && self.as_bytes() == other.as_bytes()
+    }
+}
+
+impl Eq for Name {}
+
+impl core::hash::Hash for Name {
+    fn hash<H: core::hash::Hasher>(&self, state: &mut H) {
+        self.as_bytes().hash(state);
+        self.truncated.hash(state);
+        self.hash.hash(state);
+    }
 }
 
 impl Default for Name {
@@ -51,6 +72,14 @@ impl Name {
             n.hash = fnv1a(bytes);
         }
         n
+    }
+
+    /// Makes it the empty name, writing only its length and flags (the
+    /// bytes behind stay, unread).
+    pub(super) fn clear(&mut self) {
+        self.len = 0;
+        self.truncated = false;
+        self.hash = 0;
     }
 
     /// The bytes kept.
