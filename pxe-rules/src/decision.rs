@@ -200,6 +200,17 @@ impl<const N: usize> core::fmt::Write for Composer<N> {
     }
 }
 
+/// [`Decision::rule_indices`]: indices into [`Config::items`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RuleIndices {
+    /// The `dhcp-range` used.
+    pub range: Option<u32>,
+    /// The `dhcp-boot` that supplied the file.
+    pub boot: Option<u32>,
+    /// The `pxe-service` that supplied the file.
+    pub service: Option<u32>,
+}
+
 /// The outcome of evaluating one request: everything the server needs to
 /// write the reply, as structure borrowed from the configuration and the
 /// request (`'a`).
@@ -455,6 +466,20 @@ impl<'a> Decision<'a> {
         match self.config.rule(self.service?) {
             Some(Rule::Service(s)) => Some(s),
             _ => None,
+        }
+    }
+
+    /// Where the lines behind the decision are in [`Config::items`]: the
+    /// `dhcp-range` used, the `dhcp-boot` and the `pxe-service` that
+    /// supplied the file (what [`range`](Self::range),
+    /// [`boot`](Self::boot) and [`service`](Self::service) return), as
+    /// indices — for a caller that keeps a reference to the line without
+    /// searching the configuration for it.
+    pub fn rule_indices(&self) -> RuleIndices {
+        RuleIndices {
+            range: self.range,
+            boot: self.boot,
+            service: self.service,
         }
     }
 

@@ -143,7 +143,7 @@ pub use trace::{Event, NoTrace, Outcome, TagSource, Tracer};
 #[cfg(feature = "alloc")]
 pub use config::Config;
 #[cfg(feature = "alloc")]
-pub use decision::{Decision, IgnoreReason, Verdict};
+pub use decision::{Decision, IgnoreReason, RuleIndices, Verdict};
 #[cfg(feature = "alloc")]
 pub use display::RuleDisplay;
 #[cfg(feature = "alloc")]

@@ -79,6 +79,13 @@ impl TagSet {
         }
     }
 
+    /// Word `i` of the set: the tags with ids `64 * i .. 64 * i + 64`, one
+    /// bit each (0 beyond the set's [`MAX_TAGS`]). For a caller that keeps
+    /// a compact copy of a set's first tags.
+    pub fn word(&self, i: usize) -> u64 {
+        self.bits.get(i).copied().unwrap_or(0)
+    }
+
     /// Whether the set is empty.
     pub fn is_empty(&self) -> bool {
         self.bits.iter().all(|w| *w == 0)

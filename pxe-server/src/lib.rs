@@ -46,7 +46,7 @@
 //! drivers  driver::dhcp          driver::{lease_writer, net, engine, clock, options, journeys}
 //!          driver::lease_writer  driver::{net, engine, clock}
 //!          driver::http          driver::{net, journeys, metrics}
-//!          driver::tftp          driver::net
+//!          driver::tftp          driver::{net, journeys}
 //!          driver::journeys      driver::{engine, metrics}
 //!          driver::metrics       driver::{engine, clock, journeys (its clock)}
 //!          driver::{net, engine, clock, options}   nothing

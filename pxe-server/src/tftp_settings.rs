@@ -9,6 +9,7 @@ use std::vec::Vec;
 
 use pxe_rules::Config;
 
+use crate::driver::journeys::Journeys;
 use crate::driver::options::RunOptions;
 use crate::driver::tftp::client_dir::MacSources;
 use crate::driver::tftp::path::{Access, TftpRoot};
@@ -36,10 +37,12 @@ pub enum TftpSetupError {
 
 /// The TFTP service's settings, or `None` without `enable-tftp`. Roots
 /// that cannot be opened are skipped with `tftp-no-fail`, else an error.
+/// Transfers are told to `journeys`, when given.
 pub(crate) fn tftp_settings(
     config: &Config,
     opts: &RunOptions,
     leases: &LeaseQuery,
+    journeys: Option<&Arc<Journeys>>,
 ) -> Result<Option<TftpSettings>, TftpSetupError> {
     let s = &config.settings;
     let Some(ifs) = &s.enable_tftp else {
@@ -89,6 +92,7 @@ pub(crate) fn tftp_settings(
         }),
         port_range: s.tftp_port_range,
         single_port: s.tftp_single_port,
+        journeys: journeys.cloned(),
     }))
 }
 
@@ -103,7 +107,7 @@ mod tests {
     fn settings(text: &str) -> Result<Option<TftpSettings>, TftpSetupError> {
         let config = Arc::new(Config::parse_str(text, "t.conf").unwrap());
         let leases = LeaseQuery::new(Arc::new(Mutex::new(Engine::new(config.clone()))));
-        tftp_settings(&config, &RunOptions::default(), &leases)
+        tftp_settings(&config, &RunOptions::default(), &leases, None)
     }
 
     #[test]

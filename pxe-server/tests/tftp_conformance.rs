@@ -67,6 +67,7 @@ impl Harness for Tokio {
             macs: Arc::new(MacSources::default()),
             port_range: None,
             single_port: self.single_port,
+            journeys: None,
         };
         let ns = Netns::new("tc");
         let metrics = Arc::new(TftpMetrics::default());

@@ -1126,10 +1126,11 @@ fn chromium(ns: &str, profile: &Path, args: &[&str]) -> std::process::Output {
 }
 
 /// The status page in a real browser during a real boot: SeaBIOS's iPXE
-/// ROM gets a script URL, the per-MAC script calls `/done`, and headless
-/// Chromium loads the machine's page from the `status-page=` listener and
-/// sees every stage with its timing, the journey done. The screenshot is
-/// kept under `target/tmp/` (its path is printed).
+/// ROM gets a script URL, the per-MAC script fetches a file over TFTP and
+/// calls `/done`, and headless Chromium loads the machine's page from the
+/// `status-page=` listener and sees every stage with its timing (the TFTP
+/// transfer's among them, with its bytes and options), the journey done.
+/// The screenshot is kept under `target/tmp/` (its path is printed).
 #[test]
 fn vm_status_page_in_chromium() {
     let _g = vm_lock();
@@ -1141,14 +1142,21 @@ fn vm_status_page_in_chromium() {
     let marker = format!("PXE-TEST-MARKER page {tok}");
     fs::write(
         r.scripts.join("52-54-00-00-10-01.ipxe"),
-        format!("#!ipxe\nimgfetch http://{{{{server}}}}/done?mac={{{{mac}}}} ||\necho {marker}\n"),
+        format!(
+            "#!ipxe\nimgfetch tftp://{{{{server}}}}/pxelinux.0 ||\n\
+             imgfetch http://{{{{server}}}}/done?mac={{{{mac}}}} ||\necho {marker}\n"
+        ),
     )
     .unwrap();
-    let conf = "dhcp-match=set:ipxe,175\n\
+    let conf = format!(
+        "dhcp-match=set:ipxe,175\n\
          dhcp-range=192.168.2.100,192.168.2.200\n\
-         dhcp-boot=tag:ipxe,http://192.168.2.1/boot.ipxe?mac=${mac}&uuid=${uuid}\n\
-         status-page=8080\n";
-    let servers = start(&lan, &r, Backend::PxeServer, conf, false);
+         dhcp-boot=tag:ipxe,http://192.168.2.1/boot.ipxe?mac=${{mac}}&uuid=${{uuid}}\n\
+         enable-tftp\ntftp-root={}/\n\
+         status-page=8080\n",
+        r.tftp.display()
+    );
+    let servers = start(&lan, &r, Backend::PxeServer, &conf, false);
     let mut vm = boot(
         &lan,
         r.dir.path(),
@@ -1194,10 +1202,24 @@ fn vm_status_page_in_chromium() {
         .collect();
     assert_eq!(
         stages,
-        ["discover", "offer", "ack", "ipxe", "script", "done"],
+        [
+            "discover", "offer", "ack", "ipxe", "script", "loading", "done"
+        ],
         "{v:#}"
     );
     assert!(v["diagnosis"].is_null(), "{v:#}");
+    // The TFTP transfer the script made, from the TFTP service's report.
+    let pxelinux = fs::metadata(r.tftp.join("pxelinux.0")).unwrap().len();
+    let tftp_done = format!("TFTP pxelinux.0 done: {pxelinux} bytes in ");
+    assert!(
+        v["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["proto"] == "tftp"
+                && s["summary"].as_str().unwrap().starts_with(&tftp_done)),
+        "{v:#}"
+    );
 
     // The page, in Chromium.
     let profile = tempfile::tempdir().unwrap();
@@ -1216,6 +1238,10 @@ fn vm_status_page_in_chromium() {
         );
     }
     assert!(dom_text.contains("<svg"), "no timeline:\n{dom_text}");
+    assert!(
+        dom_text.contains(&tftp_done),
+        "no TFTP transfer on the page:\n{dom_text}"
+    );
     let list = chromium(
         &lan.srv,
         profile.path(),

@@ -644,6 +644,83 @@ fn timeouts_retransmit_then_fail_and_free_the_slot() {
 }
 
 #[test]
+fn an_ended_transfer_reports_its_options_duration_retransmits_and_where_it_stalled() {
+    // 512-byte blocks, windows of 2: blocks 1 and 2 go out, block 2 is lost.
+    let mut e = single(1, 3000);
+    let mut reply = [0u8; 512];
+    let req = rrq("boot.bin", &[("tsize", "0"), ("windowsize", "2")]);
+    match e.handle(T0, peer(2000), at(69), &req, &mut reply) {
+        Handled::Started { granted, name, .. } => {
+            assert_eq!(name, b"boot.bin");
+            assert_eq!((granted.tsize, granted.windowsize), (Some(3000), Some(2)));
+            assert_eq!(granted.effective_blksize(), 512);
+        }
+        other => panic!("expected a start, got {other:?}"),
+    }
+    let t1 = Instant::from_millis(10);
+    assert_eq!(drain(&mut e, t1).len(), 1, "the OACK");
+    deliver(
+        &mut e,
+        Instant::from_millis(20),
+        peer(2000),
+        at(69),
+        &ack(0),
+    );
+    assert_eq!(drain(&mut e, Instant::from_millis(20)).len(), 2);
+    deliver(
+        &mut e,
+        Instant::from_millis(30),
+        peer(2000),
+        at(69),
+        &ack(1),
+    );
+    drain(&mut e, Instant::from_millis(30));
+    let mut now = Instant::from_millis(30);
+    while let Some(d) = e.poll_timeout() {
+        now = d;
+        e.handle_timeout(now);
+        drain(&mut e, now);
+    }
+    let ended = match events(&mut e).pop() {
+        Some(Event::Ended(ended)) => ended,
+        other => panic!("expected an ended transfer, got {other:?}"),
+    };
+    assert_eq!(ended.outcome, Outcome::Failed(Failure::TimedOut));
+    let t = &ended.transfer;
+    assert_eq!(t.first_unacknowledged_block(), 2);
+    assert_eq!(t.elapsed(), now.saturating_duration_since(t1));
+    // ACK 1 inside the window resends block 2 (with block 3), then each
+    // timeout sends that window again.
+    let max = u64::from(TransferConfig::default().max_retransmits);
+    assert_eq!(t.retransmits(), 1 + 2 * max);
+    assert_eq!(t.stats().bytes, 3 * 512);
+}
+
+#[test]
+fn a_completed_transfer_took_from_its_first_datagram_to_the_last_ack() {
+    let mut e = single(1, 700);
+    start_single(&mut e, peer(2000), &rrq("boot.bin", &[]));
+    assert_eq!(drain(&mut e, Instant::from_millis(5)).len(), 1);
+    deliver(&mut e, Instant::from_millis(7), peer(2000), at(69), &ack(1));
+    assert_eq!(drain(&mut e, Instant::from_millis(7)).len(), 1);
+    deliver(
+        &mut e,
+        Instant::from_millis(12),
+        peer(2000),
+        at(69),
+        &ack(2),
+    );
+    drain(&mut e, Instant::from_millis(12));
+    let Some(Event::Ended(ended)) = events(&mut e).pop() else {
+        panic!("the transfer ended")
+    };
+    assert_eq!(ended.outcome, Outcome::Completed);
+    assert_eq!(ended.transfer.elapsed(), Duration::from_millis(7));
+    assert_eq!(ended.transfer.retransmits(), 0);
+    assert_eq!(ended.transfer.first_unacknowledged_block(), 3);
+}
+
+#[test]
 fn abort_all_sends_errors_and_counts_aborted() {
     let mut e = single(4, 3000);
     start_single(&mut e, peer(1), &rrq("boot.bin", &[]));

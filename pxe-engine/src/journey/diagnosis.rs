@@ -56,8 +56,14 @@ impl Severity {
 }
 
 impl DiagnosisKind {
-    /// Number of kinds.
+    /// Number of kinds (at most 8: a journey keeps a set of them in a
+    /// byte).
     pub const COUNT: usize = 7;
+
+    /// Its bit in a set of kinds (`1 << index`).
+    pub(super) fn bit(self) -> u8 {
+        1u8 << self.index()
+    }
 
     /// Every kind.
     pub const ALL: [DiagnosisKind; DiagnosisKind::COUNT] = [

@@ -9,16 +9,32 @@ use alloc::vec::Vec;
 use crate::lease::HwAddr;
 
 /// An empty bucket.
-const EMPTY: u32 = u32::MAX;
+const EMPTY: u64 = u64::MAX;
 
 /// Hardware address → slot number, for at most the capacity it was made
 /// with (the table has at least twice as many buckets, so probes stay
-/// short).
+/// short). Each bucket keeps the slot and the low 32 bits of its
+/// address's hash: a probe compares hashes before it reads a journey's
+/// address, and a removal moves entries back without hashing them again.
 #[derive(Debug)]
 pub(super) struct HwIndex {
-    buckets: Vec<u32>,
+    buckets: Vec<u64>,
     mask: usize,
     seed: u64,
+}
+
+/// A bucket: the hash's low 32 bits over the slot.
+fn bucket(hash: u32, slot: u32) -> u64 {
+    u64::from(hash) << 32 | u64::from(slot)
+}
+
+fn slot_of(b: u64) -> u32 {
+    // The low half is the slot.
+    b as u32
+}
+
+fn hash_of(b: u64) -> u32 {
+    (b >> 32) as u32
 }
 
 impl HwIndex {
@@ -38,24 +54,35 @@ impl HwIndex {
 
     /// Heap bytes held.
     pub(super) fn heap_bytes(&self) -> usize {
-        self.buckets.capacity() * core::mem::size_of::<u32>()
+        self.buckets.capacity() * core::mem::size_of::<u64>()
     }
 
+    fn hash(&self, hw: &HwAddr) -> u32 {
+        // The table has at most 2^31 buckets: 32 bits of hash place it.
+        hash(self.seed, hw) as u32
+    }
+
+    #[cfg(test)]
     fn home(&self, hw: &HwAddr) -> usize {
-        // The hash is truncated to the table size on purpose.
-        (hash(self.seed, hw) as usize) & self.mask
+        self.hash(hw) as usize & self.mask
     }
 
     /// The slot of `hw`, looked up with `key_of` (slot → its address).
     pub(super) fn get(&self, hw: &HwAddr, key_of: impl Fn(u32) -> HwAddr) -> Option<u32> {
-        let mut i = self.home(hw);
+        self.position(hw, &key_of)
+            .and_then(|i| self.buckets.get(i).copied().map(slot_of))
+    }
+
+    fn position(&self, hw: &HwAddr, key_of: &impl Fn(u32) -> HwAddr) -> Option<usize> {
+        let h = self.hash(hw);
+        let mut i = h as usize & self.mask;
         loop {
             let b = *self.buckets.get(i)?;
             if b == EMPTY {
                 return None;
             }
-            if key_of(b) == *hw {
-                return Some(b);
+            if hash_of(b) == h && key_of(slot_of(b)) == *hw {
+                return Some(i);
             }
             i = (i + 1) & self.mask;
         }
@@ -64,10 +91,11 @@ impl HwIndex {
     /// Adds `hw` → `slot` (the caller has checked that `hw` is absent and
     /// that fewer than the capacity are present).
     pub(super) fn insert(&mut self, hw: &HwAddr, slot: u32) {
-        let mut i = self.home(hw);
+        let h = self.hash(hw);
+        let mut i = h as usize & self.mask;
         while let Some(b) = self.buckets.get_mut(i) {
             if *b == EMPTY {
-                *b = slot;
+                *b = bucket(h, slot);
                 return;
             }
             i = (i + 1) & self.mask;
@@ -77,38 +105,34 @@ impl HwIndex {
     /// Removes `hw`; later entries of its probe chain move back so that no
     /// lookup stops early at the hole.
     pub(super) fn remove(&mut self, hw: &HwAddr, key_of: impl Fn(u32) -> HwAddr) {
-        let mut i = self.home(hw);
-        loop {
-            let Some(&b) = self.buckets.get(i) else {
-                return;
-            };
-            if b == EMPTY {
-                return;
-            }
-            if key_of(b) == *hw {
-                break;
-            }
-            i = (i + 1) & self.mask;
-        }
+        let Some(i) = self.position(hw, &key_of) else {
+            return;
+        };
         // Backward-shift deletion: walk the run after the hole and move
         // back every entry whose home is not between the hole and itself.
         let mut hole = i;
         let mut j = i;
         loop {
             j = (j + 1) & self.mask;
-            let b = self.buckets[j];
+            let Some(&b) = self.buckets.get(j) else {
+                break;
+            };
             if b == EMPTY {
                 break;
             }
-            let home = self.home(&key_of(b));
+            let home = hash_of(b) as usize & self.mask;
             let distance_now = j.wrapping_sub(home) & self.mask;
             let distance_hole = hole.wrapping_sub(home) & self.mask;
             if distance_hole <= distance_now {
-                self.buckets[hole] = b;
+                if let Some(h) = self.buckets.get_mut(hole) {
+                    *h = b;
+                }
                 hole = j;
             }
         }
-        self.buckets[hole] = EMPTY;
+        if let Some(h) = self.buckets.get_mut(hole) {
+            *h = EMPTY;
+        }
     }
 }
 

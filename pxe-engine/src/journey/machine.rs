@@ -8,11 +8,12 @@ use pxe_dhcp::{ClientUuid, MessageType};
 use pxe_rules::{Config, Decision, IgnoreReason};
 
 use super::diagnosis::{Detail, Diagnosis, DiagnosisKind, OFFER_WAIT_MS, Severity};
-use super::name::{Name, NameWriter};
+use super::name::Name;
 use super::rule::RuleRef;
 use super::stage::{IDLE_MS, Stage, State};
 use super::step::{
-    Answer, DhcpStep, HttpObservation, HttpStep, Step, StepKind, TftpObservation, TftpRefusal,
+    Answer, DhcpStep, HttpObservation, HttpStep, Step, StepKind, StepTags, TftpObservation,
+    TftpRefusal,
 };
 use crate::dhcp::addressing::PXE_PORT;
 use crate::dhcp::event::{ClientClass, ReplyKind, Request};
@@ -39,41 +40,68 @@ pub struct Counts {
 }
 
 /// One machine's boot, as far as this server saw it.
+///
+/// Laid out in the order written (`repr(C)`): what every event reads or
+/// writes and what reusing the slot resets first, in few cache lines; the
+/// names and diagnoses after; the ring of steps last. A flood of new MACs
+/// reuses the least recently seen (so coldest) slot once per DISCOVER, and
+/// each cache line it has to fetch costs more than the instructions.
 #[derive(Clone, Debug)]
+#[repr(C)]
 pub struct Journey {
+    first_seen: u64,
+    last_seen: u64,
+    boot_started: u64,
+    /// Steps recorded (at most [`STEPS`] are kept).
+    recorded: u64,
+    /// Where the next step goes in `steps`.
+    head: usize,
+    last_download_at: u64,
+    /// An offer not yet followed by a request: since when, and its range.
+    offer_since: Option<u64>,
+    offer_range: Option<RuleRef>,
+    handed_rule: Option<RuleRef>,
+    counts: Counts,
     hw: HwAddr,
     uuid: Option<ClientUuid>,
     ip: Option<Ipv4Addr>,
     arch: Option<u16>,
-    class: ClientClass,
-    first_seen: u64,
-    last_seen: u64,
-    boot_started: u64,
     boots: u32,
+    class: ClientClass,
     stage: Stage,
+    ipxe_since_download: bool,
+    /// TFTP transfers started and not yet ended: a size probe whose end is
+    /// reported after the real transfer began (the probe's ERROR and the
+    /// next request arrive together) is still a probe.
+    tftp_open: u8,
+    /// Which of `findings` hold a diagnosis (bit [`DiagnosisKind::index`]).
+    found: u8,
     reached: [Option<u64>; Stage::COUNT],
-    steps: [Step; STEPS],
-    /// Where the next step goes in `steps`.
-    head: usize,
-    /// Steps recorded (at most [`STEPS`] are kept).
-    recorded: u64,
-    findings: [Option<Diagnosis>; DiagnosisKind::COUNT],
-    counts: Counts,
     /// The boot file last handed to the firmware (PXE or HTTP Boot).
     firmware_file: Name,
-    /// The boot file last handed to anyone, and the line that gave it.
+    /// The boot file last handed to anyone (and, above, the line that
+    /// gave it).
     handed: Name,
-    handed_rule: Option<RuleRef>,
-    /// The last download started, when, and whether iPXE asked DHCP since.
+    /// The last download started (when: above), and whether iPXE asked
+    /// DHCP since.
     last_download: Name,
-    last_download_at: u64,
-    ipxe_since_download: bool,
-    /// An offer not yet followed by a request: since when, and its range.
-    offer_since: Option<u64>,
-    offer_range: Option<RuleRef>,
     /// A size probe not yet followed by the real transfer.
     probe: Name,
+    /// The latest diagnosis of each kind, where `found` says so.
+    findings: [Diagnosis; DiagnosisKind::COUNT],
+    steps: [Step; STEPS],
 }
+
+/// What an empty entry of `findings` holds (never shown: `found` says
+/// which entries count).
+const NO_DIAGNOSIS: Diagnosis = Diagnosis {
+    kind: DiagnosisKind::ChainloadLoop,
+    at: 0,
+    count: 0,
+    file: Name::EMPTY,
+    rule: None,
+    detail: Detail::None,
+};
 
 const BLANK: Step = Step {
     at: 0,
@@ -98,7 +126,8 @@ impl Journey {
             steps: [BLANK; STEPS],
             head: 0,
             recorded: 0,
-            findings: [None; DiagnosisKind::COUNT],
+            found: 0,
+            findings: [NO_DIAGNOSIS; DiagnosisKind::COUNT],
             counts: Counts::default(),
             firmware_file: Name::EMPTY,
             handed: Name::EMPTY,
@@ -109,7 +138,72 @@ impl Journey {
             offer_since: None,
             offer_range: None,
             probe: Name::EMPTY,
+            tftp_open: 0,
         }
+    }
+
+    /// Makes this the new journey of `hw` in place (a slot reused for
+    /// another machine): everything as [`Journey::new`] has it, except that
+    /// the steps are left as they are and forgotten (`recorded` 0), so
+    /// reusing a slot does not write its whole ring — a flood of new MACs
+    /// evicts one journey per DISCOVER, and the 24 steps are most of a
+    /// journey's 6 KiB.
+    pub(super) fn reset(&mut self, hw: HwAddr, now: u64) {
+        // Exhaustive on purpose: a new field must be reset here too.
+        let Journey {
+            hw: key,
+            uuid,
+            ip,
+            arch,
+            class,
+            first_seen,
+            last_seen,
+            boot_started,
+            boots,
+            stage,
+            reached,
+            steps: _,
+            head,
+            recorded,
+            findings: _,
+            found,
+            counts,
+            firmware_file,
+            handed,
+            handed_rule,
+            last_download,
+            last_download_at,
+            ipxe_since_download,
+            offer_since,
+            offer_range,
+            probe,
+            tftp_open,
+        } = self;
+        *key = hw;
+        *uuid = None;
+        *ip = None;
+        *arch = None;
+        *class = ClientClass::Plain;
+        *first_seen = now;
+        *last_seen = now;
+        *boot_started = now;
+        *boots = 1;
+        *stage = Stage::Discover;
+        *reached = [None; Stage::COUNT];
+        *head = 0;
+        *recorded = 0;
+        *found = 0;
+        *counts = Counts::default();
+        firmware_file.clear();
+        handed.clear();
+        *handed_rule = None;
+        last_download.clear();
+        *last_download_at = 0;
+        *ipxe_since_download = false;
+        *offer_since = None;
+        *offer_range = None;
+        probe.clear();
+        *tftp_open = 0;
     }
 
     /// The hardware address, the journey's key.
@@ -175,16 +269,18 @@ impl Journey {
     }
 
     /// Drops every configuration-line reference the journey holds (in
-    /// steps, diagnoses and what it remembers of the last hand-off): a
-    /// reloaded configuration has other lines at those indices.
+    /// steps, diagnoses and what it remembers of the last hand-off) and
+    /// the steps' tags: a reloaded configuration has other lines at those
+    /// indices and other tags at those ids.
     pub fn forget_rules(&mut self) {
         for step in &mut self.steps {
             if let StepKind::Dhcp(d) = &mut step.what {
                 d.rule = None;
                 d.range = None;
+                d.tags = StepTags::NONE;
             }
         }
-        for d in self.findings.iter_mut().flatten() {
+        for d in &mut self.findings {
             d.rule = None;
         }
         self.handed_rule = None;
@@ -221,12 +317,20 @@ impl Journey {
                 detail: Detail::NoRequest,
             })
         });
-        self.findings.iter().flatten().copied().chain(pending)
+        let found = self.found;
+        self.findings
+            .iter()
+            .enumerate()
+            .filter(move |(i, _)| found & (1 << i) != 0)
+            .map(|(_, d)| *d)
+            .chain(pending)
     }
 
     /// The latest diagnosis of `kind`, if recorded.
     pub fn finding(&self, kind: DiagnosisKind) -> Option<&Diagnosis> {
-        self.findings.get(kind.index())?.as_ref()
+        (self.found & kind.bit() != 0)
+            .then(|| self.findings.get(kind.index()))
+            .flatten()
     }
 
     /// The most serious diagnosis of the current boot at `now` (the latest
@@ -281,18 +385,20 @@ impl Journey {
         rule: Option<RuleRef>,
         detail: Detail,
     ) {
+        let seen = self.found & kind.bit() != 0;
         let Some(slot) = self.findings.get_mut(kind.index()) else {
             return;
         };
-        let count = slot.map_or(0, |d| d.count).saturating_add(1);
-        *slot = Some(Diagnosis {
+        let count = if seen { slot.count } else { 0 }.saturating_add(1);
+        self.found |= kind.bit();
+        *slot = Diagnosis {
             kind,
             at: now,
             count,
             file,
             rule,
             detail,
-        });
+        };
     }
 
     fn new_boot(&mut self, now: u64) {
@@ -332,20 +438,15 @@ impl Journey {
         self.counts.dhcp = self.counts.dhcp.saturating_add(1);
         let d = request.decision;
         let file = Name::new(boot_file(d).unwrap_or(&[]));
-        let rule = RuleRef::boot_source(config, d);
-        let range = RuleRef::range(config, d);
-        let mut tags = NameWriter::default();
-        for (i, t) in d.tag_names().enumerate() {
-            let _ = core::fmt::Write::write_str(&mut tags, if i == 0 { "" } else { ", " });
-            let _ = core::fmt::Write::write_str(&mut tags, t);
-        }
+        let rule = RuleRef::boot_source(d);
+        let range = RuleRef::range(d);
         self.push(Step {
             at: now,
             what: StepKind::Dhcp(DhcpStep {
                 message: request.message,
                 port: request.port,
                 class: c.class,
-                tags: tags.finish(),
+                tags: StepTags::of(d.tags()),
                 answer,
                 rule,
                 range,
@@ -503,7 +604,7 @@ impl Journey {
                 message: None,
                 port: 0,
                 class: self.class,
-                tags: Name::EMPTY,
+                tags: StepTags::NONE,
                 answer: Answer::Dropped(reason),
                 rule: None,
                 range: None,
@@ -559,13 +660,21 @@ impl Journey {
         match *o {
             TftpObservation::Started { .. } => {
                 self.counts.tftp = self.counts.tftp.saturating_add(1);
+                self.tftp_open = self.tftp_open.saturating_add(1);
                 self.on_download(now, name);
             }
             TftpObservation::SizeProbe { .. } => {
+                self.tftp_open = self.tftp_open.saturating_sub(1);
                 self.offer_since = None;
-                self.probe = name;
+                if self.tftp_open > 0 && same_path(&name, &self.last_download) {
+                    // The real transfer is already under way.
+                    self.diagnose(DiagnosisKind::SizeProbe, now, name, None, Detail::None);
+                } else {
+                    self.probe = name;
+                }
             }
             TftpObservation::Finished { totals, .. } => {
+                self.tftp_open = self.tftp_open.saturating_sub(1);
                 self.counts.bytes = self.counts.bytes.saturating_add(totals.bytes);
             }
             TftpObservation::Failed {
@@ -574,6 +683,7 @@ impl Journey {
                 timed_out,
                 ..
             } => {
+                self.tftp_open = self.tftp_open.saturating_sub(1);
                 self.counts.bytes = self.counts.bytes.saturating_add(totals.bytes);
                 if timed_out {
                     let detail = Detail::Block {

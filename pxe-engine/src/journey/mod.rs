@@ -93,8 +93,8 @@ pub use name::{NAME_MAX, Name};
 pub use rule::RuleRef;
 pub use stage::{IDLE_MS, Stage, State};
 pub use step::{
-    Answer, DhcpStep, HttpObservation, HttpStep, Step, StepKind, TftpObservation, TftpRefusal,
-    TftpStep, TftpTotals,
+    Answer, DhcpStep, HttpObservation, HttpStep, Step, StepKind, StepTags, TagNames,
+    TftpObservation, TftpRefusal, TftpStep, TftpTotals,
 };
 
 use index::HwIndex;
@@ -142,6 +142,10 @@ pub struct JourneyStore {
     capacity: usize,
     evicted: u64,
     unmatched: u64,
+    /// The slot last recorded into: a client's requests come in runs
+    /// (DISCOVER then REQUEST, a PXE ROM then iPXE), and the next event of
+    /// the same machine is found without the index.
+    last: u32,
 }
 
 /// Counts over the store at one time, for metrics.
@@ -177,6 +181,7 @@ impl JourneyStore {
             capacity,
             evicted: 0,
             unmatched: 0,
+            last: NIL,
         }
     }
 
@@ -373,6 +378,12 @@ impl JourneyStore {
 
     fn find(&self, hw: &HwAddr) -> Option<u32> {
         let journeys = &self.journeys;
+        if journeys
+            .get(self.last as usize)
+            .is_some_and(|j| j.hw() == *hw)
+        {
+            return Some(self.last);
+        }
         self.index.get(hw, |s| key_of(journeys, s))
     }
 
@@ -415,7 +426,7 @@ impl JourneyStore {
             let old = key_of(journeys, victim);
             self.index.remove(&old, |s| key_of(journeys, s));
             if let Some(j) = self.journeys.get_mut(victim as usize) {
-                *j = Journey::new(hw, now);
+                j.reset(hw, now);
             }
             if let Some(l) = self.links.get_mut(victim as usize) {
                 l.segment = Segment::Probation;
@@ -432,10 +443,16 @@ impl JourneyStore {
     /// address or boot file (demoting the protected list's last when that
     /// list would hold more than three quarters of the store).
     fn touch(&mut self, slot: u32) {
+        self.last = slot;
         let protect = self
             .journeys
             .get(slot as usize)
             .is_some_and(|j| j.stage() >= stage::Stage::Ack);
+        let li = self.list_of(slot);
+        if self.lists[li].head == slot && (li == 1 || !protect) {
+            // Already the most recent of its list, and staying there.
+            return;
+        }
         self.unlink(slot);
         if protect && let Some(l) = self.links.get_mut(slot as usize) {
             l.segment = Segment::Protected;

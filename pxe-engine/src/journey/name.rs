@@ -8,14 +8,36 @@ use core::fmt;
 /// boundary) and remembered as cut.
 pub const NAME_MAX: usize = 60;
 
-/// A name of at most [`NAME_MAX`] bytes, with a hash of the whole name so
-/// that two long names that share their first bytes still differ.
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+/// A name of at most [`NAME_MAX`] bytes; a cut one keeps a hash of the
+/// whole name so that two long names that share their first bytes still
+/// differ (a name kept whole needs none: its bytes say it all).
+#[derive(Clone, Copy)]
 pub struct Name {
     len: u8,
     truncated: bool,
     hash: u32,
     bytes: [u8; NAME_MAX],
+}
+
+// Only the bytes kept count: a cleared name keeps stale bytes behind
+// its length.
+impl PartialEq for Name {
+    fn eq(&self, other: &Name) -> bool {
+        self.len == other.len
+            && self.truncated == other.truncated
+            && self.hash == other.hash
+            && self.as_bytes() == other.as_bytes()
+    }
+}
+
+impl Eq for Name {}
+
+impl core::hash::Hash for Name {
+    fn hash<H: core::hash::Hasher>(&self, state: &mut H) {
+        self.as_bytes().hash(state);
+        self.truncated.hash(state);
+        self.hash.hash(state);
+    }
 }
 
 impl Default for Name {
@@ -46,8 +68,18 @@ impl Name {
         n.bytes[..keep].copy_from_slice(&bytes[..keep]);
         n.len = keep as u8;
         n.truncated = keep < bytes.len();
-        n.hash = fnv1a(bytes);
+        if n.truncated {
+            n.hash = fnv1a(bytes);
+        }
         n
+    }
+
+    /// Makes it the empty name, writing only its length and flags (the
+    /// bytes behind stay, unread).
+    pub(super) fn clear(&mut self) {
+        self.len = 0;
+        self.truncated = false;
+        self.hash = 0;
     }
 
     /// The bytes kept.
@@ -94,43 +126,6 @@ impl fmt::Debug for Name {
     }
 }
 
-/// Builds a [`Name`] from formatted pieces (a tag list), cutting at
-/// [`NAME_MAX`] bytes; the hash covers everything written.
-#[derive(Default)]
-pub(super) struct NameWriter {
-    name: Name,
-    hash: u32,
-    started: bool,
-}
-
-impl NameWriter {
-    pub(super) fn finish(mut self) -> Name {
-        self.name.hash = if self.started { self.hash } else { 0 };
-        self.name
-    }
-}
-
-impl fmt::Write for NameWriter {
-    fn write_str(&mut self, s: &str) -> fmt::Result {
-        if !self.started {
-            self.hash = FNV_OFFSET;
-            self.started = true;
-        }
-        self.hash = fnv1a_from(self.hash, s.as_bytes());
-        for c in s.chars() {
-            let len = usize::from(self.name.len);
-            let w = c.len_utf8();
-            if self.name.truncated || len + w > NAME_MAX {
-                self.name.truncated = true;
-                break;
-            }
-            c.encode_utf8(&mut self.name.bytes[len..len + w]);
-            self.name.len += w as u8;
-        }
-        Ok(())
-    }
-}
-
 const FNV_OFFSET: u32 = 0x811c_9dc5;
 
 fn fnv1a(bytes: &[u8]) -> u32 {
@@ -152,7 +147,6 @@ fn fnv1a_from(mut h: u32, bytes: &[u8]) -> u32 {
 mod tests {
     use super::*;
     use alloc::string::ToString;
-    use core::fmt::Write as _;
 
     #[test]
     fn short_names_are_kept_whole() {
@@ -175,13 +169,5 @@ mod tests {
         assert_eq!(na.as_bytes(), nb.as_bytes());
         assert_ne!(na, nb, "the hash of the whole name differs");
         assert!(na.to_string().ends_with('…'));
-    }
-
-    #[test]
-    fn a_written_name_equals_the_same_bytes() {
-        let mut w = NameWriter::default();
-        write!(w, "efi64, ipxe").unwrap();
-        assert_eq!(w.finish(), Name::new(b"efi64, ipxe"));
-        assert_eq!(NameWriter::default().finish(), Name::EMPTY);
     }
 }

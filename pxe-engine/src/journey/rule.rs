@@ -2,7 +2,6 @@
 //! diagnosis can name the line it concerns.
 
 use core::fmt;
-use core::ptr;
 
 use pxe_rules::config::{Loc, Rule};
 use pxe_rules::{Config, Decision};
@@ -15,18 +14,16 @@ impl RuleRef {
     /// The line that supplied a decision's boot file: its `pxe-service`
     /// (boot-server answers, the UEFI single-service path), else its
     /// `dhcp-boot` line.
-    pub fn boot_source(config: &Config, d: &Decision<'_>) -> Option<RuleRef> {
-        if let Some(s) = d.service() {
-            return Self::find(config, |r| matches!(r, Rule::Service(x) if ptr::eq(x, s)));
-        }
-        let b = d.boot()?;
-        Self::find(config, |r| matches!(r, Rule::Boot(x) if ptr::eq(x, b)))
+    /// Both are the decision's own indices: no search of the
+    /// configuration per exchange.
+    pub fn boot_source(d: &Decision<'_>) -> Option<RuleRef> {
+        let i = d.rule_indices();
+        i.service.or(i.boot).map(RuleRef)
     }
 
     /// The `dhcp-range` line a decision used.
-    pub fn range(config: &Config, d: &Decision<'_>) -> Option<RuleRef> {
-        let range = d.range()?;
-        Self::find(config, |r| matches!(r, Rule::Range(x) if ptr::eq(x, range)))
+    pub fn range(d: &Decision<'_>) -> Option<RuleRef> {
+        d.rule_indices().range.map(RuleRef)
     }
 
     /// The first `pxe-service` line for architecture `csa` (a proxy

@@ -4,8 +4,10 @@
 
 use core::net::Ipv4Addr;
 
+use core::fmt;
+
 use pxe_dhcp::MessageType;
-use pxe_rules::IgnoreReason;
+use pxe_rules::{Config, IgnoreReason, TagId, TagSet};
 
 use super::name::Name;
 use super::rule::RuleRef;
@@ -46,8 +48,8 @@ pub struct DhcpStep {
     pub port: u16,
     /// Who sent it.
     pub class: ClientClass,
-    /// The tags the rules set, comma-separated.
-    pub tags: Name,
+    /// The tags the rules set.
+    pub tags: StepTags,
     /// What was done.
     pub answer: Answer,
     /// The configuration line that gave the boot file (`dhcp-boot` or
@@ -55,6 +57,96 @@ pub struct DhcpStep {
     pub rule: Option<RuleRef>,
     /// The `dhcp-range` line that served it, if any.
     pub range: Option<RuleRef>,
+}
+
+/// The tags of a request, kept as their ids in the configuration that
+/// set them (the first [`StepTags::KEPT`]; names are looked up only when
+/// shown, with [`StepTags::names`]): copying two words per exchange
+/// instead of formatting names keeps the journeys off the DHCP path's
+/// cost. A reload drops them with the rule references.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct StepTags {
+    bits: [u64; 2],
+    /// Tags with higher ids were set too.
+    more: bool,
+}
+
+impl StepTags {
+    /// Tags with ids below this are kept.
+    pub const KEPT: usize = 128;
+
+    /// No tags.
+    pub const NONE: StepTags = StepTags {
+        bits: [0; 2],
+        more: false,
+    };
+
+    /// The first [`StepTags::KEPT`] tags of `set`.
+    pub fn of(set: &TagSet) -> StepTags {
+        let more = (2..pxe_rules::tags::MAX_TAGS / 64).any(|i| set.word(i) != 0);
+        StepTags {
+            bits: [set.word(0), set.word(1)],
+            more,
+        }
+    }
+
+    /// Whether no tag was set.
+    pub fn is_empty(&self) -> bool {
+        self.bits == [0; 2] && !self.more
+    }
+
+    /// Whether tags beyond the first [`StepTags::KEPT`] were set (and are
+    /// not kept).
+    pub fn is_truncated(&self) -> bool {
+        self.more
+    }
+
+    /// The tags kept, in id order.
+    pub fn ids(&self) -> impl Iterator<Item = TagId> + '_ {
+        self.bits.iter().enumerate().flat_map(|(wi, &word)| {
+            let mut w = word;
+            core::iter::from_fn(move || {
+                if w == 0 {
+                    return None;
+                }
+                let b = w.trailing_zeros();
+                w &= w - 1;
+                // wi < 2 and b < 64: the id is < 128.
+                Some(TagId((wi as u16) * 64 + b as u16))
+            })
+        })
+    }
+
+    /// The names, comma-separated, in `config` (the configuration the
+    /// request was decided by); `…` when some were not kept.
+    pub fn names<'a>(&'a self, config: &'a Config) -> TagNames<'a> {
+        TagNames { tags: self, config }
+    }
+}
+
+/// [`StepTags::names`].
+pub struct TagNames<'a> {
+    tags: &'a StepTags,
+    config: &'a Config,
+}
+
+impl fmt::Display for TagNames<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, t) in self.tags.ids().enumerate() {
+            if i > 0 {
+                f.write_str(", ")?;
+            }
+            f.write_str(self.config.tag_name(t))?;
+        }
+        if self.tags.more {
+            f.write_str(if self.tags.ids().next().is_some() {
+                ", …"
+            } else {
+                "…"
+            })?;
+        }
+        Ok(())
+    }
 }
 
 /// What became of a DHCP request.

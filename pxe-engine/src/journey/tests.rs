@@ -470,21 +470,41 @@ fn an_offer_the_client_did_not_take_is_diagnosed() {
 
 #[test]
 fn a_size_probe_before_the_transfer_is_information_not_failure() {
-    let mut lab = Lab::new("dhcp-range=192.168.2.100,192.168.2.200\ndhcp-boot=ipxe.efi\n");
-    lab.dora(1_000, MAC, Who::Efi(7));
-    // The journey knows the client's address from the ACK; TFTP reports
-    // by address.
-    let ip = lab.journey(MAC).ip().unwrap();
-    assert!(
-        lab.store
-            .record_tftp(1_500, ip, &TftpObservation::SizeProbe { file: b"ipxe.efi" })
-    );
-    assert!(lab.store.record_tftp(1_600, ip, &started(b"ipxe.efi")));
-    let j = lab.journey(MAC);
-    let d = *j.finding(DiagnosisKind::SizeProbe).expect("probe named");
-    assert_eq!(d.severity(), Severity::Info);
-    assert_eq!(j.state(1_700), State::Active);
-    assert_eq!(j.stage(), Stage::BootFile);
+    // As the TFTP service reports an EDK2 boot: the probe starts (with
+    // tsize) and ends as a probe, then the real transfer runs — and, when
+    // the probe's ERROR and the next request arrive together, the probe's
+    // end may be reported after the real transfer started.
+    for reordered in [false, true] {
+        let mut lab = Lab::new("dhcp-range=192.168.2.100,192.168.2.200\ndhcp-boot=ipxe.efi\n");
+        lab.dora(1_000, MAC, Who::Efi(7));
+        // The journey knows the client's address from the ACK; TFTP
+        // reports by address.
+        let probe = TftpObservation::Started {
+            file: b"ipxe.efi",
+            blksize: 1468,
+            windowsize: 1,
+            tsize: true,
+        };
+        let probed = TftpObservation::SizeProbe { file: b"ipxe.efi" };
+        lab.tftp(1_500, probe);
+        if reordered {
+            lab.tftp(1_600, started(b"ipxe.efi"));
+            lab.tftp(1_610, probed);
+        } else {
+            lab.tftp(1_510, probed);
+            lab.tftp(1_600, started(b"ipxe.efi"));
+        }
+        lab.tftp(2_000, finished(b"ipxe.efi", 1_000_000));
+        let j = lab.journey(MAC);
+        let d = *j
+            .finding(DiagnosisKind::SizeProbe)
+            .unwrap_or_else(|| panic!("probe named (reordered: {reordered})"));
+        assert_eq!(d.severity(), Severity::Info);
+        assert_eq!(lab.kinds(MAC, 2_100), [DiagnosisKind::SizeProbe]);
+        assert_eq!(j.state(2_100), State::Active);
+        assert_eq!(j.stage(), Stage::BootFile);
+        assert_eq!(j.counts().bytes, 1_000_000);
+    }
 }
 
 #[test]
@@ -725,4 +745,77 @@ fn the_protected_list_never_holds_the_whole_store() {
     }
     let s = lab.store.summary(10_000);
     assert_eq!(s.by_stage[Stage::Ack.index()], 4);
+}
+
+#[test]
+fn a_reused_slot_starts_a_journey_afresh() {
+    // One slot: the looping machine's journey, with steps, counts and a
+    // diagnosis, is evicted by a new machine, which must inherit nothing.
+    let mut lab = Lab::new(
+        "dhcp-match=ipxe,175\ndhcp-range=192.168.2.0,proxy\n\
+         pxe-service=x86PC,\"boot\",undionly.kkpxe\n",
+    );
+    lab.store = JourneyStore::new(1, 5);
+    lab.proxy_boot(1_000, MAC, Who::Rom);
+    lab.tftp(1_500, started(b"undionly.kkpxe"));
+    lab.proxy_boot(3_000, MAC, Who::Ipxe);
+    assert!(lab.journey(MAC).steps().count() >= 4);
+    assert!(!lab.kinds(MAC, 3_100).is_empty());
+    let other = [0x52, 0x54, 0, 0, 9, 9];
+    lab.ask(5_000, other, Who::Rom, MessageType::Discover, 67, &[]);
+    assert_eq!(lab.store.evicted(), 1);
+    assert!(lab.store.get(&HwAddr::ethernet(MAC)).is_none());
+    let j = lab.journey(other);
+    let fresh = Journey::new(HwAddr::ethernet(other), 5_000);
+    assert_eq!(j.steps().count(), 1, "only its own DISCOVER");
+    assert_eq!(j.steps_dropped(), 0);
+    assert_eq!(j.first_seen(), 5_000);
+    assert_eq!(j.boots(), fresh.boots());
+    assert_eq!(j.ip(), None);
+    assert_eq!(j.counts().tftp, 0);
+    assert_eq!(j.counts().dhcp, 1);
+    assert_eq!(lab.kinds(other, 5_100), []);
+    assert_eq!(j.reached(Stage::Ipxe), None);
+    assert_eq!(j.stage(), Stage::Offer);
+}
+
+#[test]
+fn a_steps_tags_are_named_from_the_configuration_and_dropped_on_reload() {
+    use alloc::string::ToString;
+    let mut lab = Lab::new(SEED_REAL);
+    lab.ask(1_000, MAC, Who::Ipxe, MessageType::Discover, 67, &[]);
+    let step = *lab.journey(MAC).steps().next().unwrap();
+    let StepKind::Dhcp(d) = step.what else {
+        panic!("a DHCP step")
+    };
+    assert!(!d.tags.is_truncated());
+    // The seed's dhcp-match sets `ipxe`; the range sets nothing more.
+    assert_eq!(d.tags.names(&lab.config).to_string(), "ipxe");
+    lab.store.forget_rules();
+    let step = *lab.journey(MAC).steps().next().unwrap();
+    let StepKind::Dhcp(d) = step.what else {
+        panic!("a DHCP step")
+    };
+    assert!(d.tags.is_empty());
+}
+
+#[test]
+fn tags_beyond_the_kept_ones_are_marked() {
+    use alloc::string::ToString;
+    let mut text = alloc::string::String::new();
+    for i in 0..StepTags::KEPT + 2 {
+        text.push_str(&alloc::format!("dhcp-match=set:t{i},60,PXEClient\n"));
+    }
+    text.push_str("dhcp-range=192.168.2.100,192.168.2.200\n");
+    let mut lab = Lab::new(&text);
+    lab.ask(1_000, MAC, Who::Rom, MessageType::Discover, 67, &[]);
+    let step = *lab.journey(MAC).steps().next().unwrap();
+    let StepKind::Dhcp(d) = step.what else {
+        panic!("a DHCP step")
+    };
+    assert!(d.tags.is_truncated());
+    assert_eq!(d.tags.ids().count(), StepTags::KEPT);
+    let names = d.tags.names(&lab.config).to_string();
+    assert!(names.starts_with("t0, t1, "), "{names}");
+    assert!(names.ends_with(", …"), "{names}");
 }

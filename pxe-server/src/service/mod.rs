@@ -342,7 +342,12 @@ impl Services {
             tracing::info!("no dhcp-range: DHCP is off");
             drop(log);
         }
-        if let Some(t) = tftp_settings(&self.config, &self.opts, &self.leases)? {
+        if let Some(t) = tftp_settings(
+            &self.config,
+            &self.opts,
+            &self.leases,
+            self.journeys.as_ref(),
+        )? {
             self.tftp = Some(start_tftp(t).await?);
         }
         if let Some(service) =

@@ -136,7 +136,7 @@ impl Services {
         let config = resolve(config::load_config(&source.path, &source.overrides)?)?;
         warn_fixed(&self.config, &config);
         let tftp = match (
-            tftp_settings(&config, &self.opts, &self.leases)?,
+            tftp_settings(&config, &self.opts, &self.leases, self.journeys.as_ref())?,
             &self.tftp,
         ) {
             (None, _) => TftpPlan::Off,

@@ -271,6 +271,8 @@ pub enum Handled<'a, S: DataSource, R> {
         id: TransferId,
         /// The requested name.
         name: &'a [u8],
+        /// What it grants (what its OACK says; empty when none is sent).
+        granted: TransferOptions,
     },
     /// A transfer was admitted and needs a port of its own.
     Admitted(Admission<'a, S>),
@@ -947,6 +949,7 @@ impl<F: Files> Endpoint<F> {
             };
         };
         let id = self.claim(i);
+        let granted = *engine.granted();
         let transfer = Transfer::new(
             id,
             request.peer,
@@ -960,6 +963,7 @@ impl<F: Files> Endpoint<F> {
         Handled::Started {
             id,
             name: request.name,
+            granted,
         }
     }
 

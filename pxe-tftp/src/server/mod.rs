@@ -366,6 +366,16 @@ impl<S: DataSource> ReadTransfer<S> {
         self.refused_oack && self.granted.tsize.is_some()
     }
 
+    /// The block number (as on the wire, rolling over after 65535) of the
+    /// first DATA block the client has not acknowledged: where a stalled
+    /// transfer is stuck (a block that never gets through, as when a
+    /// `blksize` larger than the path's MTU is fragmented and the fragments
+    /// are dropped).
+    pub fn first_unacknowledged_block(&self) -> u16 {
+        // Truncation is the wire's roll-over.
+        (self.send.sender.acked.wrapping_add(1) & 0xffff) as u16
+    }
+
     /// True once the client has acknowledged anything: the OACK (with
     /// ACK 0) or, without options, a DATA block. Before that the transfer
     /// has made no progress, and a repeated request from its client is the

@@ -7,6 +7,7 @@
 
 use core::fmt;
 use core::net::SocketAddr;
+use core::time::Duration;
 
 use crate::Instant;
 use crate::error::{State, Stats};
@@ -63,6 +64,10 @@ pub struct Transfer<S: DataSource> {
     pub(crate) digest: u64,
     progress_told: bool,
     foreign: u64,
+    /// When its first datagram (OACK or DATA 1) was written, and the last
+    /// time it was handled: its duration, for the driver's report.
+    first_sent: Option<Instant>,
+    last_seen: Instant,
 }
 
 impl<S: DataSource> Transfer<S> {
@@ -83,6 +88,8 @@ impl<S: DataSource> Transfer<S> {
             digest,
             progress_told: false,
             foreign: 0,
+            first_sent: None,
+            last_seen: Instant::ZERO,
         }
     }
 
@@ -120,6 +127,27 @@ impl<S: DataSource> Transfer<S> {
     /// Datagrams from strangers it answered (or, for their ERRORs, dropped).
     pub fn foreign_datagrams(&self) -> u64 {
         self.foreign
+    }
+
+    /// Time from its first datagram to the last call that handled it
+    /// (for an ended transfer: how long it took; zero before anything was
+    /// sent).
+    pub fn elapsed(&self) -> Duration {
+        self.first_sent.map_or(Duration::ZERO, |t| {
+            self.last_seen.saturating_duration_since(t)
+        })
+    }
+
+    /// Blocks sent again (after a timeout, or an ACK for an older block of
+    /// the window).
+    pub fn retransmits(&self) -> u64 {
+        self.engine.stats().blocks_resent
+    }
+
+    /// The first block the client has not acknowledged (see
+    /// [`ReadTransfer::first_unacknowledged_block`]).
+    pub fn first_unacknowledged_block(&self) -> u16 {
+        self.engine.first_unacknowledged_block()
     }
 
     /// How it ended so far (an unfinished transfer counts as abandoned).
@@ -171,6 +199,7 @@ impl<S: DataSource> Transfer<S> {
         buf: &mut [u8],
     ) -> Option<Transmit> {
         if from == self.peer {
+            self.last_seen = self.last_seen.max(now);
             self.engine.handle_datagram(now, datagram);
             return None;
         }
@@ -189,6 +218,9 @@ impl<S: DataSource> Transfer<S> {
 
     /// Tells it that `now` has been reached (retransmits, or gives up).
     pub fn handle_timeout(&mut self, now: Instant) {
+        if self.engine.poll_timeout().is_some_and(|d| d <= now) {
+            self.last_seen = self.last_seen.max(now);
+        }
         self.engine.handle_timeout(now);
     }
 
@@ -201,6 +233,8 @@ impl<S: DataSource> Transfer<S> {
     #[must_use]
     pub fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit> {
         let first = self.engine.poll_transmit(now, buf)?;
+        self.first_sent.get_or_insert(now);
+        self.last_seen = self.last_seen.max(now);
         let mut transmit = Transmit {
             source: Source::Port(self.local),
             destination: self.peer,

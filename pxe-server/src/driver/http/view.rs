@@ -250,7 +250,7 @@ pub(super) fn summary(s: &Step, config: &Config) -> String {
                 out.push_str(" on port 4011");
             }
             if !d.tags.is_empty() {
-                let _ = write!(out, " (tags: {})", d.tags);
+                let _ = write!(out, " (tags: {})", d.tags.names(config));
             }
             out.push_str(" → ");
             match d.answer {

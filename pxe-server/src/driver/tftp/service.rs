@@ -29,7 +29,7 @@ use pxe_rules::config::UniqueRoot;
 use pxe_tftp::options::MAX_BLKSIZE;
 use pxe_tftp::server::{
     Counters, Ended, Endpoint, EndpointConfig, Event, Failure, Handled, Local, Name, Outcome,
-    PortChoice, RequestErrors, Source, TransferId, TransferPorts, Transmit,
+    PortChoice, Refusal, RequestErrors, Source, TransferId, TransferPorts, Transmit,
 };
 use pxe_tftp::wire::ErrorCode;
 use pxe_tftp::{Instant, TransferConfig};
@@ -37,9 +37,11 @@ use tokio::sync::{mpsc, watch};
 
 use super::client_dir::MacSources;
 use super::files::{FsFiles, FsSource};
+use super::observe::Observer;
 use super::path::TftpRoot;
 use super::socket::TransferSocket;
 use super::transfer::{self, Report, Stop};
+use crate::driver::journeys::Journeys;
 use crate::driver::net::{PktSocket, RecvMeta, interfaces};
 
 /// Default `tftp-max`.
@@ -73,6 +75,9 @@ pub struct TftpSettings {
     pub port_range: Option<(u16, u16)>,
     /// `tftp-single-port`: transfers run over the request socket.
     pub single_port: bool,
+    /// The boot journeys to tell of every transfer's start and end and of
+    /// refused requests (with `status-page=`).
+    pub journeys: Option<Arc<Journeys>>,
 }
 
 impl TftpSettings {
@@ -252,6 +257,7 @@ pub async fn serve_reloadable(
         shutdown: Arc::new(AtomicBool::new(false)),
         cancels: HashMap::new(),
         reports: report_tx,
+        observer: Observer::new(settings.journeys.clone()),
         out: Vec::new(),
         reply: [0u8; 512],
     };
@@ -324,6 +330,8 @@ struct Service {
     /// The cancel flag of every thread-driven transfer.
     cancels: HashMap<TransferId, Arc<AtomicBool>>,
     reports: mpsc::UnboundedSender<Report>,
+    /// Tells the journeys of starts and ends.
+    observer: Observer,
     /// Datagrams of the transfers the endpoint drives (single-port mode),
     /// and the first answer of a thread-driven one.
     out: Vec<u8>,
@@ -340,6 +348,7 @@ impl Service {
             return;
         }
         let settings = arc_swap::Guard::into_inner(current);
+        self.observer.set_journeys(settings.journeys.clone());
         self.endpoint.reconfigure(settings.endpoint_config());
         self.endpoint.files_mut().set_settings(settings);
         let len = self.endpoint.max_datagram_len();
@@ -368,6 +377,7 @@ impl Service {
             }
             Handled::Rejected { rejection, reply } => {
                 tracing::warn!("TFTP refused request from {peer}: {rejection}");
+                self.observer.rejected(peer, &rejection);
                 reply
             }
             Handled::Refused {
@@ -376,6 +386,7 @@ impl Service {
                 reply,
             } => {
                 tracing::warn!("TFTP refused {} for {peer}: {refusal}", Name(name));
+                self.observer.refused(peer, name, refusal.code());
                 reply
             }
             Handled::Busy { name, max } => {
@@ -386,12 +397,13 @@ impl Service {
                 None
             }
             Handled::Foreign { reply } => reply,
-            Handled::Started { name, .. } => {
+            Handled::Started { id, name, granted } => {
                 tracing::info!(
                     "TFTP sending {} to {peer} over port {}",
                     Name(name),
                     local.port
                 );
+                self.observer.started(id, peer, name, &granted);
                 None
             }
             Handled::Admitted(admission) => {
@@ -458,7 +470,9 @@ impl Service {
             return Err(std::format!("{why} (no thread: {e})"));
         }
         let peer = admission.peer();
-        let name = String::from_utf8_lossy(admission.name()).into_owned();
+        let raw_name = admission.name();
+        let granted = *admission.granted();
+        let name = String::from_utf8_lossy(raw_name).into_owned();
         let mut transfer = self
             .endpoint
             .detach(admission, port)
@@ -476,10 +490,13 @@ impl Service {
                 break;
             }
         }
+        self.observer
+            .started(transfer.id(), peer, raw_name, &granted);
         self.cancels.insert(transfer.id(), stop.cancel);
         if let Err(std::sync::mpsc::SendError((t, _))) = hand_over.send((transfer, sock)) {
             self.cancels.remove(&t.id());
-            log_end(&self.endpoint.finish(t));
+            let ended = self.endpoint.finish(t);
+            self.end(&ended);
         }
         Ok(())
     }
@@ -489,7 +506,8 @@ impl Service {
             Report::Event(id, event) => self.endpoint.handle_event(id, event),
             Report::Finished(t) => {
                 self.cancels.remove(&t.id());
-                log_end(&self.endpoint.finish(*t));
+                let ended = self.endpoint.finish(*t);
+                self.end(&ended);
             }
         }
     }
@@ -497,7 +515,7 @@ impl Service {
     fn take_events(&mut self) {
         while let Some(event) = self.endpoint.poll_event() {
             match event {
-                Event::Ended(ended) => log_end(&ended),
+                Event::Ended(ended) => self.end(&ended),
                 Event::Cancel(id) => {
                     if let Some(c) = self.cancels.get(&id) {
                         c.store(true, Ordering::Relaxed);
@@ -505,6 +523,12 @@ impl Service {
                 }
             }
         }
+    }
+
+    /// A transfer ended: its log line and its journey.
+    fn end(&mut self, ended: &Ended<FsSource>) {
+        log_end(ended);
+        self.observer.ended(ended);
     }
 
     /// Sends what the transfers the endpoint drives have to send.
