@@ -182,9 +182,10 @@ fn reload_under_dhcp_and_tftp_load_loses_nothing_and_switches_at_once() {
     let (root1, root2) = (dir.path().join("root1"), dir.path().join("root2"));
     std::fs::create_dir_all(&root1).unwrap();
     std::fs::create_dir_all(&root2).unwrap();
-    // 8 MiB, read at 4 MB/s (curl --limit-rate): mid-way at the reload
-    // however fast the machine.
-    let big: Vec<u8> = (0..8u32 << 20)
+    // 32 MiB in 512-byte lock-step blocks (curl's --limit-rate does not
+    // apply to TFTP): seconds of transfer, so the reload comes mid-way
+    // however fast or loaded the machine.
+    let big: Vec<u8> = (0..32u32 << 20)
         .map(|i| (i.wrapping_mul(2_654_435_761) >> 11) as u8)
         .collect();
     std::fs::write(root1.join("big.bin"), &big).unwrap();
@@ -207,9 +208,7 @@ fn reload_under_dhcp_and_tftp_load_loses_nothing_and_switches_at_once() {
         std::thread::spawn(move || {
             std::process::Command::new("ip")
                 .args(["netns", "exec", &ns, "timeout", "120", "curl", "-sS"])
-                // 8 s for the 8 MiB: the reload must come while it runs,
-                // even when a loaded machine is slow to start the DHCP load.
-                .args(["--limit-rate", "1M", "-o"])
+                .args(["--tftp-blksize", "512", "-o"])
                 .arg(&got)
                 .arg(format!("tftp://{SRV_IP}/big.bin"))
                 .output()
