@@ -98,6 +98,10 @@ pub struct Facts<'p> {
     /// source); empty when option 52 says it holds options.
     pub file: &'p [u8],
     opts: Opts<'p>,
+    /// Option 53 and the first architecture of 93, read once: every phase
+    /// of an evaluation asks for them.
+    message_type: Option<u8>,
+    arch: Option<u16>,
 }
 
 impl core::fmt::Debug for Facts<'_> {
@@ -133,7 +137,10 @@ impl<'p> Facts<'p> {
             giaddr: packet.giaddr(),
             file: packet.file().unwrap_or(&[]),
             opts: Opts::Packet(packet),
-        })
+            message_type: None,
+            arch: None,
+        }
+        .with_cached())
     }
 
     /// Facts built directly from header values and a list of options in
@@ -152,7 +159,19 @@ impl<'p> Facts<'p> {
             giaddr: Ipv4Addr::UNSPECIFIED,
             file: &[],
             opts: Opts::List(options),
+            message_type: None,
+            arch: None,
         }
+        .with_cached()
+    }
+
+    /// Reads the options every evaluation asks for more than once.
+    fn with_cached(mut self) -> Self {
+        self.message_type = self
+            .option_at_least(code::MESSAGE_TYPE, 1)
+            .and_then(|v| v.first().copied());
+        self.arch = self.arch_list().next();
+        self
     }
 
     /// The request packet, when the facts were read from one.
@@ -189,8 +208,7 @@ impl<'p> Facts<'p> {
 
     /// Option 53.
     pub fn message_type(&self) -> Option<u8> {
-        self.option_at_least(code::MESSAGE_TYPE, 1)
-            .and_then(|v| v.first().copied())
+        self.message_type
     }
 
     /// Option 55, the parameter request list.
@@ -231,7 +249,7 @@ impl<'p> Facts<'p> {
     /// The first architecture in option 93 (at least 2 bytes), as dnsmasq
     /// uses it for PXE decisions.
     pub fn arch(&self) -> Option<u16> {
-        self.arch_list().next()
+        self.arch
     }
 
     /// Option 97 when it is at least 17 bytes (the 17 bytes dnsmasq echoes).
