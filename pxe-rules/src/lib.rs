@@ -114,6 +114,8 @@ pub mod trace;
 #[cfg(feature = "alloc")]
 pub mod config;
 #[cfg(feature = "alloc")]
+mod config6;
+#[cfg(feature = "alloc")]
 pub mod decision;
 #[cfg(feature = "alloc")]
 mod display;
