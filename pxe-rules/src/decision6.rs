@@ -54,6 +54,16 @@ impl<'a> Decision6<'a> {
         }
     }
 
+    /// The server's address `[::]` stands for.
+    pub fn local(&self) -> Ipv6Addr {
+        self.local
+    }
+
+    /// The address that chose the client's link (ours, or a relay's).
+    pub fn link(&self) -> Ipv6Addr {
+        self.link
+    }
+
     /// Serve or ignore.
     pub fn verdict(&self) -> Verdict6 {
         self.verdict
