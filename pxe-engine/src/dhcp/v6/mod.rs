@@ -397,11 +397,22 @@ fn lifetimes(lease: LeaseTime, now: u64, deprecated: bool) -> (u32, u32, u64) {
     }
 }
 
-/// T1 and T2 as dnsmasq sets them: half and seven eighths of the lease.
-fn t1_t2(lease: LeaseTime) -> (u32, u32) {
+/// T1 and T2 as dnsmasq sets them (`rfc3315.c: end_ia`): half and
+/// seven eighths of the lease, less `fuzz` halved until it is at most a
+/// sixteenth of the lease (RENEW and REBIND answers, so that clients
+/// spread their renewals). dnsmasq draws the fuzz at random; the engine
+/// has no random source and takes it from the request (its transaction
+/// id), which spreads clients the same way.
+fn t1_t2(lease: LeaseTime, fuzz: Option<u32>) -> (u32, u32) {
     match lease {
         LeaseTime::Infinite => (u32::MAX, u32::MAX),
-        LeaseTime::Secs(s) => (s / 2, (u64::from(s) * 7 / 8) as u32),
+        LeaseTime::Secs(s) => {
+            let mut f = fuzz.unwrap_or(0) & 0xffff;
+            while f > s / 16 {
+                f /= 2;
+            }
+            (s / 2 - f, (s / 8) * 7 - f)
+        }
     }
 }
 
@@ -556,7 +567,11 @@ impl Engine {
             MessageType::InformationRequest => (MessageType::Reply, None),
             _ => return Err(fail(Drop6::NotAClientMessage)),
         };
-        let with_options = !matches!(mt, MessageType::Release | MessageType::Decline);
+        // dnsmasq answers RELEASE, DECLINE and CONFIRM with a status only.
+        let with_options = !matches!(
+            mt,
+            MessageType::Release | MessageType::Decline | MessageType::Confirm
+        );
         let built = self.build6(
             &req,
             &facts,
@@ -823,7 +838,9 @@ impl Engine {
             b.rapid_commit()?;
         }
         let lease = d.lease_time();
-        let (t1, t2) = t1_t2(lease);
+        let fuzz = matches!(req.msg.msg_type(), MessageType::Renew | MessageType::Rebind)
+            .then(|| req.msg.transaction_id().get());
+        let (t1, t2) = t1_t2(lease, fuzz);
         for ia in ias.answers() {
             let (t1, t2) = match ia.addr {
                 Some((_, _, v)) if v > 0 => (t1, t2),
@@ -853,6 +870,16 @@ impl Engine {
                 && !d.has_option(code::VENDOR_CLASS)
             {
                 b.vendor_class(ENTERPRISE_INTEL, &[b"HTTPClient"])?;
+            }
+            // dnsmasq tells a stateless client when to ask again: the
+            // lease time, unless a line gives option 32.
+            if req.msg.msg_type() == MessageType::InformationRequest
+                && !d.has_option(code::INFORMATION_REFRESH_TIME)
+            {
+                b.option(
+                    code::INFORMATION_REFRESH_TIME,
+                    &lease.as_secs().to_be_bytes(),
+                )?;
             }
         }
         b.finish()
