@@ -529,3 +529,89 @@ fn dhcpv6_agrees_with_dnsmasq_and_serves_a_ula_link() {
     assert!(text.contains("DHCPRENEW(eth0)"), "{text}");
     server.terminate(Duration::from_secs(5));
 }
+
+/// TFTP and HTTP on a ULA-only link: `tftp://[fd00:77::1]/…` with EDK2's
+/// blksize 1228 and `http://[fd00:77::1]:port/…` from curl; the same HTTP
+/// port still serves IPv4 (one dual-stack listener), its clients logged
+/// by their IPv4 address.
+#[test]
+fn tftp_and_http_over_ipv6() {
+    need_tool("curl");
+    let dir = tempfile::tempdir().unwrap();
+    let lab = Lab::new(&["10.77.6.1/24", "10.77.6.2/24"]);
+    link(&lab);
+    let (srv, cli) = (&lab.members[0], &lab.members[1]);
+    // The address a DHCPv6 REPLY would have given the client.
+    sh(&[
+        "ip",
+        "-n",
+        &cli.name,
+        "addr",
+        "add",
+        "fd00:77::150/64",
+        "dev",
+        "eth0",
+        "nodad",
+    ]);
+    let (tftp, http) = (dir.path().join("tftp"), dir.path().join("http"));
+    std::fs::create_dir_all(&tftp).unwrap();
+    std::fs::create_dir_all(&http).unwrap();
+    let efi: Vec<u8> = (0..300_000u32).map(|i| (i * 7 + i / 251) as u8).collect();
+    std::fs::write(tftp.join("ipxe.efi"), &efi).unwrap();
+    std::fs::write(http.join("hello.txt"), "#!ipxe\necho over IPv6\n").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    for p in [tftp.join("ipxe.efi"), http.join("hello.txt")] {
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o644)).unwrap();
+    }
+    let conf = dir.path().join("pxe.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "enable-tftp\ntftp-root={}\nhttp-port=8081\nhttp-root={}\ndhcp-leasefile={}\n",
+            tftp.display(),
+            http.display(),
+            dir.path().join("leases").display()
+        ),
+    )
+    .unwrap();
+    let log = dir.path().join("server.log");
+    let _server = start_server(srv, &conf, &[], &log);
+    wait_log(&log, "HTTP on 0.0.0.0:8081", Duration::from_secs(10));
+    let curl = |args: &[&str]| {
+        let out = cli
+            .cmd(&["timeout", "20", "curl", "-gsS"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "curl {args:?}: {}\n{}",
+            String::from_utf8_lossy(&out.stderr),
+            std::fs::read_to_string(&log).unwrap_or_default()
+        );
+        out.stdout
+    };
+    let got = curl(&["--tftp-blksize", "1228", "tftp://[fd00:77::1]/ipxe.efi"]);
+    assert!(
+        got == efi,
+        "TFTP over IPv6: {} bytes, want {}",
+        got.len(),
+        efi.len()
+    );
+    let got = curl(&["http://[fd00:77::1]:8081/hello.txt"]);
+    assert_eq!(got, b"#!ipxe\necho over IPv6\n");
+    let got = curl(&["http://10.77.6.1:8081/hello.txt"]);
+    assert_eq!(got, b"#!ipxe\necho over IPv6\n");
+    let got = curl(&["tftp://10.77.6.1/ipxe.efi"]);
+    assert!(got == efi, "TFTP over IPv4");
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        text.contains("TFTP sent") && text.contains("[fd00:77::"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("::ffff:10.77.6.2"),
+        "an IPv4 client logged as mapped:\n{text}"
+    );
+    assert!(text.contains("10.77.6.2"), "{text}");
+}
