@@ -40,6 +40,9 @@ pub struct Iface6 {
     pub mtu: u16,
 }
 
+/// The all-routers group router solicitations are sent to.
+const ALL_ROUTERS: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 2);
+
 /// Whether an address can name a link to DHCPv6 (not link-local, not
 /// loopback, not multicast).
 fn routable(a: &Ipv6Addr) -> bool {
@@ -283,6 +286,18 @@ pub(crate) async fn ra_loop(engine: SharedEngine, mut stop: watch::Receiver<bool
             return;
         }
     };
+    // Router solicitations go to ff02::2, which a host that does not
+    // forward has not joined: join it on every served interface, as
+    // dnsmasq does.
+    {
+        let config = lock(&engine).config().clone();
+        let ifaces = interfaces6().unwrap_or_default();
+        for i in served(&config, &ifaces) {
+            if let Err(e) = sock.join_multicast_v6(&ALL_ROUTERS, i.index) {
+                tracing::debug!("RA: cannot join ff02::2 on {}: {e}", i.name);
+            }
+        }
+    }
     let mut buf = vec![0u8; 1500];
     // dnsmasq advertises a few times quickly at start, then every interval.
     let mut next = tokio::time::Instant::now();
