@@ -2,7 +2,8 @@
 //! (fd00:77::/64, no IPv4 service) gets `tftp://[fd00:77::1]/ipxe.efi`
 //! from pxe-server's DHCPv6 (after its router advertisement), fetches it
 //! over TFTP/IPv6, and the iPXE it loads gets a per-machine script URL by
-//! DHCPv6 (user class iPXE) and fetches it over HTTP/IPv6.
+//! DHCPv6 (user class iPXE) and fetches it over HTTP/IPv6; qemu's iPXE ROM
+//! does the same from SeaBIOS.
 //!
 //! Needs root and the Debian packages qemu-system-x86, ovmf, ipxe.
 //! Runs under TCG, one VM at a time.
@@ -123,5 +124,89 @@ fn uefi_pxe_over_ipv6_pxe_server() {
     vm.assert_serial(
         &marker,
         "iPXE fetched its per-machine script over HTTP/IPv6",
+    );
+    let log = server.output();
+    assert!(
+        log.contains("bootfile-url=http://[fd00:77::1]/m/${mac:hexhyp}.ipxe"),
+        "iPXE's DHCPv6 answer with the script URL:\n{log}"
+    );
+}
+
+/// qemu's iPXE ROM (SeaBIOS) on the same ULA-only link: router
+/// solicitation, DHCPv6 with user class iPXE, and the per-machine script
+/// `http://[fd00:77::1]/m/${mac:hexhyp}.ipxe` over HTTP/IPv6.
+#[test]
+fn ipxe_rom_over_ipv6_pxe_server() {
+    let _g = vm_lock();
+    let lan = Lan::new();
+    run_cmd(
+        "ip",
+        &[
+            "-n",
+            &lan.srv,
+            "addr",
+            "add",
+            "fd00:77::1/64",
+            "dev",
+            "eth0",
+            "nodad",
+        ],
+    );
+    let dir = tempfile::Builder::new()
+        .prefix("pxe-vm6-")
+        .tempdir()
+        .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).unwrap();
+    let http = dir.path().join("http");
+    let marker = format!("PXE-TEST-MARKER ipxe6 {}", std::process::id());
+    fs::create_dir_all(http.join("m")).unwrap();
+    let script = http.join("m/52-54-00-ef-06-02.ipxe");
+    fs::write(&script, format!("#!ipxe\necho {marker} ${{net0/ip6}}\n")).unwrap();
+    fs::set_permissions(&script, fs::Permissions::from_mode(0o644)).unwrap();
+    let conf = dir.path().join("pxe.conf");
+    fs::write(
+        &conf,
+        format!(
+            "port=0\n\
+             dhcp-authoritative\n\
+             enable-ra\n\
+             dhcp-range=fd00:77::100,fd00:77::1ff,64,1h\n\
+             dhcp-userclass=set:ipxe,iPXE\n\
+             dhcp-option=tag:ipxe,option6:bootfile-url,http://[fd00:77::1]/m/${{mac:hexhyp}}.ipxe\n\
+             http-port=80\n\
+             http-root={}\n\
+             dhcp-leasefile={}\n",
+            http.display(),
+            dir.path().join("leases").display()
+        ),
+    )
+    .unwrap();
+    let bin = env!("CARGO_BIN_EXE_pxe-server");
+    let mut server = Proc::spawn_in(
+        &lan.srv,
+        "pxe-server",
+        &[bin, "--conf", conf.to_str().unwrap()],
+        dir.path().join("server.log"),
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    server.assert_running();
+    let mut vm = boot(
+        &lan,
+        dir.path(),
+        &VmSpec {
+            firmware: Firmware::Bios,
+            mac: "52:54:00:ef:06:02",
+            uuid: "0017001e-8c00-00ad-5087-90e6ba2f3424",
+            end: End::Marker(marker.clone()),
+            timeout: Duration::from_secs(180),
+        },
+    );
+    vm.context = tail(&server.output(), 6000);
+    vm.assert_serial(&marker, "iPXE ROM fetched its script over HTTP/IPv6");
+    let log = server.output();
+    assert!(
+        log.contains("DHCPREPLY fd00:77::") && log.contains("ipxe"),
+        "{log}"
     );
 }
