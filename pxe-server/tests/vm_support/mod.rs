@@ -377,6 +377,9 @@ pub enum Firmware {
     /// `opt/org.tianocore/IPv4PXESupport=n`), so it boots by PXE over
     /// IPv6 at once instead of after the IPv4 client's timeouts.
     UefiIpv6,
+    /// OVMF with both PXE clients off, so it goes straight to HTTP Boot
+    /// (IPv4, then IPv6).
+    UefiHttp,
 }
 
 /// How a boot ends successfully.
@@ -495,11 +498,17 @@ pub fn boot_watching(lan: &Lan, dir: &Path, spec: &VmSpec, watch: &[&str]) -> Vm
                 "n".into(),
             ]);
         }
-        Firmware::Uefi | Firmware::UefiSecureBoot | Firmware::UefiIpv6 => {
-            if spec.firmware == Firmware::UefiIpv6 {
+        Firmware::Uefi | Firmware::UefiSecureBoot | Firmware::UefiIpv6 | Firmware::UefiHttp => {
+            if matches!(spec.firmware, Firmware::UefiIpv6 | Firmware::UefiHttp) {
                 args.extend([
                     "-fw_cfg".into(),
                     "name=opt/org.tianocore/IPv4PXESupport,string=n".into(),
+                ]);
+            }
+            if spec.firmware == Firmware::UefiHttp {
+                args.extend([
+                    "-fw_cfg".into(),
+                    "name=opt/org.tianocore/IPv6PXESupport,string=n".into(),
                 ]);
             }
             let secure = spec.firmware == Firmware::UefiSecureBoot;
