@@ -4,11 +4,15 @@
 use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::vec::Vec;
-use core::net::Ipv4Addr;
+use core::net::{Ipv4Addr, Ipv6Addr};
 
 use crate::lex::Ch;
 use crate::tags::{TagId, TagSet, TagTest};
 use crate::value::{Encoded, MacPattern};
+
+pub use crate::config6::{
+    Option6Rule, RaParam, RaPriority, Range6, Range6Modes, Value6Kind, option6_name,
+};
 
 /// Where a directive came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,6 +47,9 @@ pub enum MatchSource {
     Option(u8),
     /// Option 124 blocks of this enterprise number (`vi-encap:E`).
     ViEncap(u32),
+    /// A DHCPv6 option, by code (`option6:N`); only DHCPv6 requests are
+    /// matched against it.
+    Option6(u16),
 }
 
 /// `dhcp-match=set:TAG,<option>[,<value>]`.
@@ -86,6 +93,9 @@ pub struct ClassRule {
     pub kind: ClassKind,
     /// The substring searched for.
     pub text: String,
+    /// `enterprise:N` (DHCPv6 only: option 16 must carry this enterprise
+    /// number; `None` is dnsmasq's 0).
+    pub enterprise: Option<u32>,
 }
 
 /// Which relay-agent sub-option a [`RelayRule`] compares.
@@ -223,6 +233,9 @@ pub struct Host {
     pub name: Option<String>,
     /// Reserved IPv4 address.
     pub addr: Option<Ipv4Addr>,
+    /// Reserved IPv6 addresses (`[fd00::5]`; with a `constructor:` range
+    /// only the host part counts).
+    pub addrs6: Vec<Ipv6Addr>,
     /// Lease time.
     pub lease: Option<LeaseTime>,
     /// `ignore`: never answer this host.
@@ -464,6 +477,10 @@ pub enum Rule {
     CondList(CondListKind, Cond),
     /// `dhcp-reply-delay`.
     Delay(ReplyDelay),
+    /// `dhcp-range` with IPv6 addresses.
+    Range6(Range6),
+    /// `dhcp-option[-force]=…option6:…`.
+    Option6(Option6Rule),
 }
 
 /// One rule with where it came from.
@@ -576,6 +593,10 @@ pub struct Settings {
     pub group: Option<String>,
     /// `log-facility=`: where the log goes (`None`: the server's default).
     pub log_facility: Option<LogFacility>,
+    /// `enable-ra`: send router advertisements for the IPv6 ranges.
+    pub enable_ra: bool,
+    /// `ra-param=` lines.
+    pub ra_params: Vec<RaParam>,
     /// The pxe-server extensions.
     pub extensions: Extensions,
 }
@@ -625,6 +646,12 @@ pub(crate) struct Index {
     pub(crate) bootp_dynamic: Vec<u32>,
     /// Some `dhcp-host` has a `tag:` filter.
     pub(crate) tagged_hosts: bool,
+    /// IPv6 `dhcp-range` lines, list order (reverse config).
+    pub(crate) ranges6: Vec<u32>,
+    /// `option6:` lines grouped by option code, list order.
+    pub(crate) opt6_codes: Vec<(u16, Vec<u32>)>,
+    /// `dhcp-match=…,option6:…` lines, list order.
+    pub(crate) matches6: Vec<u32>,
 }
 
 /// A parsed and compiled configuration.
@@ -658,6 +685,7 @@ impl PartialEq for Config {
                     (Rule::Option(x), Rule::Option(y)) => x.value == y.value && x.space == y.space,
                     (Rule::Match(x), Rule::Match(y)) => x.value == y.value && x.source == y.source,
                     (Rule::Service(x), Rule::Service(y)) => x.ty == y.ty && x.csa == y.csa,
+                    (Rule::Option6(x), Rule::Option6(y)) => x.bytes == y.bytes && x.code == y.code,
                     _ => true,
                 };
                 values_eq
@@ -714,6 +742,19 @@ impl Config {
     /// Whether PXE handling is on (some `pxe-service` or `pxe-prompt`).
     pub fn pxe_enabled(&self) -> bool {
         self.index.pxe_enabled
+    }
+
+    /// IPv6 `dhcp-range` lines, in configuration order.
+    pub fn ranges6(&self) -> impl Iterator<Item = (&Loc, &Range6)> {
+        self.items.iter().filter_map(|i| match &i.rule {
+            Rule::Range6(r) => Some((&i.loc, r)),
+            _ => None,
+        })
+    }
+
+    /// Whether the DHCPv6 service has anything to serve (an IPv6 range).
+    pub fn dhcp6_enabled(&self) -> bool {
+        !self.index.ranges6.is_empty()
     }
 
     /// Whether some range is a proxy range.

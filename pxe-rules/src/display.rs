@@ -88,6 +88,8 @@ impl Display for RuleDisplay<'_> {
                 write!(f, "dhcp-match=set:{},", self.t(m.set))?;
                 match (&m.source, &m.option_name) {
                     (MatchSource::ViEncap(e), _) => write!(f, "vi-encap:{e}")?,
+                    (MatchSource::Option6(_), Some(n)) => write!(f, "option6:{n}")?,
+                    (MatchSource::Option6(n), None) => write!(f, "option6:{n}")?,
                     (MatchSource::Option(_), Some(n)) => write!(f, "option:{n}")?,
                     (MatchSource::Option(n), None) => write!(f, "{n}")?,
                 }
@@ -104,7 +106,11 @@ impl Display for RuleDisplay<'_> {
                     ClassKind::Vendor => "dhcp-vendorclass",
                     ClassKind::User => "dhcp-userclass",
                 };
-                write!(f, "{name}=set:{},{}", self.t(k.set), q_field(&k.text))
+                write!(f, "{name}=set:{},", self.t(k.set))?;
+                if let Some(e) = k.enterprise {
+                    write!(f, "enterprise:{e},")?;
+                }
+                f.write_str(&q_field(&k.text))
             }
             Rule::Relay(r) => {
                 let name = match r.kind {
@@ -175,6 +181,9 @@ impl Display for RuleDisplay<'_> {
                 }
                 if let Some(a) = h.addr {
                     parts.push(alloc::format!("{a}"));
+                }
+                for a in &h.addrs6 {
+                    parts.push(alloc::format!("[{a}]"));
                 }
                 if let Some(n) = &h.name {
                     parts.push(n.clone());
@@ -300,8 +309,89 @@ impl Display for RuleDisplay<'_> {
                 self.cond(f, &d.cond.0)?;
                 write!(f, "{}", d.secs)
             }
+            Rule::Range6(r) => self.range6(f, r),
+            Rule::Option6(o) => {
+                f.write_str(if o.force {
+                    "dhcp-option-force="
+                } else {
+                    "dhcp-option="
+                })?;
+                self.cond(f, &o.cond.0)?;
+                match &o.name {
+                    Some(n) => write!(f, "option6:{n}")?,
+                    None => write!(f, "option6:{}", o.code)?,
+                }
+                if !o.value_src.is_empty() {
+                    let mut s = String::from(",");
+                    lex::unlex(&o.value_src, &mut s);
+                    f.write_str(&s)?;
+                }
+                Ok(())
+            }
         }
     }
+}
+
+impl RuleDisplay<'_> {
+    fn range6(&self, f: &mut fmt::Formatter<'_>, r: &Range6) -> fmt::Result {
+        f.write_str("dhcp-range=")?;
+        self.cond(f, &r.cond.0)?;
+        if let Some(t) = r.set {
+            write!(f, "set:{},", self.t(t))?;
+        }
+        write!(f, "{}", r.start)?;
+        if r.end_given {
+            write!(f, ",{}", r.end)?;
+        }
+        if let Some(c) = &r.constructor {
+            write!(f, ",constructor:{}", q(c))?;
+        }
+        let m = &r.modes;
+        let modes = [
+            (m.static_only, "static"),
+            (m.ra_only && !m.slaac, "ra-only"),
+            (m.slaac, "slaac"),
+            (m.ra_names, "ra-names"),
+            (m.ra_stateless, "ra-stateless"),
+            (m.ra_advrouter, "ra-advrouter"),
+            (m.off_link, "off-link"),
+        ];
+        for (on, name) in modes {
+            if on {
+                write!(f, ",{name}")?;
+            }
+        }
+        if r.prefix_given {
+            write!(f, ",{}", r.prefix_len)?;
+        }
+        if r.deprecated {
+            f.write_str(",deprecated")?;
+        } else if let Some(l) = r.lease {
+            write!(f, ",{}", lease(l))?;
+        }
+        Ok(())
+    }
+}
+
+fn ra_param(f: &mut fmt::Formatter<'_>, p: &RaParam) -> fmt::Result {
+    write!(f, "ra-param={}", q(&p.interface))?;
+    match p.mtu {
+        Some(0) => f.write_str(",mtu:off")?,
+        Some(n) => write!(f, ",mtu:{n}")?,
+        None => {}
+    }
+    match p.priority {
+        Some(RaPriority::High) => f.write_str(",high")?,
+        Some(RaPriority::Low) => f.write_str(",low")?,
+        None => {}
+    }
+    if let Some(i) = p.interval {
+        write!(f, ",{i}")?;
+    }
+    if let Some(l) = p.lifetime {
+        write!(f, ",{l}")?;
+    }
+    writeln!(f)
 }
 
 fn list(f: &mut fmt::Formatter<'_>, name: &str, items: &[String]) -> fmt::Result {
@@ -338,11 +428,15 @@ impl Display for Config {
             (s.no_override, "dhcp-no-override"),
             (s.ignore_client_id, "dhcp-ignore-clid"),
             (s.rapid_commit, "dhcp-rapid-commit"),
+            (s.enable_ra, "enable-ra"),
         ];
         for (on, name) in flags {
             if on {
                 writeln!(f, "{name}")?;
             }
+        }
+        for p in &s.ra_params {
+            ra_param(f, p)?;
         }
         if let Some(t) = &s.enable_tftp {
             if t.is_empty() {

@@ -88,8 +88,16 @@
 //!
 //! Names in `dhcp-boot`/`pxe-service` server fields are returned for the
 //! server to resolve ([`Decision::siaddr_host`]); a configured option 60
-//! does not re-run the `vendor:` matching; DHCPv6 lines are accepted and
-//! listed as ignored.
+//! does not re-run the `vendor:` matching.
+//!
+//! ## DHCPv6
+//!
+//! The same configuration answers DHCPv6: [`Facts6`] reads a
+//! [`pxe_dhcp::v6::Message`], [`Config::evaluate6`] runs the DHCPv6 tag
+//! sources (interface, `dhcp-mac`, vendor class with its `enterprise:`
+//! number, user class, `dhcp-match=…,option6:N`, `dhcp-host` by DUID or
+//! MAC, `tag-if`), picks the IPv6 `dhcp-range` of the link and the
+//! `option6:` lines, and [`Decision6::write_options`] writes them.
 //!
 //! The semantics follow dnsmasq 2.90: its manual page
 //! (<https://thekelleys.org.uk/dnsmasq/docs/dnsmasq-man.html>) and, where the
@@ -108,13 +116,18 @@ extern crate alloc;
 extern crate std;
 
 pub mod facts;
+pub mod facts6;
 pub mod tags;
 pub mod trace;
 
 #[cfg(feature = "alloc")]
 pub mod config;
 #[cfg(feature = "alloc")]
+mod config6;
+#[cfg(feature = "alloc")]
 pub mod decision;
+#[cfg(feature = "alloc")]
+pub mod decision6;
 #[cfg(feature = "alloc")]
 mod display;
 #[cfg(feature = "alloc")]
@@ -137,6 +150,7 @@ pub mod reply;
 pub mod value;
 
 pub use facts::{Context, Facts, FactsError, Port};
+pub use facts6::{Context6, Facts6, mac_from_eui64};
 pub use tags::{CondFailure, TagId, TagSet, TagTest, check};
 pub use trace::{Event, NoTrace, Outcome, TagSource, Tracer};
 
@@ -144,6 +158,8 @@ pub use trace::{Event, NoTrace, Outcome, TagSource, Tracer};
 pub use config::Config;
 #[cfg(feature = "alloc")]
 pub use decision::{Decision, IgnoreReason, RuleIndices, Verdict};
+#[cfg(feature = "alloc")]
+pub use decision6::{Decision6, Verdict6};
 #[cfg(feature = "alloc")]
 pub use display::RuleDisplay;
 #[cfg(feature = "alloc")]

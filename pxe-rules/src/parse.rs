@@ -14,6 +14,8 @@ use crate::load::{LoadError, Loader};
 use crate::tags::{MAX_TAGS, TagId, TagSet, TagTest};
 use crate::value::{self, MacPattern, OptType, TypeCtx, ValueError};
 
+mod v6;
+
 /// Include nesting limit.
 pub const MAX_INCLUDE_DEPTH: usize = 16;
 
@@ -26,7 +28,10 @@ pub(crate) fn hint(name: &str) -> &'static str {
             "dhcp-option expects [tag:T,...][encap:N,|vi-encap:N,|vendor:CLASS,]<number>|option:NAME[,VALUE]"
         }
         "dhcp-range" => {
-            "dhcp-range expects [tag:T,...][set:T,]START,END|static|proxy[,NETMASK[,BROADCAST]][,LEASETIME]"
+            "dhcp-range expects [tag:T,...][set:T,]START,END|static|proxy[,NETMASK[,BROADCAST]][,LEASETIME] or, for IPv6, START[,END|constructor:IF][,MODE...][,PREFIX-LEN][,LEASETIME]"
+        }
+        "ra-param" => {
+            "ra-param expects INTERFACE,[mtu:N|off,][high|low,]INTERVAL[,ROUTER-LIFETIME]"
         }
         "dhcp-host" => {
             "dhcp-host expects [MAC][,id:CLIENTID|*][,set:TAG][,tag:TAG][,IPADDR][,HOSTNAME][,LEASETIME][,ignore]"
@@ -73,7 +78,7 @@ enum Kind {
 
 const DNS: &str = "DNS-only directive; pxe-server has no DNS service";
 const UNSUPPORTED: &str = "not supported by pxe-server";
-const V6: &str = "IPv6/RA directive; pxe-server serves DHCPv4 only";
+const V6: &str = "IPv6 directive not used by pxe-server";
 
 fn kind_of(name: &str) -> Option<Kind> {
     use Kind::*;
@@ -92,6 +97,7 @@ fn kind_of(name: &str) -> Option<Kind> {
         "dhcp-sequential-ip" => Flag(|s| s.sequential_ip = true),
         "dhcp-no-override" => Flag(|s| s.no_override = true),
         "dhcp-ignore-clid" => Flag(|s| s.ignore_client_id = true),
+        "enable-ra" => Flag(|s| s.enable_ra = true),
         "dhcp-match"
         | "dhcp-mac"
         | "dhcp-vendorclass"
@@ -119,9 +125,8 @@ fn kind_of(name: &str) -> Option<Kind> {
         | "tftp-port-range" | "dhcp-leasefile" | "dhcp-lease-file" | "port" | "dhcp-lease-max"
         | "dhcp-pxe-vendor" | "domain" | "dhcp-rapid-commit" | "http-port" | "http-root"
         | "ipxe-script" | "ipxe-script-dir" | "status-page" | "journey-max"
-        | "load-balance-wait" | "conf-file" | "conf-dir" | "user" | "group" | "log-facility" => {
-            Setting
-        }
+        | "load-balance-wait" | "conf-file" | "conf-dir" | "user" | "group" | "log-facility"
+        | "ra-param" => Setting,
         "log-queries"
         | "domain-needed"
         | "bogus-priv"
@@ -212,9 +217,7 @@ fn kind_of(name: &str) -> Option<Kind> {
         | "filter-rr"
         | "cache-rr"
         | "quiet-tftp" => Ignored(DNS),
-        "enable-ra" | "ra-param" | "quiet-ra" | "quiet-dhcp6" | "dhcp-duid" | "dhcp-luascript" => {
-            Ignored(V6)
-        }
+        "quiet-ra" | "quiet-dhcp6" | "dhcp-duid" | "dhcp-luascript" => Ignored(V6),
         "no-daemon"
         | "keep-in-foreground"
         | "pid-file"
@@ -317,6 +320,8 @@ fn static_name(name: &str) -> &'static str {
         "dhcp-sequential-ip",
         "dhcp-no-override",
         "dhcp-ignore-clid",
+        "enable-ra",
+        "ra-param",
     ];
     NAMES
         .iter()
@@ -336,7 +341,7 @@ pub(crate) struct Builder<'l> {
 }
 
 /// Error context for one line.
-struct At<'a> {
+pub(super) struct At<'a> {
     file: &'a str,
     line: u32,
     name: &'static str,
@@ -686,6 +691,10 @@ impl<'l> Builder<'l> {
                     .map_err(|_| at.bad(vcol, "load-balance-wait must be 0-65535 seconds"))?;
                 s.extensions.load_balance_wait = Some(n);
             }
+            "ra-param" => {
+                need(v)?;
+                self.ra_param(v, at, vcol)?;
+            }
             "conf-file" => {
                 need(v)?;
                 let path = lex::text(v);
@@ -811,9 +820,18 @@ impl<'l> Builder<'l> {
                     return Err(at.bad(col0, "a tag and a class string are needed"));
                 };
                 let set = self.set_tag(t, at, col0)?;
+                let mut enterprise = None;
                 if name == "dhcp-vendorclass" && lex::starts_with(rest, "enterprise:") {
-                    // IPv6-only field: accepted, unused for IPv4 (spec §2.6).
-                    let (_, r2) = lex::split(rest);
+                    // DHCPv6 only: option 16's enterprise number must match;
+                    // unused for IPv4 (spec §2.6).
+                    let (e, r2) = lex::split(rest);
+                    let t = lex::text(&e[11..]);
+                    enterprise = Some(digits_u32(&t).ok_or_else(|| {
+                        at.bad(
+                            lex::col(e, col0),
+                            format!("`{t}` is not an enterprise number"),
+                        )
+                    })?);
                     rest = r2.unwrap_or(&[]);
                 }
                 let kind = if name == "dhcp-vendorclass" {
@@ -825,6 +843,7 @@ impl<'l> Builder<'l> {
                     set,
                     kind,
                     text: lex::text(rest),
+                    enterprise,
                 })
             }
             "dhcp-circuitid" | "dhcp-remoteid" | "dhcp-subscrid" => {
@@ -870,6 +889,7 @@ impl<'l> Builder<'l> {
             }
             "tag-if" => self.tag_if(v, at, col0)?,
             "dhcp-host" => self.host(v, at, col0)?,
+            "dhcp-range" if v6::is_range6(v) => self.range6(v, at, col0)?,
             "dhcp-range" => match self.range(v, at, col0)? {
                 Some(r) => r,
                 None => return Ok(None),
@@ -1024,8 +1044,11 @@ impl<'l> Builder<'l> {
                 } else if let Some(n) = t.strip_prefix("set:").or_else(|| t.strip_prefix("net:")) {
                     let id = self.intern(n, at, c)?;
                     h.set.push(id);
-                } else if t.starts_with('[') && t.ends_with(']') {
-                    // An IPv6 address: accepted, not used for DHCPv4.
+                } else if let Some(a6) = t.strip_prefix('[').and_then(|r| r.strip_suffix(']')) {
+                    let a6 = a6.parse().map_err(|_| {
+                        at.bad(c, format!("`{t}` is not an IPv6 address in brackets"))
+                    })?;
+                    h.addrs6.push(a6);
                 } else {
                     let p = MacPattern::parse(&t)
                         .ok_or_else(|| at.bad(c, format!("bad hex constant `{t}`")))?;
@@ -1086,9 +1109,6 @@ impl<'l> Builder<'l> {
         }
         let a0 = lex::text(fields[0]);
         let Ok(start) = a0.parse::<Ipv4Addr>() else {
-            if a0.contains(':') {
-                return Ok(None);
-            }
             return Err(at.bad(fc(0), format!("`{a0}` is not an IPv4 address")));
         };
         let a1 = lex::text(fields[1]);
@@ -1306,16 +1326,8 @@ impl<'l> Builder<'l> {
         let mut vi_match: Option<u32> = None;
         let mut name: Option<String> = None;
         let mut known: Option<OptType> = None;
-        // A DHCPv6 line is ignored as a whole, before any tag is interned.
-        for f in lex::split_all(v) {
-            let t = lex::text(f);
-            if t.starts_with("option6:") {
-                return Ok(None);
-            }
-            if t.starts_with("option:") || (!t.is_empty() && t.chars().all(|c| c.is_ascii_digit()))
-            {
-                break;
-            }
+        if v6::is_option6(v) {
+            return self.parse_opt6(v, at, col0, mode).map(Some);
         }
         let mut rest = Some(v);
         let mut value: &[Ch] = &[];
@@ -1355,7 +1367,7 @@ impl<'l> Builder<'l> {
                 value = next.unwrap_or(&[]);
                 break;
             } else if t.starts_with("option6:") {
-                return Ok(None);
+                return Err(at.bad(c, "option6: after a DHCPv4 option number"));
             } else if let Some(cls) = t.strip_prefix("vendor:") {
                 if mode == OptMode::Match || matches!(space, OptSpace::Encap(_)) {
                     return Err(at.bad(c, "inappropriate vendor:"));
@@ -1506,7 +1518,12 @@ impl<'l> Builder<'l> {
         for (i, item) in items.iter().enumerate() {
             let i = i as u32;
             match &item.rule {
+                Rule::Match(m) if matches!(m.source, MatchSource::Option6(_)) => {
+                    ix.matches6.push(i)
+                }
                 Rule::Match(_) => ix.matches.push(i),
+                Rule::Range6(_) => ix.ranges6.push(i),
+                Rule::Option6(_) => {}
                 Rule::Mac(_) => ix.mac.push(i),
                 Rule::Class(_) => ix.class.push(i),
                 Rule::Relay(_) => ix.relay.push(i),
@@ -1537,6 +1554,16 @@ impl<'l> Builder<'l> {
         ix.mac.reverse();
         ix.matches.reverse();
         ix.class.reverse();
+        ix.ranges6.reverse();
+        ix.matches6.reverse();
+        for (i, item) in items.iter().enumerate().rev() {
+            if let Rule::Option6(o) = &item.rule {
+                match ix.opt6_codes.iter_mut().find(|(c, _)| *c == o.code) {
+                    Some((_, v)) => v.push(i as u32),
+                    None => ix.opt6_codes.push((o.code, alloc::vec![i as u32])),
+                }
+            }
+        }
         for &i in &ix.options {
             if let Some(Item {
                 rule: Rule::Option(o),

@@ -107,13 +107,12 @@ fn dns_and_unrelated_directives_are_ignored_and_reported() {
             "server",
             "no-resolv",
             "pid-file",
-            "enable-ra",
-            "dhcp-range",
-            "dhcp-option"
         ]
     );
     assert_eq!(c.ignored[3].loc.line, 4);
-    assert!(c.items.is_empty());
+    // The DHCPv6 lines are rules (pxe-server's DHCPv6 service), not ignored.
+    assert!(c.settings.enable_ra);
+    assert_eq!(c.items.len(), 2);
     assert!(c.to_string().contains("# ignored: log-queries"));
 }
 
@@ -459,17 +458,26 @@ fn fuzz_regression_round_trip() {
         Config::parse_str(&a.to_string(), "b.conf").unwrap(),
         "{a}"
     );
-    // Ignored DHCPv6 lines intern no tags.
+    // DHCPv6 lines are rules that print back; a broken one is an error.
     for text in [
-        "dhcp-match=ipxe,17cp-rnage=set:lan,10.0.0.10,10.0.0.5dhc0,option6:255.255.25dhcp-p-m",
-        "dhcp-range=set:v6,tag:x,::1,::400\n",
+        "dhcp-range=set:v6,tag:x,::1,::400,constructor:eth0,ra-names,64,12h\n",
         "dhcp-option=tag:y,option6:dns-server,[::]\n",
+        "dhcp-range=tag:x,set:v6,fd00:77::100,fd00:77::1ff,static,64,infinite\ndhcp-host=id:00:04:1e:00,[fd00:77::50],pc1\n",
+        "dhcp-vendorclass=set:h,enterprise:343,HTTPClient\ndhcp-match=set:e,option6:61,7\n",
+        "enable-ra\nra-param=eth0,mtu:1400,high,60,1200\n",
     ] {
-        let a = Config::parse_str(text, "a.conf").unwrap();
-        assert_eq!(a.tag_count(), 3, "only the well-known tags: {text}");
-        assert!(a.tag("y").is_none() && a.tag("v6").is_none());
-        assert_eq!(a, Config::parse_str(&a.to_string(), "b.conf").unwrap());
+        let a = Config::parse_str(text, "a.conf").unwrap_or_else(|e| panic!("{e}: {text}"));
+        let b = Config::parse_str(&a.to_string(), "b.conf").unwrap_or_else(|e| panic!("{e}\n{a}"));
+        assert_eq!(a, b, "{a}");
+        assert_eq!(a.to_string(), b.to_string());
+        assert!(a.ignored.is_empty(), "{text}");
     }
+    let e = Config::parse_str(
+        "dhcp-match=ipxe,17cp-rnage=set:lan,10.0.0.10,10.0.0.5dhc0,option6:255.255.25dhcp-p-m",
+        "a.conf",
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("unknown DHCPv6 option name"), "{e}");
 }
 
 #[test]

@@ -172,6 +172,12 @@ where
         sink.append(&buf[..len]).map_err(RecordLogError::Storage)?;
         n += 1;
     }
+    for lease in engine.leases().v6().active(now) {
+        let len = record::encode(&LeaseChange::Grant6(lease.clone()), &mut buf)
+            .map_err(RecordLogError::Encode)?;
+        sink.append(&buf[..len]).map_err(RecordLogError::Storage)?;
+        n += 1;
+    }
     sink.sync().map_err(RecordLogError::Storage)?;
     Ok(n)
 }

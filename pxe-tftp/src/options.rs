@@ -413,6 +413,18 @@ mod tests {
         OptionList::parse(bytes, 0).unwrap_or_else(|e| panic!("{e}"))
     }
 
+    /// The MTU cap: IPv4 loses 32 bytes of headers, IPv6 52, so the
+    /// IPv6 minimum MTU 1280 gives EDK2's 1228 (the 1232-byte UDP payload
+    /// every IPv6 link carries).
+    #[test]
+    fn blksize_for_mtu_by_family() {
+        assert_eq!(ServerLimits::blksize_for_mtu(1500, false), 1468);
+        assert_eq!(ServerLimits::blksize_for_mtu(1500, true), 1448);
+        assert_eq!(ServerLimits::blksize_for_mtu(1280, true), 1228);
+        assert_eq!(ServerLimits::blksize_for_mtu(9000, true), 8948);
+        assert_eq!(ServerLimits::blksize_for_mtu(40, true), MIN_BLKSIZE);
+    }
+
     #[test]
     fn decode_and_clamp() {
         let l = list(b"BlkSize\x0070000\x00tsize\x000\x00timeout\x00300\x00windowsize\x0099999\x00x\x00y\x00");

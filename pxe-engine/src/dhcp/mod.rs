@@ -132,6 +132,7 @@ pub mod output;
 mod reply;
 pub mod sockets;
 pub mod timing;
+pub mod v6;
 
 pub use addressing::Destination;
 pub use event::{Event, EventSink, NoEvents};
@@ -189,6 +190,9 @@ pub struct Engine {
     /// time left in the store, which the ACK may not exceed.
     lease_cap: Option<u32>,
     hosts: Hosts,
+    /// The DHCPv6 server identifier.
+    server_duid: Vec<u8>,
+    metrics6: v6::Metrics6,
 }
 
 /// The request fields the engine reads besides the rules' facts.
@@ -391,6 +395,8 @@ impl Engine {
             store_down: false,
             lease_cap: None,
             hosts: Hosts::default(),
+            server_duid: v6::server_duid_for([0; 6]),
+            metrics6: v6::Metrics6::default(),
         }
     }
 

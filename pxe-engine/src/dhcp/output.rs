@@ -49,16 +49,16 @@ impl Outcome {
 /// The result of [`Engine::handle`](super::Engine::handle).
 #[derive(Debug, PartialEq, Eq)]
 #[must_use = "lease changes must be persisted and the reply sent"]
-pub enum Output<'e> {
+pub enum Output<'e, O = Outcome> {
     /// Nothing must be made durable: act on the outcome now.
-    Ready(Outcome),
+    Ready(O),
     /// Lease changes (a grant, the removal of the client's older lease, a
     /// RELEASE or DECLINE) must reach stable storage first; the outcome is
     /// reachable only through [`Persist`].
-    Persist(Persist<'e>),
+    Persist(Persist<'e, O>),
 }
 
-impl Output<'_> {
+impl<O> Output<'_, O> {
     /// The lease changes to make durable (empty for [`Output::Ready`]).
     pub fn changes(&self) -> &[LeaseChange] {
         match self {
@@ -71,18 +71,14 @@ impl Output<'_> {
 /// Lease changes to make durable, and the outcome that must wait for them.
 #[derive(Debug, PartialEq, Eq)]
 #[must_use = "lease changes must be persisted and the reply sent"]
-pub struct Persist<'e> {
+pub struct Persist<'e, O = Outcome> {
     changes: &'e mut Vec<LeaseChange>,
-    outcome: Outcome,
+    outcome: O,
     owner: Owner<'e>,
 }
 
-impl<'e> Persist<'e> {
-    pub(super) fn new(
-        changes: &'e mut Vec<LeaseChange>,
-        outcome: Outcome,
-        owner: Owner<'e>,
-    ) -> Self {
+impl<'e, O> Persist<'e, O> {
+    pub(crate) fn new(changes: &'e mut Vec<LeaseChange>, outcome: O, owner: Owner<'e>) -> Self {
         Persist {
             changes,
             outcome,
@@ -106,14 +102,14 @@ impl<'e> Persist<'e> {
     /// durable. If persisting failed, drop this instead: the client
     /// retries, and the engine's table (which already holds the change)
     /// answers it again.
-    pub fn persisted(self) -> Outcome {
+    pub fn persisted(self) -> O {
         self.outcome
     }
 
     /// Moves the changes into `queue` — a writer that makes them durable
     /// and only then sends the reply — and returns the outcome to hand it
     /// along with them (no copy of the leases).
-    pub fn hand_over(self, queue: &mut impl Extend<LeaseChange>) -> Outcome {
+    pub fn hand_over(self, queue: &mut impl Extend<LeaseChange>) -> O {
         queue.extend(self.changes.drain(..));
         self.outcome
     }

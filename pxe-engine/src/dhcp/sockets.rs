@@ -20,6 +20,9 @@ pub struct Sockets {
     pub dhcp: bool,
     /// UDP 4011 (PXE boot server, proxyDHCP REQUESTs).
     pub pxe: bool,
+    /// UDP 547 (DHCPv6), joined to ff02::1:2: some IPv6 `dhcp-range`
+    /// (and router advertisements with `enable-ra`).
+    pub dhcp6: bool,
 }
 
 impl Sockets {
@@ -29,7 +32,13 @@ impl Sockets {
         Sockets {
             dhcp,
             pxe: dhcp && config.pxe_enabled(),
+            dhcp6: config.dhcp6_enabled(),
         }
+    }
+
+    /// Whether any DHCP service runs (DHCPv4 or DHCPv6).
+    pub fn any(self) -> bool {
+        self.dhcp || self.dhcp6
     }
 
     /// Their well-known ports, 67 first.
@@ -70,5 +79,9 @@ mod tests {
         // A service without any range serves no one.
         let no_range = sockets("pxe-service=x86PC,\"x\",pxelinux\n");
         assert_eq!(no_range.ports().count(), 0);
+        // DHCPv6 on its own socket; the IPv4 ports stay as they were.
+        let v6 = sockets("dhcp-range=fd00::10,fd00::20\n");
+        assert!(v6.dhcp6 && v6.any() && v6.ports().count() == 0);
+        assert!(!full.dhcp6);
     }
 }

@@ -257,6 +257,11 @@ impl LeaseLog {
             data.extend_from_slice(&buf[..n]);
             n_live += 1;
         }
+        for l in table.v6().active(now) {
+            let n = record::encode(&LeaseChange::Grant6(l.clone()), &mut buf)?;
+            data.extend_from_slice(&buf[..n]);
+            n_live += 1;
+        }
         write_atomically(&tmp, &self.path, &data)?;
         self.file = OpenOptions::new()
             .read(true)
@@ -453,6 +458,49 @@ mod tests {
         let (_, rec) = LeaseLog::open(&lf, &mut t2, 0).unwrap();
         assert_eq!(rec.records, 1);
         assert_eq!(t2.get(lease.addr), Some(&lease));
+    }
+
+    #[test]
+    fn dhcpv6_leases_share_the_log_and_survive_compaction() {
+        use crate::lease::Lease6;
+        let dir = tempfile::tempdir().unwrap();
+        let lf = dir.path().join("leases");
+        let mut t = table();
+        let (mut log, _) = LeaseLog::open(&lf, &mut t, 0).unwrap();
+        let v4 = grant(&mut t, &mut log, 1);
+        let (s, e): (core::net::Ipv6Addr, core::net::Ipv6Addr) =
+            ("fd00::100".parse().unwrap(), "fd00::1ff".parse().unwrap());
+        let mut v6 = vec![];
+        for iaid in 0..3u32 {
+            let addr = t.v6().choose(b"duid", iaid, s, e, 0, |_| false).unwrap();
+            let lease = Lease6 {
+                addr,
+                iaid,
+                duid: b"duid".to_vec(),
+                hostname: None,
+                expires: 10_000,
+            };
+            for c in t.v6_mut().grant(lease, s, e) {
+                log.stage(&c).unwrap();
+            }
+            v6.push(addr);
+        }
+        let rel = t.v6_mut().release(v6[1], b"duid", 1).unwrap();
+        log.stage(&rel).unwrap();
+        log.commit().unwrap();
+        drop(log);
+        let mut t2 = table();
+        let (mut log, rec) = LeaseLog::open(&lf, &mut t2, 0).unwrap();
+        assert_eq!(rec.records, 5);
+        assert!(t2.get(v4).is_some());
+        assert_eq!(t2.v6().len(), 2);
+        assert!(t2.v6().get(v6[1]).is_none());
+        log.compact(&t2, 0).unwrap();
+        drop(log);
+        let mut t3 = table();
+        let (_, rec) = LeaseLog::open(&lf, &mut t3, 0).unwrap();
+        assert_eq!((rec.records, t3.len(), t3.v6().len()), (3, 1, 2));
+        assert_eq!(t3.v6().get(v6[2]).unwrap().iaid, 2);
     }
 
     #[test]

@@ -29,9 +29,11 @@ pub mod log;
 pub mod record;
 pub mod store;
 pub mod table;
+pub mod v6;
 
 pub use store::{Conflict, LeaseStore, Owner, Verdict};
 pub use table::{AllocError, LeaseTable, Pool, Reservation};
+pub use v6::{Lease6, Lease6Table};
 
 /// A client hardware address as carried in `htype`/`hlen`/`chaddr`
 /// (at most 16 bytes).
@@ -152,4 +154,8 @@ pub enum LeaseChange {
     /// servers never offer one address to two clients; a store of one
     /// server keeps no offers (the embedded log writes nothing for it).
     Offer(Lease),
+    /// Insert or replace the DHCPv6 lease for `lease.addr`.
+    Grant6(Lease6),
+    /// Delete whatever DHCPv6 lease holds this address.
+    Remove6(core::net::Ipv6Addr),
 }

@@ -6,6 +6,9 @@
 //!           grant only: expires u64 LE | htype u8 | hlen u8 | hw (hlen)
 //!                       | flags u8 (bit 0 client id, bit 1 hostname)
 //!                       | [cid_len u8 | cid] | [name_len u8 | name]
+//!         | kind: u8 (3 DHCPv6 grant, 4 DHCPv6 remove) | addr: 16 bytes
+//!           grant only: expires u64 LE | iaid u32 LE | duid_len u8 | duid
+//!                       | flags u8 (bit 1 hostname) | [name_len u8 | name]
 //! ```
 //!
 //! A record is accepted only whole and with a matching CRC-32, so a record
@@ -14,7 +17,7 @@
 
 use core::net::Ipv4Addr;
 
-use super::{HwAddr, Lease, LeaseChange};
+use super::{HwAddr, Lease, Lease6, LeaseChange};
 
 /// Largest possible encoded record.
 pub const MAX_RECORD: usize = 7 + 5 + 8 + 2 + 16 + 1 + 256 + 256;
@@ -22,6 +25,8 @@ pub const MAX_RECORD: usize = 7 + 5 + 8 + 2 + 16 + 1 + 256 + 256;
 const MAGIC: u8 = 0xA5;
 const KIND_GRANT: u8 = 1;
 const KIND_REMOVE: u8 = 2;
+const KIND_GRANT6: u8 = 3;
+const KIND_REMOVE6: u8 = 4;
 
 /// Why a record could not be read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
@@ -109,6 +114,25 @@ pub fn encode(change: &LeaseChange, out: &mut [u8]) -> Result<usize, RecordError
             w.put(&[KIND_REMOVE])?;
             w.put(&a.octets())?;
         }
+        LeaseChange::Remove6(a) => {
+            w.put(&[KIND_REMOVE6])?;
+            w.put(&a.octets())?;
+        }
+        LeaseChange::Grant6(l) => {
+            w.put(&[KIND_GRANT6])?;
+            w.put(&l.addr.octets())?;
+            w.put(&l.expires.to_le_bytes())?;
+            w.put(&l.iaid.to_le_bytes())?;
+            let n = u8::try_from(l.duid.len()).map_err(|_| RecordError::TooLong("DUID"))?;
+            w.put(&[n])?;
+            w.put(&l.duid)?;
+            w.put(&[u8::from(l.hostname.is_some()) << 1])?;
+            if let Some(h) = &l.hostname {
+                let n = u8::try_from(h.len()).map_err(|_| RecordError::TooLong("hostname"))?;
+                w.put(&[n])?;
+                w.put(h.as_bytes())?;
+            }
+        }
         LeaseChange::Grant(l) => {
             w.put(&[KIND_GRANT])?;
             w.put(&l.addr.octets())?;
@@ -187,6 +211,13 @@ pub fn decode(buf: &[u8]) -> Result<(LeaseChange, usize), RecordError> {
         pos: 0,
     };
     let kind = r.u8()?;
+    if matches!(kind, KIND_GRANT6 | KIND_REMOVE6) {
+        let change = decode6(kind, &mut r)?;
+        if r.pos != payload.len() {
+            return Err(RecordError::Malformed("trailing bytes in payload"));
+        }
+        return Ok((change, 7 + len));
+    }
     let a = r.take(4)?;
     let addr = Ipv4Addr::new(a[0], a[1], a[2], a[3]);
     let change = match kind {
@@ -231,6 +262,39 @@ pub fn decode(buf: &[u8]) -> Result<(LeaseChange, usize), RecordError> {
     Ok((change, 7 + len))
 }
 
+/// The payload of a DHCPv6 record after its kind byte.
+fn decode6(kind: u8, r: &mut R<'_>) -> Result<LeaseChange, RecordError> {
+    use alloc::string::String;
+    let mut a = [0u8; 16];
+    a.copy_from_slice(r.take(16)?);
+    let addr = core::net::Ipv6Addr::from(a);
+    if kind == KIND_REMOVE6 {
+        return Ok(LeaseChange::Remove6(addr));
+    }
+    let mut eb = [0u8; 8];
+    eb.copy_from_slice(r.take(8)?);
+    let mut ib = [0u8; 4];
+    ib.copy_from_slice(r.take(4)?);
+    let n = usize::from(r.u8()?);
+    let duid = r.take(n)?.to_vec();
+    let flags = r.u8()?;
+    let hostname = if flags & 2 != 0 {
+        let n = usize::from(r.u8()?);
+        let s = core::str::from_utf8(r.take(n)?)
+            .map_err(|_| RecordError::Malformed("hostname not UTF-8"))?;
+        Some(String::from(s))
+    } else {
+        None
+    };
+    Ok(LeaseChange::Grant6(Lease6 {
+        addr,
+        iaid: u32::from_le_bytes(ib),
+        duid,
+        hostname,
+        expires: u64::from_le_bytes(eb),
+    }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -271,6 +335,18 @@ mod tests {
             let mut buf = [0u8; MAX_RECORD];
             let n = encode(&LeaseChange::Grant(l.clone()), &mut buf).unwrap();
             prop_assert_eq!(decode(&buf[..n]).unwrap(), (LeaseChange::Grant(l), n));
+        }
+
+        #[test]
+        fn prop_roundtrip6(addr in any::<u128>(), exp in any::<u64>(), iaid in any::<u32>(),
+                           duid in proptest::collection::vec(any::<u8>(), 0..=255),
+                           name in proptest::option::of("[a-z0-9-]{0,63}")) {
+            let l = Lease6 { addr: core::net::Ipv6Addr::from(addr), iaid, duid, hostname: name, expires: exp };
+            let mut buf = [0u8; MAX_RECORD];
+            let n = encode(&LeaseChange::Grant6(l.clone()), &mut buf).unwrap();
+            prop_assert_eq!(decode(&buf[..n]).unwrap(), (LeaseChange::Grant6(l.clone()), n));
+            let n = encode(&LeaseChange::Remove6(l.addr), &mut buf).unwrap();
+            prop_assert_eq!(decode(&buf[..n]).unwrap(), (LeaseChange::Remove6(l.addr), n));
         }
 
         #[test]

@@ -5,7 +5,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::net::Ipv4Addr;
 
-use super::{HwAddr, Lease, LeaseChange};
+use super::{HwAddr, Lease, Lease6Table, LeaseChange};
 
 /// How long an offered address stays set aside for the client it was
 /// offered to (seconds). Offers are not persisted: losing them in a crash
@@ -108,6 +108,7 @@ pub struct LeaseTable {
     offer_prune_at: usize,
     declined: BTreeMap<u32, u64>,
     sequential: bool,
+    v6: Lease6Table,
 }
 
 impl LeaseTable {
@@ -183,7 +184,18 @@ impl LeaseTable {
                 self.remove(*a);
             }
             LeaseChange::Offer(l) => self.note_offer(l),
+            LeaseChange::Grant6(_) | LeaseChange::Remove6(_) => self.v6.apply(change),
         }
+    }
+
+    /// The DHCPv6 leases (same table, same log).
+    pub fn v6(&self) -> &Lease6Table {
+        &self.v6
+    }
+
+    /// The DHCPv6 leases, mutably.
+    pub fn v6_mut(&mut self) -> &mut Lease6Table {
+        &mut self.v6
     }
 
     /// Forget whatever lease or held offer this table has on `addr` (the

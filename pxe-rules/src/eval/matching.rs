@@ -135,6 +135,7 @@ pub(crate) fn eval_match(m: &MatchRule, facts: &Facts<'_>) -> (bool, &'static st
                 Some(_) => (false, "value differs"),
             }
         }
+        MatchSource::Option6(_) => (false, "a DHCPv6 option (DHCPv6 requests only)"),
         MatchSource::ViEncap(ent) => {
             let Some(v) = facts.option_at_least(code::VI_VENDOR_CLASS, 5) else {
                 return (false, "option 124 absent");

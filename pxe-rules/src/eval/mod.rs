@@ -16,6 +16,7 @@ mod matching;
 mod pxe;
 mod select;
 mod tagging;
+mod v6;
 
 use crate::config::{Cond, Config, Rule};
 use crate::decision::{Decision, IgnoreReason, Verdict};

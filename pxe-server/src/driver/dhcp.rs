@@ -17,9 +17,10 @@ use pxe_rules::Config;
 use tokio::sync::watch;
 
 use crate::driver::clock::unix_now;
+use crate::driver::dhcp6::{Dhcp6Socket, bind_dhcp6, dhcp6_worker, ra_loop};
 use crate::driver::engine::{SharedEngine, lock};
 use crate::driver::journeys::{Journeys, now_ms};
-use crate::driver::lease_writer::{Exchange, Job, Pending, lease_writer, send_later};
+use crate::driver::lease_writer::{Exchange, Job, Pending, Route, lease_writer, send_later};
 use crate::driver::neigh::Neighbours;
 use crate::driver::net::{IfaceInfo, PktSocket, RecvMeta, interfaces};
 use crate::driver::options::RunOptions;
@@ -62,6 +63,10 @@ impl fmt::Display for OnInterface<'_> {
 /// The sockets of the DHCP service, with what each is for.
 pub(crate) struct DhcpSockets {
     socks: Vec<PktSocket>,
+    /// The DHCPv6 socket, when some IPv6 range asks for it.
+    v6: Option<Dhcp6Socket>,
+    /// Router advertisements (`enable-ra` with an IPv6 range).
+    ra: bool,
 }
 
 /// Binds the sockets the DHCP service listens on — those the engine
@@ -107,7 +112,22 @@ pub(crate) fn bind_dhcp(
             }
         );
     }
-    Ok(DhcpSockets { socks })
+    let v6 = if needed.dhcp6 {
+        Some(
+            bind_dhcp6(config, opts.dhcp6_port).map_err(|source| DhcpError::Bind {
+                port: opts.dhcp6_port,
+                interface: None,
+                source,
+            })?,
+        )
+    } else {
+        None
+    };
+    Ok(DhcpSockets {
+        socks,
+        v6,
+        ra: needed.dhcp6 && config.settings.enable_ra,
+    })
 }
 
 /// The engine's events as `tracing` log lines (INFO): one summary line per
@@ -154,7 +174,12 @@ pub(crate) async fn dhcp_loop(
     stop: watch::Receiver<bool>,
     journeys: Option<Arc<Journeys>>,
 ) -> Result<(), DhcpError> {
-    let socks: Vec<Arc<PktSocket>> = socks.socks.into_iter().map(Arc::new).collect();
+    let DhcpSockets {
+        socks,
+        v6: sock6,
+        ra,
+    } = socks;
+    let socks: Vec<Arc<PktSocket>> = socks.into_iter().map(Arc::new).collect();
     let (job_tx, job_rx) = std::sync::mpsc::channel::<Job>();
     let writer = {
         let socks = socks.clone();
@@ -177,6 +202,17 @@ pub(crate) async fn dhcp_loop(
             stop.clone(),
             journeys.clone(),
         )));
+    }
+    if let Some(s6) = sock6 {
+        workers.push(tokio::spawn(dhcp6_worker(
+            s6,
+            engine.clone(),
+            job_tx.clone(),
+            stop.clone(),
+        )));
+    }
+    if ra {
+        workers.push(tokio::spawn(ra_loop(engine.clone(), stop.clone())));
     }
     drop(job_tx);
     for w in workers {
@@ -375,12 +411,14 @@ async fn dhcp_worker(
                 };
                 let delay = reply.not_before.saturating_sub(now);
                 let p = Pending {
-                    sock: k,
+                    route: Route::V4 {
+                        sock: k,
+                        dest: socket_dest(reply.dest, meta.ifindex, &mut neighbours),
+                        ifindex: meta.ifindex,
+                        src: iface.addr,
+                    },
                     len: reply.len,
                     buf,
-                    dest: socket_dest(reply.dest, meta.ifindex, &mut neighbours),
-                    ifindex: meta.ifindex,
-                    src: iface.addr,
                     // `checked_add` cannot fail for a delay of at most
                     // u32::MAX seconds on a 64-bit clock; it only keeps a
                     // configured value from ever panicking here.
@@ -415,11 +453,14 @@ async fn dhcp_worker(
             }
         }
         for p in &out {
-            if let Err(err) = sock
-                .send(&p.buf[..p.len], p.dest, p.ifindex, Some(p.src))
-                .await
+            if let Route::V4 {
+                dest, ifindex, src, ..
+            } = &p.route
+                && let Err(err) = sock
+                    .send(&p.buf[..p.len], *dest, *ifindex, Some(*src))
+                    .await
             {
-                tracing::warn!("DHCP send to {} failed: {err}", p.dest);
+                tracing::warn!("DHCP send to {dest} failed: {err}");
             }
         }
         spare_bufs.extend(out.drain(..).map(|p| p.buf));

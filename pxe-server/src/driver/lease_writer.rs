@@ -5,7 +5,7 @@
 //! (compaction, the dnsmasq-format file, the cache refreshed from a shared
 //! database).
 
-use std::net::{Ipv4Addr, SocketAddrV4};
+use std::net::{Ipv4Addr, SocketAddrV4, SocketAddrV6};
 use std::sync::Arc;
 use std::vec::Vec;
 
@@ -16,20 +16,32 @@ use crate::driver::engine::{SharedEngine, lock};
 use crate::driver::net::PktSocket;
 use crate::driver::store::{Store, StoreError};
 
-/// A reply the engine built, waiting to leave: `len` bytes of `buf` to
-/// `dest`, on DHCP socket number `sock`, out of interface `ifindex` from
-/// address `src`, not before `send_at` (`dhcp-reply-delay`; `None`: at
-/// once).
+/// A reply the engine built, waiting to leave: `len` bytes of `buf` by
+/// `route`, not before `send_at` (`dhcp-reply-delay`; `None`: at once).
 pub(crate) struct Pending {
-    pub(crate) sock: usize,
+    pub(crate) route: Route,
     pub(crate) len: usize,
     pub(crate) buf: Vec<u8>,
-    pub(crate) dest: SocketAddrV4,
-    pub(crate) ifindex: u32,
-    pub(crate) src: Ipv4Addr,
     pub(crate) send_at: Option<tokio::time::Instant>,
     /// The store refused the exchange's claim: not sent.
     pub(crate) withheld: bool,
+}
+
+/// Where a reply leaves.
+pub(crate) enum Route {
+    /// To `dest` on DHCP socket number `sock`, out of interface `ifindex`
+    /// from address `src`.
+    V4 {
+        sock: usize,
+        dest: SocketAddrV4,
+        ifindex: u32,
+        src: Ipv4Addr,
+    },
+    /// To `dest` (its scope id the interface) from the DHCPv6 socket.
+    V6 {
+        sock: Arc<tokio::net::UdpSocket>,
+        dest: SocketAddrV6,
+    },
 }
 
 /// Sends `p` from `sock` at its `send_at` time, on a task of its own (the
@@ -39,11 +51,17 @@ pub(crate) fn send_later(rt: &tokio::runtime::Handle, sock: Arc<PktSocket>, p: P
         if let Some(at) = p.send_at {
             tokio::time::sleep_until(at).await;
         }
-        if let Err(err) = sock
-            .send(&p.buf[..p.len], p.dest, p.ifindex, Some(p.src))
-            .await
-        {
-            tracing::warn!("DHCP send to {} failed: {err}", p.dest);
+        let sent = match &p.route {
+            Route::V4 {
+                dest, ifindex, src, ..
+            } => sock
+                .send(&p.buf[..p.len], *dest, *ifindex, Some(*src))
+                .await
+                .map(|_| ()),
+            Route::V6 { sock, dest } => sock.send_to(&p.buf[..p.len], *dest).await.map(|_| ()),
+        };
+        if let Err(err) = sent {
+            tracing::warn!("DHCP send failed: {err}");
         }
     });
 }
@@ -86,10 +104,24 @@ pub(crate) struct Job {
 /// Sends a reply from the writer thread (outside the runtime); a failure
 /// is logged, as a lost datagram is for the client to retry.
 fn send_pending(socks: &[Arc<PktSocket>], p: &Pending) {
-    if let Some(s) = socks.get(p.sock)
-        && let Err(err) = s.send_sync(&p.buf[..p.len], p.dest, p.ifindex, Some(p.src))
-    {
-        tracing::warn!("DHCP send to {} failed: {err}", p.dest);
+    let sent = match &p.route {
+        Route::V4 {
+            sock,
+            dest,
+            ifindex,
+            src,
+        } => match socks.get(*sock) {
+            Some(s) => s
+                .send_sync(&p.buf[..p.len], *dest, *ifindex, Some(*src))
+                .map(|_| ()),
+            None => Ok(()),
+        },
+        Route::V6 { sock, dest } => sock
+            .try_send_to(&p.buf[..p.len], (*dest).into())
+            .map(|_| ()),
+    };
+    if let Err(err) = sent {
+        tracing::warn!("DHCP send failed: {err}");
     }
 }
 
@@ -154,7 +186,11 @@ fn send_batch(batch: &mut Vec<Job>, socks: &[Arc<PktSocket>], rt: &tokio::runtim
             .replies
             .extract_if(.., |p| !p.withheld && p.send_at.is_some_and(|at| at > now))
         {
-            if let Some(s) = socks.get(p.sock) {
+            let sock = match &p.route {
+                Route::V4 { sock, .. } => socks.get(*sock),
+                Route::V6 { .. } => socks.first(),
+            };
+            if let Some(s) = sock {
                 send_later(rt, s.clone(), p);
             }
         }

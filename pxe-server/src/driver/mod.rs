@@ -4,6 +4,7 @@
 
 pub(crate) mod clock;
 pub(crate) mod dhcp;
+pub mod dhcp6;
 pub(crate) mod engine;
 pub mod http;
 pub mod journeys;

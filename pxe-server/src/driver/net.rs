@@ -233,6 +233,101 @@ impl PktSocket {
     }
 }
 
+/// What `IPV6_PKTINFO` told about a received datagram.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RecvMeta6 {
+    /// Datagram length.
+    pub len: usize,
+    /// Sender (a link-local sender's scope id is the interface).
+    pub src: std::net::SocketAddrV6,
+    /// Index of the interface it arrived on (0 if unknown).
+    pub ifindex: u32,
+    /// The destination address in the IP header.
+    pub dst: std::net::Ipv6Addr,
+}
+
+/// An IPv6-only UDP socket that knows the arrival interface and
+/// destination of each datagram (the IPv6 twin of [`PktSocket`], for the
+/// TFTP request port).
+#[derive(Debug)]
+pub struct PktSocket6 {
+    sock: tokio::net::UdpSocket,
+}
+
+impl PktSocket6 {
+    /// Binds `[::]:port` (IPv6 only, `SO_REUSEADDR`, `IPV6_RECVPKTINFO`),
+    /// restricted to interface `device` if given. Must be called inside a
+    /// tokio runtime.
+    pub fn bind(port: u16, device: Option<&str>) -> io::Result<Self> {
+        let s = Socket::new(Domain::IPV6, Type::DGRAM, Some(Protocol::UDP))?;
+        s.set_only_v6(true)?;
+        s.set_reuse_address(true)?;
+        if let Some(d) = device {
+            s.bind_device(Some(d.as_bytes()))
+                .map_err(|e| io::Error::new(e.kind(), std::format!("SO_BINDTODEVICE {d}: {e}")))?;
+        }
+        setsockopt(&s, sockopt::Ipv6RecvPacketInfo, &true).map_err(io::Error::from)?;
+        let _ = s.set_recv_buffer_size(4 << 20);
+        s.set_nonblocking(true)?;
+        let any = std::net::SocketAddrV6::new(std::net::Ipv6Addr::UNSPECIFIED, port, 0, 0);
+        s.bind(&SocketAddr::V6(any).into())
+            .map_err(|e| io::Error::new(e.kind(), std::format!("bind [::]:{port}: {e}")))?;
+        let std_sock: std::net::UdpSocket = s.into();
+        Ok(PktSocket6 {
+            sock: tokio::net::UdpSocket::from_std(std_sock)?,
+        })
+    }
+
+    fn recv_now(&self, buf: &mut [u8]) -> io::Result<RecvMeta6> {
+        let fd = self.sock.as_raw_fd();
+        let mut iov = [IoSliceMut::new(buf)];
+        let mut cmsg = [0u8; 64];
+        let msg = recvmsg::<nix::sys::socket::SockaddrIn6>(
+            fd,
+            &mut iov,
+            Some(&mut cmsg),
+            MsgFlags::MSG_DONTWAIT,
+        )
+        .map_err(io::Error::from)?;
+        let src =
+            msg.address
+                .map(std::net::SocketAddrV6::from)
+                .unwrap_or(std::net::SocketAddrV6::new(
+                    std::net::Ipv6Addr::UNSPECIFIED,
+                    0,
+                    0,
+                    0,
+                ));
+        let mut meta = RecvMeta6 {
+            len: msg.bytes,
+            src,
+            ifindex: src.scope_id(),
+            dst: std::net::Ipv6Addr::UNSPECIFIED,
+        };
+        if let Ok(cm) = msg.cmsgs() {
+            for c in cm {
+                if let ControlMessageOwned::Ipv6PacketInfo(pi) = c {
+                    meta.ifindex = pi.ipi6_ifindex;
+                    meta.dst = std::net::Ipv6Addr::from(pi.ipi6_addr.s6_addr);
+                }
+            }
+        }
+        Ok(meta)
+    }
+
+    /// Receive one datagram, waiting for it.
+    pub async fn recv(&self, buf: &mut [u8]) -> io::Result<RecvMeta6> {
+        self.sock
+            .async_io(Interest::READABLE, || self.recv_now(buf))
+            .await
+    }
+
+    /// Send `buf` to `dst` (the kernel picks the source address).
+    pub async fn send(&self, buf: &[u8], dst: std::net::SocketAddrV6) -> io::Result<usize> {
+        self.sock.send_to(buf, dst).await
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -11,6 +11,8 @@ pub struct RunOptions {
     pub pxe_port: u16,
     /// TFTP port (69).
     pub tftp_port: u16,
+    /// DHCPv6 server port (547).
+    pub dhcp6_port: u16,
 }
 
 impl Default for RunOptions {
@@ -19,6 +21,7 @@ impl Default for RunOptions {
             dhcp_port: SERVER_PORT,
             pxe_port: PXE_PORT,
             tftp_port: 69,
+            dhcp6_port: pxe_engine::dhcp::v6::SERVER_PORT,
         }
     }
 }

@@ -335,7 +335,7 @@ impl Services {
     /// sockets (a bind error is a start-up error).
     async fn start(&mut self, log: Store) -> Result<(), RunError> {
         let binding = DhcpBinding::of(&self.config);
-        if binding.sockets.dhcp {
+        if binding.sockets.any() {
             let socks = bind_dhcp(&self.config, &self.opts, binding.sockets)?;
             self.dhcp = Some(self.spawn_dhcp(binding, socks, log));
         } else {
@@ -507,6 +507,9 @@ fn journeys_for(config: &Arc<Config>, engine: &SharedEngine) -> Option<Arc<Journ
 fn open_engine(config: &Arc<Config>) -> Result<(SharedEngine, Store), RunError> {
     let mut engine = Engine::new(config.clone());
     engine.set_hosts(hosts());
+    if config.dhcp6_enabled() {
+        engine.set_server_duid(&crate::driver::dhcp6::server_duid(config));
+    }
     let store = open_store(&lease_path(config), &mut engine)?;
     Ok((Arc::new(Mutex::new(engine)), store))
 }

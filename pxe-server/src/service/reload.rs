@@ -159,7 +159,7 @@ impl Services {
         let dhcp_binding = DhcpBinding::of(&config);
         let dhcp_socks = match &self.dhcp {
             Some(d) if d.binding == dhcp_binding => None,
-            _ if dhcp_binding.sockets.dhcp => {
+            _ if dhcp_binding.sockets.any() => {
                 Some(bind_dhcp(&config, &self.opts, dhcp_binding.sockets)?)
             }
             _ => None,
@@ -228,7 +228,7 @@ impl Services {
         binding: DhcpBinding,
         socks: Option<crate::driver::dhcp::DhcpSockets>,
     ) -> Result<(), ReloadError> {
-        if !binding.sockets.dhcp {
+        if !binding.sockets.any() {
             if let Some(old) = self.dhcp.take() {
                 tracing::info!("no dhcp-range any more: DHCP is off");
                 let _ = collect(std::vec![old.run.stop()]).await;

@@ -373,6 +373,13 @@ pub enum Firmware {
     /// OVMF on q35 and the variable store with Microsoft's keys enrolled
     /// (`OVMF_VARS_4M.ms.fd`), so only signed loaders (shim) start.
     UefiSecureBoot,
+    /// The same with EDK2's IPv4 PXE client off (fw_cfg
+    /// `opt/org.tianocore/IPv4PXESupport=n`), so it boots by PXE over
+    /// IPv6 at once instead of after the IPv4 client's timeouts.
+    UefiIpv6,
+    /// OVMF with both PXE clients off, so it goes straight to HTTP Boot
+    /// (IPv4, then IPv6).
+    UefiHttp,
 }
 
 /// How a boot ends successfully.
@@ -491,7 +498,19 @@ pub fn boot_watching(lan: &Lan, dir: &Path, spec: &VmSpec, watch: &[&str]) -> Vm
                 "n".into(),
             ]);
         }
-        Firmware::Uefi | Firmware::UefiSecureBoot => {
+        Firmware::Uefi | Firmware::UefiSecureBoot | Firmware::UefiIpv6 | Firmware::UefiHttp => {
+            if matches!(spec.firmware, Firmware::UefiIpv6 | Firmware::UefiHttp) {
+                args.extend([
+                    "-fw_cfg".into(),
+                    "name=opt/org.tianocore/IPv4PXESupport,string=n".into(),
+                ]);
+            }
+            if spec.firmware == Firmware::UefiHttp {
+                args.extend([
+                    "-fw_cfg".into(),
+                    "name=opt/org.tianocore/IPv6PXESupport,string=n".into(),
+                ]);
+            }
             let secure = spec.firmware == Firmware::UefiSecureBoot;
             let (code, vars) = if secure {
                 ("OVMF_CODE_4M.secboot.fd", "OVMF_VARS_4M.ms.fd")

@@ -465,6 +465,9 @@ pub async fn serve_current(current: ServiceHandle, listener: tokio::net::TcpList
             .ok()
             .or(local_default)
             .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0)));
+        // On the dual-stack listener an IPv4 client is a mapped address:
+        // seen as the IPv4 address it is, as on an IPv4 listener.
+        let (peer, local) = (unmapped(peer), unmapped(local));
         // The service of this connection, read after the wait for a
         // free slot (a reload during the wait applies to it).
         let svc = (*current.load_full()).clone();
@@ -483,6 +486,17 @@ pub async fn serve_current(current: ServiceHandle, listener: tokio::net::TcpList
                 tracing::debug!(target: "pxe_server::http", %peer, "connection: {e}");
             }
         });
+    }
+}
+
+/// `::ffff:a.b.c.d` as `a.b.c.d` (same port).
+fn unmapped(a: SocketAddr) -> SocketAddr {
+    match a {
+        SocketAddr::V6(v6) => match v6.ip().to_ipv4_mapped() {
+            Some(v4) => SocketAddr::from((v4, v6.port())),
+            None => a,
+        },
+        v4 => v4,
     }
 }
 

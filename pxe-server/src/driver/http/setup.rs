@@ -156,6 +156,15 @@ pub async fn bind_listeners(
 ) -> Result<Vec<tokio::net::TcpListener>, HttpSetupError> {
     let mut out = Vec::with_capacity(addrs.len());
     for &addr in addrs {
+        // Every address (`0.0.0.0`) means IPv6 too: one dual-stack socket
+        // on `[::]`, IPv4 clients seen as mapped addresses; IPv4 alone
+        // where the host has no IPv6.
+        if addr.ip() == std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED)
+            && let Ok(l) = bind_dual_stack(addr.port())
+        {
+            out.push(l);
+            continue;
+        }
         out.push(
             tokio::net::TcpListener::bind(addr)
                 .await
@@ -163,6 +172,19 @@ pub async fn bind_listeners(
         );
     }
     Ok(out)
+}
+
+/// A listener on `[::]:port` that also accepts IPv4.
+fn bind_dual_stack(port: u16) -> std::io::Result<tokio::net::TcpListener> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let s = Socket::new(Domain::IPV6, Type::STREAM, Some(Protocol::TCP))?;
+    s.set_only_v6(false)?;
+    s.set_reuse_address(true)?;
+    s.set_nonblocking(true)?;
+    let any = SocketAddr::from((std::net::Ipv6Addr::UNSPECIFIED, port));
+    s.bind(&any.into())?;
+    s.listen(1024)?;
+    tokio::net::TcpListener::from_std(s.into())
 }
 
 /// Why the HTTP service could not be set up, or what `pxe-server check`

@@ -453,6 +453,9 @@ impl PgStore {
                 LeaseChange::Grant(l) => s.claim = Some((l.clone(), false)),
                 LeaseChange::Offer(l) => s.claim = Some((l.clone(), true)),
                 LeaseChange::Remove(a) => s.removes.push(*a),
+                // DHCPv6 leases are not in the shared schema yet: with a
+                // PostgreSQL store they live in this server's table only.
+                LeaseChange::Grant6(_) | LeaseChange::Remove6(_) => {}
             }
         }
         self.staged.push(s);

@@ -18,7 +18,7 @@
 //!   apart by the client's address and port.
 
 use std::collections::HashMap;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
 use std::string::String;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -42,7 +42,7 @@ use super::path::TftpRoot;
 use super::socket::TransferSocket;
 use super::transfer::{self, Report, Stop};
 use crate::driver::journeys::Journeys;
-use crate::driver::net::{PktSocket, RecvMeta, interfaces};
+use crate::driver::net::{PktSocket, PktSocket6, RecvMeta, RecvMeta6, interfaces};
 
 /// Default `tftp-max`.
 pub const DEFAULT_MAX: usize = 50;
@@ -155,38 +155,84 @@ pub(super) fn clock(start: std::time::Instant) -> Instant {
 /// A request socket and the interface it is bound to (0: all).
 #[derive(Debug)]
 struct RequestSocket {
-    sock: Arc<PktSocket>,
+    sock: ReqSock,
     ifindex: u32,
 }
 
+/// The request port on IPv4 or on IPv6 (one socket each: dual stack).
+#[derive(Debug, Clone)]
+enum ReqSock {
+    V4(Arc<PktSocket>),
+    V6(Arc<PktSocket6>),
+}
+
+/// Where a request came from and arrived, for either family.
+#[derive(Clone, Copy, Debug)]
+enum Meta {
+    V4(RecvMeta),
+    V6(RecvMeta6),
+}
+
+impl Meta {
+    fn len(&self) -> usize {
+        match self {
+            Meta::V4(m) => m.len,
+            Meta::V6(m) => m.len,
+        }
+    }
+    fn ifindex(&self) -> u32 {
+        match self {
+            Meta::V4(m) => m.ifindex,
+            Meta::V6(m) => m.ifindex,
+        }
+    }
+    fn src(&self) -> SocketAddr {
+        match self {
+            Meta::V4(m) => SocketAddr::V4(m.src),
+            Meta::V6(m) => SocketAddr::V6(m.src),
+        }
+    }
+}
+
+/// The request sockets: IPv4 as before, and the same port on IPv6 beside
+/// it (skipped with a warning where the host has no IPv6).
 fn bind_request_sockets(settings: &TftpSettings) -> std::io::Result<Vec<RequestSocket>> {
     let any = SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, settings.port);
-    if settings.interfaces.is_empty() {
-        return Ok(std::vec![RequestSocket {
-            sock: Arc::new(PktSocket::bind(any, None)?),
-            ifindex: 0,
-        }]);
+    let devices: Vec<Option<&str>> = if settings.interfaces.is_empty() {
+        std::vec![None]
+    } else {
+        settings
+            .interfaces
+            .iter()
+            .map(|i| Some(i.as_str()))
+            .collect()
+    };
+    let mut out = Vec::new();
+    for d in devices {
+        let ifindex = d.map_or(0, |i| nix::net::if_::if_nametoindex(i).unwrap_or(0));
+        out.push(RequestSocket {
+            sock: ReqSock::V4(Arc::new(PktSocket::bind(any, d)?)),
+            ifindex,
+        });
+        match PktSocket6::bind(settings.port, d) {
+            Ok(s) => out.push(RequestSocket {
+                sock: ReqSock::V6(Arc::new(s)),
+                ifindex,
+            }),
+            Err(e) => tracing::warn!("TFTP: no IPv6 request socket: {e}"),
+        }
     }
-    settings
-        .interfaces
-        .iter()
-        .map(|i| {
-            Ok(RequestSocket {
-                sock: Arc::new(PktSocket::bind(any, Some(i))?),
-                ifindex: nix::net::if_::if_nametoindex(i.as_str()).unwrap_or(0),
-            })
-        })
-        .collect()
+    Ok(out)
 }
 
 /// A datagram from a request socket, in a buffer that goes back to its
 /// reader (no allocation per datagram once the pool is warm).
-type Received = (usize, Vec<u8>, RecvMeta);
+type Received = (usize, Vec<u8>, Meta);
 
 /// Reads socket `k` into recycled buffers until the loop goes away.
 fn spawn_reader(
     k: usize,
-    sock: Arc<PktSocket>,
+    sock: ReqSock,
     to_loop: mpsc::Sender<Received>,
     mut free: mpsc::UnboundedReceiver<Vec<u8>>,
 ) -> tokio::task::JoinHandle<()> {
@@ -195,7 +241,11 @@ fn spawn_reader(
             let mut buf = free
                 .try_recv()
                 .unwrap_or_else(|_| std::vec![0u8; REQUEST_BUF]);
-            match sock.recv(&mut buf).await {
+            let got = match &sock {
+                ReqSock::V4(s) => s.recv(&mut buf).await.map(Meta::V4),
+                ReqSock::V6(s) => s.recv(&mut buf).await.map(Meta::V6),
+            };
+            match got {
                 Ok(m) => {
                     if to_loop.send((k, buf, m)).await.is_err() {
                         break;
@@ -357,13 +407,16 @@ impl Service {
         }
     }
 
-    async fn on_datagram(&mut self, buf: &[u8], meta: RecvMeta) {
-        let datagram = buf.get(..meta.len).unwrap_or(buf);
-        let peer = SocketAddr::V4(meta.src);
+    async fn on_datagram(&mut self, buf: &[u8], meta: Meta) {
+        let datagram = buf.get(..meta.len()).unwrap_or(buf);
+        let peer = meta.src();
         let local = Local {
-            addr: IpAddr::V4(local_address(&meta)),
+            addr: match &meta {
+                Meta::V4(m) => IpAddr::V4(local_address(m)),
+                Meta::V6(m) => IpAddr::V6(m.dst),
+            },
             port: self.endpoint.config().request_port,
-            interface: meta.ifindex,
+            interface: meta.ifindex(),
         };
         let now = clock(self.start);
         let reply = match self
@@ -424,9 +477,11 @@ impl Service {
         &mut self,
         admission: pxe_tftp::server::Admission<'_, FsSource>,
     ) -> Result<(), String> {
-        let IpAddr::V4(addr) = admission.local().addr else {
+        let addr = admission.local().addr;
+        let scope = admission.local().interface;
+        if addr.is_unspecified() || addr.is_multicast() {
             return Err(self.endpoint.not_started(admission).to_string());
-        };
+        }
         let mut bound = None;
         let mut last_error = None;
         for choice in admission.ports() {
@@ -434,7 +489,7 @@ impl Service {
                 PortChoice::Any => 0,
                 PortChoice::Port(p) => p,
             };
-            match TransferSocket::bind(addr, port) {
+            match TransferSocket::bind(addr, scope, port) {
                 Ok(s) => {
                     bound = Some(s);
                     break;
@@ -549,8 +604,10 @@ impl Service {
 /// Sends what `t` describes in `buf`: from the request socket of its
 /// interface, or from a one-off socket.
 async fn send(socks: &[RequestSocket], t: &Transmit, buf: &[u8]) {
-    let (SocketAddr::V4(to), IpAddr::V4(from)) = (t.destination, t.source.local().addr) else {
-        return;
+    let (to, from) = match (t.destination, t.source.local().addr) {
+        (SocketAddr::V4(to), IpAddr::V4(from)) => (to, from),
+        (SocketAddr::V6(to), IpAddr::V6(from)) => return send6(socks, t, buf, to, from).await,
+        _ => return,
     };
     match t.source {
         Source::NewPort(_) => {
@@ -559,15 +616,63 @@ async fn send(socks: &[RequestSocket], t: &Transmit, buf: &[u8]) {
             }
         }
         Source::Port(l) => {
-            let Some(s) = socks
+            let v4 = |s: &RequestSocket| match &s.sock {
+                ReqSock::V4(p) => Some((s.ifindex, p.clone())),
+                ReqSock::V6(_) => None,
+            };
+            let Some((_, s)) = socks
                 .iter()
-                .find(|s| s.ifindex == l.interface)
-                .or(socks.first())
+                .filter_map(v4)
+                .find(|(i, _)| *i == l.interface)
+                .or_else(|| socks.iter().find_map(v4))
             else {
                 return;
             };
             for d in t.datagrams(buf) {
-                if let Err(e) = s.sock.send(d, to, l.interface, Some(from)).await {
+                if let Err(e) = s.send(d, to, l.interface, Some(from)).await {
+                    tracing::debug!("TFTP send to {to}: {e}");
+                }
+            }
+        }
+    }
+}
+
+/// [`send`] for an IPv6 peer: from a fresh port bound to the request's
+/// destination address, or from the IPv6 request socket.
+async fn send6(
+    socks: &[RequestSocket],
+    t: &Transmit,
+    buf: &[u8],
+    to: SocketAddrV6,
+    from: Ipv6Addr,
+) {
+    match t.source {
+        Source::NewPort(l) => {
+            let Some(d) = buf.get(..t.len) else { return };
+            let scope = if from.is_unicast_link_local() {
+                l.interface
+            } else {
+                0
+            };
+            if let Ok(s) = tokio::net::UdpSocket::bind(SocketAddrV6::new(from, 0, 0, scope)).await {
+                let _ = s.send_to(d, to).await;
+            }
+        }
+        Source::Port(l) => {
+            let v6 = |s: &RequestSocket| match &s.sock {
+                ReqSock::V6(p) => Some((s.ifindex, p.clone())),
+                ReqSock::V4(_) => None,
+            };
+            let Some((_, s)) = socks
+                .iter()
+                .filter_map(v6)
+                .find(|(i, _)| *i == l.interface)
+                .or_else(|| socks.iter().find_map(v6))
+            else {
+                return;
+            };
+            for d in t.datagrams(buf) {
+                if let Err(e) = s.send(d, to).await {
                     tracing::debug!("TFTP send to {to}: {e}");
                 }
             }

@@ -11,7 +11,7 @@
 //! dnsmasq's (issue 17, figures in benches/README.md).
 
 use std::io;
-use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, UdpSocket};
+use std::net::{IpAddr, SocketAddr, SocketAddrV6, UdpSocket};
 use std::os::fd::AsRawFd;
 use std::time::Duration;
 
@@ -55,8 +55,16 @@ impl TransferSocket {
     /// A socket on `local:port` (port 0: any). Bound without
     /// `SO_REUSEADDR`: with it, Linux may give the same port 0 binding to
     /// two sockets, and two transfers would share it.
-    pub(super) fn bind(local: Ipv4Addr, port: u16) -> io::Result<Self> {
-        let sock = UdpSocket::bind(SocketAddrV4::new(local, port))?;
+    /// An IPv6 link-local `local` is bound in the scope of interface
+    /// `scope`.
+    pub(super) fn bind(local: IpAddr, scope: u32, port: u16) -> io::Result<Self> {
+        let addr = match local {
+            IpAddr::V6(a) if a.is_unicast_link_local() => {
+                SocketAddr::V6(SocketAddrV6::new(a, port, 0, scope))
+            }
+            a => SocketAddr::new(a, port),
+        };
+        let sock = UdpSocket::bind(addr)?;
         Ok(TransferSocket {
             sock,
             read_timeout: None,
@@ -84,13 +92,14 @@ impl TransferSocket {
         segment_size: Option<usize>,
         to: SocketAddr,
     ) -> io::Result<()> {
-        let SocketAddr::V4(to) = to else {
-            return Err(io::Error::new(
-                io::ErrorKind::Unsupported,
-                "IPv6 peer on an IPv4 socket",
-            ));
-        };
         let size = segment_size.unwrap_or(run.len()).max(1);
+        let SocketAddr::V4(to) = to else {
+            // IPv6: one datagram per block (no UDP_SEGMENT here).
+            for d in run.chunks(size) {
+                while_full(|| self.sock.send_to(d, to))?;
+            }
+            return Ok(());
+        };
         if run.len() > size && self.segment {
             let seg = u16::try_from(size).unwrap_or(u16::MAX);
             let iov = [io::IoSlice::new(run)];
@@ -167,14 +176,14 @@ mod tests {
 
     #[test]
     fn sleeps_until_data_or_timeout_and_sends_windows() {
-        let lo = Ipv4Addr::LOCALHOST;
+        let lo = std::net::Ipv4Addr::LOCALHOST;
         let client = UdpSocket::bind((lo, 0)).unwrap();
         client
             .set_read_timeout(Some(Duration::from_secs(2)))
             .unwrap();
         let peer = client.local_addr().unwrap();
         {
-            let mut sock = TransferSocket::bind(lo, 0).unwrap();
+            let mut sock = TransferSocket::bind(IpAddr::V4(lo), 0, 0).unwrap();
             let me = SocketAddr::from((lo, sock.port().unwrap()));
             let mut buf = [0u8; 16];
             let wait = Duration::from_millis(20);
@@ -204,7 +213,17 @@ mod tests {
             }
             assert_eq!(got, [vec![0, 1, 2, 3], vec![4, 5, 6, 7], vec![8, 9]]);
         }
-        assert_eq!(TransferSocket::bind(lo, 0).unwrap().max_segments(1472), 44);
-        assert_eq!(TransferSocket::bind(lo, 0).unwrap().max_segments(516), 64);
+        assert_eq!(
+            TransferSocket::bind(IpAddr::V4(lo), 0, 0)
+                .unwrap()
+                .max_segments(1472),
+            44
+        );
+        assert_eq!(
+            TransferSocket::bind(IpAddr::V4(lo), 0, 0)
+                .unwrap()
+                .max_segments(516),
+            64
+        );
     }
 }
