@@ -13,13 +13,14 @@
 mod vm_support;
 
 use std::fs;
+use std::os::unix::fs::PermissionsExt;
 use std::time::Duration;
 
 use vm_support::*;
 
-#[test]
-fn uefi_pxe_over_ipv6_pxe_server() {
-    let _g = vm_lock();
+/// A lab whose server end has only the ULA address fd00:77::1/64, and a
+/// directory for its files that the unprivileged server can read.
+fn ula_lan() -> (Lan, tempfile::TempDir) {
     let lan = Lan::new();
     run_cmd(
         "ip",
@@ -38,8 +39,14 @@ fn uefi_pxe_over_ipv6_pxe_server() {
         .prefix("pxe-vm6-")
         .tempdir()
         .unwrap();
-    use std::os::unix::fs::PermissionsExt;
     fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).unwrap();
+    (lan, dir)
+}
+
+#[test]
+fn uefi_pxe_over_ipv6_pxe_server() {
+    let _g = vm_lock();
+    let (lan, dir) = ula_lan();
     let (tftp, http) = (dir.path().join("tftp"), dir.path().join("http"));
     copy(
         &require_file("/usr/lib/ipxe/ipxe.efi", "ipxe"),
@@ -138,26 +145,7 @@ fn uefi_pxe_over_ipv6_pxe_server() {
 #[test]
 fn ipxe_rom_over_ipv6_pxe_server() {
     let _g = vm_lock();
-    let lan = Lan::new();
-    run_cmd(
-        "ip",
-        &[
-            "-n",
-            &lan.srv,
-            "addr",
-            "add",
-            "fd00:77::1/64",
-            "dev",
-            "eth0",
-            "nodad",
-        ],
-    );
-    let dir = tempfile::Builder::new()
-        .prefix("pxe-vm6-")
-        .tempdir()
-        .unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).unwrap();
+    let (lan, dir) = ula_lan();
     let http = dir.path().join("http");
     let marker = format!("PXE-TEST-MARKER ipxe6 {}", std::process::id());
     fs::create_dir_all(http.join("m")).unwrap();
@@ -219,26 +207,7 @@ fn ipxe_rom_over_ipv6_pxe_server() {
 #[test]
 fn uefi_http_boot_over_ipv6_pxe_server() {
     let _g = vm_lock();
-    let lan = Lan::new();
-    run_cmd(
-        "ip",
-        &[
-            "-n",
-            &lan.srv,
-            "addr",
-            "add",
-            "fd00:77::1/64",
-            "dev",
-            "eth0",
-            "nodad",
-        ],
-    );
-    let dir = tempfile::Builder::new()
-        .prefix("pxe-vm6-")
-        .tempdir()
-        .unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).unwrap();
+    let (lan, dir) = ula_lan();
     let http = dir.path().join("http");
     copy(
         &require_file("/usr/lib/ipxe/ipxe.efi", "ipxe"),

@@ -170,8 +170,15 @@ fn bios_ipxe_rom_boots_pxelinux_from_the_smoltcp_server() {
     );
     let stats = server.stop();
     // pxelinux.0, ldlinux.c32, the configuration and poweroff.c32; the
-    // probes for per-machine configurations are refused.
-    assert!(stats.tftp_completed >= 4, "{stats:?}");
+    // probes for per-machine configurations are refused. poweroff.c32 runs
+    // the moment it has arrived, so the machine may be off before the
+    // server handles its last ACK: that transfer may still count as active
+    // (the power-off above proves it arrived).
+    assert!(stats.tftp_completed >= 3, "{stats:?}");
+    assert!(
+        stats.tftp_completed + stats.tftp_active as u64 >= 4,
+        "{stats:?}"
+    );
     assert!(stats.tftp_refused >= 1, "{stats:?}");
     assert_eq!(stats.tftp_failed, 0, "{stats:?}");
     assert!(stats.dhcp_replies >= 2, "{stats:?}");
