@@ -403,6 +403,8 @@ fn a_looping_proxy_is_diagnosed_live_on_the_page_the_api_and_the_metrics() {
         "pxe_tftp_sent_bytes_total 8192",
         "pxe_journeys_diagnosed{diagnosis=\"chainload_loop\"} 1",
         "pxe_journeys_by_state{state=\"failed\"} 1",
+        // The embedded lease log never refuses a claim.
+        "pxe_dhcp_lease_store_total{outcome=\"refused_conflict\"} 0",
     ] {
         assert!(m.lines().any(|l| l == line), "no `{line}` in\n{m}");
     }

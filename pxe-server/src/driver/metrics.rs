@@ -364,6 +364,20 @@ impl Collector for Figures {
             )?;
             family(
                 &mut encoder,
+                "dhcp_lease_store",
+                "Lease store outcomes with a shared store: claims another server won, allocations refused while it was unreachable, renewals answered from the cache",
+                None,
+                [
+                    ("refused_conflict", m.store_refusals),
+                    ("refused_store_down", m.store_down_refusals),
+                    ("acked_from_cache", m.acks_from_cache),
+                ]
+                .into_iter()
+                .map(|(o, n)| ([("outcome", o)], ConstCounter::new(n))),
+                C,
+            )?;
+            family(
+                &mut encoder,
                 "dhcp_leases",
                 "Leases in use, by dhcp-range",
                 None,
