@@ -27,6 +27,7 @@
 //! Lease changes come back through [`Output::Persist`] exactly as for
 //! DHCPv4: a REPLY that grants an address is reachable only past them.
 
+use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
 use core::net::{Ipv6Addr, SocketAddrV6};
@@ -663,7 +664,16 @@ impl Engine {
         };
         let lease = d.lease_time();
         let (pref, valid, expires) = lifetimes(lease, now, range.deprecated);
-        let hostname = d.host().and_then(|h| h.name.clone());
+        let hostname = d.host().and_then(|h| h.name.as_deref());
+        // A lease is written (and its DUID and name copied) only when one
+        // is granted; an ADVERTISE allocates nothing.
+        let new_lease = |addr: Ipv6Addr, iaid: u32| Lease6 {
+            addr,
+            iaid,
+            duid: duid.to_vec(),
+            hostname: hostname.map(String::from),
+            expires,
+        };
         let local = d.local();
         let config = self.config.clone();
         let mine = d.reserved_address();
@@ -700,14 +710,8 @@ impl Engine {
                     match chosen {
                         Some(a) => {
                             if op == IaOp::Bind {
-                                let l = Lease6 {
-                                    addr: a,
-                                    iaid,
-                                    duid: duid.to_vec(),
-                                    hostname: hostname.clone(),
-                                    expires,
-                                };
-                                self.changes.extend(table.grant(l, start, end));
+                                self.changes
+                                    .extend(table.grant(new_lease(a, iaid), start, end));
                                 self.metrics6.grants += 1;
                             }
                             IaAnswer {
@@ -737,14 +741,8 @@ impl Engine {
                     if appropriate
                         && (bound || (op == IaOp::Rebind && table.is_free_for(a, duid, iaid, now)))
                     {
-                        let l = Lease6 {
-                            addr: a,
-                            iaid,
-                            duid: duid.to_vec(),
-                            hostname: hostname.clone(),
-                            expires,
-                        };
-                        self.changes.extend(table.grant(l, start, end));
+                        self.changes
+                            .extend(table.grant(new_lease(a, iaid), start, end));
                         self.metrics6.grants += 1;
                         IaAnswer {
                             iaid,
