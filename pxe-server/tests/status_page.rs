@@ -276,7 +276,25 @@ fn a_looping_proxy_is_diagnosed_live_on_the_page_the_api_and_the_metrics() {
                 Ok(4096)
             );
             let mac = "52:54:00:78:00:01";
-            let loop_json = get(8080, &format!("/api/machines/{mac}"));
+            // The client has its last block before the server's transfer
+            // thread reports the end: wait (bounded) until both TFTP
+            // transfers' ends have reached the journey.
+            let started = std::time::Instant::now();
+            let loop_json = loop {
+                let r = get(8080, &format!("/api/machines/{mac}"));
+                let ended = serde_json::from_str::<serde_json::Value>(&r.1)
+                    .map(|v| {
+                        tftp_steps(&v)
+                            .iter()
+                            .filter(|s| s.contains(" done: "))
+                            .count()
+                    })
+                    .unwrap_or(0);
+                if ended >= 2 || started.elapsed() > std::time::Duration::from_secs(5) {
+                    break r;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            };
             let list_json = get(8080, "/api/machines");
             let page = get(8080, "/");
             let detail = get(8080, "/machines/52-54-00-78-00-01");
