@@ -923,6 +923,8 @@ fn debian_installer(backend: Backend, firmware: Firmware) {
     // iPXE and calls the iPXE ROM's pxelinux.0 (and EDK2's shim) a
     // chainload loop; neither is iPXE, so nothing loops.
     let servers = start_checked(&lan, &r, backend, &conf, false, false);
+    let capture_name = format!("installer-{firmware:?}-{backend:?}-{}", token());
+    let capture = lan.capture(&capture_name);
     let (mac, uuid) = match firmware {
         Firmware::Bios => ("52:54:00:00:17:01", "0017001e-8c00-00ad-5087-90e6ba2f1701"),
         _ => ("52:54:00:00:17:02", "0017001e-8c00-00ad-5087-90e6ba2f1702"),
@@ -980,10 +982,19 @@ fn debian_installer(backend: Backend, firmware: Firmware) {
     };
     let fetch = at(loader).zip(at(kernel)).map(|(a, b)| b - a);
     eprintln!(
-        "installer boot: {backend:?} {firmware:?}: initramfs after {:.1} s, kernel + initrd {} s",
+        "installer boot: {backend:?} {firmware:?}: initramfs after {:.1} s, kernel + initrd {} s, server CPU {} s",
         vm.elapsed.as_secs_f64(),
-        fetch.map_or_else(|| "?".to_string(), |f| format!("{f:.1}"))
+        fetch.map_or_else(|| "?".to_string(), |f| format!("{f:.1}")),
+        servers
+            .main
+            .cpu_seconds()
+            .map_or_else(|| "?".to_string(), |c| format!("{c:.2}"))
     );
+    drop(capture);
+    if let Some(dir) = std::env::var_os("PXE_VM_PCAP") {
+        let log = Path::new(&dir).join(format!("{capture_name}.log"));
+        let _ = fs::write(log, servers.main.output());
+    }
     assert!(vm.ended_ok);
 }
 

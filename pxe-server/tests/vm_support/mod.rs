@@ -153,6 +153,48 @@ impl Lan {
     }
 }
 
+/// A packet capture of the server's side of the test LAN, stopped (and
+/// its file closed) on drop.
+pub struct Capture(Option<Child>);
+
+impl Lan {
+    /// With `PXE_VM_PCAP` set to a directory, captures the UDP traffic on
+    /// the server's link (headers and the first bytes of each datagram:
+    /// enough for TFTP opcodes, block numbers and options) into
+    /// `DIR/NAME.pcapng` with `dumpcap` (tshark's), for comparing
+    /// transfers packet by packet (benches/README.md, issue 17). Without
+    /// it, nothing.
+    pub fn capture(&self, name: &str) -> Capture {
+        let Some(dir) = std::env::var_os("PXE_VM_PCAP") else {
+            return Capture(None);
+        };
+        let file = Path::new(&dir).join(format!("{name}.pcapng"));
+        let child = Command::new("ip")
+            .args(["netns", "exec", &self.srv, "dumpcap", "-q", "-i", "eth0"])
+            .args(["-f", "udp", "-s", "200", "-w"])
+            .arg(&file)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot run dumpcap (package tshark): {e}"));
+        // dumpcap needs a moment before it sees the first packet.
+        std::thread::sleep(Duration::from_millis(500));
+        eprintln!("capturing to {}", file.display());
+        Capture(Some(child))
+    }
+}
+
+impl Drop for Capture {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.0.take() {
+            let _ = Command::new("kill")
+                .args(["-INT", &c.id().to_string()])
+                .status();
+            let _ = c.wait();
+        }
+    }
+}
+
 impl Drop for Lan {
     fn drop(&mut self) {
         for ns in [&self.lan, &self.srv, &self.dhcp] {
@@ -206,6 +248,19 @@ impl Proc {
     /// Its output so far.
     pub fn output(&self) -> String {
         read_lossy(&self.log)
+    }
+
+    /// The CPU seconds (user + system, all threads) it has used so far,
+    /// from `/proc/PID/stat` (`ip netns exec` runs the program in its own
+    /// process); `None` once it is gone.
+    pub fn cpu_seconds(&self) -> Option<f64> {
+        let stat = fs::read_to_string(format!("/proc/{}/stat", self.child.id())).ok()?;
+        // the command name may hold spaces: count from its closing parenthesis
+        let rest = &stat[stat.rfind(')')? + 1..];
+        let f: Vec<&str> = rest.split_whitespace().collect();
+        let ticks = f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?;
+        // USER_HZ is 100 on every Linux architecture qemu runs here
+        Some(ticks / 100.0)
     }
 }
 
