@@ -79,13 +79,15 @@ busy_capture() { # LOAD SERVER...
     busy_start "$s" "$dir" || continue
     cap="$TFTP_BUSY_PCAP/tftp-busy-$s-$load.pcapng"
     rm -f "$cap"
-    in_srv dumpcap -q -i "$IF_SRV" -f udp -s 64 -w "$cap" >/dev/null 2>&1 &
+    # not through a function: $! must be dumpcap itself (ip netns exec
+    # execs it), and TERM, not INT (a background job ignores SIGINT)
+    ip netns exec "$NS_SRV" dumpcap -q -i "$IF_SRV" -f udp -s 128 -w "$cap" >/dev/null 2>&1 &
     pid=$!
     sleep 1
     log "tftp-busy: $s, $load machine, captured to $cap"
     for cell in $TFTP_BUSY_CELLS; do busy_cell "$cell" >/dev/null; done
     sleep 0.5
-    kill -INT "$pid" 2>/dev/null || true
+    kill -TERM "$pid" 2>/dev/null || true
     wait "$pid" 2>/dev/null || true
     stop_pid "$TFTP_PID"; TFTP_PID=""
     i=0

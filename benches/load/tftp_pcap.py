@@ -11,7 +11,8 @@ than once, duplicate ACKs (the same block acknowledged again) and what the
 server sent within 50 ms after each (a block sent again there is the Sorcerer's
 Apprentice bug of RFC 1123 4.2.3.1), ACKs of older blocks, the client's
 DATA -> ACK and the server's ACK -> DATA turnaround (p50 / p90 / p99 /
-max, in microseconds, as seen where the capture was taken), the gaps
+max, in microseconds, as seen where the capture was taken), how many of
+them took over 0.5 ms (a side waiting for a core), the gaps
 longer than 100 ms (who was waiting for whom), and the transfer's
 duration. A window the server sent in one segmented send (UDP_SEGMENT)
 is one frame where the capture is taken; it is counted as its blocks.
@@ -188,6 +189,12 @@ def report(tr, min_bytes, tsv=False):
             "   server ACK->DATA us  p50 %.0f  p90 %.0f  p99 %.0f  max %.0f  sum %.2f s"
             % (pct(a2d, 50), pct(a2d, 90), pct(a2d, 99), max(a2d), sum(a2d) / 1e6)
         )
+    slow = sum(1 for v in d2a + a2d if v > 500)
+    span = max(end_t - first_t, 1e-9)
+    print(
+        f"   turnarounds over 0.5 ms (either side): {slow}, "
+        f"{slow / span / 10:.1f} per 100 ms of transfer"
+    )
     names = {DATA: "DATA", ACK: "ACK", ERROR: "ERROR", OACK: "OACK", RRQ: "RRQ"}
     print(f"   gaps > 100 ms: {len(gaps)}, {total_gap:.2f} s in all")
     for a, b in gaps[:12]:
