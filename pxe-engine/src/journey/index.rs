@@ -2,6 +2,11 @@
 //! addressing with linear probing and backward-shift deletion, keyed by a
 //! seed the driver chooses, so that a flood of chosen MAC addresses cannot
 //! line up on one probe chain. It never allocates after construction.
+//!
+//! The caller hashes an address once ([`HwIndex::hash`]) and passes the
+//! hash to a lookup and the insert after it, and keeps each slot's hash
+//! so that removing a slot's entry neither reads its address nor hashes
+//! it again (the journey of an evicted slot is the coldest in cache).
 
 use alloc::vec;
 use alloc::vec::Vec;
@@ -57,7 +62,8 @@ impl HwIndex {
         self.buckets.capacity() * core::mem::size_of::<u64>()
     }
 
-    fn hash(&self, hw: &HwAddr) -> u32 {
+    /// The hash of `hw` the other calls take.
+    pub(super) fn hash(&self, hw: &HwAddr) -> u32 {
         // The table has at most 2^31 buckets: 32 bits of hash place it.
         hash(self.seed, hw) as u32
     }
@@ -67,14 +73,9 @@ impl HwIndex {
         self.hash(hw) as usize & self.mask
     }
 
-    /// The slot of `hw`, looked up with `key_of` (slot → its address).
-    pub(super) fn get(&self, hw: &HwAddr, key_of: impl Fn(u32) -> HwAddr) -> Option<u32> {
-        self.position(hw, &key_of)
-            .and_then(|i| self.buckets.get(i).copied().map(slot_of))
-    }
-
-    fn position(&self, hw: &HwAddr, key_of: &impl Fn(u32) -> HwAddr) -> Option<usize> {
-        let h = self.hash(hw);
+    /// The slot of `hw`, whose hash is `h`, looked up with `key_of` (slot
+    /// → its address; called only for an entry whose hash matches).
+    pub(super) fn get(&self, h: u32, hw: &HwAddr, key_of: impl Fn(u32) -> HwAddr) -> Option<u32> {
         let mut i = h as usize & self.mask;
         loop {
             let b = *self.buckets.get(i)?;
@@ -82,16 +83,16 @@ impl HwIndex {
                 return None;
             }
             if hash_of(b) == h && key_of(slot_of(b)) == *hw {
-                return Some(i);
+                return Some(slot_of(b));
             }
             i = (i + 1) & self.mask;
         }
     }
 
-    /// Adds `hw` → `slot` (the caller has checked that `hw` is absent and
-    /// that fewer than the capacity are present).
-    pub(super) fn insert(&mut self, hw: &HwAddr, slot: u32) {
-        let h = self.hash(hw);
+    /// Adds an address whose hash is `h` → `slot` (the caller has checked
+    /// that the address is absent and that fewer than the capacity are
+    /// present).
+    pub(super) fn insert(&mut self, h: u32, slot: u32) {
         let mut i = h as usize & self.mask;
         while let Some(b) = self.buckets.get_mut(i) {
             if *b == EMPTY {
@@ -102,12 +103,19 @@ impl HwIndex {
         }
     }
 
-    /// Removes `hw`; later entries of its probe chain move back so that no
-    /// lookup stops early at the hole.
-    pub(super) fn remove(&mut self, hw: &HwAddr, key_of: impl Fn(u32) -> HwAddr) {
-        let Some(i) = self.position(hw, &key_of) else {
-            return;
-        };
+    /// Removes the entry of `slot`, whose address hashed to `h`; later
+    /// entries of its probe chain move back so that no lookup stops early
+    /// at the hole.
+    pub(super) fn remove(&mut self, h: u32, slot: u32) {
+        let wanted = bucket(h, slot);
+        let mut i = h as usize & self.mask;
+        loop {
+            match self.buckets.get(i) {
+                Some(&b) if b == wanted => break,
+                Some(&b) if b != EMPTY => i = (i + 1) & self.mask,
+                _ => return,
+            }
+        }
         // Backward-shift deletion: walk the run after the hole and move
         // back every entry whose home is not between the hole and itself.
         let mut hole = i;
@@ -176,23 +184,22 @@ mod tests {
             let mut model: BTreeMap<HwAddr, u32> = BTreeMap::new();
             for (insert, n) in ops {
                 let hw = mac(n);
-                let key_of = |s: u32| keys[s as usize].unwrap_or(HwAddr::ethernet([0xff; 6]));
                 if insert {
                     if model.contains_key(&hw) || model.len() == CAP {
                         continue;
                     }
                     let slot = (0..CAP as u32).find(|s| keys[*s as usize].is_none()).unwrap();
                     keys[slot as usize] = Some(hw);
-                    idx.insert(&hw, slot);
+                    idx.insert(idx.hash(&hw), slot);
                     model.insert(hw, slot);
                 } else if let Some(slot) = model.remove(&hw) {
-                    idx.remove(&hw, key_of);
+                    idx.remove(idx.hash(&hw), slot);
                     keys[slot as usize] = None;
                 }
                 let key_of = |s: u32| keys[s as usize].unwrap_or(HwAddr::ethernet([0xff; 6]));
                 for m in 0..64 {
                     let hw = mac(m);
-                    prop_assert_eq!(idx.get(&hw, key_of), model.get(&hw).copied());
+                    prop_assert_eq!(idx.get(idx.hash(&hw), &hw, key_of), model.get(&hw).copied());
                 }
             }
         }

@@ -42,54 +42,81 @@ pub struct Counts {
 /// One machine's boot, as far as this server saw it.
 ///
 /// Laid out in the order written (`repr(C)`): what every event reads or
-/// writes and what reusing the slot resets first, in few cache lines; the
-/// names and diagnoses after; the ring of steps last. A flood of new MACs
-/// reuses the least recently seen (so coldest) slot once per DISCOVER, and
-/// each cache line it has to fetch costs more than the instructions.
+/// writes and what reusing the slot resets comes first, in three cache
+/// lines (checked by a test); the remembered names and diagnoses after;
+/// the ring of steps last. A flood of new MACs reuses the least recently
+/// seen (so coldest) slot once per DISCOVER, and each cache line it has to
+/// fetch costs more than the instructions: a reset writes only those three
+/// lines (the names, diagnoses and stage times behind are marked unset by
+/// bits in the first, not cleared), and each step is written in place.
 #[derive(Clone, Debug)]
 #[repr(C)]
 pub struct Journey {
+    // Line 0: the key, the flags, the times.
+    hw: HwAddr,
+    class: ClientClass,
+    stage: Stage,
+    /// Which of `findings` hold a diagnosis (bit [`DiagnosisKind::index`]).
+    found: u8,
+    /// Which of `names` are set (bit [`Kept`] as `u8`).
+    kept: u8,
+    /// Which stages of `reached_at` the current boot reached (bit
+    /// [`Stage::index`]).
+    reached: u8,
+    /// TFTP transfers started and not yet ended: a size probe whose end is
+    /// reported after the real transfer began (the probe's ERROR and the
+    /// next request arrive together) is still a probe.
+    tftp_open: u8,
+    ipxe_since_download: bool,
     first_seen: u64,
     last_seen: u64,
     boot_started: u64,
     /// Steps recorded (at most [`STEPS`] are kept).
     recorded: u64,
+    // Line 1: what the requests said, and the counts.
     /// Where the next step goes in `steps`.
-    head: usize,
-    last_download_at: u64,
+    head: u32,
+    boots: u32,
+    counts: Counts,
+    ip: Option<Ipv4Addr>,
+    arch: Option<u16>,
+    uuid: Option<ClientUuid>,
+    // Line 2: the pending offer, the last hand-off and download, and the
+    // first stages' times.
     /// An offer not yet followed by a request: since when, and its range.
     offer_since: Option<u64>,
     offer_range: Option<RuleRef>,
     handed_rule: Option<RuleRef>,
-    counts: Counts,
-    hw: HwAddr,
-    uuid: Option<ClientUuid>,
-    ip: Option<Ipv4Addr>,
-    arch: Option<u16>,
-    boots: u32,
-    class: ClientClass,
-    stage: Stage,
-    ipxe_since_download: bool,
-    /// TFTP transfers started and not yet ended: a size probe whose end is
-    /// reported after the real transfer began (the probe's ERROR and the
-    /// next request arrive together) is still a probe.
-    tftp_open: u8,
-    /// Which of `findings` hold a diagnosis (bit [`DiagnosisKind::index`]).
-    found: u8,
-    reached: [Option<u64>; Stage::COUNT],
-    /// The boot file last handed to the firmware (PXE or HTTP Boot).
-    firmware_file: Name,
-    /// The boot file last handed to anyone (and, above, the line that
-    /// gave it).
-    handed: Name,
-    /// The last download started (when: above), and whether iPXE asked
-    /// DHCP since.
-    last_download: Name,
-    /// A size probe not yet followed by the real transfer.
-    probe: Name,
+    last_download_at: u64,
+    /// When the current boot first reached each stage, where `reached`
+    /// says so.
+    reached_at: [u64; Stage::COUNT],
+    /// What the journey remembers by name, where `kept` says so: the boot
+    /// file last handed to the firmware (PXE or HTTP Boot) and to anyone
+    /// (the line that gave it: `handed_rule`), the last download started
+    /// (when: `last_download_at`; and whether iPXE asked DHCP since), a
+    /// size probe not yet followed by the real transfer.
+    names: [Name; Kept::COUNT],
     /// The latest diagnosis of each kind, where `found` says so.
     findings: [Diagnosis; DiagnosisKind::COUNT],
     steps: [Step; STEPS],
+}
+
+/// The names a [`Journey`] remembers (indices of its `names`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kept {
+    FirmwareFile,
+    Handed,
+    LastDownload,
+    Probe,
+}
+
+impl Kept {
+    const COUNT: usize = 4;
+
+    fn bit(self) -> u8 {
+        1 << self as u8
+    }
 }
 
 /// What an empty entry of `findings` holds (never shown: `found` says
@@ -111,99 +138,115 @@ const BLANK: Step = Step {
 
 impl Journey {
     pub(super) fn new(hw: HwAddr, now: u64) -> Journey {
-        Journey {
+        let mut j = Journey {
             hw,
-            uuid: None,
-            ip: None,
-            arch: None,
             class: ClientClass::Plain,
+            stage: Stage::Discover,
+            found: 0,
+            kept: 0,
+            reached: 0,
+            tftp_open: 0,
+            ipxe_since_download: false,
             first_seen: now,
             last_seen: now,
             boot_started: now,
-            boots: 1,
-            stage: Stage::Discover,
-            reached: [None; Stage::COUNT],
-            steps: [BLANK; STEPS],
-            head: 0,
             recorded: 0,
-            found: 0,
-            findings: [NO_DIAGNOSIS; DiagnosisKind::COUNT],
+            head: 0,
+            boots: 1,
             counts: Counts::default(),
-            firmware_file: Name::EMPTY,
-            handed: Name::EMPTY,
-            handed_rule: None,
-            last_download: Name::EMPTY,
-            last_download_at: 0,
-            ipxe_since_download: false,
+            ip: None,
+            arch: None,
+            uuid: None,
             offer_since: None,
             offer_range: None,
-            probe: Name::EMPTY,
-            tftp_open: 0,
-        }
+            handed_rule: None,
+            last_download_at: 0,
+            reached_at: [0; Stage::COUNT],
+            names: [Name::EMPTY; Kept::COUNT],
+            findings: [NO_DIAGNOSIS; DiagnosisKind::COUNT],
+            steps: [BLANK; STEPS],
+        };
+        j.reset(hw, now);
+        j
     }
 
     /// Makes this the new journey of `hw` in place (a slot reused for
-    /// another machine): everything as [`Journey::new`] has it, except that
-    /// the steps are left as they are and forgotten (`recorded` 0), so
-    /// reusing a slot does not write its whole ring — a flood of new MACs
-    /// evicts one journey per DISCOVER, and the 24 steps are most of a
-    /// journey's 6 KiB.
+    /// another machine): everything as [`Journey::new`] has it, writing
+    /// only the first three cache lines — the names, diagnoses, stage
+    /// times and steps behind are left as they are and marked unset
+    /// (`kept`, `found`, `reached`, `recorded` 0). A flood of new MACs
+    /// evicts one journey per DISCOVER, and the rest is most of a
+    /// journey's 5 KiB.
     pub(super) fn reset(&mut self, hw: HwAddr, now: u64) {
         // Exhaustive on purpose: a new field must be reset here too.
         let Journey {
             hw: key,
-            uuid,
-            ip,
-            arch,
             class,
+            stage,
+            found,
+            kept,
+            reached,
+            tftp_open,
+            ipxe_since_download,
             first_seen,
             last_seen,
             boot_started,
-            boots,
-            stage,
-            reached,
-            steps: _,
-            head,
             recorded,
-            findings: _,
-            found,
+            head,
+            boots,
             counts,
-            firmware_file,
-            handed,
-            handed_rule,
-            last_download,
-            last_download_at,
-            ipxe_since_download,
+            ip,
+            arch,
+            uuid,
             offer_since,
             offer_range,
-            probe,
-            tftp_open,
+            handed_rule,
+            last_download_at,
+            reached_at: _,
+            names: _,
+            findings: _,
+            steps: _,
         } = self;
         *key = hw;
-        *uuid = None;
-        *ip = None;
-        *arch = None;
         *class = ClientClass::Plain;
+        *stage = Stage::Discover;
+        *found = 0;
+        *kept = 0;
+        *reached = 0;
+        *tftp_open = 0;
+        *ipxe_since_download = false;
         *first_seen = now;
         *last_seen = now;
         *boot_started = now;
-        *boots = 1;
-        *stage = Stage::Discover;
-        *reached = [None; Stage::COUNT];
-        *head = 0;
         *recorded = 0;
-        *found = 0;
+        *head = 0;
+        *boots = 1;
         *counts = Counts::default();
-        firmware_file.clear();
-        handed.clear();
-        *handed_rule = None;
-        last_download.clear();
-        *last_download_at = 0;
-        *ipxe_since_download = false;
+        *ip = None;
+        *arch = None;
+        *uuid = None;
         *offer_since = None;
         *offer_range = None;
-        probe.clear();
-        *tftp_open = 0;
+        *handed_rule = None;
+        *last_download_at = 0;
+    }
+
+    /// The name remembered as `k`, or the empty name.
+    fn kept(&self, k: Kept) -> &Name {
+        match self.names.get(k as usize) {
+            Some(n) if self.kept & k.bit() != 0 => n,
+            _ => &Name::EMPTY,
+        }
+    }
+
+    /// Remembers `name` as `k` (the empty name: forgets it).
+    fn keep(&mut self, k: Kept, name: &Name) {
+        if name.is_empty() {
+            self.kept &= !k.bit();
+        } else if let Some(n) = self.names.get_mut(k as usize) {
+            *n = *name;
+            self.kept |= k.bit();
+        }
     }
 
     /// The hardware address, the journey's key.
@@ -260,7 +303,10 @@ impl Journey {
 
     /// When the current boot first reached `stage`.
     pub fn reached(&self, stage: Stage) -> Option<u64> {
-        self.reached.get(stage.index()).copied().flatten()
+        let bit = 1u8 << stage.index();
+        (self.reached & bit != 0)
+            .then(|| self.reached_at.get(stage.index()).copied())
+            .flatten()
     }
 
     /// Counts of the current boot.
@@ -290,7 +336,7 @@ impl Journey {
     /// The steps kept, oldest first.
     pub fn steps(&self) -> impl DoubleEndedIterator<Item = &Step> + '_ {
         let kept = usize::try_from(self.recorded).map_or(STEPS, |r| r.min(STEPS));
-        let start = (self.head + STEPS - kept) % STEPS;
+        let start = (self.head as usize + STEPS - kept) % STEPS;
         (0..kept).filter_map(move |i| self.steps.get((start + i) % STEPS))
     }
 
@@ -359,20 +405,37 @@ impl Journey {
         }
     }
 
-    fn push(&mut self, step: Step) {
-        if let Some(s) = self.steps.get_mut(self.head) {
-            *s = step;
+    /// Records a step, written in place into the ring (a new journey's
+    /// first steps land in cache lines nothing else touched).
+    fn push(&mut self, at: u64, what: StepKind, name: &[u8]) {
+        let head = self.head as usize;
+        if let Some(s) = self.steps.get_mut(head) {
+            s.at = at;
+            s.what = what;
+            s.name.set(name);
         }
-        self.head = (self.head + 1) % STEPS;
+        self.head = if head + 1 >= STEPS {
+            0
+        } else {
+            head as u32 + 1
+        };
         self.recorded = self.recorded.saturating_add(1);
-        self.last_seen = self.last_seen.max(step.at);
+        self.last_seen = self.last_seen.max(at);
+    }
+
+    /// The name of the step last pushed.
+    fn last_name(&self) -> Name {
+        let last = (self.head as usize + STEPS - 1) % STEPS;
+        self.steps.get(last).map_or(Name::EMPTY, |s| s.name)
     }
 
     fn reach(&mut self, stage: Stage, now: u64) {
-        if let Some(r) = self.reached.get_mut(stage.index())
-            && r.is_none()
+        let bit = 1u8 << stage.index();
+        if self.reached & bit == 0
+            && let Some(r) = self.reached_at.get_mut(stage.index())
         {
-            *r = Some(now);
+            *r = now;
+            self.reached |= bit;
         }
         self.stage = self.stage.max(stage);
     }
@@ -405,15 +468,12 @@ impl Journey {
         self.boots = self.boots.saturating_add(1);
         self.boot_started = now;
         self.stage = Stage::Discover;
-        self.reached = [None; Stage::COUNT];
+        self.reached = 0;
         self.counts = Counts::default();
-        self.firmware_file = Name::EMPTY;
-        self.handed = Name::EMPTY;
+        self.kept = 0;
         self.handed_rule = None;
-        self.last_download = Name::EMPTY;
         self.ipxe_since_download = false;
         self.offer_since = None;
-        self.probe = Name::EMPTY;
     }
 
     /// A DHCP exchange: the request, what the rules decided, and what was
@@ -437,22 +497,21 @@ impl Journey {
         self.class = c.class;
         self.counts.dhcp = self.counts.dhcp.saturating_add(1);
         let d = request.decision;
-        let file = Name::new(boot_file(d).unwrap_or(&[]));
         let rule = RuleRef::boot_source(d);
         let range = RuleRef::range(d);
-        self.push(Step {
-            at: now,
-            what: StepKind::Dhcp(DhcpStep {
+        self.push(
+            now,
+            StepKind::Dhcp(DhcpStep {
                 message: request.message,
                 port: request.port,
                 class: c.class,
-                tags: StepTags::of(d.tags()),
+                tags: StepTags::of(d.tags(), config.tag_count()),
                 answer,
                 rule,
                 range,
             }),
-            name: file,
-        });
+            boot_file(d).unwrap_or(&[]),
+        );
         self.reach(Stage::Discover, now);
         match c.class {
             ClientClass::Ipxe => self.reach(Stage::Ipxe, now),
@@ -498,7 +557,7 @@ impl Journey {
                 if gives_boot && c.class.netboots() {
                     let boot = Reply {
                         kind,
-                        file,
+                        file: self.last_name(),
                         rule,
                         range,
                         next_server,
@@ -534,7 +593,7 @@ impl Journey {
         d: &Decision<'_>,
         r: &Reply,
     ) {
-        if class == ClientClass::Ipxe && !self.last_download.is_empty() {
+        if class == ClientClass::Ipxe && !self.kept(Kept::LastDownload).is_empty() {
             self.ipxe_since_download = true;
         }
         if r.file.is_empty() {
@@ -561,7 +620,7 @@ impl Journey {
             }
             return;
         }
-        if class == ClientClass::Ipxe && same_path(&r.file, &self.firmware_file) {
+        if class == ClientClass::Ipxe && same_path(&r.file, self.kept(Kept::FirmwareFile)) {
             self.diagnose(
                 DiagnosisKind::ChainloadLoop,
                 now,
@@ -571,9 +630,9 @@ impl Journey {
             );
         }
         if class != ClientClass::Ipxe {
-            self.firmware_file = r.file;
+            self.keep(Kept::FirmwareFile, &r.file);
         }
-        self.handed = r.file;
+        self.keep(Kept::Handed, &r.file);
         self.handed_rule = r.rule;
         if !is_url(r.file.as_bytes()) && r.next_server.is_unspecified() {
             let detail = if r.unresolved_server {
@@ -598,9 +657,9 @@ impl Journey {
 
     /// A datagram of this machine was dropped.
     pub(super) fn on_drop(&mut self, now: u64, reason: crate::dhcp::metrics::DropReason) {
-        self.push(Step {
-            at: now,
-            what: StepKind::Dhcp(DhcpStep {
+        self.push(
+            now,
+            StepKind::Dhcp(DhcpStep {
                 message: None,
                 port: 0,
                 class: self.class,
@@ -609,25 +668,25 @@ impl Journey {
                 rule: None,
                 range: None,
             }),
-            name: Name::EMPTY,
-        });
+            &[],
+        );
     }
 
     /// A download (TFTP transfer started, HTTP file served) began.
     fn on_download(&mut self, now: u64, name: Name) {
         self.offer_since = None;
-        let again = same_path(&name, &self.last_download)
+        let again = same_path(&name, self.kept(Kept::LastDownload))
             && self.ipxe_since_download
             && now.saturating_sub(self.last_download_at) < LOOP_WINDOW_MS;
         if again {
-            let rule = same_path(&name, &self.handed)
+            let rule = same_path(&name, self.kept(Kept::Handed))
                 .then_some(self.handed_rule)
                 .flatten();
             self.diagnose(DiagnosisKind::ChainloadLoop, now, name, rule, Detail::None);
         }
-        if same_path(&name, &self.probe) {
+        if same_path(&name, self.kept(Kept::Probe)) {
             self.diagnose(DiagnosisKind::SizeProbe, now, name, None, Detail::None);
-            self.probe = Name::EMPTY;
+            self.keep(Kept::Probe, &Name::EMPTY);
         }
         let stage = if self.stage < Stage::Ipxe {
             Stage::BootFile
@@ -635,13 +694,13 @@ impl Journey {
             Stage::Loading
         };
         self.reach(stage, now);
-        self.last_download = name;
+        self.keep(Kept::LastDownload, &name);
         self.last_download_at = now;
         self.ipxe_since_download = false;
     }
 
     fn not_found(&mut self, now: u64, name: Name) {
-        let (detail, rule) = if same_path(&name, &self.handed) {
+        let (detail, rule) = if same_path(&name, self.kept(Kept::Handed)) {
             (Detail::BootFile, self.handed_rule)
         } else {
             (Detail::Optional, None)
@@ -651,12 +710,8 @@ impl Journey {
 
     /// A TFTP transfer event.
     pub(super) fn on_tftp(&mut self, now: u64, o: &TftpObservation<'_>) {
-        let name = Name::new(o.file());
-        self.push(Step {
-            at: now,
-            what: StepKind::Tftp(o.step()),
-            name,
-        });
+        self.push(now, StepKind::Tftp(o.step()), o.file());
+        let name = self.last_name();
         match *o {
             TftpObservation::Started { .. } => {
                 self.counts.tftp = self.counts.tftp.saturating_add(1);
@@ -666,11 +721,11 @@ impl Journey {
             TftpObservation::SizeProbe { .. } => {
                 self.tftp_open = self.tftp_open.saturating_sub(1);
                 self.offer_since = None;
-                if self.tftp_open > 0 && same_path(&name, &self.last_download) {
+                if self.tftp_open > 0 && same_path(&name, self.kept(Kept::LastDownload)) {
                     // The real transfer is already under way.
                     self.diagnose(DiagnosisKind::SizeProbe, now, name, None, Detail::None);
                 } else {
-                    self.probe = name;
+                    self.keep(Kept::Probe, &name);
                 }
             }
             TftpObservation::Finished { totals, .. } => {
@@ -704,17 +759,17 @@ impl Journey {
 
     /// An HTTP request answered.
     pub(super) fn on_http(&mut self, now: u64, o: &HttpObservation<'_>) {
-        let name = Name::new(o.path);
-        self.push(Step {
-            at: now,
-            what: StepKind::Http(HttpStep {
+        self.push(
+            now,
+            StepKind::Http(HttpStep {
                 status: o.status,
                 bytes: o.bytes,
                 range: o.range,
                 script: o.script,
             }),
-            name,
-        });
+            o.path,
+        );
+        let name = self.last_name();
         self.counts.http = self.counts.http.saturating_add(1);
         self.counts.bytes = self.counts.bytes.saturating_add(o.bytes);
         match o.status {
@@ -730,11 +785,7 @@ impl Journey {
 
     /// The OS called back.
     pub(super) fn on_done(&mut self, now: u64) {
-        self.push(Step {
-            at: now,
-            what: StepKind::Done,
-            name: Name::EMPTY,
-        });
+        self.push(now, StepKind::Done, &[]);
         self.reach(Stage::Done, now);
     }
 }
@@ -803,6 +854,31 @@ fn same_path(a: &Name, b: &Name) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// What a reset and a DHCP exchange of a new machine write lies in
+    /// the journey's first three cache lines (a flood of new MACs reuses
+    /// the coldest journey once per DISCOVER: every line is a miss).
+    #[test]
+    fn the_fields_a_new_journey_writes_are_in_its_first_three_lines() {
+        use core::mem::offset_of;
+        const LINES: usize = 3 * 64;
+        let end_of = |offset: usize, size: usize| offset + size;
+        let hot = [
+            end_of(offset_of!(Journey, recorded), 8),
+            end_of(
+                offset_of!(Journey, uuid),
+                core::mem::size_of::<Option<ClientUuid>>(),
+            ),
+            end_of(offset_of!(Journey, last_download_at), 8),
+            // Discover, Offer and Ack.
+            end_of(offset_of!(Journey, reached_at), 3 * 8),
+        ];
+        for end in hot {
+            assert!(end <= LINES, "{end} > {LINES}");
+        }
+        assert!(offset_of!(Journey, names) >= offset_of!(Journey, reached_at));
+        assert!(offset_of!(Journey, steps) > offset_of!(Journey, findings));
+    }
 
     #[test]
     fn boot_paths_ignore_scheme_host_query_and_slashes() {

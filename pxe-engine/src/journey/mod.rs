@@ -102,11 +102,14 @@ use index::HwIndex;
 /// No slot.
 const NIL: u32 = u32::MAX;
 
-/// Recency links of one slot.
+/// Recency links of one slot, and the index hash of its address (an
+/// evicted slot's entry is removed by it: the journey itself, the coldest
+/// in cache, is not read for that).
 #[derive(Clone, Copy, Debug)]
 struct Link {
     prev: u32,
     next: u32,
+    hash: u32,
     segment: Segment,
 }
 
@@ -317,10 +320,18 @@ impl JourneyStore {
         // machines already followed.
         let starts = !matches!(answer, Answer::Ignored(IgnoreReason::NoRange))
             && (request.client.class.netboots() || matches!(answer, Answer::Reply { .. }));
-        let slot = match self.find(&hw) {
+        let slot = match self.find_last(&hw) {
             Some(s) => s,
-            None if starts => self.insert(hw, now),
-            None => return,
+            None => {
+                // Hashed once, for the lookup and the insert after it.
+                let h = self.index.hash(&hw);
+                let journeys = &self.journeys;
+                match self.index.get(h, &hw, |s| key_of(journeys, s)) {
+                    Some(s) => s,
+                    None if starts => self.insert(hw, h, now),
+                    None => return,
+                }
+            }
         };
         if let Some(j) = self.journeys.get_mut(slot as usize) {
             j.on_exchange(now, config, request, answer);
@@ -377,14 +388,19 @@ impl JourneyStore {
     }
 
     fn find(&self, hw: &HwAddr) -> Option<u32> {
-        let journeys = &self.journeys;
-        if journeys
+        self.find_last(hw).or_else(|| {
+            let journeys = &self.journeys;
+            self.index
+                .get(self.index.hash(hw), hw, |s| key_of(journeys, s))
+        })
+    }
+
+    /// The slot last recorded into, if it is `hw`'s.
+    fn find_last(&self, hw: &HwAddr) -> Option<u32> {
+        self.journeys
             .get(self.last as usize)
             .is_some_and(|j| j.hw() == *hw)
-        {
-            return Some(self.last);
-        }
-        self.index.get(hw, |s| key_of(journeys, s))
+            .then_some(self.last)
     }
 
     /// The journey of `mac` if given and known, else the one last seen
@@ -404,15 +420,17 @@ impl JourneyStore {
             .and_then(|(i, _)| u32::try_from(i).ok())
     }
 
-    /// A slot for a new journey of `hw`: a free one, else the least
-    /// recently seen on probation, else the least recently seen of all.
-    fn insert(&mut self, hw: HwAddr, now: u64) -> u32 {
+    /// A slot for a new journey of `hw` (whose index hash is `h`): a free
+    /// one, else the least recently seen on probation, else the least
+    /// recently seen of all.
+    fn insert(&mut self, hw: HwAddr, h: u32, now: u64) -> u32 {
         let slot = if self.journeys.len() < self.capacity {
             let s = self.journeys.len() as u32;
             self.journeys.push(Journey::new(hw, now));
             self.links.push(Link {
                 prev: NIL,
                 next: NIL,
+                hash: h,
                 segment: Segment::Probation,
             });
             s
@@ -422,19 +440,18 @@ impl JourneyStore {
                 t => t,
             };
             self.unlink(victim);
-            let journeys = &self.journeys;
-            let old = key_of(journeys, victim);
-            self.index.remove(&old, |s| key_of(journeys, s));
+            if let Some(l) = self.links.get_mut(victim as usize) {
+                self.index.remove(l.hash, victim);
+                l.hash = h;
+                l.segment = Segment::Probation;
+            }
             if let Some(j) = self.journeys.get_mut(victim as usize) {
                 j.reset(hw, now);
-            }
-            if let Some(l) = self.links.get_mut(victim as usize) {
-                l.segment = Segment::Probation;
             }
             self.evicted = self.evicted.saturating_add(1);
             victim
         };
-        self.index.insert(&hw, slot);
+        self.index.insert(h, slot);
         self.push_front(slot);
         slot
     }

@@ -57,6 +57,14 @@ impl Name {
 
     /// `bytes`, cut to [`NAME_MAX`] bytes if longer.
     pub fn new(bytes: &[u8]) -> Name {
+        let mut n = Name::EMPTY;
+        n.set(bytes);
+        n
+    }
+
+    /// Makes it `bytes` (cut as [`Name::new`] does) in place, writing only
+    /// the bytes kept and the length (the bytes behind stay, unread).
+    pub(super) fn set(&mut self, bytes: &[u8]) {
         let mut keep = bytes.len().min(NAME_MAX);
         if keep < bytes.len() {
             // Do not split a UTF-8 sequence.
@@ -64,22 +72,12 @@ impl Name {
                 keep -= 1;
             }
         }
-        let mut n = Name::EMPTY;
-        n.bytes[..keep].copy_from_slice(&bytes[..keep]);
-        n.len = keep as u8;
-        n.truncated = keep < bytes.len();
-        if n.truncated {
-            n.hash = fnv1a(bytes);
+        if let (Some(to), Some(from)) = (self.bytes.get_mut(..keep), bytes.get(..keep)) {
+            to.copy_from_slice(from);
         }
-        n
-    }
-
-    /// Makes it the empty name, writing only its length and flags (the
-    /// bytes behind stay, unread).
-    pub(super) fn clear(&mut self) {
-        self.len = 0;
-        self.truncated = false;
-        self.hash = 0;
+        self.len = keep as u8;
+        self.truncated = keep < bytes.len();
+        self.hash = if self.truncated { fnv1a(bytes) } else { 0 };
     }
 
     /// The bytes kept.

@@ -81,9 +81,13 @@ impl StepTags {
         more: false,
     };
 
-    /// The first [`StepTags::KEPT`] tags of `set`.
-    pub fn of(set: &TagSet) -> StepTags {
-        let more = (2..pxe_rules::tags::MAX_TAGS / 64).any(|i| set.word(i) != 0);
+    /// The first [`StepTags::KEPT`] tags of `set`, a set of a
+    /// configuration with `tag_count` tags ([`Config::tag_count`]: with
+    /// no more than [`StepTags::KEPT`], no id can be beyond them and the
+    /// rest of the set is not read).
+    pub fn of(set: &TagSet, tag_count: usize) -> StepTags {
+        let more =
+            tag_count > Self::KEPT && (2..pxe_rules::tags::MAX_TAGS / 64).any(|i| set.word(i) != 0);
         StepTags {
             bits: [set.word(0), set.word(1)],
             more,
