@@ -147,12 +147,11 @@ impl HwIndex {
 /// A keyed 64-bit mix of the address (type, length and bytes): a
 /// multiply-xorshift over two words, seeded per store.
 fn hash(seed: u64, hw: &HwAddr) -> u64 {
-    let mut b = [0u8; 16];
-    let bytes = hw.as_bytes();
-    b[..bytes.len()].copy_from_slice(bytes);
+    // Zero after the address's length, which the tag word adds.
+    let b = hw.padded();
     let lo = u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]);
     let hi = u64::from_le_bytes([b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]]);
-    let tag = u64::from(hw.htype()) << 8 | bytes.len() as u64;
+    let tag = u64::from(hw.htype()) << 8 | hw.as_bytes().len() as u64;
     let mut h = seed ^ 0x9e37_79b9_7f4a_7c15;
     for w in [lo, hi, tag] {
         h = (h ^ w).wrapping_mul(0xbf58_476d_1ce4_e5b9);

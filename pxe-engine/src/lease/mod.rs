@@ -83,6 +83,13 @@ impl HwAddr {
     pub fn as_bytes(&self) -> &[u8] {
         &self.bytes[..usize::from(self.len)]
     }
+
+    /// The address bytes in all 16 bytes of `chaddr`, zero after the
+    /// `hlen` that count (every constructor zeroes them): for a hash that
+    /// reads two words without copying a slice of variable length.
+    pub(crate) fn padded(&self) -> &[u8; 16] {
+        &self.bytes
+    }
 }
 
 impl fmt::Display for HwAddr {
