@@ -20,7 +20,25 @@ enum Kind {
     Bytes(Option<Bytes>),
     File {
         file: tokio::fs::File,
+        /// Offset of the first byte not yet read (the file's position).
+        offset: u64,
         remaining: u64,
+    },
+}
+
+/// What a body is made of, for a writer that sends it itself (the file
+/// fast path: bytes written, file ranges by `sendfile(2)`).
+#[derive(Debug)]
+pub(super) enum Source {
+    /// No body.
+    Empty,
+    /// These bytes.
+    Bytes(Bytes),
+    /// `count` bytes of `file` from `offset`.
+    File {
+        file: tokio::fs::File,
+        offset: u64,
+        count: u64,
     },
 }
 
@@ -46,8 +64,27 @@ impl HttpBody {
         }
         Ok(HttpBody(Kind::File {
             file,
+            offset: start,
             remaining: count,
         }))
+    }
+
+    /// What is left of this body, taken apart.
+    pub(super) fn into_source(self) -> Source {
+        match self.0 {
+            Kind::Bytes(None) => Source::Empty,
+            Kind::Bytes(Some(b)) => Source::Bytes(b),
+            Kind::File { remaining: 0, .. } => Source::Empty,
+            Kind::File {
+                file,
+                offset,
+                remaining,
+            } => Source::File {
+                file,
+                offset,
+                count: remaining,
+            },
+        }
     }
 }
 
@@ -61,7 +98,11 @@ impl Body for HttpBody {
     ) -> Poll<Option<Result<Frame<Bytes>, std::io::Error>>> {
         match &mut self.get_mut().0 {
             Kind::Bytes(b) => Poll::Ready(b.take().map(|b| Ok(Frame::data(b)))),
-            Kind::File { file, remaining } => {
+            Kind::File {
+                file,
+                offset,
+                remaining,
+            } => {
                 if *remaining == 0 {
                     return Poll::Ready(None);
                 }
@@ -82,6 +123,7 @@ impl Body for HttpBody {
                             ))));
                         }
                         *remaining -= n as u64;
+                        *offset += n as u64;
                         buf.truncate(n);
                         Poll::Ready(Some(Ok(Frame::data(Bytes::from(buf)))))
                     }

@@ -60,6 +60,7 @@
 
 mod body;
 mod client;
+mod fast;
 mod page;
 mod path;
 mod range;

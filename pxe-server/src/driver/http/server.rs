@@ -17,6 +17,7 @@ use pxe_engine::journey::HttpObservation;
 
 use super::body::HttpBody;
 use super::client::{AccessObserver, AccessRecord, ClientLookup};
+use super::fast;
 use super::path::{PathError, resolve};
 use super::range::{RangeOutcome, parse_range};
 use super::setup::{HttpConfig, HttpSetupError, load_template};
@@ -188,26 +189,27 @@ impl HttpService {
             r.headers_mut()
                 .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
             (r, HttpKind::File)
-        } else if let Some(j) = journeys
-            && path == "/done"
-        {
-            (status::done(j, req.uri().query(), peer), HttpKind::Done)
-        } else if let Some(j) = journeys.filter(|_| self.inner.status) {
-            let accept = req
-                .headers()
-                .get(header::ACCEPT)
-                .and_then(|v| v.to_str().ok());
-            match status::answer(j, path, accept) {
-                Some(r) => (r, HttpKind::Status),
-                None => (
-                    text(StatusCode::NOT_FOUND, "no such page"),
-                    HttpKind::Status,
-                ),
-            }
-        } else if SCRIPT_PATHS.contains(&path) {
-            (self.script(req, peer, local).await, HttpKind::Script)
         } else {
-            (self.file(req).await, HttpKind::File)
+            match (self.route(path), journeys) {
+                (HttpKind::Done, Some(j)) => {
+                    (status::done(j, req.uri().query(), peer), HttpKind::Done)
+                }
+                (HttpKind::Status, Some(j)) => {
+                    let accept = req
+                        .headers()
+                        .get(header::ACCEPT)
+                        .and_then(|v| v.to_str().ok());
+                    match status::answer(j, path, accept) {
+                        Some(r) => (r, HttpKind::Status),
+                        None => (
+                            text(StatusCode::NOT_FOUND, "no such page"),
+                            HttpKind::Status,
+                        ),
+                    }
+                }
+                (HttpKind::Script, _) => (self.script(req, peer, local).await, HttpKind::Script),
+                _ => (self.file(req).await, HttpKind::File),
+            }
         };
         let length = resp
             .headers()
@@ -254,6 +256,28 @@ impl HttpService {
             }
         }
         resp
+    }
+
+    /// Which kind of answer a `GET`/`HEAD` of `path` gets: the one
+    /// dispatch [`HttpService::handle`] follows and the file fast path
+    /// asks before it takes a request.
+    pub(super) fn route(&self, path: &str) -> HttpKind {
+        let journeys = self.inner.journeys.is_some();
+        if journeys && path == "/done" {
+            HttpKind::Done
+        } else if journeys && self.inner.status {
+            HttpKind::Status
+        } else if SCRIPT_PATHS.contains(&path) {
+            HttpKind::Script
+        } else {
+            HttpKind::File
+        }
+    }
+
+    /// Whether the file fast path may take this connection at all: a
+    /// listener with a root that is not the status page's.
+    pub(super) fn serves_files(&self) -> bool {
+        self.inner.root.is_some() && !self.inner.status
     }
 
     async fn file<B>(&self, req: &Request<B>) -> Response<HttpBody> {
@@ -473,19 +497,36 @@ pub async fn serve_current(current: ServiceHandle, listener: tokio::net::TcpList
         let svc = (*current.load_full()).clone();
         tokio::spawn(async move {
             let _permit = permit;
-            let io = hyper_util::rt::TokioIo::new(stream);
-            let handler = hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
-                let svc = svc.clone();
-                async move { Ok::<_, std::convert::Infallible>(svc.handle(&req, peer, local).await) }
-            });
-            let conn = hyper::server::conn::http1::Builder::new()
-                .timer(hyper_util::rt::TokioTimer::new())
-                .header_read_timeout(std::time::Duration::from_secs(30))
-                .serve_connection(io, handler);
-            if let Err(e) = conn.await {
-                tracing::debug!(target: "pxe_server::http", %peer, "connection: {e}");
+            if svc.serves_files() {
+                fast::serve(svc, stream, peer, local).await;
+            } else {
+                serve_hyper(svc, stream, peer, local).await;
             }
         });
+    }
+}
+
+/// How long a client may take to send a request head (hyper's
+/// `header_read_timeout`, and the fast path's).
+pub(super) const HEADER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Serves the rest of a connection with hyper: every request that is not
+/// a plain file `GET`/`HEAD` (see [`fast`]), and everything after it.
+pub(super) async fn serve_hyper<I>(svc: HttpService, io: I, peer: SocketAddr, local: SocketAddr)
+where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let io = hyper_util::rt::TokioIo::new(io);
+    let handler = hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
+        let svc = svc.clone();
+        async move { Ok::<_, std::convert::Infallible>(svc.handle(&req, peer, local).await) }
+    });
+    let conn = hyper::server::conn::http1::Builder::new()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(HEADER_TIMEOUT)
+        .serve_connection(io, handler);
+    if let Err(e) = conn.await {
+        tracing::debug!(target: "pxe_server::http", %peer, "connection: {e}");
     }
 }
 

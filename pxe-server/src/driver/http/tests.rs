@@ -11,6 +11,8 @@ use super::*;
 use pxe_engine::script::MacAddr;
 use std::net::SocketAddr;
 
+mod fast;
+
 struct Reply {
     status: u16,
     headers: Vec<(String, String)>,

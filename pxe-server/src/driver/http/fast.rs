@@ -1,0 +1,383 @@
+//! The file fast path: a plain HTTP/1.1 `GET`/`HEAD` of a boot file is
+//! answered outside hyper, its body sent by `sendfile(2)` (page cache to
+//! socket, never through user space); anything else is handed to hyper
+//! with the bytes already read.
+//!
+//! Only the framing is ours: the request head is parsed by `httparse`
+//! (hyper's own parser), the answer comes from [`HttpService::handle`]
+//! (the same path resolution, root confinement, ranges, status codes,
+//! logging, journey steps and metrics as every other request), and this
+//! module writes its head and body. A request it does not take whole —
+//! another method, a body, HTTP/1.0, `Upgrade`, `Expect`, a script,
+//! `/done`, a head larger than [`HEAD_BUF`] or one `httparse` refuses —
+//! goes to hyper together with the rest of the connection.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::os::fd::AsFd;
+use std::vec::Vec;
+
+use hyper::header::{self, HeaderName, HeaderValue};
+use hyper::{Method, Request, Response, Uri, Version};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, Interest, ReadBuf};
+use tokio::net::TcpStream;
+
+use super::body::{HttpBody, Source};
+use super::server::{HEADER_TIMEOUT, HttpService, serve_hyper};
+use crate::driver::metrics::HttpKind;
+
+/// Request-head buffer of a connection (allocated once per connection);
+/// a head that does not fit goes to hyper, whose limit is larger.
+pub(super) const HEAD_BUF: usize = 16 * 1024;
+
+/// Headers a fast-path request may have (more: hyper takes it).
+const MAX_HEADERS: usize = 64;
+
+/// Bytes handed to one `sendfile(2)` call: large enough that the call
+/// count is negligible, small enough that one connection cannot hold a
+/// worker thread for long (nginx's `sendfile_max_chunk` default).
+const SENDFILE_CHUNK: usize = 2 * 1024 * 1024;
+
+/// Serves a connection: file requests here, the first other request and
+/// everything after it by hyper.
+pub(super) async fn serve(
+    svc: HttpService,
+    stream: TcpStream,
+    peer: SocketAddr,
+    local: SocketAddr,
+) {
+    let mut conn = Conn {
+        stream,
+        buf: std::vec![0; HEAD_BUF],
+        filled: 0,
+        head: Vec::with_capacity(512),
+    };
+    loop {
+        let (req, consumed, close) = match conn.next_request(&svc).await {
+            Next::File {
+                req,
+                consumed,
+                close,
+            } => (req, consumed, close),
+            Next::Closed => return,
+            Next::Hyper => {
+                conn.buf.truncate(conn.filled);
+                let io = Rewind {
+                    pre: conn.buf,
+                    pos: 0,
+                    inner: conn.stream,
+                };
+                return serve_hyper(svc, io, peer, local).await;
+            }
+        };
+        conn.buf.copy_within(consumed..conn.filled, 0);
+        conn.filled -= consumed;
+        let resp = svc.handle(&req, peer, local).await;
+        if let Err(e) = conn.respond(resp, close).await {
+            tracing::debug!(target: "pxe_server::http", %peer, "connection: {e}");
+            return;
+        }
+        if close {
+            return;
+        }
+    }
+}
+
+/// One connection on the fast path.
+struct Conn {
+    stream: TcpStream,
+    /// Bytes read and not yet consumed: `buf[..filled]`.
+    buf: Vec<u8>,
+    filled: usize,
+    /// The response head being written (reused).
+    head: Vec<u8>,
+}
+
+enum Next {
+    /// A file request this path answers: the request, the bytes of its
+    /// head, and whether the connection ends after the answer.
+    File {
+        req: Request<()>,
+        consumed: usize,
+        close: bool,
+    },
+    /// Anything else: hyper takes the connection (with `buf[..filled]`).
+    Hyper,
+    /// The client closed, or sent no complete head in time.
+    Closed,
+}
+
+enum Parsed {
+    Partial,
+    File {
+        req: Request<()>,
+        consumed: usize,
+        close: bool,
+    },
+    Other,
+}
+
+impl Conn {
+    /// Reads until `buf` holds a complete request head (or the client
+    /// closes, or [`HEADER_TIMEOUT`] passes) and says who answers it.
+    async fn next_request(&mut self, svc: &HttpService) -> Next {
+        let deadline = tokio::time::Instant::now() + HEADER_TIMEOUT;
+        loop {
+            if self.filled > 0 {
+                match parse(&self.buf[..self.filled], svc) {
+                    Parsed::File {
+                        req,
+                        consumed,
+                        close,
+                    } => {
+                        return Next::File {
+                            req,
+                            consumed,
+                            close,
+                        };
+                    }
+                    Parsed::Other => return Next::Hyper,
+                    Parsed::Partial if self.filled == self.buf.len() => return Next::Hyper,
+                    Parsed::Partial => {}
+                }
+            }
+            let read = self.stream.read(&mut self.buf[self.filled..]);
+            match tokio::time::timeout_at(deadline, read).await {
+                Ok(Ok(0)) | Ok(Err(_)) | Err(_) => return Next::Closed,
+                Ok(Ok(n)) => self.filled += n,
+            }
+        }
+    }
+
+    /// Writes `resp`: its head, then its body (bytes in the same write,
+    /// a file range by `sendfile(2)`).
+    async fn respond(&mut self, resp: Response<HttpBody>, close: bool) -> std::io::Result<()> {
+        let (parts, body) = resp.into_parts();
+        self.head.clear();
+        let status = parts.status;
+        // Writes into a Vec cannot fail.
+        let _ = write!(
+            self.head,
+            "HTTP/1.1 {} {}\r\n",
+            status.as_str(),
+            status.canonical_reason().unwrap_or("")
+        );
+        for (name, value) in &parts.headers {
+            self.head.extend_from_slice(name.as_str().as_bytes());
+            self.head.extend_from_slice(b": ");
+            self.head.extend_from_slice(value.as_bytes());
+            self.head.extend_from_slice(b"\r\n");
+        }
+        let _ = write!(
+            self.head,
+            "date: {}\r\n",
+            httpdate::HttpDate::from(std::time::SystemTime::now())
+        );
+        if close {
+            self.head.extend_from_slice(b"connection: close\r\n");
+        }
+        self.head.extend_from_slice(b"\r\n");
+        match body.into_source() {
+            Source::Empty => write_all(&self.stream, &self.head, false).await,
+            Source::Bytes(b) => {
+                self.head.extend_from_slice(&b);
+                write_all(&self.stream, &self.head, false).await
+            }
+            Source::File {
+                file,
+                offset,
+                count,
+            } => {
+                write_all(&self.stream, &self.head, true).await?;
+                send_file(&self.stream, &file, offset, count).await
+            }
+        }
+    }
+}
+
+/// Parses the head in `buf`, and builds the request when it is one this
+/// path answers.
+fn parse(buf: &[u8], svc: &HttpService) -> Parsed {
+    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut parsed = httparse::Request::new(&mut headers);
+    let consumed = match parsed.parse(buf) {
+        Ok(httparse::Status::Complete(n)) => n,
+        Ok(httparse::Status::Partial) => return Parsed::Partial,
+        Err(_) => return Parsed::Other,
+    };
+    let method = match parsed.method {
+        Some("GET") => Method::GET,
+        Some("HEAD") => Method::HEAD,
+        _ => return Parsed::Other,
+    };
+    if parsed.version != Some(1) {
+        return Parsed::Other;
+    }
+    let Some(target) = parsed.path.filter(|p| p.starts_with('/')) else {
+        return Parsed::Other;
+    };
+    let Ok(uri) = Uri::try_from(target) else {
+        return Parsed::Other;
+    };
+    if svc.route(uri.path()) != HttpKind::File {
+        return Parsed::Other;
+    }
+    let mut req = Request::new(());
+    *req.method_mut() = method;
+    *req.uri_mut() = uri;
+    *req.version_mut() = Version::HTTP_11;
+    let mut close = false;
+    for h in parsed.headers.iter() {
+        let Ok(name) = HeaderName::from_bytes(h.name.as_bytes()) else {
+            return Parsed::Other;
+        };
+        let Ok(value) = HeaderValue::from_bytes(h.value) else {
+            return Parsed::Other;
+        };
+        if name == header::CONTENT_LENGTH {
+            if value.as_bytes().trim_ascii() != b"0" {
+                return Parsed::Other;
+            }
+        } else if name == header::TRANSFER_ENCODING
+            || name == header::UPGRADE
+            || name == header::EXPECT
+        {
+            return Parsed::Other;
+        } else if name == header::CONNECTION {
+            for token in value.as_bytes().split(|&c| c == b',') {
+                let token = token.trim_ascii();
+                if token.eq_ignore_ascii_case(b"close") {
+                    close = true;
+                } else if token.eq_ignore_ascii_case(b"upgrade") {
+                    return Parsed::Other;
+                }
+            }
+        }
+        req.headers_mut().append(name, value);
+    }
+    Parsed::File {
+        req,
+        consumed,
+        close,
+    }
+}
+
+/// Writes all of `data`; `more`: a body follows at once (`MSG_MORE`, so
+/// the head leaves in the body's first segment).
+async fn write_all(stream: &TcpStream, mut data: &[u8], more: bool) -> std::io::Result<()> {
+    let flags = if more { nix::libc::MSG_MORE } else { 0 };
+    let sock = socket2::SockRef::from(stream);
+    while !data.is_empty() {
+        stream.writable().await?;
+        match stream.try_io(Interest::WRITABLE, || sock.send_with_flags(data, flags)) {
+            Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
+            Ok(n) => data = &data[n..],
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// Sends `count` bytes of `file` from `offset` by `sendfile(2)` on the
+/// non-blocking socket, waiting for writability between calls. A file
+/// that ends early (it shrank since its length was announced) fails the
+/// connection rather than send fewer bytes than `Content-Length` said.
+async fn send_file(
+    stream: &TcpStream,
+    file: &impl AsFd,
+    offset: u64,
+    mut count: u64,
+) -> std::io::Result<()> {
+    let mut off = nix::libc::off64_t::try_from(offset)
+        .map_err(|_| std::io::Error::from(std::io::ErrorKind::InvalidInput))?;
+    while count > 0 {
+        let want = usize::try_from(count)
+            .unwrap_or(SENDFILE_CHUNK)
+            .min(SENDFILE_CHUNK);
+        stream.writable().await?;
+        let sent = stream.try_io(Interest::WRITABLE, || {
+            nix::sys::sendfile::sendfile64(stream, file, Some(&mut off), want)
+                .map_err(std::io::Error::from)
+        });
+        match sent {
+            Ok(0) => {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::UnexpectedEof,
+                    "file shorter than announced",
+                ));
+            }
+            Ok(n) => count -= n as u64,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+            Err(e) => return Err(e),
+        }
+        // Let the worker run other tasks between large sends.
+        tokio::task::consume_budget().await;
+    }
+    Ok(())
+}
+
+/// A stream that first yields bytes already read from it: how hyper gets
+/// a connection whose request head the fast path has read.
+struct Rewind {
+    pre: Vec<u8>,
+    pos: usize,
+    inner: TcpStream,
+}
+
+impl AsyncRead for Rewind {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        let this = &mut *self;
+        if this.pos < this.pre.len() {
+            let n = (this.pre.len() - this.pos).min(buf.remaining());
+            buf.put_slice(&this.pre[this.pos..this.pos + n]);
+            this.pos += n;
+            if this.pos == this.pre.len() {
+                this.pre = Vec::new();
+                this.pos = 0;
+            }
+            return std::task::Poll::Ready(Ok(()));
+        }
+        std::pin::Pin::new(&mut this.inner).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for Rewind {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
