@@ -11,6 +11,11 @@
 //! another method, a body, HTTP/1.0, `Upgrade`, `Expect`, a script,
 //! `/done`, a head larger than [`HEAD_BUF`] or one `httparse` refuses —
 //! goes to hyper together with the rest of the connection.
+//!
+//! `sendfile(2)` reads the file on the calling worker thread: from the
+//! page cache, where a boot server's files are after their first boot,
+//! it hands the socket page references and returns at once; a cold file
+//! blocks the worker for the disk read, as it does nginx without `aio`.
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -46,6 +51,11 @@ pub(super) async fn serve(
     peer: SocketAddr,
     local: SocketAddr,
 ) {
+    // The last, short segment of a body leaves at once instead of waiting
+    // (Nagle) for the client's possibly delayed ACK of the segments before
+    // it: on a keep-alive connection that wait would stall every response
+    // (nginx's `tcp_nodelay on`). Heads are held back by MSG_MORE instead.
+    let _ = stream.set_nodelay(true);
     let mut conn = Conn {
         stream,
         buf: std::vec![0; HEAD_BUF],
@@ -93,6 +103,8 @@ struct Conn {
     head: Vec<u8>,
 }
 
+// Moved once per request, never stored: boxing would only add an allocation.
+#[allow(clippy::large_enum_variant)]
 enum Next {
     /// A file request this path answers: the request, the bytes of its
     /// head, and whether the connection ends after the answer.
@@ -107,6 +119,8 @@ enum Next {
     Closed,
 }
 
+// Moved once per request, never stored: boxing would only add an allocation.
+#[allow(clippy::large_enum_variant)]
 enum Parsed {
     Partial,
     File {

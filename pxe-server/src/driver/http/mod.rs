@@ -32,7 +32,11 @@
 //!   `Content-Length`, `Accept-Ranges: bytes` and single-range `Range`
 //!   requests (`206`, or `416` with `Content-Range: bytes */LEN`; a
 //!   multi-range or malformed `Range`, or any `If-Range`, gets the whole
-//!   file with `200`).
+//!   file with `200`). A plain HTTP/1.1 `GET`/`HEAD` of a file is
+//!   answered outside hyper, the body sent by `sendfile(2)` straight from
+//!   the page cache (same answer, log line, journey step and metrics);
+//!   every other request, and the rest of its connection, is served by
+//!   hyper.
 //! * `GET`/`HEAD` of `/ipxe.php` (the path dnsmasq + PHP setups use)
 //!   and of its neutral alias `/boot.ipxe` render an iPXE script: the query
 //!   is parsed by [`pxe_engine::script::parse_query`] (anything invalid → `400`
