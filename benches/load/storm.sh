@@ -15,7 +15,8 @@
 # done by then is failed), STORM_SPREAD_MS (1000: power-on times spread over
 # this), STORM_BIOS_EVERY (4: every 4th machine is a BIOS PXE ROM, the others
 # EDK2), STORM_THREADS (1: the driver's tokio threads), PXE_SERVER_BIN and
-# STORM_BIN (skip the builds), CARGO_TARGET_DIR, VETH_MTU (1500), LOAD_OUT.
+# STORM_BIN (skip the builds), CARGO_TARGET_DIR, VETH_MTU (1500), LOAD_OUT,
+# STORM_PERF (set: `perf record -g` of the server processes per cell, to $LOAD_OUT/CELL/perf.data).
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
@@ -87,7 +88,7 @@ POOL_LAST="10.213.$((16 + blocks - 1)).254"
 ns_up
 {
   for ((b = 16; b < 16 + blocks; b++)); do
-    for ((h = 1; h <= 254; h++)); do echo "addr add 10.213.$b.$h/32 dev $IF_CLI"; done
+    for ((h = 0; h <= 255; h++)); do echo "addr add 10.213.$b.$h/32 dev $IF_CLI"; done
   done
 } | ip -n "$NS_CLI" -batch -
 
@@ -214,8 +215,11 @@ server_hwm() {
 
 veth_bytes() {
   in_srv cat "/sys/class/net/$IF_SRV/statistics/rx_bytes" "/sys/class/net/$IF_SRV/statistics/tx_bytes" |
-    awk '{s += $1} END {print s}'
+    awk '{s += $1} END {printf "%.0f\n", s}'
 }
+
+# UDP datagrams dropped for a full receive buffer in a namespace (kernel counter)
+udp_rcvbuf_errors() { ip netns exec "$1" nstat -az UdpRcvbufErrors 2>/dev/null | awk '$1 == "UdpRcvbufErrors" {print $2; exit}'; }
 
 # busy ticks of the whole machine (all CPUs): user nice system irq softirq steal
 machine_ticks() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8 + $9; exit}' /proc/stat; }
@@ -229,12 +233,22 @@ cell() { # NAME N
   local la t0 m0 q0 b0 t1 m1 q1 b1 hwm out
   la=$(cut -d' ' -f1 /proc/loadavg)
   t0=$(server_ticks); m0=$(machine_ticks); q0=$(softirq_ticks); b0=$(veth_bytes)
+  local us0 uc0 us1 uc1
+  us0=$(udp_rcvbuf_errors "$NS_SRV"); uc0=$(udp_rcvbuf_errors "$NS_CLI")
   log "storm: $name, $n machines"
+  local perf_pid=""
+  if [[ -n "${STORM_PERF:-}" ]]; then
+    perf record -q -F 999 -g -o "$dir/perf.data" -p "$(server_pids | paste -sd, -)" >/dev/null 2>&1 &
+    perf_pid=$!
+  fi
   in_cli "$STORM_BIN" --server "$SRV_IP" --iface "$IF_CLI" --machines "$n" \
     --bios-every "$STORM_BIOS_EVERY" --timeout "$STORM_TIMEOUT" --spread-ms "$STORM_SPREAD_MS" \
     --threads "$STORM_THREADS" --out "$dir/machines.csv" >"$dir/storm.txt" 2>"$dir/storm.err" ||
     log "storm driver exited $? (see $dir/storm.err)"
   t1=$(server_ticks); m1=$(machine_ticks); q1=$(softirq_ticks); b1=$(veth_bytes)
+  us1=$(udp_rcvbuf_errors "$NS_SRV"); uc1=$(udp_rcvbuf_errors "$NS_CLI")
+  R[$name,$n,udpdrop]="$((${us1:-0} - ${us0:-0})) / $((${uc1:-0} - ${uc0:-0}))"
+  if [[ -n "$perf_pid" ]]; then kill -INT "$perf_pid" 2>/dev/null || true; wait "$perf_pid" 2>/dev/null || true; fi
   hwm=$(server_hwm)
   for p in "${SRV_PIDS[@]}"; do stop_pid "$p"; done
   SRV_PIDS=()
@@ -279,12 +293,12 @@ done
 echo
 echo "Median seconds per stage (from the previous stage's end), machines that finished:"
 echo
-echo "| N | servers | DHCP | TFTP first stage | iPXE DHCP | script | kernel | initrd | TFTP gap ACKs | failures |"
-echo "|---:|---|---:|---:|---:|---:|---:|---:|---:|---|"
+echo "| N | servers | DHCP | TFTP first stage | iPXE DHCP | script | kernel | initrd | TFTP gap ACKs | UDP rcvbuf drops server / client | failures |"
+echo "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"
 for n in $STORM_NS; do
   for c in $STORM_CONTESTANTS; do
     [[ "${R[$c,$n]:-}" == ok ]] || continue
-    echo "| $n | $c | ${R[$c,$n,st_dhcp]} | ${R[$c,$n,st_tftp]} | ${R[$c,$n,st_ipxe_dhcp]} | ${R[$c,$n,st_script]} | ${R[$c,$n,st_kernel]} | ${R[$c,$n,st_initrd]} | ${R[$c,$n,gaps]} | ${R[$c,$n,why]:-none} |"
+    echo "| $n | $c | ${R[$c,$n,st_dhcp]} | ${R[$c,$n,st_tftp]} | ${R[$c,$n,st_ipxe_dhcp]} | ${R[$c,$n,st_script]} | ${R[$c,$n,st_kernel]} | ${R[$c,$n,st_initrd]} | ${R[$c,$n,gaps]} | ${R[$c,$n,udpdrop]} | ${R[$c,$n,why]:-none} |"
   done
 done
 echo
