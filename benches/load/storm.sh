@@ -14,7 +14,8 @@
 # ("pxe-server dnsmasq+nginx"), STORM_TIMEOUT (300 s per cell; a machine not
 # done by then is failed), STORM_SPREAD_MS (1000: power-on times spread over
 # this), STORM_BIOS_EVERY (4: every 4th machine is a BIOS PXE ROM, the others
-# EDK2), STORM_THREADS (1: the driver's tokio threads), PXE_SERVER_BIN and
+# EDK2), STORM_THREADS (1: the driver's tokio threads), STORM_UNTIL (all; or
+# dhcp | tftp | ipxe-dhcp | script: each machine stops after that stage), PXE_SERVER_BIN and
 # STORM_BIN (skip the builds), CARGO_TARGET_DIR, VETH_MTU (1500), LOAD_OUT,
 # STORM_PERF (set: `perf record -g` of the server processes per cell, to $LOAD_OUT/CELL/perf.data).
 set -euo pipefail
@@ -29,6 +30,7 @@ STORM_TIMEOUT="${STORM_TIMEOUT:-300}"
 STORM_SPREAD_MS="${STORM_SPREAD_MS:-1000}"
 STORM_BIOS_EVERY="${STORM_BIOS_EVERY:-4}"
 STORM_THREADS="${STORM_THREADS:-1}"
+STORM_UNTIL="${STORM_UNTIL:-all}"
 D_I=/usr/lib/debian-installer/images/12/amd64/text/debian-installer/amd64
 LOAD_OUT="${LOAD_OUT:-$(mktemp -d /tmp/pxe-storm.XXXXXX)}"
 mkdir -p "$LOAD_OUT"
@@ -243,7 +245,7 @@ cell() { # NAME N
   fi
   in_cli "$STORM_BIN" --server "$SRV_IP" --iface "$IF_CLI" --machines "$n" \
     --bios-every "$STORM_BIOS_EVERY" --timeout "$STORM_TIMEOUT" --spread-ms "$STORM_SPREAD_MS" \
-    --threads "$STORM_THREADS" --out "$dir/machines.csv" >"$dir/storm.txt" 2>"$dir/storm.err" ||
+    --threads "$STORM_THREADS" --until "$STORM_UNTIL" --out "$dir/machines.csv" >"$dir/storm.txt" 2>"$dir/storm.err" ||
     log "storm driver exited $? (see $dir/storm.err)"
   t1=$(server_ticks); m1=$(machine_ticks); q1=$(softirq_ticks); b1=$(veth_bytes)
   us1=$(udp_rcvbuf_errors "$NS_SRV"); uc1=$(udp_rcvbuf_errors "$NS_CLI")
@@ -276,7 +278,7 @@ cell() { # NAME N
 
 echo "## Boot storm $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg), pxe-server at $(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null)"
 echo
-echo "dnsmasq $(dnsmasq --version | awk 'NR==1{print $3}'), $(nginx -v 2>&1 | sed 's/.*: //'); first stage $(stat -c %s "$STORM_SHM/tftp/snponly.efi") B (EFI) / $(stat -c %s "$STORM_SHM/tftp/undionly.kpxe") B (BIOS), kernel $(stat -c %s "$STORM_SHM/http/linux") B, initrd $(stat -c %s "$STORM_SHM/http/initrd.gz") B; veth MTU $VETH_MTU; every ${STORM_BIOS_EVERY}th machine BIOS; power-on spread ${STORM_SPREAD_MS} ms; timeout ${STORM_TIMEOUT} s"
+echo "dnsmasq $(dnsmasq --version | awk 'NR==1{print $3}'), $(nginx -v 2>&1 | sed 's/.*: //'); first stage $(stat -c %s "$STORM_SHM/tftp/snponly.efi") B (EFI) / $(stat -c %s "$STORM_SHM/tftp/undionly.kpxe") B (BIOS), kernel $(stat -c %s "$STORM_SHM/http/linux") B, initrd $(stat -c %s "$STORM_SHM/http/initrd.gz") B; veth MTU $VETH_MTU; every ${STORM_BIOS_EVERY}th machine BIOS; power-on spread ${STORM_SPREAD_MS} ms; timeout ${STORM_TIMEOUT} s; stages until: ${STORM_UNTIL}"
 for n in $STORM_NS; do
   for c in $STORM_CONTESTANTS; do cell "$c" "$n"; done
 done

@@ -65,11 +65,23 @@ struct Config {
     spread: Duration,
     out: Option<String>,
     threads: usize,
+    until: Until,
+}
+
+/// The last stage each machine runs (a storm of one part of the chain).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Until {
+    Dhcp,
+    Tftp,
+    IpxeDhcp,
+    Script,
+    All,
 }
 
 fn usage() -> String {
     "usage: storm --server IP --iface IFACE [--machines N] [--bios-every K] \
      [--timeout SECONDS] [--spread-ms MS] [--threads T] [--out FILE]\n\
+     [--until dhcp|tftp|ipxe-dhcp|script|all]\n\
      every K-th machine is a BIOS PXE ROM (default 4), the others EDK2 (EFI x64)"
         .to_string()
 }
@@ -84,6 +96,7 @@ fn parse_args() -> Result<Config, String> {
         spread: Duration::from_millis(1000),
         out: None,
         threads: 1,
+        until: Until::All,
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -101,6 +114,16 @@ fn parse_args() -> Result<Config, String> {
             "--spread-ms" => c.spread = Duration::from_millis(num(val()?)?),
             "--threads" => c.threads = num(val()?)?.max(1) as usize,
             "--out" => c.out = Some(val()?),
+            "--until" => {
+                c.until = match val()?.as_str() {
+                    "dhcp" => Until::Dhcp,
+                    "tftp" => Until::Tftp,
+                    "ipxe-dhcp" => Until::IpxeDhcp,
+                    "script" => Until::Script,
+                    "all" => Until::All,
+                    other => return Err(format!("--until {other}?\n{}", usage())),
+                }
+            }
             "-h" | "--help" => return Err(usage()),
             _ => return Err(format!("unknown argument {a}\n{}", usage())),
         }
@@ -127,6 +150,7 @@ struct Counters {
 }
 
 struct Shared {
+    until: Until,
     dhcp: UdpSocket,
     counters: Counters,
 }
@@ -386,8 +410,7 @@ async fn dhcp_exchange(
     xid: u32,
     mut pkt: Vec<u8>,
     want: u8,
-    deadline: Instant,
-    powered: Instant,
+    (deadline, powered): (Instant, Instant),
 ) -> Result<(u8, Lease), Failure> {
     let dst = SocketAddr::from((Ipv4Addr::BROADCAST, 67));
     for (n, secs) in DHCP_TIMERS.iter().cycle().enumerate() {
@@ -435,12 +458,12 @@ async fn dhcp(
         round += 1;
         let xid = (m.index as u32) << 12 | u32::from(ipxe) << 11 | (round & 0x7ff);
         let d = dhcp_packet(m, xid, 0, DISCOVER, ipxe, None);
-        let (_, offer) = dhcp_exchange(sh, rx, m, xid, d, OFFER, deadline, powered).await?;
+        let (_, offer) = dhcp_exchange(sh, rx, m, xid, d, OFFER, (deadline, powered)).await?;
         if offer.yiaddr.is_unspecified() || offer.server_id.is_unspecified() {
             return Err(fail("dhcp", "offer without address or server id"));
         }
         let r = dhcp_packet(m, xid, 0, REQUEST, ipxe, Some(&offer));
-        let (kind, ack) = dhcp_exchange(sh, rx, m, xid, r, ACK, deadline, powered).await?;
+        let (kind, ack) = dhcp_exchange(sh, rx, m, xid, r, ACK, (deadline, powered)).await?;
         if kind == ACK {
             // the ACK may leave the file out if it was in the OFFER
             let mut lease = ack;
@@ -591,9 +614,7 @@ async fn tftp_get(
     local: Ipv4Addr,
     server: SocketAddrV4,
     file: &str,
-    blksize: u16,
-    window: u16,
-    tsize: bool,
+    (blksize, window, tsize): (u16, u16, bool),
     deadline: Instant,
 ) -> Result<u64, Failure> {
     let sock = UdpSocket::bind(SocketAddrV4::new(local, 0))
@@ -896,10 +917,7 @@ impl Http {
             if keep {
                 body.extend_from_slice(&already);
             }
-            loop {
-                let Some((_, s)) = self.conn.as_mut() else {
-                    break;
-                };
+            while let Some((_, s)) = self.conn.as_mut() {
                 let r = s
                     .read(&mut chunk)
                     .await
@@ -1048,7 +1066,8 @@ fn script_urls(script: &str) -> Vec<(String, String)> {
         ) {
             continue;
         }
-        if let Some(url) = words.find(|w| !w.starts_with("--")) {
+        // options (`--name x`, `-n x`, `--timeout=5`) come before the URI
+        if let Some(url) = words.find(|w| w.contains("://")) {
             out.push((cmd, url.to_string()));
         }
     }
@@ -1069,6 +1088,9 @@ async fn boot(
 
     let lease = dhcp(sh, &mut rx, &m, false, deadline, powered).await?;
     st.dhcp = since(Instant::now());
+    if sh.until == Until::Dhcp {
+        return Ok(st);
+    }
     if lease.file.is_empty() {
         return Err(fail("dhcp", "no boot file in the offer"));
     }
@@ -1086,9 +1108,7 @@ async fn boot(
                 lease.yiaddr,
                 server,
                 &lease.file,
-                EDK2_BLKSIZE,
-                EDK2_WINDOW,
-                false,
+                (EDK2_BLKSIZE, EDK2_WINDOW, false),
                 deadline,
             )
             .await?
@@ -1099,9 +1119,7 @@ async fn boot(
                 lease.yiaddr,
                 server,
                 &lease.file,
-                BIOS_BLKSIZE,
-                1,
-                true,
+                (BIOS_BLKSIZE, 1, true),
                 deadline,
             )
             .await?
@@ -1111,9 +1129,15 @@ async fn boot(
         return Err(fail("tftp", "empty first stage"));
     }
     st.tftp = since(Instant::now());
+    if sh.until == Until::Tftp {
+        return Ok(st);
+    }
 
     let lease2 = dhcp(sh, &mut rx, &m, true, deadline, powered).await?;
     st.ipxe_dhcp = since(Instant::now());
+    if sh.until == Until::IpxeDhcp {
+        return Ok(st);
+    }
     let script_url = expand(&lease2.file, &m);
     let url = parse_url(&script_url).ok_or_else(|| {
         fail(
@@ -1134,6 +1158,9 @@ async fn boot(
         return Err(fail("script", "not an iPXE script"));
     }
     st.script = since(Instant::now());
+    if sh.until == Until::Script {
+        return Ok(st);
+    }
     let urls = script_urls(&script);
     if urls.is_empty() {
         return Err(fail("script", "script names no image"));
@@ -1206,6 +1233,7 @@ async fn run(cfg: Config) -> Result<(), String> {
     nix::sys::socket::setsockopt(&dhcp, nix::sys::socket::sockopt::RcvBufForce, &(16 << 20))
         .map_err(|e| format!("SO_RCVBUFFORCE: {e}"))?;
     let sh = Arc::new(Shared {
+        until: cfg.until,
         dhcp,
         counters: Counters::default(),
     });
@@ -1370,5 +1398,71 @@ fn main() {
     }) {
         eprintln!("storm: {e}");
         std::process::exit(1);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reply_is_read_for_its_machine_only() {
+        let m = Machine::new(5, 4);
+        let other = Machine::new(6, 4);
+        let mut r = dhcp_packet(&m, 0x1234, 0, DISCOVER, false, None);
+        r[0] = 2;
+        r[16..20].copy_from_slice(&[10, 213, 16, 9]);
+        r[20..24].copy_from_slice(&[10, 213, 0, 1]);
+        r[108..119].copy_from_slice(b"snponly.efi");
+        // replace the options with 53 OFFER and 54
+        r.truncate(240);
+        r.extend_from_slice(&[53, 1, OFFER, 54, 4, 10, 213, 0, 1, 255]);
+        let (kind, lease) = dhcp_reply(&r, &m, 0x1234).expect("a reply for m");
+        assert_eq!(kind, OFFER);
+        assert_eq!(lease.yiaddr, Ipv4Addr::new(10, 213, 16, 9));
+        assert_eq!(lease.server_id, Ipv4Addr::new(10, 213, 0, 1));
+        assert_eq!(lease.file, "snponly.efi");
+        assert!(dhcp_reply(&r, &other, 0x1234).is_none());
+        assert!(dhcp_reply(&r, &m, 0x1235).is_none());
+        // a truncated option is no reply, not a panic
+        r.truncate(r.len() - 4);
+        assert!(dhcp_reply(&r, &m, 0x1234).is_none());
+    }
+
+    #[test]
+    fn fleet_mix_and_ipxe_expansion() {
+        assert_eq!(Machine::new(3, 4).fw, Firmware::Bios);
+        assert_eq!(Machine::new(4, 4).fw, Firmware::Edk2);
+        let m = Machine::new(0x0102, 4);
+        assert_eq!(
+            expand("http://10.213.0.1/ipxe.php?mac=${mac}&uuid=${uuid}", &m),
+            "http://10.213.0.1/ipxe.php?mac=02%3A50%3A58%3A45%3A01%3A02&uuid=5eed0017-0000-0000-0000-000000000102"
+        );
+        let u = parse_url("http://10.213.0.1:8080/a/b?c").expect("url");
+        assert_eq!(
+            (u.host, u.port, u.path.as_str()),
+            (Ipv4Addr::new(10, 213, 0, 1), 8080, "/a/b?c")
+        );
+        assert!(parse_url("tftp://10.213.0.1/x").is_none());
+    }
+
+    #[test]
+    fn script_images_in_order() {
+        let s = "#!ipxe\nkernel http://s/linux initrd=initrd.gz\ninitrd --name x http://s/initrd.gz\nboot\n";
+        assert_eq!(
+            script_urls(s),
+            vec![
+                ("kernel".to_string(), "http://s/linux".to_string()),
+                ("initrd".to_string(), "http://s/initrd.gz".to_string())
+            ]
+        );
+    }
+
+    #[test]
+    fn oack_options_are_read() {
+        let o = oack_options(b"\x00\x06blksize\x001468\x00windowsize\x004\x00");
+        assert_eq!(o.get("blksize").map(String::as_str), Some("1468"));
+        assert_eq!(o.get("windowsize").map(String::as_str), Some("4"));
+        assert_eq!(tftp_error_text(b"\x00\x05\x00\x01nope\x00"), "ERROR 1 nope");
     }
 }
