@@ -346,57 +346,27 @@ fn dhcp_packet(
     p
 }
 
-fn ipv4_at(b: &[u8], at: usize) -> Ipv4Addr {
-    Ipv4Addr::new(b[at], b[at + 1], b[at + 2], b[at + 3])
-}
-
-/// Parses a server's reply for this machine: (message type, lease).
+/// Parses a server's reply for this machine: (message type, lease). The
+/// workspace's own packet view reads it (options, overload, the `file`
+/// field when option 67 is absent); anything it refuses is no reply.
 fn dhcp_reply(b: &[u8], m: &Machine, xid: u32) -> Option<(u8, Lease)> {
-    if b.len() < 240 || b[0] != 2 || b[236..240] != [99, 130, 83, 99] {
+    let p = pxe_dhcp::Packet::new_checked(b).ok()?;
+    if p.op() != pxe_dhcp::Op::Reply || !p.has_cookie() || p.xid() != xid || p.mac()? != m.mac {
         return None;
     }
-    if b[4..8] != xid.to_be_bytes() || b[28..34] != m.mac {
-        return None;
-    }
-    let mut kind = 0;
-    let mut server_id = Ipv4Addr::UNSPECIFIED;
-    let mut opt67: Option<String> = None;
-    let mut i = 240;
-    while i < b.len() {
-        let code = b[i];
-        if code == 0 {
-            i += 1;
-            continue;
-        }
-        if code == 255 || i + 1 >= b.len() {
-            break;
-        }
-        let len = b[i + 1] as usize;
-        let val = b.get(i + 2..i + 2 + len)?;
-        match code {
-            53 if len == 1 => kind = val[0],
-            54 if len == 4 => server_id = ipv4_at(val, 0),
-            67 => {
-                opt67 = Some(
-                    String::from_utf8_lossy(val)
-                        .trim_end_matches('\0')
-                        .to_string(),
-                )
-            }
-            _ => {}
-        }
-        i += 2 + len;
-    }
-    let field = &b[108..236];
-    let end = field.iter().position(|&c| c == 0).unwrap_or(field.len());
-    let file = opt67.unwrap_or_else(|| String::from_utf8_lossy(&field[..end]).to_string());
+    let kind = p.option(53).and_then(|v| v.first().copied()).unwrap_or(0);
+    let file = p.boot_file_name().unwrap_or(&[]);
     Some((
         kind,
         Lease {
-            yiaddr: ipv4_at(b, 16),
-            server_id,
-            next_server: ipv4_at(b, 20),
-            file,
+            yiaddr: p.yiaddr(),
+            server_id: p
+                .server_id()
+                .ok()
+                .flatten()
+                .unwrap_or(Ipv4Addr::UNSPECIFIED),
+            next_server: p.siaddr(),
+            file: String::from_utf8_lossy(file).into_owned(),
         },
     ))
 }
