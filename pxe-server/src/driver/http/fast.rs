@@ -63,12 +63,12 @@ pub(super) async fn serve(
         head: Vec::with_capacity(512),
     };
     loop {
-        let (req, consumed, close) = match conn.next_request(&svc).await {
-            Next::File {
-                req,
-                consumed,
-                close,
-            } => (req, consumed, close),
+        let FileRequest {
+            req,
+            consumed,
+            close,
+        } = match conn.next_request(&svc).await {
+            Next::File(f) => f,
             Next::Closed => return,
             Next::Hyper => {
                 conn.buf.truncate(conn.filled);
@@ -103,16 +103,18 @@ struct Conn {
     head: Vec<u8>,
 }
 
+/// A file request this path answers: the request, the bytes of its head,
+/// and whether the connection ends after the answer.
+struct FileRequest {
+    req: Request<()>,
+    consumed: usize,
+    close: bool,
+}
+
 // Moved once per request, never stored: boxing would only add an allocation.
 #[allow(clippy::large_enum_variant)]
 enum Next {
-    /// A file request this path answers: the request, the bytes of its
-    /// head, and whether the connection ends after the answer.
-    File {
-        req: Request<()>,
-        consumed: usize,
-        close: bool,
-    },
+    File(FileRequest),
     /// Anything else: hyper takes the connection (with `buf[..filled]`).
     Hyper,
     /// The client closed, or sent no complete head in time.
@@ -123,11 +125,7 @@ enum Next {
 #[allow(clippy::large_enum_variant)]
 enum Parsed {
     Partial,
-    File {
-        req: Request<()>,
-        consumed: usize,
-        close: bool,
-    },
+    File(FileRequest),
     Other,
 }
 
@@ -139,17 +137,7 @@ impl Conn {
         loop {
             if self.filled > 0 {
                 match parse(&self.buf[..self.filled], svc) {
-                    Parsed::File {
-                        req,
-                        consumed,
-                        close,
-                    } => {
-                        return Next::File {
-                            req,
-                            consumed,
-                            close,
-                        };
-                    }
+                    Parsed::File(f) => return Next::File(f),
                     Parsed::Other => return Next::Hyper,
                     Parsed::Partial if self.filled == self.buf.len() => return Next::Hyper,
                     Parsed::Partial => {}
@@ -269,11 +257,11 @@ fn parse(buf: &[u8], svc: &HttpService) -> Parsed {
         }
         req.headers_mut().append(name, value);
     }
-    Parsed::File {
+    Parsed::File(FileRequest {
         req,
         consumed,
         close,
-    }
+    })
 }
 
 /// Writes all of `data`; `more`: a body follows at once (`MSG_MORE`, so
