@@ -62,6 +62,7 @@ fi
 PXE_SERVER_BIN="${PXE_SERVER_BIN:-$TDIR/release/pxe-server}"
 STORM_BIN="${STORM_BIN:-$TDIR/release/storm}"
 need_tool "$PXE_SERVER_BIN" "$STORM_BIN"
+[[ -z "${STORM_PERF:-}" ]] || need_tool perf  # Debian linux-perf, only for STORM_PERF
 
 # ---- the tree both contestants serve (tmpfs: the same page-cache-resident bytes for both)
 STORM_SHM="$(mktemp -d /dev/shm/pxe-storm.XXXXXX)"
