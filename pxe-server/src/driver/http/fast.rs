@@ -1,15 +1,20 @@
-//! The file fast path: a plain HTTP/1.1 `GET`/`HEAD` of a boot file is
-//! answered outside hyper, its body sent by `sendfile(2)` (page cache to
-//! socket, never through user space); anything else is handed to hyper
-//! with the bytes already read.
+//! The fast path: a plain HTTP/1.1 `GET`/`HEAD` of a boot file, an iPXE
+//! script or `/done` is answered outside hyper, a file's body sent by
+//! `sendfile(2)` (page cache to socket, never through user space);
+//! anything else is handed to hyper with the bytes already read.
+//!
+//! Scripts are taken here too because iPXE keeps its connection alive:
+//! it fetches the script, then the kernel and initrd on the same
+//! connection, and once hyper has a connection it keeps it, so a script
+//! left to hyper would send every boot file after it through user space.
 //!
 //! Only the framing is ours: the request head is parsed by `httparse`
 //! (hyper's own parser), the answer comes from [`HttpService::handle`]
 //! (the same path resolution, root confinement, ranges, status codes,
 //! logging, journey steps and metrics as every other request), and this
 //! module writes its head and body. A request it does not take whole —
-//! another method, a body, HTTP/1.0, `Upgrade`, `Expect`, a script,
-//! `/done`, a head larger than [`HEAD_BUF`] or one `httparse` refuses —
+//! another method, a body, HTTP/1.0, `Upgrade`, `Expect`, the status
+//! page, a head larger than [`HEAD_BUF`] or one `httparse` refuses —
 //! goes to hyper together with the rest of the connection.
 //!
 //! `sendfile(2)` reads the file on the calling worker thread: from the
@@ -43,8 +48,8 @@ const MAX_HEADERS: usize = 64;
 /// worker thread for long (nginx's `sendfile_max_chunk` default).
 const SENDFILE_CHUNK: usize = 2 * 1024 * 1024;
 
-/// Serves a connection: file requests here, the first other request and
-/// everything after it by hyper.
+/// Serves a connection: file, script and `/done` requests here, the
+/// first other request and everything after it by hyper.
 pub(super) async fn serve(
     svc: HttpService,
     stream: TcpStream,
@@ -152,9 +157,22 @@ impl Conn {
     }
 
     /// Writes `resp`: its head, then its body (bytes in the same write,
-    /// a file range by `sendfile(2)`).
+    /// a file range by `sendfile(2)`). The framing is the body's length:
+    /// `Content-Length` as the service set it, or the length of the bytes
+    /// when it did not.
     async fn respond(&mut self, resp: Response<HttpBody>, close: bool) -> std::io::Result<()> {
-        let (parts, body) = resp.into_parts();
+        let (mut parts, body) = resp.into_parts();
+        let source = body.into_source();
+        if !parts.headers.contains_key(header::CONTENT_LENGTH) {
+            let len = match &source {
+                Source::Empty => 0,
+                Source::Bytes(b) => b.len() as u64,
+                Source::File { count, .. } => *count,
+            };
+            parts
+                .headers
+                .insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+        }
         self.head.clear();
         let status = parts.status;
         // Writes into a Vec cannot fail.
@@ -179,7 +197,7 @@ impl Conn {
             self.head.extend_from_slice(b"connection: close\r\n");
         }
         self.head.extend_from_slice(b"\r\n");
-        match body.into_source() {
+        match source {
             Source::Empty => write_all(&self.stream, &self.head, false).await,
             Source::Bytes(b) => {
                 self.head.extend_from_slice(&b);
@@ -221,7 +239,7 @@ fn parse(buf: &[u8], svc: &HttpService) -> Parsed {
     let Ok(uri) = Uri::try_from(target) else {
         return Parsed::Other;
     };
-    if svc.route(uri.path()) != HttpKind::File {
+    if svc.route(uri.path()) == HttpKind::Status {
         return Parsed::Other;
     }
     let mut req = Request::new(());
@@ -381,5 +399,43 @@ impl AsyncWrite for Rewind {
         cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<std::io::Result<()>> {
         std::pin::Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::driver::http::HttpConfig;
+
+    fn takes(svc: &HttpService, head: &[u8]) -> bool {
+        matches!(parse(head, svc), Parsed::File(_))
+    }
+
+    #[test]
+    fn scripts_and_files_stay_on_the_fast_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = HttpConfig {
+            root: Some(dir.path().to_path_buf()),
+            script: None,
+            script_dir: None,
+        };
+        let svc = HttpService::new(&config, None).unwrap();
+        // What iPXE sends on one kept-alive connection, in this order: a
+        // script left to hyper would take the kernel and initrd with it.
+        for head in [
+            &b"GET /boot.ipxe?mac=52:54:00:00:00:01 HTTP/1.1\r\nHost: s\r\n\r\n"[..],
+            b"GET /linux HTTP/1.1\r\nHost: s\r\nConnection: keep-alive\r\n\r\n",
+            b"HEAD /initrd.gz HTTP/1.1\r\nHost: s\r\n\r\n",
+            b"GET /done?mac=52:54:00:00:00:01 HTTP/1.1\r\nHost: s\r\n\r\n",
+        ] {
+            assert!(takes(&svc, head), "{}", String::from_utf8_lossy(head));
+        }
+        for head in [
+            &b"POST /boot.ipxe HTTP/1.1\r\nContent-Length: 1\r\n\r\nx"[..],
+            b"GET /linux HTTP/1.0\r\n\r\n",
+            b"GET /linux HTTP/1.1\r\nUpgrade: h2c\r\nConnection: upgrade\r\n\r\n",
+        ] {
+            assert!(!takes(&svc, head), "{}", String::from_utf8_lossy(head));
+        }
     }
 }

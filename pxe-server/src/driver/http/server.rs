@@ -274,10 +274,10 @@ impl HttpService {
         }
     }
 
-    /// Whether the file fast path may take this connection at all: a
-    /// listener with a root that is not the status page's.
-    pub(super) fn serves_files(&self) -> bool {
-        self.inner.root.is_some() && !self.inner.status
+    /// Whether the fast path may take this connection at all: any
+    /// listener but the status page's (boot files, scripts, `/done`).
+    pub(super) fn takes_fast_path(&self) -> bool {
+        !self.inner.status
     }
 
     async fn file<B>(&self, req: &Request<B>) -> Response<HttpBody> {
@@ -497,7 +497,7 @@ pub async fn serve_current(current: ServiceHandle, listener: tokio::net::TcpList
         let svc = (*current.load_full()).clone();
         tokio::spawn(async move {
             let _permit = permit;
-            if svc.serves_files() {
+            if svc.takes_fast_path() {
                 fast::serve(svc, stream, peer, local).await;
             } else {
                 serve_hyper(svc, stream, peer, local).await;

@@ -200,11 +200,13 @@ async fn read_reply(s: &mut tokio::net::TcpStream, pending: &mut Vec<u8>) -> Rep
 async fn pipelined_requests_pass_from_the_fast_path_to_hyper() {
     let f = fixture(None).await;
     let mut s = tokio::net::TcpStream::connect(f.addr).await.unwrap();
-    // A file (fast path), a script (hyper, with the bytes already read), a
-    // file again (hyper keeps the connection), all in one write.
+    // A file and a script (fast path), a POST (hyper, with the bytes
+    // already read), a HEAD and a file again (hyper keeps the
+    // connection), all in one write.
     s.write_all(
         b"GET /pxelinux.cfg/default HTTP/1.1\r\nHost: x\r\n\r\n\
           GET /boot.ipxe?mac=52-54-00-00-00-02 HTTP/1.1\r\nHost: x\r\n\r\n\
+          POST /pxelinux.cfg/default HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n\
           HEAD /big.bin HTTP/1.1\r\nHost: x\r\n\r\n\
           GET /big.bin HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
     )
@@ -219,6 +221,8 @@ async fn pipelined_requests_pass_from_the_fast_path_to_hyper() {
             (b.status, b.text().as_str()),
             (200, "#!ipxe\necho mac override 52:54:00:00:00:02\n")
         );
+        let c = read_reply(&mut s, &mut pending).await;
+        assert_eq!(c.status, 405);
         // HEAD: a length, no body (read the head alone).
         let split = loop {
             if let Some(p) = pending.windows(4).position(|w| w == b"\r\n\r\n") {
@@ -249,6 +253,7 @@ async fn pipelined_requests_pass_from_the_fast_path_to_hyper() {
         [
             "/pxelinux.cfg/default",
             "/boot.ipxe?mac=52-54-00-00-00-02",
+            "/pxelinux.cfg/default",
             "/big.bin",
             "/big.bin"
         ]
