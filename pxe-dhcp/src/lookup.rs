@@ -21,12 +21,20 @@ impl<T: AsRef<[u8]>> Packet<T> {
     /// RFC 3396 value of a split option use [`Packet::option_concat`].
     /// Answered from the packet's index unless the first occurrence is too
     /// short and the option repeats.
-    #[inline]
+    #[inline(always)]
     pub fn option_at_least(&self, code: u8, min_len: usize) -> Option<&[u8]> {
         let first = self.option(code)?;
         if first.len() >= min_len {
             return Some(first);
         }
+        self.later_at_least(code, min_len)
+    }
+
+    /// The rest of [`Packet::option_at_least`] when the first occurrence
+    /// is too short: rare, so kept out of line.
+    #[cold]
+    #[inline(never)]
+    fn later_at_least(&self, code: u8, min_len: usize) -> Option<&[u8]> {
         if !self.is_split(code) {
             return None;
         }

