@@ -304,8 +304,9 @@ impl<T: AsRef<[u8]>> Packet<T> {
         if b.len() < HEADER_LEN {
             return Err(Error::TooShort { len: b.len() });
         }
-        // Indexed in place: the index is most of the view, and building it
-        // apart cost a copy of it into the view.
+        // Indexed in the view itself: the index is most of the view, and
+        // one built apart was one more copy. (Returning the view still
+        // copies it; see benches/README.md, issue 11.)
         let mut p = Packet {
             buffer,
             index: Index::EMPTY,
