@@ -305,8 +305,7 @@ impl<T: AsRef<[u8]>> Packet<T> {
             return Err(Error::TooShort { len: b.len() });
         }
         // Indexed in the view itself: the index is most of the view, and
-        // one built apart was one more copy. (Returning the view still
-        // copies it; see benches/README.md, issue 11.)
+        // one built apart was one more copy of it.
         let mut p = Packet {
             buffer,
             index: Index::EMPTY,

@@ -515,19 +515,11 @@ fn run(server: Server, conf: &str, flows: &[Send], dir: &Path) -> Vec<Vec<Seen>>
 
 /// Waits until the server in `ns` listens on 67 (and 4011).
 fn wait_listening(ns: &Netns, pxe: bool) {
-    let start = std::time::Instant::now();
-    loop {
-        let out = ns.run(&["ss", "-Hlun"]);
-        let t = String::from_utf8_lossy(&out.stdout);
-        if t.contains(":67 ") && (!pxe || t.contains(":4011 ")) {
-            return;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(10),
-            "server not listening"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let ports: &[u16] = if pxe { &[67, 4011] } else { &[67] };
+    assert!(
+        ns.wait_udp_bound(ports, Duration::from_secs(10)),
+        "server not listening"
+    );
 }
 
 /// A documented difference between dnsmasq's reply `d` and ours `o` to

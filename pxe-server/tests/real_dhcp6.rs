@@ -311,18 +311,11 @@ fn link(lab: &Lab) {
 }
 
 fn wait_udp_547(ns: &Netns) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let t = String::from_utf8_lossy(&ns.run(&["ss", "-Hlun"]).stdout).to_string();
-        if t.contains(":547 ") {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "nothing listens on UDP 547:\n{t}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    assert!(
+        ns.wait_udp_bound(&[547], Duration::from_secs(10)),
+        "nothing listens on UDP 547:\n{}",
+        String::from_utf8_lossy(&ns.run(&["ss", "-Hlun"]).stdout)
+    );
 }
 
 fn start_dnsmasq(ns: &Netns, dir: &Path) -> ChildGuard {

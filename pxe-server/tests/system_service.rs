@@ -63,19 +63,10 @@ fn lines(msg: &str) -> Vec<&str> {
     msg.lines().collect()
 }
 
-/// The UDP and TCP ports bound in `ns` (from `ss`).
+/// The UDP and TCP ports bound in `ns`.
 fn bound_ports(ns: &Netns) -> Vec<u16> {
-    let mut ports = Vec::new();
-    for proto in ["-Hlnu", "-Hlnt"] {
-        let out = ns.run(&["ss", proto]);
-        for line in String::from_utf8_lossy(&out.stdout).lines() {
-            if let Some(local) = line.split_whitespace().nth(3)
-                && let Some(p) = local.rsplit(':').next().and_then(|p| p.parse().ok())
-            {
-                ports.push(p);
-            }
-        }
-    }
+    let mut ports = ns.bound_ports(true);
+    ports.extend(ns.bound_ports(false));
     ports.sort_unstable();
     ports.dedup();
     ports

@@ -80,19 +80,7 @@ impl Harness for Tokio {
                 .unwrap();
             rt.block_on(serve(Arc::new(settings), m, stopped))
         });
-        // The service listens once the namespace's UDP table holds port
-        // 69. Read from the table, not probed with a bind of our own: a
-        // probe socket holding the port for an instant made the server's
-        // own bind fail now and then.
-        let listening = ns.enter(|| {
-            (0..500).any(|_| {
-                let bound = udp_port_bound(69);
-                if !bound {
-                    std::thread::sleep(Duration::from_millis(10));
-                }
-                bound
-            })
-        });
+        let listening = ns.wait_udp_bound(&[69], Duration::from_secs(5));
         assert!(listening, "the TFTP service did not bind port 69");
         Sut {
             ns,
@@ -104,19 +92,6 @@ impl Harness for Tokio {
             single_port: self.single_port,
         }
     }
-}
-
-/// Whether a UDP socket of this thread's network namespace is bound to
-/// `port` (`/proc/thread-self/net/udp`: the thread's namespace, not the
-/// process's).
-fn udp_port_bound(port: u16) -> bool {
-    let table = std::fs::read_to_string("/proc/thread-self/net/udp").unwrap_or_default();
-    let wanted = format!(":{port:04X}");
-    table.lines().skip(1).any(|line| {
-        line.split_whitespace()
-            .nth(1)
-            .is_some_and(|local| local.ends_with(&wanted))
-    })
 }
 
 impl Drop for Sut {

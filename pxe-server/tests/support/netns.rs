@@ -70,6 +70,38 @@ impl Netns {
         self.cmd(args).output().unwrap()
     }
 
+    /// The ports sockets in the namespace are bound to, read with `ss`
+    /// (`-Hlun`: UDP; `-Hltn`: listening TCP). Read, never probed with a
+    /// bind of our own, which would hold the port for an instant and could
+    /// make the server's own bind fail.
+    pub fn bound_ports(&self, udp: bool) -> Vec<u16> {
+        let out = self.run(&["ss", if udp { "-Hlun" } else { "-Hltn" }]);
+        let mut ports: Vec<u16> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|line| line.split_whitespace().nth(3))
+            .filter_map(|local| local.rsplit(':').next()?.parse().ok())
+            .collect();
+        ports.sort_unstable();
+        ports.dedup();
+        ports
+    }
+
+    /// Waits until UDP sockets in the namespace are bound to every port of
+    /// `ports`; whether they were within `timeout`.
+    pub fn wait_udp_bound(&self, ports: &[u16], timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let bound = self.bound_ports(true);
+            if ports.iter().all(|p| bound.contains(p)) {
+                return true;
+            }
+            if Instant::now() >= deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// Run `f` on a thread that has entered this namespace (sockets it
     /// creates live there).
     pub fn enter<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> T {
