@@ -299,20 +299,32 @@ impl<T: AsRef<[u8]>> Packet<T> {
     ///
     /// A packet without the magic cookie is accepted as plain BOOTP and has
     /// no options.
+    #[inline(always)]
     pub fn new_checked(buffer: T) -> Result<Self, Error> {
-        let b = buffer.as_ref();
-        if b.len() < HEADER_LEN {
-            return Err(Error::TooShort { len: b.len() });
+        let len = buffer.as_ref().len();
+        if len < HEADER_LEN {
+            return Err(Error::TooShort { len });
         }
-        // Indexed in the view itself: the index is most of the view, and
-        // one built apart was one more copy of it.
+        // The view is mostly its 512-byte index. Built and scanned in
+        // place (this inlines, the scan does not), the view becomes the
+        // caller's result without a copy; a view returned from the scan
+        // was copied into the result, a fifth of a parse.
         let mut p = Packet {
             buffer,
             index: Index::EMPTY,
             error: None,
         };
-        p.index.scan(p.buffer.as_ref())?;
-        Ok(p)
+        p.index_in_place();
+        match p.error.take() {
+            None => Ok(p),
+            Some(e) => Err(e),
+        }
+    }
+
+    /// Scans the options into the index, keeping the first framing error.
+    #[inline(never)]
+    fn index_in_place(&mut self) {
+        self.error = self.index.scan(self.buffer.as_ref()).err();
     }
 
     /// Like [`Packet::new_checked`] but accepts a packet whose options are

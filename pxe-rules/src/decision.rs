@@ -8,6 +8,7 @@
 
 use core::net::Ipv4Addr;
 
+use heapless::Vec;
 use pxe_dhcp::pxe::{BootItem, DiscoveryControl};
 
 use crate::config::{Boot, Config, Host, LeaseTime, PxeService, Range, Rule};
@@ -217,7 +218,15 @@ pub struct RuleIndices {
 ///
 /// Read it with the accessors, or let [`Decision::write_reply`] write the
 /// whole reply (see [`crate::reply`] for the rules it follows).
+// `repr(C)` with the two vectors at either end: their unused capacity is
+// never written, so a new decision initialises none of its 3.5 KiB of
+// option and item slots — but with their zeroed lengths next to each other
+// (as Rust's own field order had them) LLVM wrote one 2.5 KiB memset
+// across the slots in between, more than the whole evaluation of a small
+// configuration.
+#[repr(C)]
 pub struct Decision<'a> {
+    items: Vec<u32, MAX_ITEMS>,
     pub(crate) config: &'a Config,
     pub(crate) verdict: Verdict,
     pub(crate) tags: TagSet,
@@ -232,12 +241,6 @@ pub struct Decision<'a> {
     pub(crate) file: Option<HeaderText<'a, 128>>,
     pub(crate) sname: Option<HeaderText<'a, 64>>,
     pub(crate) boot_opts: [Option<(u8, &'a [u8])>; 2],
-    // `None` past `n_entries`: an empty slot is one byte to write, so a
-    // new decision does not initialise 2.5 KiB of options per request.
-    entries: [Option<Entry<'a>>; MAX_OPTIONS],
-    n_entries: usize,
-    items: [u32; MAX_ITEMS],
-    n_items: usize,
     pub(crate) suppressed: [u64; 4],
     pub(crate) configured_t: [Option<&'a [u8]>; 2],
     pub(crate) dropped: u16,
@@ -246,6 +249,7 @@ pub struct Decision<'a> {
     pub(crate) generate_names: bool,
     pub(crate) delay: u32,
     pub(crate) uefi_workaround: bool,
+    entries: Vec<Entry<'a>, MAX_OPTIONS>,
 }
 
 impl core::fmt::Debug for Decision<'_> {
@@ -296,10 +300,8 @@ impl<'a> Decision<'a> {
             file: None,
             sname: None,
             boot_opts: [None, None],
-            entries: [None; MAX_OPTIONS],
-            n_entries: 0,
-            items: [0; MAX_ITEMS],
-            n_items: 0,
+            entries: Vec::new(),
+            items: Vec::new(),
             suppressed: [0; 4],
             configured_t: [None, None],
             dropped: 0,
@@ -313,12 +315,8 @@ impl<'a> Decision<'a> {
 
     /// Appends an option; counted in [`Decision::dropped`] when full.
     pub(crate) fn push(&mut self, e: Entry<'a>) {
-        match self.entries.get_mut(self.n_entries) {
-            Some(slot) => {
-                *slot = Some(e);
-                self.n_entries += 1;
-            }
-            None => self.dropped += 1,
+        if self.entries.push(e).is_err() {
+            self.dropped += 1;
         }
     }
 
@@ -333,36 +331,30 @@ impl<'a> Decision<'a> {
 
     /// Where the next item goes (the start of a span being filled).
     pub(crate) fn items_mark(&self) -> usize {
-        self.n_items
+        self.items.len()
     }
 
     /// Appends a configuration line to the span being filled; false (and
     /// counted in [`Decision::dropped`]) when the item list is full.
     pub(crate) fn push_item(&mut self, item: u32) -> bool {
-        match self.items.get_mut(self.n_items) {
-            Some(slot) => {
-                *slot = item;
-                self.n_items += 1;
-                true
-            }
-            None => {
-                self.dropped += 1;
-                false
-            }
+        let pushed = self.items.push(item).is_ok();
+        if !pushed {
+            self.dropped += 1;
         }
+        pushed
     }
 
     /// Forgets the items pushed since `mark`.
     pub(crate) fn items_reset(&mut self, mark: usize) {
-        self.n_items = mark.min(self.n_items);
+        self.items.truncate(mark);
     }
 
     /// The span of the items pushed since `mark`.
     pub(crate) fn items_since(&self, mark: usize) -> Span {
-        let mark = mark.min(self.n_items);
+        let mark = mark.min(self.items.len());
         Span {
             start: mark as u16,
-            len: (self.n_items - mark) as u16,
+            len: (self.items.len() - mark) as u16,
         }
     }
 
@@ -527,10 +519,7 @@ impl<'a> Decision<'a> {
     /// 28, 3, 6, 15, 12): configured options, `encap:` outers, 125, PXE 60
     /// and 97, 43, echoed 60. Option 82 (relay echo) is the server's.
     pub fn options(&self) -> impl Iterator<Item = RuleOption<'_>> + Clone + '_ {
-        self.entries[..self.n_entries.min(MAX_OPTIONS)]
-            .iter()
-            .flatten()
-            .map(|e| self.view(e))
+        self.entries.iter().map(|e| self.view(e))
     }
 
     /// The PXE menu of option 43, when the decision sends one.

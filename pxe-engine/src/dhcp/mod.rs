@@ -586,16 +586,17 @@ impl Engine {
                 Port::Dhcp
             });
         let config = self.config.clone();
-        let d = config.evaluate(&facts, &ctx);
         let client = req.client;
-        let x = Exchange {
-            now,
-            rx,
-            req: &req,
-            d: &d,
-        };
-        let step = self.dispatch(&x, out);
-        let outcome = self.account(&x, step, out, events);
+        let outcome = config.evaluate_then(&facts, &ctx, |d| {
+            let x = Exchange {
+                now,
+                rx,
+                req: &req,
+                d,
+            };
+            let step = self.dispatch(&x, out);
+            self.account(&x, step, out, events)
+        });
         if config.settings.log_dhcp && events.wants_trace() {
             let mut explanation = Explanation::default();
             let _ = config.evaluate_traced(&facts, &ctx, &mut explanation);
