@@ -102,6 +102,10 @@ pub struct Facts<'p> {
     /// of an evaluation asks for them.
     message_type: Option<u8>,
     arch: Option<u16>,
+    /// Option 55 as a set of codes (`None`: no option 55), read once: every
+    /// non-forced option of the configuration asks whether it was
+    /// requested, and a bit test is a fifth of searching the list.
+    requested: Option<[u64; 4]>,
 }
 
 impl core::fmt::Debug for Facts<'_> {
@@ -139,6 +143,7 @@ impl<'p> Facts<'p> {
             opts: Opts::Packet(packet),
             message_type: None,
             arch: None,
+            requested: None,
         }
         .with_cached())
     }
@@ -161,6 +166,7 @@ impl<'p> Facts<'p> {
             opts: Opts::List(options),
             message_type: None,
             arch: None,
+            requested: None,
         }
         .with_cached()
     }
@@ -171,6 +177,13 @@ impl<'p> Facts<'p> {
             .option_at_least(code::MESSAGE_TYPE, 1)
             .and_then(|v| v.first().copied());
         self.arch = self.arch_list().next();
+        self.requested = self.parameter_request_list().map(|list| {
+            let mut set = [0u64; 4];
+            for &c in list {
+                set[usize::from(c >> 6)] |= 1 << (c & 63);
+            }
+            set
+        });
         self
     }
 
@@ -219,9 +232,10 @@ impl<'p> Facts<'p> {
 
     /// Whether the client asked for option `code`, or sent no option 55
     /// ("send everything", `rfc2131.c: in_list`).
+    #[inline]
     pub fn requested(&self, code: u8) -> bool {
-        self.parameter_request_list()
-            .is_none_or(|l| l.contains(&code))
+        self.requested
+            .is_none_or(|set| set[usize::from(code >> 6)] & (1 << (code & 63)) != 0)
     }
 
     /// Option 61, the client identifier.
