@@ -106,6 +106,10 @@ pub struct Facts<'p> {
     /// non-forced option of the configuration asks whether it was
     /// requested, and a bit test is a fifth of searching the list.
     requested: Option<[u64; 4]>,
+    /// Options 60 and 77, read once: every `dhcp-vendorclass` and
+    /// `dhcp-userclass` line searches one of them.
+    vendor_class: Option<&'p [u8]>,
+    user_class: Option<&'p [u8]>,
 }
 
 impl core::fmt::Debug for Facts<'_> {
@@ -144,6 +148,8 @@ impl<'p> Facts<'p> {
             message_type: None,
             arch: None,
             requested: None,
+            vendor_class: None,
+            user_class: None,
         }
         .with_cached())
     }
@@ -167,6 +173,8 @@ impl<'p> Facts<'p> {
             message_type: None,
             arch: None,
             requested: None,
+            vendor_class: None,
+            user_class: None,
         }
         .with_cached()
     }
@@ -177,6 +185,8 @@ impl<'p> Facts<'p> {
             .option_at_least(code::MESSAGE_TYPE, 1)
             .and_then(|v| v.first().copied());
         self.arch = self.arch_list().next();
+        self.vendor_class = self.option_at_least(code::VENDOR_CLASS, 1);
+        self.user_class = self.option_at_least(code::USER_CLASS, 1);
         self.requested = self.parameter_request_list().map(|list| {
             let mut set = [0u64; 4];
             for &c in list {
@@ -244,13 +254,15 @@ impl<'p> Facts<'p> {
     }
 
     /// Option 60, the vendor class.
+    #[inline]
     pub fn vendor_class(&self) -> Option<&'p [u8]> {
-        self.option_at_least(code::VENDOR_CLASS, 1)
+        self.vendor_class
     }
 
     /// Option 77, the user class.
+    #[inline]
     pub fn user_class(&self) -> Option<&'p [u8]> {
-        self.option_at_least(code::USER_CLASS, 1)
+        self.user_class
     }
 
     /// Option 93 read as a list of 16-bit architectures.
