@@ -19,16 +19,20 @@ def bench_exe(deps, name):
         sys.exit(f'no {name} bench in {deps}: build it with cargo bench -p pxe-benches --no-run')
     return max(found, key=os.path.getmtime)
 
-CASES=[('rules','rules/eval/seed-real/bios/0',r'Config>::evaluate$',r'Run<T>::decide$'),
- ('rules','rules/eval/seed-proxy/ipxe/0',r'Config>::evaluate$',r'Run<T>::decide$'),
- ('rules','rules/eval/bios/100',r'Config>::evaluate$',r'Run<T>::decide$'),
- ('rules','rules/eval/ipxe/100',r'Config>::evaluate$',r'Run<T>::decide$'),
- ('rules','rules/parse+eval/ipxe/100',r'Config>::evaluate$',r'Run<T>::decide$'),
- ('server_engine','server_engine/proxy DISCOVER -> OFFER (seed menu)',r'Engine::handle$',r'Engine::handle$'),
- ('server_engine','server_engine/full DORA + RELEASE',r'Engine::handle$',r'Engine::handle$'),
- ('dhcp','dhcp_lookup/bios_discover/pxe-dhcp raw',r'::pxe_dhcp_raw$',r'::pxe_dhcp_raw$'),
- ('dhcp','dhcp_lookup/ipxe_discover/pxe-dhcp typed',r'::pxe_dhcp_typed$',r'::pxe_dhcp_typed$'),
- ('dhcp','dhcp_build/offer/pxe-dhcp',r'::pxe_dhcp_offer$',r'::pxe_dhcp_offer$')]
+EVAL = (r'Config>::evaluate$', r'Run<T>::decide$')
+HANDLE = (r'Engine::handle$', r'Engine::handle$')
+CASES = (
+    [('rules', f'rules/eval/{c}/{n}', *EVAL) for n in (10, 100, 1000) for c in ('bios', 'ipxe')]
+    + [('rules', f'rules/eval/{s}/{c}/0', *EVAL) for s in ('seed-real', 'seed-proxy') for c in ('bios', 'ipxe')]
+    + [('rules', f'rules/parse+eval/ipxe/{n}', *EVAL) for n in (10, 100, 1000)]
+    + [('server_engine', 'server_engine/proxy DISCOVER -> OFFER (seed menu)', *HANDLE),
+       ('server_engine', 'server_engine/full DORA + RELEASE', *HANDLE)]
+    + [('dhcp', f'dhcp_lookup/{p}/pxe-dhcp {k}', rf'::pxe_dhcp_{k}$', rf'::pxe_dhcp_{k}$')
+       for p in ('bios_discover', 'ipxe_discover', 'offer') for k in ('raw', 'typed')]
+    + [('dhcp', 'dhcp_build/offer/pxe-dhcp', r'::pxe_dhcp_offer$', r'::pxe_dhcp_offer$')]
+    + [('tftp', f'tftp_transfer_8MiB/blksize{b}/window{w}', r'tftp::transfer$', r'tftp::transfer$')
+       for b in (512, 1468, 8192, 65464) for w in (1, 4, 16, 64)]
+)
 def calls(path):
     names={}; c=collections.Counter(); inc=collections.Counter(); cfn=None; pend=None
     def nm(t):
@@ -58,7 +62,7 @@ def per_iter(res,pat):
     return it/n[1] if n[1] else float('nan'), n[0]
 if len(sys.argv) != 3:
     sys.exit(__doc__)
-EX = {b: (bench_exe(sys.argv[1], b), bench_exe(sys.argv[2], b)) for b in ('rules', 'server_engine', 'dhcp')}
+EX = {b: (bench_exe(sys.argv[1], b), bench_exe(sys.argv[2], b)) for b in ('rules', 'server_engine', 'dhcp', 'tftp')}
 with cf.ThreadPoolExecutor(2) as ex:
     for i,(bench,case,bp,mp) in enumerate(CASES):
         fb=ex.submit(run,EX[bench][0],case,f'b{i}'); fm=ex.submit(run,EX[bench][1],case,f'm{i}')

@@ -102,10 +102,6 @@ pub struct Facts<'p> {
     /// of an evaluation asks for them.
     message_type: Option<u8>,
     arch: Option<u16>,
-    /// Option 55 as a set of codes (`None`: no option 55), read once: every
-    /// non-forced option of the configuration asks whether it was
-    /// requested, and a bit test is a fifth of searching the list.
-    requested: Option<[u64; 4]>,
     /// Options 60 and 77, read once: every `dhcp-vendorclass` and
     /// `dhcp-userclass` line searches one of them.
     vendor_class: Option<&'p [u8]>,
@@ -121,6 +117,24 @@ impl core::fmt::Debug for Facts<'_> {
             .field("arch", &self.arch())
             .finish_non_exhaustive()
     }
+}
+
+/// Whether `list` holds `b`: a zero-byte test on each eight bytes, the
+/// last eight overlapping the word before.
+fn has_byte(list: &[u8], b: u8) -> bool {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+    let pattern = ONES * u64::from(b);
+    let holds = |w: &[u8; 8]| {
+        let x = u64::from_ne_bytes(*w) ^ pattern;
+        x.wrapping_sub(ONES) & !x & HIGHS != 0
+    };
+    let (words, rest) = list.as_chunks::<8>();
+    words.iter().any(holds)
+        || match list.last_chunk::<8>() {
+            Some(last) if !rest.is_empty() => holds(last),
+            _ => rest.iter().any(|&c| c == b),
+        }
 }
 
 impl<'p> Facts<'p> {
@@ -147,7 +161,6 @@ impl<'p> Facts<'p> {
             opts: Opts::Packet(packet),
             message_type: None,
             arch: None,
-            requested: None,
             vendor_class: None,
             user_class: None,
         }
@@ -172,7 +185,6 @@ impl<'p> Facts<'p> {
             opts: Opts::List(options),
             message_type: None,
             arch: None,
-            requested: None,
             vendor_class: None,
             user_class: None,
         }
@@ -187,13 +199,6 @@ impl<'p> Facts<'p> {
         self.arch = self.arch_list().next();
         self.vendor_class = self.option_at_least(code::VENDOR_CLASS, 1);
         self.user_class = self.option_at_least(code::USER_CLASS, 1);
-        self.requested = self.parameter_request_list().map(|list| {
-            let mut set = [0u64; 4];
-            for &c in list {
-                set[usize::from(c >> 6)] |= 1 << (c & 63);
-            }
-            set
-        });
         self
     }
 
@@ -242,10 +247,13 @@ impl<'p> Facts<'p> {
 
     /// Whether the client asked for option `code`, or sent no option 55
     /// ("send everything", `rfc2131.c: in_list`).
-    #[inline]
+    ///
+    /// Every non-forced option of the configuration asks this, so the list
+    /// is searched eight codes at a time: `<[u8]>::contains` is a `memchr`
+    /// call that cost 115 instructions per question on iPXE's 23-code list.
     pub fn requested(&self, code: u8) -> bool {
-        self.requested
-            .is_none_or(|set| set[usize::from(code >> 6)] & (1 << (code & 63)) != 0)
+        self.parameter_request_list()
+            .is_none_or(|list| has_byte(list, code))
     }
 
     /// Option 61, the client identifier.
@@ -348,6 +356,28 @@ fn list_option_at_least<'p>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        #[test]
+        fn has_byte_agrees_with_contains(
+            list in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..40),
+            b in proptest::prelude::any::<u8>(),
+        ) {
+            proptest::prop_assert_eq!(has_byte(&list, b), list.contains(&b));
+        }
+    }
+
+    #[test]
+    fn has_byte_finds_every_position_and_nothing_else() {
+        let list: [u8; 23] = core::array::from_fn(|i| i as u8 * 11 + 1);
+        for n in 0..=list.len() {
+            for (i, &c) in list[..n].iter().enumerate() {
+                assert!(has_byte(&list[..n], c), "{n} {i}");
+            }
+            assert!(!has_byte(&list[..n], 0), "{n}");
+            assert!(!has_byte(&list[..n], 0x80), "{n}");
+        }
+    }
 
     const COOKIE: [u8; 4] = [99, 130, 83, 99];
 
