@@ -121,6 +121,10 @@ impl core::fmt::Debug for Facts<'_> {
 
 /// Whether `list` holds `b`: a zero-byte test on each eight bytes, the
 /// last eight overlapping the word before.
+#[expect(
+    clippy::manual_contains,
+    reason = "`contains` on bytes is a memchr call, the cost this avoids"
+)]
 fn has_byte(list: &[u8], b: u8) -> bool {
     const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
     const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
