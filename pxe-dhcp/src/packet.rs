@@ -331,17 +331,19 @@ impl<T: AsRef<[u8]>> Packet<T> {
     /// badly framed: the options before the first framing error stay
     /// readable and the error is kept in [`Packet::options_error`]. Only a
     /// buffer shorter than the header is refused.
+    #[inline(always)]
     pub fn new_lenient(buffer: T) -> Result<Self, Error> {
-        let b = buffer.as_ref();
-        if b.len() < HEADER_LEN {
-            return Err(Error::TooShort { len: b.len() });
+        let len = buffer.as_ref().len();
+        if len < HEADER_LEN {
+            return Err(Error::TooShort { len });
         }
+        // Built and scanned in place, as in `new_checked`.
         let mut p = Packet {
             buffer,
             index: Index::EMPTY,
             error: None,
         };
-        p.error = p.index.scan(p.buffer.as_ref()).err();
+        p.index_in_place();
         Ok(p)
     }
 

@@ -197,7 +197,7 @@ pub struct Engine {
 
 /// The request fields the engine reads besides the rules' facts.
 struct Req<'p> {
-    pkt: Packet<&'p [u8]>,
+    pkt: &'p Packet<&'p [u8]>,
     mt: Option<MessageType>,
     hw: HwAddr,
     client_id: Option<&'p [u8]>,
@@ -227,10 +227,12 @@ impl Discard {
 impl<'p> Req<'p> {
     /// The request's header and message type checked, its client read;
     /// anything a server must not answer is a [`Discard`].
-    fn parse(datagram: &'p [u8], ignore_client_id: bool) -> Result<Self, Discard> {
+    ///
+    /// The view stays where the caller built it: it is mostly its 512-byte
+    /// option index, and moved into the request and out of the result it
+    /// was copied twice per message.
+    fn check(pkt: &'p Packet<&'p [u8]>, ignore_client_id: bool) -> Result<Self, Discard> {
         let malformed = |e| Discard::with(DropReason::BadOptions, DropDetail::Packet(e));
-        let pkt = Packet::new_lenient(datagram)
-            .map_err(|e| Discard::with(DropReason::TooShort, DropDetail::Packet(e)))?;
         if pkt.op() != Op::Request {
             return Err(Discard::new(DropReason::NotRequest));
         }
@@ -268,7 +270,7 @@ impl<'p> Req<'p> {
                 Some(ciaddr)
             },
             arch: pkt.client_arch().ok().flatten().map(|a| a.first().0),
-            class: event::ClientClass::of(&pkt),
+            class: event::ClientClass::of(pkt),
         };
         Ok(Req {
             pkt,
@@ -560,7 +562,14 @@ impl Engine {
         out: &mut [u8],
         events: &mut dyn EventSink,
     ) -> Outcome {
-        let req = match Req::parse(datagram, self.config.settings.ignore_client_id) {
+        let pkt = match Packet::new_lenient(datagram) {
+            Ok(p) => p,
+            Err(e) => {
+                let why = Discard::with(DropReason::TooShort, DropDetail::Packet(e));
+                return self.dropped(rx, None, why, events);
+            }
+        };
+        let req = match Req::check(&pkt, self.config.settings.ignore_client_id) {
             Ok(r) => r,
             Err(why) => return self.dropped(rx, None, why, events),
         };
