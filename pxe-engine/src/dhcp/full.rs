@@ -175,7 +175,7 @@ impl Engine {
 
     /// REQUEST: the address its state names, checked, then granted.
     fn on_request<'x>(&mut self, x: &Exchange<'x>, scope: &Scope<'_>, out: &mut [u8]) -> Step<'x> {
-        let addr = match self.requested_address(x, RequestState::of(&x.req.pkt, x.rx.broadcast)) {
+        let addr = match self.requested_address(x, RequestState::of(x.req.pkt, x.rx.broadcast)) {
             Ok(a) => a,
             Err(Refusal::Nak(n)) => return Step::Reply(self.nak(x, n, out)),
             Err(Refusal::Silent(s)) => return Step::Silent(s),

@@ -300,7 +300,7 @@ impl<'x> Exchange<'x> {
             iface: self.rx.iface,
             port: self.rx.port,
             client: self.req.client,
-            packet: &self.req.pkt,
+            packet: self.req.pkt,
             local: self.rx.local,
             netmask: self.rx.netmask,
             decision: self.d,
@@ -580,7 +580,7 @@ impl Engine {
             .extend_from_slice(req.client_id.unwrap_or_default());
         self.owner_has_cid = req.client_id.is_some();
         // The rules read the packet the codec already parsed.
-        let facts = match Facts::new(&req.pkt) {
+        let facts = match Facts::new(req.pkt) {
             Ok(f) => f,
             Err(e) => {
                 let why = Discard::with(DropReason::BadOptions, DropDetail::Facts(e));

@@ -99,7 +99,7 @@ impl Engine {
             ..self.server_part(kind, yiaddr, x, &config, name)
         };
         let built = d
-            .write_reply(&req.pkt, &server, out)
+            .write_reply(req.pkt, &server, out)
             .and_then(|b| Ok(b.finish()?));
         let (dest_yiaddr, force_broadcast) = match kind {
             ReplyKind::ProxyOffer | ReplyKind::ProxyAck => (
@@ -155,7 +155,7 @@ impl Engine {
             } else {
                 None
             };
-        let client = hostname::client_name(&req.pkt);
+        let client = hostname::client_name(req.pkt);
         hostname::reply_name(purpose, x.d, client, lease_name, &req.hw, buf)
     }
 
@@ -280,7 +280,7 @@ impl Engine {
             (req.pkt.flags(), ciaddr)
         };
         let r = (|| {
-            let mut b = Builder::reply_to(&req.pkt, &mut *out)?;
+            let mut b = Builder::reply_to(req.pkt, &mut *out)?;
             b.flags(flags).ciaddr(reply_ciaddr);
             b.message_type(MessageType::Nak)?;
             b.server_id(rx.local)?;
