@@ -63,7 +63,10 @@
 //! ## Turning a [`Decision`] into a reply
 //!
 //! [`Decision::write_reply`] does it; [`reply`] documents every rule it
-//! applies. What the rules decide:
+//! applies. A server answering many requests evaluates with
+//! [`Config::evaluate_then`], which hands the decision to a closure where
+//! it was built: [`Config::evaluate`] returns it, a copy of a few KiB per
+//! request. What the rules decide:
 //!
 //! - [`Decision::verdict`]: [`Verdict::Full`] (OFFER/ACK as the message
 //!   type requires; the server allocates from [`Decision::range`] or the

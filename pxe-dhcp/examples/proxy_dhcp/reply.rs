@@ -20,12 +20,15 @@ pub(crate) fn answer(
 ) -> Option<(usize, SocketAddrV4)> {
     let req = Packet::new_checked(request).ok()?;
     let facts = Facts::new(&req).ok()?;
-    let d = config.evaluate(&facts, ctx);
-    if !matches!(d.verdict(), Verdict::Proxy | Verdict::BootServer { .. }) {
-        return None;
-    }
-    let len = write_reply(&req, &d, ctx.local, out).ok()?;
-    Some((len, destination(&req, ctx.port, from)))
+    // The decision is answered from where it was built (`evaluate` would
+    // return it, a copy of a few KiB per request).
+    config.evaluate_then(&facts, ctx, |d| {
+        if !matches!(d.verdict(), Verdict::Proxy | Verdict::BootServer { .. }) {
+            return None;
+        }
+        let len = write_reply(&req, d, ctx.local, out).ok()?;
+        Some((len, destination(&req, ctx.port, from)))
+    })
 }
 
 /// The reply's header and options: pxe-rules writes them as dnsmasq does
