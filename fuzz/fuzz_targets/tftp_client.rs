@@ -22,9 +22,14 @@ enum Event {
     /// OACK with these (name index, value) pairs.
     Oack(Vec<(u8, u32)>),
     /// DATA for this wire block; `short` makes it the final block.
-    Data { block: u16, short: Option<u8> },
+    Data {
+        block: u16,
+        short: Option<u8>,
+    },
     /// DATA for the block the client expects next.
-    DataNext { short: Option<u8> },
+    DataNext {
+        short: Option<u8>,
+    },
     Error(u16),
     Raw(Vec<u8>),
     Wait(u16),
@@ -88,7 +93,11 @@ fuzz_target!(|input: Input| {
                     // The ACK names exactly the blocks held, in order.
                     let bs = u64::from(c.granted().effective_blksize());
                     let have = c.bytes_received();
-                    let blocks = if c.state().is_complete() { have / bs + 1 } else { have / bs };
+                    let blocks = if c.state().is_complete() {
+                        have / bs + 1
+                    } else {
+                        have / bs
+                    };
                     assert_eq!(block, blocks as u16, "ACK {block} but {blocks} blocks held");
                 }
                 Packet::Request(_) | Packet::Error { .. } => {}
@@ -97,7 +106,11 @@ fuzz_target!(|input: Input| {
         }
         let sink = c.sink();
         for (i, &b) in sink.iter().enumerate() {
-            assert_eq!(b, byte_at(i as u64), "sink byte {i} is not the served stream");
+            assert_eq!(
+                b,
+                byte_at(i as u64),
+                "sink byte {i} is not the served stream"
+            );
         }
         let g = *c.granted();
         assert!(g.blksize.is_none() || g.blksize <= asked.blksize);
@@ -109,7 +122,9 @@ fuzz_target!(|input: Input| {
     for ev in input.events.iter().take(3000) {
         match ev {
             Event::Oack(pairs) => {
-                let Ok(mut w) = OptionWriter::oack(&mut dgram) else { return };
+                let Ok(mut w) = OptionWriter::oack(&mut dgram) else {
+                    return;
+                };
                 for (name, value) in pairs.iter().take(6) {
                     let name: &[u8] = match name % 5 {
                         0 => b"blksize",
@@ -131,12 +146,24 @@ fuzz_target!(|input: Input| {
                 // Content is fixed by the block's position in the stream; a
                 // block number other than the expected one is taken as
                 // block `wire` of the first 65 536.
-                let k = if wire == next_block as u16 { next_block } else { u64::from(wire).max(1) };
+                let k = if wire == next_block as u16 {
+                    next_block
+                } else {
+                    u64::from(wire).max(1)
+                };
                 send_data(&mut c, now, &mut dgram, wire, k, blksize, *short);
                 next_block = c.bytes_received() / blksize as u64 + 1;
             }
             Event::DataNext { short } => {
-                send_data(&mut c, now, &mut dgram, next_block as u16, next_block, blksize, *short);
+                send_data(
+                    &mut c,
+                    now,
+                    &mut dgram,
+                    next_block as u16,
+                    next_block,
+                    blksize,
+                    *short,
+                );
                 next_block = c.bytes_received() / blksize as u64 + 1;
             }
             Event::Error(code) => {

@@ -55,7 +55,13 @@ enum Op {
     /// request port, else a transfer port of the range).
     Datagram { peer: u8, port: u8, bytes: Vec<u8> },
     /// An RRQ with these options from peer `peer`.
-    Request { peer: u8, file: u8, tsize: bool, blksize: Option<u16>, window: Option<u8> },
+    Request {
+        peer: u8,
+        file: u8,
+        tsize: bool,
+        blksize: Option<u16>,
+        window: Option<u8>,
+    },
     /// An ACK from peer `peer` to its transfer.
     Ack { peer: u8, block: u16 },
     /// Let this many milliseconds pass.
@@ -101,7 +107,10 @@ fn run(input: Input) {
     let detach = input.mode % 3 == 2;
     let ports = match input.mode % 3 {
         0 => TransferPorts::Single,
-        1 => TransferPorts::Range { first: 40_000, last: 40_007 },
+        1 => TransferPorts::Range {
+            first: 40_000,
+            last: 40_007,
+        },
         _ => TransferPorts::Ephemeral,
     };
     let config = EndpointConfig {
@@ -120,7 +129,11 @@ fn run(input: Input) {
         ..EndpointConfig::default()
     };
     let mut e = Endpoint::new(config, Mem);
-    let server = Local { addr: [10, 0, 0, 1].into(), port: 69, interface: 0 };
+    let server = Local {
+        addr: [10, 0, 0, 1].into(),
+        port: 69,
+        interface: 0,
+    };
     let peer = |k: u8| SocketAddr::from(([10, 0, 0, 2 + k % 3], 1000 + u16::from(k % 4)));
     let mut away: Vec<Transfer<&'static [u8]>> = Vec::new();
     let mut ports_of: Vec<(SocketAddr, u16)> = Vec::new();
@@ -131,15 +144,31 @@ fn run(input: Input) {
     let mut reply = [0u8; 512];
     for op in input.ops.into_iter().take(500) {
         let (from, port, datagram) = match op {
-            Op::Datagram { peer: k, port, bytes } => {
-                let port = if port % 2 == 0 { 69 } else { 40_000 + u16::from(port % 8) };
+            Op::Datagram {
+                peer: k,
+                port,
+                bytes,
+            } => {
+                let port = if port % 2 == 0 {
+                    69
+                } else {
+                    40_000 + u16::from(port % 8)
+                };
                 (peer(k), port, bytes)
             }
-            Op::Request { peer: k, file, tsize, blksize, window } => {
-                (peer(k), 69, rrq(file, tsize, blksize, window))
-            }
+            Op::Request {
+                peer: k,
+                file,
+                tsize,
+                blksize,
+                window,
+            } => (peer(k), 69, rrq(file, tsize, blksize, window)),
             Op::Ack { peer: k, block } => {
-                let to = ports_of.iter().rev().find(|(p, _)| *p == peer(k)).map_or(69, |(_, p)| *p);
+                let to = ports_of
+                    .iter()
+                    .rev()
+                    .find(|(p, _)| *p == peer(k))
+                    .map_or(69, |(_, p)| *p);
                 let b = block.to_be_bytes();
                 (peer(k), to, vec![0, 4, b[0], b[1]])
             }
@@ -219,7 +248,15 @@ fn run(input: Input) {
         }
         let c = e.counters();
         assert!(e.active() <= max, "{} running, tftp-max {max}", e.active());
-        assert_eq!(c.requests, c.duplicates + c.refused + c.busy + c.started, "{c:?}");
-        assert_eq!(c.started, c.completed + c.probes + c.failed.total() + e.active() as u64, "{c:?}");
+        assert_eq!(
+            c.requests,
+            c.duplicates + c.refused + c.busy + c.started,
+            "{c:?}"
+        );
+        assert_eq!(
+            c.started,
+            c.completed + c.probes + c.failed.total() + e.active() as u64,
+            "{c:?}"
+        );
     }
 }

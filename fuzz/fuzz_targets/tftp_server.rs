@@ -68,11 +68,21 @@ fn run(input: Input) {
     let file: Vec<u8> = (0..usize::from(input.file_len))
         .map(|i| {
             let x = (i as u8).wrapping_mul(input.seed | 1);
-            if x % 7 == 0 { b'\n' } else if x % 11 == 0 { b'\r' } else { x }
+            if x % 7 == 0 {
+                b'\n'
+            } else if x % 11 == 0 {
+                b'\r'
+            } else {
+                x
+            }
         })
         .collect();
     let mut req = vec![0u8; 4096];
-    let mode: &[u8] = if input.netascii { b"netascii" } else { b"octet" };
+    let mode: &[u8] = if input.netascii {
+        b"netascii"
+    } else {
+        b"octet"
+    };
     let Ok(mut w) = OptionWriter::request(&mut req, RequestKind::Read, b"f", mode) else {
         return;
     };
@@ -136,7 +146,9 @@ fn run(input: Input) {
         assert!(limits.blksize && b <= max_blk && Some(b) <= asked.blksize && b >= 8);
     }
     if let Some(w) = g.windowsize {
-        assert!(limits.windowsize && w <= limits.max_windowsize.max(1) && Some(w) <= asked.windowsize);
+        assert!(
+            limits.windowsize && w <= limits.max_windowsize.max(1) && Some(w) <= asked.windowsize
+        );
     }
     if let Some(t) = g.timeout {
         assert!(limits.timeout && Some(t) == asked.timeout);
@@ -152,34 +164,39 @@ fn run(input: Input) {
     let mut buf = vec![0u8; s.max_datagram_len()];
     let mut last_seen: u16 = 0;
     let mut first = true;
-    let mut check = |s: &mut ReadTransfer<&[u8]>, now: Instant, last_seen: &mut u16, first: &mut bool| {
-        while let Some(n) = s.poll_transmit(now, &mut buf) {
-            let pkt = Packet::parse(&buf[..n]).expect("engine output parses");
-            match pkt {
-                Packet::Oack(list) => {
-                    assert!(!g.is_empty(), "OACK although nothing was granted");
-                    let o = RequestedOptions::from_list(&list).expect("own OACK is well formed");
-                    assert_eq!(o.blksize, g.blksize);
-                    assert_eq!(o.windowsize, g.windowsize);
-                    assert_eq!(o.tsize, g.tsize);
-                }
-                Packet::Data { block, data } => {
-                    if *first {
-                        assert!(g.is_empty(), "DATA before the OACK");
+    let mut check =
+        |s: &mut ReadTransfer<&[u8]>, now: Instant, last_seen: &mut u16, first: &mut bool| {
+            while let Some(n) = s.poll_transmit(now, &mut buf) {
+                let pkt = Packet::parse(&buf[..n]).expect("engine output parses");
+                match pkt {
+                    Packet::Oack(list) => {
+                        assert!(!g.is_empty(), "OACK although nothing was granted");
+                        let o =
+                            RequestedOptions::from_list(&list).expect("own OACK is well formed");
+                        assert_eq!(o.blksize, g.blksize);
+                        assert_eq!(o.windowsize, g.windowsize);
+                        assert_eq!(o.tsize, g.tsize);
                     }
-                    let b = usize::from(block);
-                    assert!(b >= 1 && b <= last_block, "block {b} past the end ({last_block})");
-                    let start = (b - 1) * blksize;
-                    let end = (start + blksize).min(wire_file.len());
-                    assert_eq!(data, &wire_file[start..end], "block {b} content");
-                    *last_seen = block;
+                    Packet::Data { block, data } => {
+                        if *first {
+                            assert!(g.is_empty(), "DATA before the OACK");
+                        }
+                        let b = usize::from(block);
+                        assert!(
+                            b >= 1 && b <= last_block,
+                            "block {b} past the end ({last_block})"
+                        );
+                        let start = (b - 1) * blksize;
+                        let end = (start + blksize).min(wire_file.len());
+                        assert_eq!(data, &wire_file[start..end], "block {b} content");
+                        *last_seen = block;
+                    }
+                    Packet::Error { .. } => {}
+                    other => panic!("server sent {other:?}"),
                 }
-                Packet::Error { .. } => {}
-                other => panic!("server sent {other:?}"),
+                *first = false;
             }
-            *first = false;
-        }
-    };
+        };
     check(&mut s, now, &mut last_seen, &mut first);
     let mut dgram = [0u8; 64];
     for ev in input.events.iter().take(2000) {
