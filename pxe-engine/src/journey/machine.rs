@@ -777,7 +777,8 @@ impl Journey {
                 self.offer_since = None;
                 self.reach(Stage::Script, now);
             }
-            200..=299 => self.on_download(now, name),
+            // 304: the client holds the current file, as good as fetched.
+            200..=299 | 304 => self.on_download(now, name),
             404 => self.not_found(now, name),
             _ => {}
         }

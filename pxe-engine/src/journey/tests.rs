@@ -588,6 +588,35 @@ fn a_missing_boot_file_is_an_error_and_a_missing_optional_one_is_not() {
 }
 
 #[test]
+fn a_not_modified_boot_file_counts_as_loaded() {
+    let mut lab = Lab::new(
+        "dhcp-match=set:ipxe,175\ndhcp-range=192.168.2.100,192.168.2.200\n\
+         dhcp-boot=tag:ipxe,http://192.168.2.1/boot.ipxe\n",
+    );
+    lab.dora(1_000, MAC, Who::Ipxe);
+    let ip = lab.journey(MAC).ip().unwrap();
+    let script = HttpObservation {
+        path: b"/boot.ipxe",
+        status: 200,
+        bytes: 120,
+        range: false,
+        script: true,
+    };
+    assert!(lab.store.record_http(2_000, ip, None, &script));
+    // A client that holds the kernel revalidates it: 304, no bytes.
+    let kernel = HttpObservation {
+        path: b"/vmlinuz",
+        status: 304,
+        bytes: 0,
+        range: false,
+        script: false,
+    };
+    assert!(lab.store.record_http(2_500, ip, None, &kernel));
+    assert_eq!(lab.journey(MAC).stage(), Stage::Loading);
+    assert_eq!(lab.journey(MAC).finding(DiagnosisKind::FileNotFound), None);
+}
+
+#[test]
 fn scripts_callbacks_and_the_os_finish_the_journey() {
     let mut lab = Lab::new(
         "dhcp-match=set:ipxe,175\ndhcp-range=192.168.2.100,192.168.2.200\n\

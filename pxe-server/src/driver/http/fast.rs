@@ -163,7 +163,11 @@ impl Conn {
     async fn respond(&mut self, resp: Response<HttpBody>, close: bool) -> std::io::Result<()> {
         let (mut parts, body) = resp.into_parts();
         let source = body.into_source();
-        if !parts.headers.contains_key(header::CONTENT_LENGTH) {
+        // A 304 has no body, and a Content-Length there would state the
+        // length of the file the client already holds.
+        if !parts.headers.contains_key(header::CONTENT_LENGTH)
+            && parts.status != hyper::StatusCode::NOT_MODIFIED
+        {
             let len = match &source {
                 Source::Empty => 0,
                 Source::Bytes(b) => b.len() as u64,

@@ -31,8 +31,12 @@
 //!   [`HttpConfig::root`] (see [`resolve`] for the path rules), with
 //!   `Content-Length`, `Accept-Ranges: bytes` and single-range `Range`
 //!   requests (`206`, or `416` with `Content-Range: bytes */LEN`; a
-//!   multi-range or malformed `Range`, or any `If-Range`, gets the whole
-//!   file with `200`). A plain HTTP/1.1 `GET`/`HEAD` of a file is
+//!   multi-range or malformed `Range`, or an `If-Range` that does not name
+//!   the current version, gets the whole file with `200`). Every file
+//!   answer carries a strong `ETag` (modification time and size, as nginx
+//!   makes it) and `Last-Modified`; `If-None-Match` / `If-Modified-Since`
+//!   answer `304`, `If-Match` / `If-Unmodified-Since` `412`, in RFC 9110's
+//!   order (see [`Validators::evaluate`]). A plain HTTP/1.1 `GET`/`HEAD` of a file is
 //!   answered outside hyper, the body sent by `sendfile(2)` straight from
 //!   the page cache (same answer, log line, journey step and metrics);
 //!   every other request, and the rest of its connection, is served by
@@ -64,6 +68,7 @@
 
 mod body;
 mod client;
+mod conditional;
 mod fast;
 mod page;
 mod path;
@@ -75,6 +80,7 @@ mod view;
 
 pub use body::HttpBody;
 pub use client::{AccessObserver, AccessRecord, ClientFacts, ClientLookup};
+pub use conditional::{Precondition, Validators};
 pub use page::Esc;
 pub use path::{PathError, relative_path, resolve};
 pub use range::{RangeOutcome, parse_range};

@@ -17,6 +17,7 @@ use pxe_engine::journey::HttpObservation;
 
 use super::body::HttpBody;
 use super::client::{AccessObserver, AccessRecord, ClientLookup};
+use super::conditional::{Precondition, Validators};
 use super::fast;
 use super::path::{PathError, resolve};
 use super::range::{RangeOutcome, parse_range};
@@ -296,21 +297,32 @@ impl HttpService {
             Ok(f) => f,
             Err(_) => return text(StatusCode::NOT_FOUND, "no such file"),
         };
-        let len = match file.metadata().await {
-            Ok(m) => m.len(),
+        let (len, modified) = match file.metadata().await {
+            Ok(m) => (m.len(), m.modified().ok()),
             Err(_) => return text(StatusCode::NOT_FOUND, "no such file"),
         };
-        let range = if req.headers().contains_key(header::IF_RANGE) {
-            RangeOutcome::Full
-        } else {
-            match req
-                .headers()
-                .get(header::RANGE)
-                .and_then(|v| v.to_str().ok())
-            {
-                Some(h) => parse_range(h, len),
-                None => RangeOutcome::Full,
+        let version = Validators::of(modified, len);
+        let range_applies = match version.evaluate(req.headers()) {
+            Precondition::Serve { range } => range,
+            Precondition::NotModified => {
+                let mut r = Response::new(HttpBody::empty());
+                *r.status_mut() = StatusCode::NOT_MODIFIED;
+                with_validators(&mut r, &version);
+                return r;
             }
+            Precondition::Failed => {
+                let mut r = text(StatusCode::PRECONDITION_FAILED, "precondition failed");
+                with_validators(&mut r, &version);
+                return r;
+            }
+        };
+        let range = match req
+            .headers()
+            .get(header::RANGE)
+            .and_then(|v| v.to_str().ok())
+        {
+            Some(h) if range_applies => parse_range(h, len),
+            _ => RangeOutcome::Full,
         };
         let (status, start, count) = match range {
             RangeOutcome::Full => (StatusCode::OK, 0, len),
@@ -335,6 +347,7 @@ impl HttpService {
         };
         let mut r = Response::new(body);
         *r.status_mut() = status;
+        with_validators(&mut r, &version);
         let h = r.headers_mut();
         h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
         h.insert(
@@ -538,6 +551,20 @@ fn unmapped(a: SocketAddr) -> SocketAddr {
             None => a,
         },
         v4 => v4,
+    }
+}
+
+/// `ETag` and `Last-Modified` of the file a response is about.
+fn with_validators(r: &mut Response<HttpBody>, version: &Validators) {
+    let h = r.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(version.etag()) {
+        h.insert(header::ETAG, v);
+    }
+    if let Some(v) = version
+        .last_modified()
+        .and_then(|d| HeaderValue::from_str(&d).ok())
+    {
+        h.insert(header::LAST_MODIFIED, v);
     }
 }
 

@@ -250,6 +250,102 @@ async fn files_head_and_ranges() {
     assert_eq!((log[0].status, log[0].length), (200, 7));
 }
 
+/// Validators and preconditions, on the fast path (HTTP/1.1) and through
+/// hyper (HTTP/1.0), which must answer alike.
+#[tokio::test]
+async fn conditional_requests_on_both_paths() {
+    let f = fixture(None).await;
+    let r = get(f.addr, "/big.bin", "").await;
+    let tag = r.header("etag").unwrap().to_string();
+    let date = r.header("last-modified").unwrap().to_string();
+    let mtime = std::fs::metadata(f._dir.path().join("root/big.bin"))
+        .unwrap()
+        .modified()
+        .unwrap();
+    assert_eq!(tag, Validators::of(Some(mtime), BIG as u64).etag());
+    assert_eq!(httpdate::parse_http_date(&date).unwrap(), {
+        let secs = mtime
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs)
+    });
+    for (version, extra) in [
+        ("HTTP/1.1", "Host: x\r\nConnection: close\r\n"),
+        ("HTTP/1.0", ""),
+    ] {
+        let ask = |method: &str, headers: String| {
+            format!("{method} /big.bin {version}\r\n{extra}{headers}\r\n")
+        };
+        for method in ["GET", "HEAD"] {
+            for cond in [
+                format!("If-None-Match: \"other\", {tag}\r\n"),
+                format!("If-Modified-Since: {date}\r\n"),
+            ] {
+                let r = raw(f.addr, &ask(method, cond.clone())).await;
+                assert_eq!(r.status, 304, "{version} {method} {cond}");
+                assert!(r.body.is_empty(), "{version} {method} {cond}");
+                assert_eq!(
+                    r.header("content-length"),
+                    None,
+                    "{version} {method} {cond}"
+                );
+                assert_eq!(r.header("etag"), Some(tag.as_str()));
+                assert_eq!(r.header("last-modified"), Some(date.as_str()));
+            }
+        }
+        // A different version: the whole file.
+        let r = raw(f.addr, &ask("GET", "If-None-Match: \"other\"\r\n".into())).await;
+        assert_eq!((r.status, r.body.len()), (200, BIG), "{version}");
+        let r = raw(
+            f.addr,
+            &ask(
+                "GET",
+                "If-Modified-Since: Thu, 01 Jan 1970 00:00:01 GMT\r\n".into(),
+            ),
+        )
+        .await;
+        assert_eq!((r.status, r.body.len()), (200, BIG), "{version}");
+        // If-Range naming this version resumes; any other sends it all.
+        let r = raw(
+            f.addr,
+            &ask("GET", format!("Range: bytes=10-19\r\nIf-Range: {tag}\r\n")),
+        )
+        .await;
+        assert_eq!(
+            (r.status, r.body.as_slice()),
+            (206, &big_content()[10..20]),
+            "{version}"
+        );
+        let r = raw(
+            f.addr,
+            &ask("GET", format!("Range: bytes=10-19\r\nIf-Range: {date}\r\n")),
+        )
+        .await;
+        assert_eq!(r.status, 206, "{version}");
+        let r = raw(
+            f.addr,
+            &ask("GET", "Range: bytes=10-19\r\nIf-Range: \"old\"\r\n".into()),
+        )
+        .await;
+        assert_eq!((r.status, r.body.len()), (200, BIG), "{version}");
+        // If-Match on another version: 412.
+        let r = raw(f.addr, &ask("GET", "If-Match: \"old\"\r\n".into())).await;
+        assert_eq!(
+            (r.status, r.header("etag")),
+            (412, Some(tag.as_str())),
+            "{version}"
+        );
+        let r = raw(f.addr, &ask("GET", format!("If-Match: {tag}\r\n"))).await;
+        assert_eq!(r.status, 200, "{version}");
+    }
+    // The file changes: the old tag no longer matches.
+    std::fs::write(f._dir.path().join("root/big.bin"), b"new").unwrap();
+    let r = get(f.addr, "/big.bin", &format!("If-None-Match: {tag}\r\n")).await;
+    assert_eq!((r.status, r.text().as_str()), (200, "new"));
+    assert_ne!(r.header("etag"), Some(tag.as_str()));
+}
+
 #[tokio::test]
 async fn paths_cannot_escape_the_root() {
     let f = fixture(None).await;

@@ -395,3 +395,56 @@ async fn a_client_leaving_mid_body_frees_its_connection() {
         .unwrap();
     task.abort();
 }
+
+/// curl as a cache would use the validators: `-R -z` (the copy's time as
+/// `If-Modified-Since`) and `--etag-save` / `--etag-compare`.
+#[tokio::test]
+async fn curl_revalidates_with_dates_and_etags() {
+    let f = fixture(None).await;
+    let out = tempfile::tempdir().unwrap();
+    let o = |name: &str| out.path().join(name).display().to_string();
+    let url = format!("http://{}/big.bin", f.addr);
+    let fetch = |extra: Vec<String>, to: &str| {
+        let mut args = vec![s("-o"), o(to), s("-w"), s("%{http_code}")];
+        args.extend(extra);
+        args.push(url.clone());
+        curl(args)
+    };
+
+    // -R keeps the server's Last-Modified as the copy's time.
+    assert_eq!(fetch(vec![s("-R")], "copy").await, (0, s("200")));
+    assert!(std::fs::read(o("copy")).unwrap() == big_content());
+    assert_eq!(
+        fetch(vec![s("-z"), o("copy")], "again").await,
+        (0, s("304"))
+    );
+    assert!(!out.path().join("again").exists(), "a 304 writes nothing");
+
+    assert_eq!(
+        fetch(vec![s("--etag-save"), o("etag")], "tagged").await,
+        (0, s("200"))
+    );
+    let saved = std::fs::read_to_string(o("etag")).unwrap();
+    assert!(saved.trim().starts_with('"'), "{saved:?}");
+    assert_eq!(
+        fetch(vec![s("--etag-compare"), o("etag")], "again").await,
+        (0, s("304"))
+    );
+
+    // A new version of the file is fetched again by both.
+    let root = root_of(&f);
+    std::fs::write(root.join("big.bin"), b"version 2").unwrap();
+    let later = std::time::SystemTime::now() + std::time::Duration::from_secs(5);
+    std::fs::File::options()
+        .write(true)
+        .open(root.join("big.bin"))
+        .unwrap()
+        .set_modified(later)
+        .unwrap();
+    assert_eq!(fetch(vec![s("-z"), o("copy")], "new").await, (0, s("200")));
+    assert_eq!(std::fs::read(o("new")).unwrap(), b"version 2");
+    assert_eq!(
+        fetch(vec![s("--etag-compare"), o("etag")], "new2").await,
+        (0, s("200"))
+    );
+}
