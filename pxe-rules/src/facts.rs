@@ -126,13 +126,8 @@ impl core::fmt::Debug for Facts<'_> {
     reason = "`contains` on bytes is a memchr call, the cost this avoids"
 )]
 fn has_byte(list: &[u8], b: u8) -> bool {
-    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
-    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
-    let pattern = ONES * u64::from(b);
-    let holds = |w: &[u8; 8]| {
-        let x = u64::from_ne_bytes(*w) ^ pattern;
-        x.wrapping_sub(ONES) & !x & HIGHS != 0
-    };
+    let pattern = crate::swar::splat(b);
+    let holds = |w: &[u8; 8]| crate::swar::zero_bytes(u64::from_ne_bytes(*w) ^ pattern) != 0;
     let (words, rest) = list.as_chunks::<8>();
     words.iter().any(holds)
         || match list.last_chunk::<8>() {

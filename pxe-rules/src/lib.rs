@@ -120,6 +120,7 @@ extern crate std;
 
 pub mod facts;
 pub mod facts6;
+mod swar;
 pub mod tags;
 pub mod trace;
 

@@ -4,6 +4,7 @@
 
 use crate::config::{MatchRule, MatchSource};
 use crate::facts::Facts;
+use crate::swar::{splat, word, zero_bytes};
 use crate::value::{Encoded, ValueKind};
 use pxe_dhcp::code;
 
@@ -19,8 +20,6 @@ use pxe_dhcp::code;
 /// search in `rules/eval/bios/100`, eight positions at a time with a
 /// byte-wise tail and a `memcmp` per candidate 173, this 141.
 pub(crate) fn contains(hay: &[u8], needle: &[u8]) -> bool {
-    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
-    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
     let n = needle.len();
     let (Some(&first), Some(&last)) = (needle.first(), needle.last()) else {
         return true;
@@ -33,14 +32,14 @@ pub(crate) fn contains(hay: &[u8], needle: &[u8]) -> bool {
     if positions < 8 {
         return (0..positions).any(|at| hay[at] == first && hay[at + n - 1] == last && is_at(at));
     }
-    let (firsts, lasts) = (ONES * u64::from(first), ONES * u64::from(last));
+    let (firsts, lasts) = (splat(first), splat(last));
     // Candidates among positions at..at + 8; both loads (bytes at..at + 8
     // and at + n - 1..at + n + 7) are in bounds while at + 8 <= positions.
     let step = |at: usize| {
         // A zero byte where both ends match; the zero-byte test may also
         // flag a byte above a real zero, which the full compare rejects.
         let x = (word(hay, at) ^ firsts) | (word(hay, at + n - 1) ^ lasts);
-        let mut candidates = x.wrapping_sub(ONES) & !x & HIGHS;
+        let mut candidates = zero_bytes(x);
         while candidates != 0 {
             if is_at(at + candidates.trailing_zeros() as usize / 8) {
                 return true;
@@ -57,14 +56,6 @@ pub(crate) fn contains(hay: &[u8], needle: &[u8]) -> bool {
         at += 8;
     }
     at < positions && step(positions - 8)
-}
-
-/// The eight bytes of `b` at `at` (in bounds by the caller's check).
-#[inline(always)]
-fn word(b: &[u8], at: usize) -> u64 {
-    let mut w = [0u8; 8];
-    w.copy_from_slice(&b[at..at + 8]);
-    u64::from_le_bytes(w)
 }
 
 /// `window == needle` (equal lengths) without a `memcmp` call: two
