@@ -119,23 +119,6 @@ impl core::fmt::Debug for Facts<'_> {
     }
 }
 
-/// Whether `list` holds `b`: a zero-byte test on each eight bytes, the
-/// last eight overlapping the word before.
-#[expect(
-    clippy::manual_contains,
-    reason = "`contains` on bytes is a memchr call, the cost this avoids"
-)]
-fn has_byte(list: &[u8], b: u8) -> bool {
-    let pattern = crate::swar::splat(b);
-    let holds = |w: &[u8; 8]| crate::swar::zero_bytes(u64::from_ne_bytes(*w) ^ pattern) != 0;
-    let (words, rest) = list.as_chunks::<8>();
-    words.iter().any(holds)
-        || match list.last_chunk::<8>() {
-            Some(last) if !rest.is_empty() => holds(last),
-            _ => rest.iter().any(|&c| c == b),
-        }
-}
-
 impl<'p> Facts<'p> {
     /// The facts of a request the codec has read. Refuses `hlen` above 16
     /// as `dhcp.c: dhcp_packet` does; the caller checks `op` (evaluation
@@ -252,7 +235,7 @@ impl<'p> Facts<'p> {
     /// call that cost 115 instructions per question on iPXE's 23-code list.
     pub fn requested(&self, code: u8) -> bool {
         self.parameter_request_list()
-            .is_none_or(|list| has_byte(list, code))
+            .is_none_or(|list| crate::swar::has_byte(list, code))
     }
 
     /// Option 61, the client identifier.
@@ -355,28 +338,6 @@ fn list_option_at_least<'p>(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    proptest::proptest! {
-        #[test]
-        fn has_byte_agrees_with_contains(
-            list in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..40),
-            b in proptest::prelude::any::<u8>(),
-        ) {
-            proptest::prop_assert_eq!(has_byte(&list, b), list.contains(&b));
-        }
-    }
-
-    #[test]
-    fn has_byte_finds_every_position_and_nothing_else() {
-        let list: [u8; 23] = core::array::from_fn(|i| i as u8 * 11 + 1);
-        for n in 0..=list.len() {
-            for (i, &c) in list[..n].iter().enumerate() {
-                assert!(has_byte(&list[..n], c), "{n} {i}");
-            }
-            assert!(!has_byte(&list[..n], 0), "{n}");
-            assert!(!has_byte(&list[..n], 0x80), "{n}");
-        }
-    }
 
     const COOKIE: [u8; 4] = [99, 130, 83, 99];
 

@@ -587,6 +587,15 @@ fn a_missing_boot_file_is_an_error_and_a_missing_optional_one_is_not() {
     assert_eq!(d.file.as_bytes(), b"/vmlinuz");
 }
 
+/// iPXE fetching its script.
+const SCRIPT: HttpObservation<'static> = HttpObservation {
+    path: b"/boot.ipxe",
+    status: 200,
+    bytes: 120,
+    range: false,
+    script: true,
+};
+
 #[test]
 fn a_not_modified_boot_file_counts_as_loaded() {
     let mut lab = Lab::new(
@@ -595,13 +604,7 @@ fn a_not_modified_boot_file_counts_as_loaded() {
     );
     lab.dora(1_000, MAC, Who::Ipxe);
     let ip = lab.journey(MAC).ip().unwrap();
-    let script = HttpObservation {
-        path: b"/boot.ipxe",
-        status: 200,
-        bytes: 120,
-        range: false,
-        script: true,
-    };
+    let script = SCRIPT;
     assert!(lab.store.record_http(2_000, ip, None, &script));
     // A client that holds the kernel revalidates it: 304, no bytes.
     let kernel = HttpObservation {
@@ -625,13 +628,7 @@ fn scripts_callbacks_and_the_os_finish_the_journey() {
     lab.dora(1_000, MAC, Who::Ipxe);
     let ip = lab.journey(MAC).ip().unwrap();
     let mac = Some(HwAddr::ethernet(MAC));
-    let script = HttpObservation {
-        path: b"/boot.ipxe",
-        status: 200,
-        bytes: 120,
-        range: false,
-        script: true,
-    };
+    let script = SCRIPT;
     // The script names the machine by MAC; the request may come from any
     // address.
     assert!(

@@ -7,18 +7,38 @@
 //! mirrors and caches in front of the server do, and a download resumed
 //! with `If-Range` must not splice two versions of a file together.
 
-use std::string::String;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use hyper::header::{self, HeaderMap};
 
-/// What identifies the version of a file being served.
+/// What identifies the version of a file being served. Both header values
+/// are formatted once, on the stack: this is built for every file answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Validators {
     /// `"<mtime seconds, hex>-<size, hex>"`, quotes included.
-    etag: String,
+    etag: [u8; ETAG_MAX],
+    etag_len: usize,
     /// The modification time, whole seconds (HTTP dates have no more).
     modified: Option<SystemTime>,
+    /// `modified` as an IMF-fixdate.
+    date: [u8; IMF_FIXDATE_LEN],
+}
+
+/// Two quotes, a dash and two 64-bit numbers in hex.
+const ETAG_MAX: usize = 3 + 2 * 16;
+/// `Thu, 03 Dec 2026 10:00:00 GMT`.
+const IMF_FIXDATE_LEN: usize = 29;
+/// The first second an HTTP date cannot write (year 10000): `httpdate`
+/// panics from there on, so such a modification time is not announced.
+const FIRST_UNWRITABLE_SECOND: u64 = 253_402_300_800;
+
+/// `args` written into a stack buffer; what does not fit is cut.
+fn on_stack<const N: usize>(args: std::fmt::Arguments<'_>) -> ([u8; N], usize) {
+    let mut bytes = [0u8; N];
+    let mut rest = &mut bytes[..];
+    let _ = std::io::Write::write_fmt(&mut rest, args);
+    let left = rest.len();
+    (bytes, N - left)
 }
 
 /// What the preconditions of a request let the server do.
@@ -40,24 +60,35 @@ impl Validators {
     /// The validators of a file modified at `modified` (when the file
     /// system tells) that is `len` bytes long.
     pub fn of(modified: Option<SystemTime>, len: u64) -> Self {
-        let secs = modified.and_then(|m| m.duration_since(UNIX_EPOCH).ok());
-        let secs = secs.map(|d| d.as_secs());
+        let secs = modified
+            .and_then(|m| m.duration_since(UNIX_EPOCH).ok())
+            .map(|d| d.as_secs());
+        let (etag, etag_len) = on_stack(format_args!("\"{:x}-{len:x}\"", secs.unwrap_or(0)));
+        let modified = secs
+            .filter(|&s| s < FIRST_UNWRITABLE_SECOND)
+            .map(|s| UNIX_EPOCH + Duration::from_secs(s));
+        let date = match modified {
+            Some(m) => on_stack(format_args!("{}", httpdate::HttpDate::from(m))).0,
+            None => [0; IMF_FIXDATE_LEN],
+        };
         Validators {
-            etag: std::format!("\"{:x}-{len:x}\"", secs.unwrap_or(0)),
-            modified: secs.map(|s| UNIX_EPOCH + Duration::from_secs(s)),
+            etag,
+            etag_len,
+            modified,
+            date,
         }
     }
 
     /// The `ETag` header value.
     pub fn etag(&self) -> &str {
-        &self.etag
+        std::str::from_utf8(&self.etag[..self.etag_len]).unwrap_or_default()
     }
 
     /// The `Last-Modified` header value (an IMF-fixdate), when the file
-    /// system gave a modification time.
-    pub fn last_modified(&self) -> Option<String> {
-        self.modified
-            .map(|m| httpdate::HttpDate::from(m).to_string())
+    /// system gave a modification time an HTTP date can write.
+    pub fn last_modified(&self) -> Option<&str> {
+        self.modified?;
+        std::str::from_utf8(&self.date).ok()
     }
 
     /// Evaluates the preconditions in `headers` for a `GET` or `HEAD` of
@@ -112,7 +143,7 @@ impl Validators {
         if list.trim() == "*" {
             return true;
         }
-        EntityTags(list).any(|(weak, tag)| tag == self.etag && !(strong && weak))
+        EntityTags(list).any(|(weak, tag)| tag == self.etag() && !(strong && weak))
     }
 
     fn if_range_holds(&self, value: &str) -> bool {
@@ -194,6 +225,21 @@ mod tests {
         assert_eq!(fine, v);
         assert_eq!(Validators::of(None, 16).etag(), "\"0-10\"");
         assert_eq!(Validators::of(None, 16).last_modified(), None);
+        // The largest values fit; a time past year 9999 (httpdate would
+        // panic) gets a tag but no date, and no date ever matches it.
+        let far = UNIX_EPOCH + Duration::from_secs(FIRST_UNWRITABLE_SECOND);
+        let v = Validators::of(Some(far), u64::MAX);
+        assert_eq!(v.etag(), "\"3afff44180-ffffffffffffffff\"");
+        assert_eq!(v.last_modified(), None);
+        let last = UNIX_EPOCH + Duration::from_secs(FIRST_UNWRITABLE_SECOND - 1);
+        assert_eq!(
+            Validators::of(Some(last), 0).last_modified(),
+            Some("Fri, 31 Dec 9999 23:59:59 GMT")
+        );
+        let since = headers(&[(header::IF_MODIFIED_SINCE, "Fri, 31 Dec 9999 23:59:59 GMT")]);
+        assert_eq!(v.evaluate(&since), Precondition::Serve { range: true });
+        let before_epoch = UNIX_EPOCH - Duration::from_secs(1);
+        assert_eq!(Validators::of(Some(before_epoch), 1).last_modified(), None);
     }
 
     #[test]
@@ -228,7 +274,7 @@ mod tests {
                 &[(header::IF_NONE_MATCH, "\"other\"")],
                 Serve { range: true },
             ),
-            (&[(header::IF_MODIFIED_SINCE, &date)], NotModified),
+            (&[(header::IF_MODIFIED_SINCE, date)], NotModified),
             (&[(header::IF_MODIFIED_SINCE, after)], NotModified),
             (
                 &[(header::IF_MODIFIED_SINCE, before)],
@@ -251,7 +297,7 @@ mod tests {
             (&[(header::IF_MATCH, &std::format!("W/{tag}"))], Failed),
             (&[(header::IF_MATCH, "\"other\"")], Failed),
             (
-                &[(header::IF_UNMODIFIED_SINCE, &date)],
+                &[(header::IF_UNMODIFIED_SINCE, date)],
                 Serve { range: true },
             ),
             (&[(header::IF_UNMODIFIED_SINCE, before)], Failed),
@@ -269,7 +315,7 @@ mod tests {
                 Serve { range: false },
             ),
             (&[(header::IF_RANGE, "\"other\"")], Serve { range: false }),
-            (&[(header::IF_RANGE, &date)], Serve { range: true }),
+            (&[(header::IF_RANGE, date)], Serve { range: true }),
             (&[(header::IF_RANGE, after)], Serve { range: false }),
             (&[(header::IF_RANGE, "garbage")], Serve { range: false }),
         ];

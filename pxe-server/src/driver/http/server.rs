@@ -562,7 +562,7 @@ fn with_validators(r: &mut Response<HttpBody>, version: &Validators) {
     }
     if let Some(v) = version
         .last_modified()
-        .and_then(|d| HeaderValue::from_str(&d).ok())
+        .and_then(|d| HeaderValue::from_str(d).ok())
     {
         h.insert(header::LAST_MODIFIED, v);
     }
