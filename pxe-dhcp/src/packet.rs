@@ -310,7 +310,7 @@ impl<T: AsRef<[u8]>> Packet<T> {
         // returned: LLVM can then build it where the caller keeps it. Once
         // its address went to an out-of-line scan, the moves into the
         // `Result` and out of it (`?`, `unwrap`) each stayed a 568-byte
-        // copy, a third of parse + five typed lookups. (`new_lenient`,
+        // copy, a fifth of parse + five typed lookups. (`new_lenient`,
         // whose callers keep the view in place, scans out of line.)
         let mut p = Packet {
             buffer,
@@ -621,8 +621,8 @@ impl<T: AsRef<[u8]>> Packet<T> {
 
     // The typed accessors below are all `#[inline]`: where none of them is
     // an out-of-line call taking the view's address, the view can stay
-    // where `new_checked` built it (see there); one such call brought back
-    // both copies, 0.2 of five lookups.
+    // where `new_checked` built it (see there); out of line, they brought
+    // back both copies (parse + five lookups: 715 instructions, not 580).
     #[inline]
     fn ipv4(&self, code: u8) -> Result<Option<Ipv4Addr>, Error> {
         Ok(self
