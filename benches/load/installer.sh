@@ -18,6 +18,8 @@ set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
 RUNS="${INSTALLER_RUNS:-2}"
+# the firmware to boot, in this order (bios, uefi_secure_boot)
+FIRMWARE="${INSTALLER_FIRMWARE:-bios uefi_secure_boot}"
 OUT="${LOAD_OUT:-$(mktemp -d /tmp/pxe-installer.XXXXXX)}"
 mkdir -p "$OUT"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/work/target-load}"
@@ -37,7 +39,7 @@ BIN=$(cd "$ROOT" && cargo test --release -p pxe-server --test vm_boot --no-run 2
 declare -A T=() F=() C=()
 ROWS=()
 for ((i = 1; i <= RUNS; i++)); do
-  for fw in bios uefi_secure_boot; do
+  for fw in $FIRMWARE; do
     # which server boots first alternates from run to run
     order="pxe_server dnsmasq"
     ((i % 2 == 0)) && order="dnsmasq pxe_server"
@@ -73,7 +75,7 @@ echo
 v=$(dnsmasq --version | awk 'NR==1{print $3}')
 echo "| firmware | pxe-server to initramfs | dnsmasq $v to initramfs | pxe-server kernel + initrd | dnsmasq kernel + initrd |"
 echo "|---|---:|---:|---:|---:|"
-for fw in bios uefi_secure_boot; do
+for fw in $FIRMWARE; do
   echo "| $fw | ${T[$fw,pxe_server]% } | ${T[$fw,dnsmasq]% } | ${F[$fw,pxe_server]% } | ${F[$fw,dnsmasq]% } |"
 done
 if ((${#ROWS[@]})); then
