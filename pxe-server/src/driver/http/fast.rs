@@ -19,8 +19,9 @@
 //!
 //! `sendfile(2)` reads the file on the calling worker thread: from the
 //! page cache, where a boot server's files are after their first boot,
-//! it hands the socket page references and returns at once; a cold file
-//! blocks the worker for the disk read, as it does nginx without `aio`.
+//! it hands the socket page references and returns at once. A chunk that
+//! is not there is first read on the blocking pool ([`super::page_cache`]),
+//! so a cold file does not stall the worker for the disk read.
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -33,6 +34,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, Interest, ReadBuf};
 use tokio::net::TcpStream;
 
 use super::body::{HttpBody, Source};
+use super::page_cache;
 use super::server::{HEADER_TIMEOUT, HttpService, serve_hyper};
 use crate::driver::metrics::HttpKind;
 
@@ -319,6 +321,12 @@ async fn send_file(
         let want = usize::try_from(count)
             .unwrap_or(SENDFILE_CHUNK)
             .min(SENDFILE_CHUNK);
+        // A cold chunk is read on the blocking pool first, so that the
+        // disk read does not stall this worker inside sendfile.
+        let at = u64::try_from(off).unwrap_or(0);
+        if !page_cache::holds(file, at, want) {
+            page_cache::warm(file, at, want).await?;
+        }
         stream.writable().await?;
         let sent = stream.try_io(Interest::WRITABLE, || {
             nix::sys::sendfile::sendfile64(stream, file, Some(&mut off), want)

@@ -71,6 +71,7 @@ mod client;
 mod conditional;
 mod fast;
 mod page;
+mod page_cache;
 mod path;
 mod range;
 mod server;

@@ -448,3 +448,35 @@ async fn curl_revalidates_with_dates_and_etags() {
         (0, s("200"))
     );
 }
+
+#[tokio::test]
+async fn a_file_not_in_the_page_cache_is_sent_whole() {
+    // Every chunk of it is cold: each is read on the blocking pool before
+    // sendfile takes it (page_cache.rs tests that it is seen as cold).
+    let f = fixture(None).await;
+    let root = root_of(&f);
+    let large = large_content();
+    let path = root.join("cold.bin");
+    std::fs::write(&path, &large).unwrap();
+    let file = std::fs::File::open(&path).unwrap();
+    file.sync_all().unwrap();
+    nix::fcntl::posix_fadvise(
+        &file,
+        0,
+        0,
+        nix::fcntl::PosixFadviseAdvice::POSIX_FADV_DONTNEED,
+    )
+    .unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let dest = out.path().join("cold");
+    let (rc, code) = curl(vec![
+        s("-o"),
+        dest.display().to_string(),
+        s("-w"),
+        s("%{http_code}"),
+        format!("http://{}/cold.bin", f.addr),
+    ])
+    .await;
+    assert_eq!((rc, code.as_str()), (0, "200"));
+    assert!(std::fs::read(&dest).unwrap() == large);
+}
