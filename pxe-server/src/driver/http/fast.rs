@@ -165,11 +165,7 @@ impl Conn {
     async fn respond(&mut self, resp: Response<HttpBody>, close: bool) -> std::io::Result<()> {
         let (mut parts, body) = resp.into_parts();
         let source = body.into_source();
-        // A 304 has no body, and a Content-Length there would state the
-        // length of the file the client already holds.
-        if !parts.headers.contains_key(header::CONTENT_LENGTH)
-            && parts.status != hyper::StatusCode::NOT_MODIFIED
-        {
+        if !parts.headers.contains_key(header::CONTENT_LENGTH) && may_have_content(parts.status) {
             let len = match &source {
                 Source::Empty => 0,
                 Source::Bytes(b) => b.len() as u64,
@@ -305,6 +301,15 @@ async fn write_all(stream: &TcpStream, mut data: &[u8], more: bool) -> std::io::
     Ok(())
 }
 
+/// Whether a response with this status has content to frame: 1xx, 204 and
+/// 304 have none and carry no Content-Length (RFC 9110 §8.6; a 304's
+/// would state the length of the file the client already holds).
+fn may_have_content(status: hyper::StatusCode) -> bool {
+    !(status.is_informational()
+        || status == hyper::StatusCode::NO_CONTENT
+        || status == hyper::StatusCode::NOT_MODIFIED)
+}
+
 /// Sends `count` bytes of `file` from `offset` by `sendfile(2)` on the
 /// non-blocking socket, waiting for writability between calls. A file
 /// that ends early (it shrank since its length was announced) fails the
@@ -317,15 +322,25 @@ async fn send_file(
 ) -> std::io::Result<()> {
     let mut off = nix::libc::off64_t::try_from(offset)
         .map_err(|_| std::io::Error::from(std::io::ErrorKind::InvalidInput))?;
+    // File offsets below this were found in the page cache, or read into
+    // it: the probe runs once per chunk, not once per sendfile call (a call
+    // sends what the socket buffer takes, often a fraction of a chunk).
+    let mut checked_until = 0u64;
     while count > 0 {
-        let want = usize::try_from(count)
+        let mut want = usize::try_from(count)
             .unwrap_or(SENDFILE_CHUNK)
             .min(SENDFILE_CHUNK);
-        // A cold chunk is read on the blocking pool first, so that the
-        // disk read does not stall this worker inside sendfile.
         let at = u64::try_from(off).unwrap_or(0);
-        if !page_cache::holds(file, at, want) {
-            page_cache::warm(file, at, want).await?;
+        if at >= checked_until {
+            // A cold chunk is read on the blocking pool first, so that the
+            // disk read does not stall this worker inside sendfile.
+            if !page_cache::holds(file, at, want) {
+                page_cache::warm(file, at, want).await?;
+            }
+            checked_until = at.saturating_add(want as u64);
+        } else {
+            // Up to the end of the checked chunk; the next call checks on.
+            want = want.min(usize::try_from(checked_until - at).unwrap_or(want));
         }
         stream.writable().await?;
         let sent = stream.try_io(Interest::WRITABLE, || {
