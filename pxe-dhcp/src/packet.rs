@@ -317,10 +317,7 @@ impl<T: AsRef<[u8]>> Packet<T> {
             index: Index::EMPTY,
             error: None,
         };
-        match p.index.scan(p.buffer.as_ref()) {
-            Ok(()) => Ok(p),
-            Err(e) => Err(e),
-        }
+        p.index.scan(p.buffer.as_ref()).map(|()| p)
     }
 
     /// Scans the options into the index, keeping the first framing error.
@@ -339,7 +336,8 @@ impl<T: AsRef<[u8]>> Packet<T> {
         if len < HEADER_LEN {
             return Err(Error::TooShort { len });
         }
-        // Built and scanned in place, as in `new_checked`.
+        // Built in place and scanned out of line: its callers keep the
+        // view where it was built (see `new_checked`).
         let mut p = Packet {
             buffer,
             index: Index::EMPTY,
