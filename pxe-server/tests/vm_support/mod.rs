@@ -16,7 +16,6 @@
 
 use std::fmt::Write as _;
 use std::fs;
-use std::io::Read;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -25,6 +24,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use pxe_server::driver::http::{AccessObserver, AccessRecord, HttpConfig, HttpService};
+
+mod console;
+pub use console::*;
 
 /// The server's address on the test LAN (the address the seed's
 /// configurations in `conf/` use).
@@ -269,48 +271,6 @@ impl Drop for Proc {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-/// Reads a file as text, lossily; empty if missing.
-pub fn read_lossy(p: &Path) -> String {
-    let mut v = Vec::new();
-    if let Ok(mut f) = fs::File::open(p) {
-        let _ = f.read_to_end(&mut v);
-    }
-    String::from_utf8_lossy(&v).into_owned()
-}
-
-/// The last `n` bytes of `s` (at a char boundary), with ANSI escapes
-/// removed, for failure messages.
-pub fn tail(s: &str, n: usize) -> String {
-    let mut start = s.len().saturating_sub(n);
-    while !s.is_char_boundary(start) {
-        start += 1;
-    }
-    strip_ansi(&s[start..])
-}
-
-/// Removes ANSI escape sequences (SeaBIOS, iPXE and OVMF colour the
-/// console).
-pub fn strip_ansi(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut it = s.chars().peekable();
-    while let Some(c) = it.next() {
-        if c == '\u{1b}' {
-            if it.peek() == Some(&'[') {
-                it.next();
-                while let Some(&d) = it.peek() {
-                    it.next();
-                    if d.is_ascii_alphabetic() {
-                        break;
-                    }
-                }
-            }
-        } else if c != '\r' {
-            out.push(c);
-        }
-    }
-    out
 }
 
 /// Requests seen by the in-process HTTP service.
