@@ -12,10 +12,14 @@
 //! (hyper's own parser), the answer comes from [`HttpService::handle`]
 //! (the same path resolution, root confinement, ranges, status codes,
 //! logging, journey steps and metrics as every other request), and this
-//! module writes its head and body. A request it does not take whole —
-//! another method, a body, HTTP/1.0, `Upgrade`, `Expect`, the status
-//! page, a head larger than [`HEAD_BUF`] or one `httparse` refuses —
-//! goes to hyper together with the rest of the connection.
+//! module writes its head and body. HTTP/1.0 requests are taken too
+//! (syslinux's `lpxelinux.0` fetches its kernel and initrd with them, one
+//! connection per file),
+//! answered as HTTP/1.1 without chunking, the connection kept only when
+//! the client asks `Connection: keep-alive` (RFC 9112 §9.3). A request it
+//! does not take whole — another method, a body, `Upgrade`, `Expect`,
+//! the status page, a head larger than [`HEAD_BUF`] or one `httparse`
+//! refuses — goes to hyper together with the rest of the connection.
 //!
 //! `sendfile(2)` reads the file on the calling worker thread: from the
 //! page cache, where a boot server's files are after their first boot,
@@ -73,7 +77,7 @@ pub(super) async fn serve(
         let FileRequest {
             req,
             consumed,
-            close,
+            persistence,
         } = match conn.next_request(&svc).await {
             Next::File(f) => f,
             Next::Closed => return,
@@ -90,11 +94,11 @@ pub(super) async fn serve(
         conn.buf.copy_within(consumed..conn.filled, 0);
         conn.filled -= consumed;
         let resp = svc.handle(&req, peer, local).await;
-        if let Err(e) = conn.respond(resp, close).await {
+        if let Err(e) = conn.respond(resp, persistence).await {
             tracing::debug!(target: "pxe_server::http", %peer, "connection: {e}");
             return;
         }
-        if close {
+        if persistence == Persistence::Close {
             return;
         }
     }
@@ -115,7 +119,20 @@ struct Conn {
 struct FileRequest {
     req: Request<()>,
     consumed: usize,
-    close: bool,
+    persistence: Persistence,
+}
+
+/// Whether a connection outlives the answer (RFC 9112 §9.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Persistence {
+    /// HTTP/1.1 without `Connection: close`: kept, nothing to say.
+    Kept,
+    /// HTTP/1.0 with `Connection: keep-alive`: kept, and the answer must
+    /// say so, or the client takes the end of the answer for a close.
+    KeptOnRequest,
+    /// `Connection: close`, or HTTP/1.0 without keep-alive: the answer
+    /// says `connection: close` and the connection ends after it.
+    Close,
 }
 
 // Moved once per request, never stored: boxing would only add an allocation.
@@ -162,7 +179,11 @@ impl Conn {
     /// a file range by `sendfile(2)`). The framing is the body's length:
     /// `Content-Length` as the service set it, or the length of the bytes
     /// when it did not.
-    async fn respond(&mut self, resp: Response<HttpBody>, close: bool) -> std::io::Result<()> {
+    async fn respond(
+        &mut self,
+        resp: Response<HttpBody>,
+        persistence: Persistence,
+    ) -> std::io::Result<()> {
         let (mut parts, body) = resp.into_parts();
         let source = body.into_source();
         if !parts.headers.contains_key(header::CONTENT_LENGTH) && may_have_content(parts.status) {
@@ -195,8 +216,12 @@ impl Conn {
             "date: {}\r\n",
             httpdate::HttpDate::from(std::time::SystemTime::now())
         );
-        if close {
-            self.head.extend_from_slice(b"connection: close\r\n");
+        match persistence {
+            Persistence::Kept => {}
+            Persistence::KeptOnRequest => {
+                self.head.extend_from_slice(b"connection: keep-alive\r\n")
+            }
+            Persistence::Close => self.head.extend_from_slice(b"connection: close\r\n"),
         }
         self.head.extend_from_slice(b"\r\n");
         match source {
@@ -232,9 +257,11 @@ fn parse(buf: &[u8], svc: &HttpService) -> Parsed {
         Some("HEAD") => Method::HEAD,
         _ => return Parsed::Other,
     };
-    if parsed.version != Some(1) {
-        return Parsed::Other;
-    }
+    let (version, mut keep_alive) = match parsed.version {
+        Some(1) => (Version::HTTP_11, true),
+        Some(0) => (Version::HTTP_10, false),
+        _ => return Parsed::Other,
+    };
     let Some(target) = parsed.path.filter(|p| p.starts_with('/')) else {
         return Parsed::Other;
     };
@@ -247,7 +274,7 @@ fn parse(buf: &[u8], svc: &HttpService) -> Parsed {
     let mut req = Request::new(());
     *req.method_mut() = method;
     *req.uri_mut() = uri;
-    *req.version_mut() = Version::HTTP_11;
+    *req.version_mut() = version;
     let mut close = false;
     for h in parsed.headers.iter() {
         let Ok(name) = HeaderName::from_bytes(h.name.as_bytes()) else {
@@ -270,6 +297,8 @@ fn parse(buf: &[u8], svc: &HttpService) -> Parsed {
                 let token = token.trim_ascii();
                 if token.eq_ignore_ascii_case(b"close") {
                     close = true;
+                } else if token.eq_ignore_ascii_case(b"keep-alive") {
+                    keep_alive = true;
                 } else if token.eq_ignore_ascii_case(b"upgrade") {
                     return Parsed::Other;
                 }
@@ -277,10 +306,17 @@ fn parse(buf: &[u8], svc: &HttpService) -> Parsed {
         }
         req.headers_mut().append(name, value);
     }
+    let persistence = if close || !keep_alive {
+        Persistence::Close
+    } else if version == Version::HTTP_10 {
+        Persistence::KeptOnRequest
+    } else {
+        Persistence::Kept
+    };
     Parsed::File(FileRequest {
         req,
         consumed,
-        close,
+        persistence,
     })
 }
 
@@ -454,15 +490,57 @@ mod tests {
             b"GET /linux HTTP/1.1\r\nHost: s\r\nConnection: keep-alive\r\n\r\n",
             b"HEAD /initrd.gz HTTP/1.1\r\nHost: s\r\n\r\n",
             b"GET /done?mac=52:54:00:00:00:01 HTTP/1.1\r\nHost: s\r\n\r\n",
+            // syslinux's lpxelinux.0
+            b"GET /linux HTTP/1.0\r\nHost: s\r\nUser-Agent: PXELINUX/6.04\r\nConnection: close\r\n\r\n",
         ] {
             assert!(takes(&svc, head), "{}", String::from_utf8_lossy(head));
         }
         for head in [
             &b"POST /boot.ipxe HTTP/1.1\r\nContent-Length: 1\r\n\r\nx"[..],
-            b"GET /linux HTTP/1.0\r\n\r\n",
             b"GET /linux HTTP/1.1\r\nUpgrade: h2c\r\nConnection: upgrade\r\n\r\n",
+            b"GET /linux HTTP/1.1\r\nExpect: 100-continue\r\n\r\n",
         ] {
             assert!(!takes(&svc, head), "{}", String::from_utf8_lossy(head));
+        }
+    }
+
+    #[test]
+    fn a_connection_is_kept_as_rfc_9112_says() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = HttpConfig {
+            root: Some(dir.path().to_path_buf()),
+            script: None,
+            script_dir: None,
+        };
+        let svc = HttpService::new(&config, None).unwrap();
+        for (head, want) in [
+            (&b"GET /f HTTP/1.1\r\n\r\n"[..], Persistence::Kept),
+            (
+                b"GET /f HTTP/1.1\r\nConnection: keep-alive\r\n\r\n",
+                Persistence::Kept,
+            ),
+            (
+                b"GET /f HTTP/1.1\r\nConnection: close\r\n\r\n",
+                Persistence::Close,
+            ),
+            (
+                b"GET /f HTTP/1.1\r\nConnection: Keep-Alive, CLOSE\r\n\r\n",
+                Persistence::Close,
+            ),
+            (b"GET /f HTTP/1.0\r\n\r\n", Persistence::Close),
+            (
+                b"GET /f HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n",
+                Persistence::KeptOnRequest,
+            ),
+            (
+                b"GET /f HTTP/1.0\r\nConnection: keep-alive\r\nConnection: close\r\n\r\n",
+                Persistence::Close,
+            ),
+        ] {
+            let Parsed::File(f) = parse(head, &svc) else {
+                panic!("not taken: {}", String::from_utf8_lossy(head));
+            };
+            assert_eq!(f.persistence, want, "{}", String::from_utf8_lossy(head));
         }
     }
 }

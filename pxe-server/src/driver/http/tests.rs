@@ -250,8 +250,8 @@ async fn files_head_and_ranges() {
     assert_eq!((log[0].status, log[0].length), (200, 7));
 }
 
-/// Validators and preconditions, on the fast path (HTTP/1.1) and through
-/// hyper (HTTP/1.0), which must answer alike.
+/// Validators and preconditions, on the fast path (HTTP/1.1 and 1.0) and
+/// through hyper, which must answer alike.
 #[tokio::test]
 async fn conditional_requests_on_both_paths() {
     let f = fixture(None).await;
@@ -270,9 +270,20 @@ async fn conditional_requests_on_both_paths() {
             .as_secs();
         std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs)
     });
-    for (version, extra) in [
-        ("HTTP/1.1", "Host: x\r\nConnection: close\r\n"),
-        ("HTTP/1.0", ""),
+    // A head larger than the fast path's buffer goes to hyper.
+    let pad = format!("X-Pad: {}\r\n", "a".repeat(super::fast::HEAD_BUF));
+    for (path, version, extra) in [
+        (
+            "fast path",
+            "HTTP/1.1",
+            "Host: x\r\nConnection: close\r\n".to_string(),
+        ),
+        ("fast path, HTTP/1.0", "HTTP/1.0", String::new()),
+        (
+            "hyper",
+            "HTTP/1.1",
+            format!("Host: x\r\nConnection: close\r\n{pad}"),
+        ),
     ] {
         let ask = |method: &str, headers: String| {
             format!("{method} /big.bin {version}\r\n{extra}{headers}\r\n")
@@ -283,20 +294,16 @@ async fn conditional_requests_on_both_paths() {
                 format!("If-Modified-Since: {date}\r\n"),
             ] {
                 let r = raw(f.addr, &ask(method, cond.clone())).await;
-                assert_eq!(r.status, 304, "{version} {method} {cond}");
-                assert!(r.body.is_empty(), "{version} {method} {cond}");
-                assert_eq!(
-                    r.header("content-length"),
-                    None,
-                    "{version} {method} {cond}"
-                );
+                assert_eq!(r.status, 304, "{path} {method} {cond}");
+                assert!(r.body.is_empty(), "{path} {method} {cond}");
+                assert_eq!(r.header("content-length"), None, "{path} {method} {cond}");
                 assert_eq!(r.header("etag"), Some(tag.as_str()));
                 assert_eq!(r.header("last-modified"), Some(date.as_str()));
             }
         }
         // A different version: the whole file.
         let r = raw(f.addr, &ask("GET", "If-None-Match: \"other\"\r\n".into())).await;
-        assert_eq!((r.status, r.body.len()), (200, BIG), "{version}");
+        assert_eq!((r.status, r.body.len()), (200, BIG), "{path}");
         let r = raw(
             f.addr,
             &ask(
@@ -305,7 +312,7 @@ async fn conditional_requests_on_both_paths() {
             ),
         )
         .await;
-        assert_eq!((r.status, r.body.len()), (200, BIG), "{version}");
+        assert_eq!((r.status, r.body.len()), (200, BIG), "{path}");
         // If-Range naming this version resumes; any other sends it all.
         let r = raw(
             f.addr,
@@ -315,29 +322,29 @@ async fn conditional_requests_on_both_paths() {
         assert_eq!(
             (r.status, r.body.as_slice()),
             (206, &big_content()[10..20]),
-            "{version}"
+            "{path}"
         );
         let r = raw(
             f.addr,
             &ask("GET", format!("Range: bytes=10-19\r\nIf-Range: {date}\r\n")),
         )
         .await;
-        assert_eq!(r.status, 206, "{version}");
+        assert_eq!(r.status, 206, "{path}");
         let r = raw(
             f.addr,
             &ask("GET", "Range: bytes=10-19\r\nIf-Range: \"old\"\r\n".into()),
         )
         .await;
-        assert_eq!((r.status, r.body.len()), (200, BIG), "{version}");
+        assert_eq!((r.status, r.body.len()), (200, BIG), "{path}");
         // If-Match on another version: 412.
         let r = raw(f.addr, &ask("GET", "If-Match: \"old\"\r\n".into())).await;
         assert_eq!(
             (r.status, r.header("etag")),
             (412, Some(tag.as_str())),
-            "{version}"
+            "{path}"
         );
         let r = raw(f.addr, &ask("GET", format!("If-Match: {tag}\r\n"))).await;
-        assert_eq!(r.status, 200, "{version}");
+        assert_eq!(r.status, 200, "{path}");
     }
     // The file changes: the old tag no longer matches.
     std::fs::write(f._dir.path().join("root/big.bin"), b"new").unwrap();

@@ -147,6 +147,27 @@ async fn curl_whole_range_head_keepalive_and_refusals() {
         ("HEAD", LARGE as u64)
     );
     assert_eq!(log[5].status, 403);
+
+    // HTTP/1.0 (as lpxelinux.0 asks): whole files; the connection ends
+    // after each answer unless the client asks keep-alive.
+    for (keep, counts) in [(None, "1 1 "), (Some("Connection: keep-alive"), "1 0 ")] {
+        let mut args = vec![s("--http1.0"), s("-w"), s("%{num_connects} ")];
+        if let Some(h) = keep {
+            args.extend([s("-H"), s(h)]);
+        }
+        args.extend([
+            s("-o"),
+            o("h10a"),
+            url("/large.bin"),
+            s("-o"),
+            o("h10b"),
+            url("/big.bin"),
+        ]);
+        let (rc, got) = curl(args).await;
+        assert_eq!((rc, got.as_str()), (0, counts), "{keep:?}");
+        assert!(std::fs::read(o("h10a")).unwrap() == large);
+        assert!(std::fs::read(o("h10b")).unwrap() == big_content());
+    }
 }
 
 /// Reads one response (head + `Content-Length` body) from `s`, with
@@ -260,11 +281,43 @@ async fn pipelined_requests_pass_from_the_fast_path_to_hyper() {
     );
 }
 
+/// syslinux's lpxelinux.0 asks HTTP/1.0: on the fast path, closed after
+/// the answer unless the client asks keep-alive, and then said so.
 #[tokio::test]
-async fn http10_and_request_bodies_are_served_by_hyper() {
+async fn http10_is_answered_on_the_fast_path() {
     let f = fixture(None).await;
+    // raw() reads to the end: the server closes.
     let r = raw(f.addr, "GET /big.bin HTTP/1.0\r\n\r\n").await;
     assert_eq!((r.status, r.body == big_content()), (200, true));
+    assert_eq!(r.header("connection"), Some("close"));
+    assert_eq!(r.header("content-length"), Some(BIG.to_string().as_str()));
+    let mut s = tokio::net::TcpStream::connect(f.addr).await.unwrap();
+    s.write_all(
+        b"GET /big.bin HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n\
+          GET /pxelinux.cfg/default HTTP/1.0\r\n\r\n",
+    )
+    .await
+    .unwrap();
+    let mut pending = Vec::new();
+    let work = async {
+        let a = read_reply(&mut s, &mut pending).await;
+        assert_eq!((a.status, a.body == big_content()), (200, true));
+        assert_eq!(a.header("connection"), Some("keep-alive"));
+        let b = read_reply(&mut s, &mut pending).await;
+        assert_eq!((b.status, b.text().as_str()), (200, "SAY hi\n"));
+        assert_eq!(b.header("connection"), Some("close"));
+        let mut rest = Vec::new();
+        s.read_to_end(&mut rest).await.unwrap();
+        assert!(pending.is_empty() && rest.is_empty(), "nothing after close");
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(10), work)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn request_bodies_are_served_by_hyper() {
+    let f = fixture(None).await;
     let r = raw(
         f.addr,
         "GET /big.bin HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 3\r\n\r\nabc",
