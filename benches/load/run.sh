@@ -6,7 +6,7 @@
 # and prints markdown tables on stdout. Raw outputs stay in $LOAD_OUT.
 # Knobs (environment): VETH_MTU (1500), DHCP_SERVERS DHCP_RATES DHCP_SECONDS DHCP_CLIENTS,
 # TFTP_SERVERS TFTP_CLIENTS TFTP_BLKSIZES TFTP_WINDOWS TFTP_STORMS,
-# TFTP_BUSY_SERVERS TFTP_BUSY_CELLS TFTP_HOGS PXE_SERVER_BASE_BIN (tftp-busy),
+# TFTP_BUSY_SERVERS TFTP_BUSY_CELLS TFTP_BUSY_LOADS TFTP_HOGS PXE_SERVER_BASE_BIN (tftp-busy),
 # PXE_SERVER_BIN (skip the build), CARGO_TARGET_DIR (default /work/target-load
 # if /work exists, else target/load).
 set -euo pipefail

@@ -130,7 +130,9 @@ tftp_cell() { # CLIENT BLKSIZE WINDOW
   local ns
   rm -f "$out"
   # the clock runs inside the namespace, around the client process only
-  ns=$(in_cli bash -c 't0=$(date +%s%N); timeout "$1" bash -c "$2" >"$3" 2>&1; rc=$?
+  local pin=()
+  [[ -n "${TFTP_CLIENT_CPU:-}" ]] && pin=(taskset -c "$TFTP_CLIENT_CPU")
+  ns=$(in_cli "${pin[@]}" bash -c 't0=$(date +%s%N); timeout "$1" bash -c "$2" >"$3" 2>&1; rc=$?
                        t1=$(date +%s%N); echo "$rc $((t1 - t0))"' \
          _ "$TFTP_CELL_TIMEOUT" "$cmd" "$TFTP_SHM/out/cell.log")
   rc=${ns%% *}; ns=${ns##* }

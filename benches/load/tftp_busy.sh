@@ -11,6 +11,10 @@
 # as "pxe-server-base" in the same run. TFTP_BUSY_CELLS: CLIENT:BLKSIZE
 # (lock-step) or CLIENT:BLKSIZE:WINDOWSIZE (atftp asks RFC 7440's
 # windowsize; dnsmasq 2.90 ignores the option and answers lock-step).
+# TFTP_BUSY_LOADS: the machine states to run, of "idle busy" (the default).
+# TFTP_BUSY_PIN: "same" or "apart" pins the server (all its threads) to
+# CPU 0 and the client to CPU 0 or 1, hog i to CPU i: where the two ends of
+# a lock-step round run, which the scheduler otherwise decides per run.
 # TFTP_BUSY_PCAP=DIR: one more pass per server and machine state with
 # dumpcap on the server's veth, summarised by tftp_pcap.py (retransmissions,
 # duplicate ACKs, turnarounds on both sides).
@@ -18,6 +22,7 @@
 TFTP_BUSY_SERVERS="${TFTP_BUSY_SERVERS:-dnsmasq pxe-server}"
 TFTP_BUSY_CELLS="${TFTP_BUSY_CELLS:-atftp:1024 atftp:1468 curl:1024 curl:1468 atftp:1468:4 atftp:1024:16}"
 TFTP_HOGS="${TFTP_HOGS:-$(nproc)}"
+TFTP_BUSY_LOADS="${TFTP_BUSY_LOADS:-idle busy}"
 
 declare -A BUSY_RES=()
 HOG_PIDS=()
@@ -28,7 +33,11 @@ hogs_start() {
   local i
   HOG_PIDS=()
   for ((i = 0; i < TFTP_HOGS; i++)); do
-    timeout 3600 bash -c 'while :; do :; done' &
+    if [[ -n "${TFTP_BUSY_PIN:-}" ]]; then
+      taskset -c "$i" timeout 3600 bash -c 'while :; do :; done' &
+    else
+      timeout 3600 bash -c 'while :; do :; done' &
+    fi
     HOG_PIDS+=($!)
   done
 }
@@ -48,6 +57,18 @@ busy_start() { # SERVER DIR
   else
     tftp_start "$1" "$2"
   fi
+}
+
+# TFTP_BUSY_PIN: the server's threads (a transfer thread inherits its
+# creator's CPUs) to CPU 0, the client's CPU for tftp_cell
+busy_pin() {
+  case "${TFTP_BUSY_PIN:-}" in
+    "") return ;;
+    same) TFTP_CLIENT_CPU=0 ;;
+    apart) TFTP_CLIENT_CPU=1 ;;
+    *) die "TFTP_BUSY_PIN is same or apart, not $TFTP_BUSY_PIN" ;;
+  esac
+  taskset -a -p -c 0 "$TFTP_PID" >/dev/null
 }
 
 # a cell is CLIENT:BLKSIZE or CLIENT:BLKSIZE:WINDOWSIZE
@@ -104,7 +125,7 @@ tftp_busy_run() {
   need_tool atftp curl dnsmasq cmp
   [[ -n "${TFTP_SHM:-}" ]] || tftp_prepare
   CLEANUP_HOOK=busy_cleanup
-  local servers=() s load cell c b dir t0 t1 hz
+  local servers=() s load cell c b dir t0 t1 hz v
   hz=$(getconf CLK_TCK)
   for s in $TFTP_BUSY_SERVERS; do
     if [[ "$s" == pxe-server && -z "${PXE_SERVER_BIN:-}" ]]; then
@@ -130,7 +151,7 @@ tftp_busy_run() {
     done <"$dir/first.txt"
     stop_pid "$TFTP_PID"; TFTP_PID=""
   done
-  for load in idle busy; do
+  for load in $TFTP_BUSY_LOADS; do
     [[ $load == busy ]] && hogs_start
     # repetitions interleave the servers (and alternate which goes first),
     # so that the machine's load, which drifts over minutes, weighs on all
@@ -146,10 +167,13 @@ tftp_busy_run() {
           BUSY_RES[$s,$load,start]=fail; continue
         fi
         log "tftp-busy: $s, $load machine, run $((r + 1)) of $TFTP_REPEAT"
+        busy_pin
         for cell in $TFTP_BUSY_CELLS; do
           t0=$(cpu_ticks "$TFTP_PID")
-          BUSY_RES[$s,$load,$cell,runs]+="$(busy_cell "$cell") "
+          v=$(busy_cell "$cell")
           t1=$(cpu_ticks "$TFTP_PID")
+          log "tftp-busy:   $cell: $v"
+          BUSY_RES[$s,$load,$cell,runs]+="$v "
           BUSY_RES[$s,$load,$cell,ticks]=$((${BUSY_RES[$s,$load,$cell,ticks]:-0} + t1 - t0))
         done
         stop_pid "$TFTP_PID"; TFTP_PID=""
@@ -174,7 +198,7 @@ tftp_busy_run() {
   for s in "${servers[@]}"; do hdr+=" $s MB/s | $s CPU s |"; sep+="---:|---:|"; done
   echo "$hdr"; echo "$sep"
   for cell in $TFTP_BUSY_CELLS; do
-    for load in idle busy; do
+    for load in $TFTP_BUSY_LOADS; do
       local row
       row="| $(cut -d: -f1 <<<"$cell") | $(cut -d: -f2 <<<"$cell") | $(busy_window "$cell") | $load |"
       for s in "${servers[@]}"; do
@@ -191,7 +215,7 @@ tftp_busy_run() {
     echo "| client | blksize | windowsize | machine | server | MB/s | DATA resent | duplicate ACKs | client DATA→ACK p50 / p99 | server ACK→DATA p50 / p99 |"
     echo "|---|---:|---:|---|---|---:|---:|---:|---:|---:|"
     for cell in $TFTP_BUSY_CELLS; do
-      for load in idle busy; do
+      for load in $TFTP_BUSY_LOADS; do
         for s in "${servers[@]}"; do
           local f
           f="${BUSY_RES[$s,$load,$cell,pcap]:-}"
