@@ -470,12 +470,9 @@ mod tests {
     use super::*;
     use crate::driver::http::HttpConfig;
 
-    fn takes(svc: &HttpService, head: &[u8]) -> bool {
-        matches!(parse(head, svc), Parsed::File(_))
-    }
-
-    #[test]
-    fn scripts_and_files_stay_on_the_fast_path() {
+    /// A service on an empty root (the root directory lives as long as
+    /// the first value).
+    fn service() -> (tempfile::TempDir, HttpService) {
         let dir = tempfile::tempdir().unwrap();
         let config = HttpConfig {
             root: Some(dir.path().to_path_buf()),
@@ -483,6 +480,16 @@ mod tests {
             script_dir: None,
         };
         let svc = HttpService::new(&config, None).unwrap();
+        (dir, svc)
+    }
+
+    fn takes(svc: &HttpService, head: &[u8]) -> bool {
+        matches!(parse(head, svc), Parsed::File(_))
+    }
+
+    #[test]
+    fn scripts_and_files_stay_on_the_fast_path() {
+        let (_dir, svc) = service();
         // What iPXE sends on one kept-alive connection, in this order: a
         // script left to hyper would take the kernel and initrd with it.
         for head in [
@@ -506,13 +513,7 @@ mod tests {
 
     #[test]
     fn a_connection_is_kept_as_rfc_9112_says() {
-        let dir = tempfile::tempdir().unwrap();
-        let config = HttpConfig {
-            root: Some(dir.path().to_path_buf()),
-            script: None,
-            script_dir: None,
-        };
-        let svc = HttpService::new(&config, None).unwrap();
+        let (_dir, svc) = service();
         for (head, want) in [
             (&b"GET /f HTTP/1.1\r\n\r\n"[..], Persistence::Kept),
             (

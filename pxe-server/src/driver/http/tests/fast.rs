@@ -170,6 +170,13 @@ async fn curl_whole_range_head_keepalive_and_refusals() {
     }
 }
 
+/// The server closed `s` after the last answer, and sent nothing more.
+async fn assert_closed(s: &mut tokio::net::TcpStream, pending: &[u8]) {
+    let mut rest = Vec::new();
+    s.read_to_end(&mut rest).await.unwrap();
+    assert!(pending.is_empty() && rest.is_empty(), "nothing after close");
+}
+
 /// Reads one response (head + `Content-Length` body) from `s`, with
 /// `pending` holding bytes already read past the previous one.
 async fn read_reply(s: &mut tokio::net::TcpStream, pending: &mut Vec<u8>) -> Reply {
@@ -260,9 +267,7 @@ async fn pipelined_requests_pass_from_the_fast_path_to_hyper() {
         let d = read_reply(&mut s, &mut pending).await;
         assert_eq!(d.status, 200);
         assert!(d.body == big_content());
-        let mut rest = Vec::new();
-        s.read_to_end(&mut rest).await.unwrap();
-        assert!(pending.is_empty() && rest.is_empty(), "nothing after close");
+        assert_closed(&mut s, &pending).await;
     };
     tokio::time::timeout(std::time::Duration::from_secs(10), work)
         .await
@@ -306,9 +311,7 @@ async fn http10_is_answered_on_the_fast_path() {
         let b = read_reply(&mut s, &mut pending).await;
         assert_eq!((b.status, b.text().as_str()), (200, "SAY hi\n"));
         assert_eq!(b.header("connection"), Some("close"));
-        let mut rest = Vec::new();
-        s.read_to_end(&mut rest).await.unwrap();
-        assert!(pending.is_empty() && rest.is_empty(), "nothing after close");
+        assert_closed(&mut s, &pending).await;
     };
     tokio::time::timeout(std::time::Duration::from_secs(10), work)
         .await
