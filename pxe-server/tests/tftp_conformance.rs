@@ -150,3 +150,39 @@ mod single_port {
     use super::Tokio;
     pxe_tftp_conformance::suite!(Tokio { single_port: true });
 }
+
+/// Datagrams longer than a transfer thread's receive buffer (per-port
+/// mode; on the loopback nothing limits them to the MTU) arrive cut short
+/// and lose nothing: a stranger's still gets ERROR 5, the client's long
+/// ERROR still ends the transfer, and an ACK with trailing bytes still
+/// moves it on.
+#[test]
+fn oversized_datagrams_on_a_transfer_port() {
+    let s = pxe_tftp_conformance::setup(4);
+    let mut sut = Tokio { single_port: false }.start(&s);
+    let (a, stranger) = (sut.client(), sut.client());
+    sut.send(a, 69, &pxe_tftp_conformance::rrq("boot.bin", &[]));
+    let first = sut.recv(a, Duration::from_secs(3)).expect("DATA 1");
+    assert_eq!(&first.bytes[..4], &[0, 3, 0, 1]);
+    let tid = first.port;
+
+    let mut junk = vec![0u8; 20_000];
+    junk[..4].copy_from_slice(&[0, 4, 0, 1]);
+    sut.send(stranger, tid, &junk);
+    let e = sut.recv(stranger, Duration::from_secs(3)).expect("ERROR 5");
+    assert_eq!((&e.bytes[..4], e.port), (&[0, 5, 0, 5][..], tid));
+
+    // ACK 1 with 20 000 bytes after it (trailing bytes are tolerated).
+    sut.send(a, tid, &junk);
+    let second = sut.recv(a, Duration::from_secs(3)).expect("DATA 2");
+    assert_eq!((&second.bytes[..4], second.port), (&[0, 3, 0, 2][..], tid));
+
+    let mut long_error = vec![0u8, 5, 0, 0];
+    long_error.extend(std::iter::repeat_n(b'x', 10_000));
+    long_error.push(0);
+    sut.send(a, tid, &long_error);
+    let c = pxe_tftp_conformance::eventually(&mut sut, "the client's ERROR ends it", |c| {
+        c.failed.peer_error == 1
+    });
+    assert_eq!((c.started, c.completed, c.foreign_tids), (1, 0, 1), "{c:?}");
+}

@@ -19,6 +19,14 @@ use super::files::FsSource;
 use super::service::clock;
 use super::socket::TransferSocket;
 
+/// Receive buffer of a transfer thread. Its socket is owed ACKs (4 bytes)
+/// and ERRORs (a message of a few dozen); anything longer arrives cut
+/// short, which loses nothing: a stranger's datagram gets ERROR 5 whatever
+/// its length, and an ERROR's message may lack its NUL. On the stack, not
+/// 64 KiB on the heap per thread: a storm runs hundreds of transfers at
+/// once, and the allocator kept each thread's buffer after it.
+const RECV_BUF: usize = 2048;
+
 /// What a transfer thread tells the request loop.
 #[derive(Debug)]
 pub(super) enum Report {
@@ -61,7 +69,7 @@ fn drive(
 ) -> std::io::Result<()> {
     let dlen = t.max_datagram_len();
     let mut out = vec![0u8; dlen * sock.max_segments(dlen)];
-    let mut inb = vec![0u8; 65536];
+    let mut inb = [0u8; RECV_BUF];
     loop {
         let now = clock(start);
         while let Some(tx) = t.poll_transmit(now, &mut out) {
