@@ -20,7 +20,7 @@ use super::service::clock;
 use super::socket::TransferSocket;
 
 /// Receive buffer of a transfer thread. Its socket is owed ACKs (4 bytes)
-/// and ERRORs (a message of a few dozen); anything longer arrives cut
+/// and ERRORs (a message of a few dozen bytes); anything longer arrives cut
 /// short, which loses nothing: a stranger's datagram gets ERROR 5 whatever
 /// its length, and an ERROR's message may lack its NUL. On the stack, not
 /// 64 KiB on the heap per thread: a storm runs hundreds of transfers at
