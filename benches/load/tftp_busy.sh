@@ -68,6 +68,7 @@ busy_pin() {
     apart) TFTP_CLIENT_CPU=1 ;;
     *) die "TFTP_BUSY_PIN is same or apart, not $TFTP_BUSY_PIN" ;;
   esac
+  (($(nproc) >= 2)) || die "TFTP_BUSY_PIN needs two CPUs"
   taskset -a -p -c 0 "$TFTP_PID" >/dev/null
 }
 

@@ -20,6 +20,7 @@ use pxe_server::driver::tftp::client_dir::MacSources;
 use pxe_server::driver::tftp::path::{Access, TftpRoot};
 use pxe_server::driver::tftp::service::{DEFAULT_MAX, TftpMetrics, TftpSettings, serve};
 use pxe_tftp::server::Counters;
+use pxe_tftp::wire::{ErrorCode, write_ack, write_error};
 use pxe_tftp_conformance::{Client, Harness, Reply, ServerUnderTest, Setup};
 use tokio::sync::watch;
 
@@ -166,21 +167,20 @@ fn oversized_datagrams_on_a_transfer_port() {
     assert_eq!(&first.bytes[..4], &[0, 3, 0, 1]);
     let tid = first.port;
 
-    let mut junk = vec![0u8; 20_000];
-    junk[..4].copy_from_slice(&[0, 4, 0, 1]);
+    // ACK 1 with 20 000 bytes after it (trailing bytes are tolerated).
+    let mut junk = vec![0u8; 20_004];
+    write_ack(&mut junk, 1).unwrap();
     sut.send(stranger, tid, &junk);
     let e = sut.recv(stranger, Duration::from_secs(3)).expect("ERROR 5");
     assert_eq!((&e.bytes[..4], e.port), (&[0, 5, 0, 5][..], tid));
 
-    // ACK 1 with 20 000 bytes after it (trailing bytes are tolerated).
     sut.send(a, tid, &junk);
     let second = sut.recv(a, Duration::from_secs(3)).expect("DATA 2");
     assert_eq!((&second.bytes[..4], second.port), (&[0, 3, 0, 2][..], tid));
 
-    let mut long_error = vec![0u8, 5, 0, 0];
-    long_error.extend(std::iter::repeat_n(b'x', 10_000));
-    long_error.push(0);
-    sut.send(a, tid, &long_error);
+    let mut long_error = vec![0u8; 10_005];
+    let n = write_error(&mut long_error, ErrorCode::NOT_DEFINED, &[b'x'; 10_000]).unwrap();
+    sut.send(a, tid, &long_error[..n]);
     let c = pxe_tftp_conformance::eventually(&mut sut, "the client's ERROR ends it", |c| {
         c.failed.peer_error == 1
     });

@@ -16,10 +16,10 @@
 //! (syslinux's `lpxelinux.0` fetches its kernel and initrd with them, one
 //! connection per file), answered as HTTP/1.1 without chunking, the
 //! connection kept only when the client asks `Connection: keep-alive`
-//! (RFC 9112 §9.3). A request it
-//! does not take whole — another method, a body, `Upgrade`, `Expect`,
-//! the status page, a head larger than [`HEAD_BUF`] or one `httparse`
-//! refuses — goes to hyper together with the rest of the connection.
+//! (RFC 9112 §9.3). A request it does not take whole — another method, a
+//! body, `Upgrade`, `Expect`, the status page, a head larger than
+//! [`HEAD_BUF`] or one `httparse` refuses — goes to hyper together with
+//! the rest of the connection.
 //!
 //! `sendfile(2)` reads the file on the calling worker thread: from the
 //! page cache, where a boot server's files are after their first boot,

@@ -36,11 +36,11 @@
 //!   answer carries a strong `ETag` (modification time and size, as nginx
 //!   makes it) and `Last-Modified`; `If-None-Match` / `If-Modified-Since`
 //!   answer `304`, `If-Match` / `If-Unmodified-Since` `412`, in RFC 9110's
-//!   order (see [`Validators::evaluate`]). A plain HTTP/1.1 or 1.0 `GET`/`HEAD` of a file is
-//!   answered outside hyper, the body sent by `sendfile(2)` straight from
-//!   the page cache (same answer, log line, journey step and metrics);
-//!   every other request, and the rest of its connection, is served by
-//!   hyper.
+//!   order (see [`Validators::evaluate`]). A plain HTTP/1.1 or 1.0
+//!   `GET`/`HEAD` of a file is answered outside hyper, the body sent by
+//!   `sendfile(2)` straight from the page cache (same answer, log line,
+//!   journey step and metrics); every other request, and the rest of its
+//!   connection, is served by hyper.
 //! * `GET`/`HEAD` of `/ipxe.php` (the path dnsmasq + PHP setups use)
 //!   and of its neutral alias `/boot.ipxe` render an iPXE script: the query
 //!   is parsed by [`pxe_engine::script::parse_query`] (anything invalid → `400`
